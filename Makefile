@@ -1,0 +1,37 @@
+# One command per task, the same for people and CI.
+.PHONY: up down status demo test test-unit lint bench eval-classifier
+
+export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/classifier:$(CURDIR)/services/capacity:$(CURDIR)/services/notifier
+PY := .venv/bin/python
+
+up:            ## Kafka, Redis and the four services on this machine
+	bash scripts/stack.sh up
+
+down:
+	bash scripts/stack.sh down
+
+status:
+	bash scripts/stack.sh status
+
+demo:          ## publish the sample OKRs and submit the product brief's stories (after make up)
+	bash scripts/bootstrap.sh
+	$(PY) scripts/demo.py
+
+test:          ## the whole suite: unit, integration (real Kafka + Redis), end to end
+	bash scripts/bootstrap.sh
+	bash scripts/redis.sh install
+	bash scripts/kafka.sh jars
+	$(PY) -m pytest -q
+
+test-unit:
+	bash scripts/bootstrap.sh
+	$(PY) -m pytest -q tests/unit
+
+lint:
+	bash scripts/bootstrap.sh
+	$(PY) -m ruff check .
+	$(PY) -m mypy shared services tests scripts bench
+
+bench:
+	bash scripts/bootstrap.sh
+	$(PY) bench/bench_pipeline.py

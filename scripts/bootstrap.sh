@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Creates .venv and installs the pinned dependencies; does nothing when they are current.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-python3}"
+stamp=".venv/.deps-$(cat requirements*.txt constraints.txt | sha256sum | cut -c1-16)"
+[ -f "$stamp" ] && exit 0
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
+rm -f .venv/.deps-*
+touch "$stamp"

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Runs the whole system on one machine: Kafka, Redis and the four services.
+#   scripts/stack.sh up      docker compose when a Docker engine answers, else native processes
+#   scripts/stack.sh down    stops what `up` started
+#   scripts/stack.sh status
+# Ports: KAFKA_PORT (9092), REDIS_PORT (6379), INTAKE_PORT 8001, CLASSIFIER_PORT 8002,
+# CAPACITY_PORT 8003, NOTIFIER_PORT 8004. STACK_MODE=native|compose forces a mode.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+RUN="$ROOT/.run/stack"
+SERVICES=(intake classifier capacity notifier)
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+REDIS_PORT="${REDIS_PORT:-6379}"
+declare -A PORT=([intake]="${INTAKE_PORT:-8001}" [classifier]="${CLASSIFIER_PORT:-8002}"
+                 [capacity]="${CAPACITY_PORT:-8003}" [notifier]="${NOTIFIER_PORT:-8004}")
+declare -A DB=([intake]=0 [classifier]=1 [capacity]=2 [notifier]=3)
+
+mode() {
+  if [ -n "${STACK_MODE:-}" ]; then echo "$STACK_MODE"; return; fi
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then echo compose; else echo native; fi
+}
+
+dev_key() {
+  mkdir -p "$ROOT/.run"
+  [ -f "$ROOT/.run/dev-api-key" ] || python3 -c 'import secrets; print("dev-" + secrets.token_urlsafe(18))' > "$ROOT/.run/dev-api-key"
+  cat "$ROOT/.run/dev-api-key"
+}
+
+wait_ready() {
+  local name="$1" url="$2"
+  for _ in $(seq 1 120); do
+    curl -fsS "$url/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "stack: $name did not become ready at $url; see its log" >&2
+  return 1
+}
+
+native_up() {
+  bash scripts/bootstrap.sh
+  local key; key="$(dev_key)"
+  bash scripts/redis.sh start "$RUN/redis" "$REDIS_PORT"
+  bash scripts/kafka.sh start "$RUN/kafka" "$KAFKA_PORT"
+  mkdir -p "$RUN/logs"
+  for svc in "${SERVICES[@]}"; do
+    local pidfile="$RUN/$svc.pid" upper="${svc^^}"
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then continue; fi
+    env PYTHONPATH="$ROOT:$ROOT/services/$svc" \
+      "${upper}_PORT=${PORT[$svc]}" \
+      "${upper}_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT" \
+      "${upper}_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/${DB[$svc]}" \
+      "${upper}_API_KEYS={\"$key\": \"dev\"}" \
+      nohup .venv/bin/python -m "$svc" >"$RUN/logs/$svc.log" 2>&1 &
+    echo $! > "$pidfile"
+  done
+  for svc in "${SERVICES[@]}"; do wait_ready "$svc" "http://127.0.0.1:${PORT[$svc]}"; done
+}
+
+native_down() {
+  for svc in "${SERVICES[@]}"; do
+    local pidfile="$RUN/$svc.pid"
+    [ -f "$pidfile" ] && { kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; }
+  done
+  bash scripts/kafka.sh stop "$RUN/kafka"
+  bash scripts/redis.sh stop "$RUN/redis"
+}
+
+compose_up() {
+  local key; key="$(dev_key)"
+  DEV_API_KEY="$key" docker compose up -d --build --wait
+}
+
+banner() {
+  local key; key="$(cat "$ROOT/.run/dev-api-key")"
+  cat <<MSG
+
+The system is up ($(mode) mode).
+  intake      http://127.0.0.1:${PORT[intake]}/docs       requests: the one door
+  classifier  http://127.0.0.1:${PORT[classifier]}/docs       OKRs and classification
+  capacity    http://127.0.0.1:${PORT[capacity]}/docs       backlog and policy
+  notifier    http://127.0.0.1:${PORT[notifier]}/docs       what each person was told
+  Kafka 127.0.0.1:${KAFKA_PORT}   Redis 127.0.0.1:${REDIS_PORT}   logs: .run/stack/logs/
+Development API key: $key   (make demo publishes the sample OKRs and the brief's stories)
+
+Submit a first request:
+  curl -s -X POST http://127.0.0.1:${PORT[intake]}/v1/requests \\
+    -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \\
+    -H "Idempotency-Key: \$(date +%s%N)" \\
+    -d '{"title":"Landing page for one account","description":"A page for Halvorsen Logistics","work_type":"landing_page","requester":{"id":"u-2201","name":"Dave Morrison","email":"dave@example.com","team":"Sales","type":"sales"},"size":"M"}'
+Then follow it (id from the answer):
+  curl -s http://127.0.0.1:${PORT[intake]}/v1/requests/<id>
+  curl -s 'http://127.0.0.1:${PORT[notifier]}/v1/notifications?request_id=<id>'
+MSG
+}
+
+case "${1:-}" in
+  up)
+    if [ "$(mode)" = compose ]; then compose_up; else native_up; fi
+    banner ;;
+  down)
+    if [ "$(mode)" = compose ]; then docker compose down; else native_down; fi ;;
+  status)
+    for svc in "${SERVICES[@]}"; do
+      printf '%-11s ' "$svc"; curl -fsS "http://127.0.0.1:${PORT[$svc]}/readyz" 2>/dev/null || printf 'down'; echo
+    done ;;
+  *) echo "usage: $0 up | down | status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,64 @@
+"""Classifier's HTTP surface: publish and read OKR sets; classify a draft request."""
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from classifier.domain import QUARTER_PATTERN, OkrSet, OkrSetCreate, classify
+from classifier.store import OkrStore
+from shared.auth import require_key
+from shared.events import OkrsPublished, RequestDetails, derived_id, envelope
+from shared.messaging import EventPublisher
+from shared.problems import Problem
+
+Quarter = Annotated[str, Path(pattern=QUARTER_PATTERN, examples=["2026-Q4"])]
+
+
+def okrs_router(store: OkrStore, publisher: EventPublisher, api_keys: dict[str, str],
+                colours: dict[str, str], current: Callable[[], Awaitable[OkrSet | None]],
+                source: str) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["okrs"])
+    Caller = Annotated[str, Depends(require_key(api_keys))]
+
+    @router.put("/okrs/{quarter}", responses={422: {}, 503: {}})
+    async def publish_okrs(quarter: Quarter, body: OkrSetCreate, caller: Caller) -> dict[str, Any]:
+        if body.quarter is not None and body.quarter != quarter:
+            raise Problem(422, f"The body is for {body.quarter}, the path for {quarter}.")
+        latest = await store.latest(quarter)
+        if latest is not None and (latest.objectives, latest.approved_by, latest.approved_at) == (
+                body.objectives, body.approved_by, body.approved_at):
+            return latest.model_dump(mode="json")
+        okrs = OkrSet(quarter=quarter, version=(latest.version + 1) if latest else 1,
+                      objectives=body.objectives, approved_by=body.approved_by,
+                      approved_at=body.approved_at, published_at=datetime.now(UTC),
+                      published_by=caller)
+        event = OkrsPublished(quarter=quarter, version=okrs.version, objectives=okrs.objectives,
+                              approved_by=okrs.approved_by, approved_at=okrs.approved_at)
+        await publisher.publish(envelope(event, source=source,
+                                         event_id=derived_id("okrs", quarter, str(okrs.version))))
+        await store.save(okrs)
+        return okrs.model_dump(mode="json")
+
+    @router.get("/okrs/current")
+    async def current_okrs() -> dict[str, Any]:
+        okrs = await current()
+        if okrs is None:
+            raise Problem(404, "No OKR set is published for the current quarter.")
+        return okrs.model_dump(mode="json")
+
+    @router.get("/okrs/{quarter}")
+    async def quarter_okrs(quarter: Quarter, version: int | None = None) -> dict[str, Any]:
+        okrs = await (store.version(quarter, version) if version else store.latest(quarter))
+        if okrs is None:
+            raise Problem(404, f"No OKR set is published for {quarter}"
+                               + (f" at version {version}." if version else "."))
+        return {**okrs.model_dump(mode="json"), "versions": await store.versions(quarter)}
+
+    @router.post("/classify", tags=["classify"])
+    async def classify_draft(body: RequestDetails) -> dict[str, Any]:
+        result = classify(body, await current(), colours)
+        return result.__dict__
+
+    return router

@@ -1,0 +1,15 @@
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class ClassifierSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="CLASSIFIER_")
+    port: int = 8002
+    lane_colours: dict[str, str] = Field(default_factory=lambda: {
+        "customer": "blue", "sales": "orange", "business_unit": "green",
+        "executive": "yellow", "legal": "grey",
+    })
+    # Pin a quarter (e.g. "2026-Q4") instead of the one whose dates contain today.
+    pinned_quarter: str | None = None

@@ -1,0 +1,31 @@
+"""intake: the one door. Takes requests over REST and tells their status.
+
+Emits:    request.submitted, request.withdrawn
+Consumes: every request lifecycle event (its own included) and notification.sent,
+          to build each request's timeline and current status.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from intake import handlers
+from intake.api import requests_router
+from intake.config import IntakeSettings
+from intake.store import RequestStore
+from shared.idempotency import IdempotencyKeys
+from shared.runtime import build_runtime, subscribe, web_app
+
+NAME = "intake"
+
+
+def create_app(settings: IntakeSettings) -> FastAPI:
+    runtime = build_runtime(NAME, settings)
+    store = RequestStore(runtime.redis)
+    topics = runtime.topics
+    subscribe(runtime, [topics.requests, topics.classifications, topics.decisions,
+                        topics.notifications], handlers.routes(store))
+    router = requests_router(store, runtime.publisher, IdempotencyKeys(runtime.redis, NAME),
+                             settings.api_keys, source=f"/{NAME}")
+    return web_app(runtime, [router], title="intake",
+                   description="Every request to the marketing team enters here.")

@@ -1,0 +1,28 @@
+"""Intake's subscribers: every lifecycle event lands on its request's timeline."""
+
+from __future__ import annotations
+
+from intake.domain import TimelineEntry, summarize
+from intake.store import RequestStore
+from shared.events import CloudEvent, RequestSubmitted, parse_data
+from shared.messaging import Handler
+
+TIMELINE_TYPES = (
+    "request.classified", "request.backlogged", "request.scheduled", "request.started",
+    "request.paused", "request.done", "request.withdrawn", "request.tradeoff_required",
+    "request.conflict_detected", "request.bypass_refused", "notification.sent",
+)
+
+
+def routes(store: RequestStore) -> dict[str, Handler]:
+    async def on_submitted(event: CloudEvent) -> None:
+        submitted = parse_data(event, RequestSubmitted)
+        await store.save_submitted(event.id, event.time, submitted, summarize(event.type, event.data))
+
+    async def on_lifecycle(event: CloudEvent) -> None:
+        entry = TimelineEntry(event.id, event.type, event.time, summarize(event.type, event.data))
+        await store.append(event.subject, entry)
+
+    table: dict[str, Handler] = {"request.submitted": on_submitted}
+    table.update(dict.fromkeys(TIMELINE_TYPES, on_lifecycle))
+    return table

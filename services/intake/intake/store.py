@@ -1,0 +1,107 @@
+"""Intake's Redis state: requests, their timelines and status, and a time index."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from intake.domain import TimelineEntry, current_status
+from shared.events import RequestSubmitted
+
+_INDEX = "intake:requests"
+
+
+def _request_key(request_id: str) -> str:
+    return f"intake:request:{request_id}"
+
+
+def _timeline_key(request_id: str) -> str:
+    return f"intake:timeline:{request_id}"
+
+
+class RequestStore:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def save_submitted(self, event_id: str, event_time: datetime, event: RequestSubmitted,
+                             summary: str) -> None:
+        """Idempotent: the POST and the consumed event both call it."""
+        request = event.request
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(_request_key(event.request_id), mapping={
+                "id": event.request_id,
+                "request": request.model_dump_json(),
+                "submitted_at": event.submitted_at.isoformat(),
+                "submitted_by": event.submitted_by,
+                "requester_id": request.requester.id,
+                "lane": request.requester.type,
+            })
+            pipe.zadd(_INDEX, {event.request_id: event.submitted_at.timestamp()})
+            await pipe.execute()
+        await self.append(event.request_id, TimelineEntry(event_id, event.event_type, event_time, summary))
+
+    async def append(self, request_id: str, entry: TimelineEntry) -> None:
+        """Add a lifecycle event once (keyed by event id) and refresh the stored status."""
+        added = await self._redis.hsetnx(_timeline_key(request_id), entry.event_id,
+                                         json.dumps(entry.as_dict()))
+        if added:
+            status = current_status(await self.timeline(request_id))
+            await self._redis.hset(_request_key(request_id), "status", status)
+
+    async def timeline(self, request_id: str) -> list[TimelineEntry]:
+        rows = await self._redis.hvals(_timeline_key(request_id))
+        entries = [json.loads(r) for r in rows]
+        return sorted(
+            (TimelineEntry(e["event_id"], e["type"], datetime.fromisoformat(e["time"]), e["summary"])
+             for e in entries),
+            key=lambda e: e.time,
+        )
+
+    async def get(self, request_id: str) -> dict[str, Any] | None:
+        record = await self._redis.hgetall(_request_key(request_id))
+        if not record or "request" not in record:
+            return None
+        timeline = await self.timeline(request_id)
+        return {
+            "id": record["id"],
+            "status": current_status(timeline),
+            "lane": record["lane"],
+            "submitted_at": record["submitted_at"],
+            "submitted_by": record["submitted_by"],
+            "request": json.loads(record["request"]),
+            "timeline": [e.as_dict() for e in timeline],
+        }
+
+    async def page(self, *, after: float | None, limit: int, requester_id: str | None,
+                   status: str | None, lane: str | None) -> tuple[list[dict[str, Any]], float | None]:
+        """Newest first; filters apply to the stored status, lane and requester."""
+        items: list[dict[str, Any]] = []
+        upper: str = f"({after}" if after is not None else "+inf"
+        cursor: float | None = None
+        while len(items) < limit:
+            batch = await self._redis.zrevrangebyscore(_INDEX, upper, "-inf", start=0,
+                                                       num=limit * 4, withscores=True)
+            if not batch:
+                return items, None
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for request_id, _ in batch:
+                    pipe.hmget(_request_key(request_id), "id", "status", "lane", "requester_id",
+                               "submitted_at", "request")
+                rows = await pipe.execute()
+            for (_, score), row in zip(batch, rows, strict=True):
+                cursor = score
+                rid, st, ln, req_id, submitted_at, request = row
+                if rid is None or request is None:
+                    continue
+                if ((status and st != status) or (lane and ln != lane)
+                        or (requester_id and req_id != requester_id)):
+                    continue
+                items.append({"id": rid, "status": st or "submitted", "lane": ln,
+                              "submitted_at": submitted_at, "title": json.loads(request)["title"]})
+                if len(items) == limit:
+                    return items, cursor
+            upper = f"({cursor}"
+        return items, cursor

@@ -1,0 +1,28 @@
+"""Notifier's Redis state: what was said to whom about each request, once per (event, recipient, channel)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+from shared.events import NotificationSent
+
+
+def _key(subject: str) -> str:
+    return f"notifier:notifications:{subject}"
+
+
+class NotificationLog:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def record(self, subject: str, sent: NotificationSent) -> bool:
+        """True the first time this notification id is recorded, False on a repeat."""
+        return bool(await self._redis.hsetnx(_key(subject), sent.notification_id,
+                                             sent.model_dump_json()))
+
+    async def for_subject(self, subject: str) -> list[dict[str, Any]]:
+        rows = [json.loads(r) for r in await self._redis.hvals(_key(subject))]
+        return sorted(rows, key=lambda r: r["sent_at"])

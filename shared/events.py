@@ -1,0 +1,309 @@
+"""Every event of the public interface, and the CloudEvents 1.0 envelope that carries it.
+
+Events are frozen, past-tense models. They change only by adding optional fields
+or by a new ``type`` version. The same JSON travels on Kafka and in webhooks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "LANES",
+    "BypassRefused",
+    "CapacityAlert",
+    "CloudEvent",
+    "CommittedItem",
+    "ConflictDetected",
+    "EventData",
+    "Lane",
+    "NotificationSent",
+    "OkrObjective",
+    "OkrsPublished",
+    "PolicyUpdated",
+    "RequestBacklogged",
+    "RequestClassified",
+    "RequestDetails",
+    "RequestDone",
+    "RequestPaused",
+    "RequestScheduled",
+    "RequestStarted",
+    "RequestSubmitted",
+    "RequestWithdrawn",
+    "Requester",
+    "TradeoffRequired",
+    "EVENT_TYPES",
+    "derived_id",
+    "envelope",
+    "parse_data",
+]
+
+Lane = Literal["customer", "sales", "business_unit", "executive", "legal"]
+LANES: tuple[Lane, ...] = ("customer", "sales", "business_unit", "executive", "legal")
+WorkType = Literal[
+    "landing_page", "email", "microsite", "creative", "ad", "social_post",
+    "deck", "report", "event_support", "review", "other",
+]
+Size = Literal["XS", "S", "M", "L", "XL"]
+ClaimVerdict = Literal["confirmed", "contradicted", "unknown_objective", "not_claimed"]
+
+_ID_NAMESPACE = uuid.UUID("6f1b3c52-8a0e-4d4b-9a57-2d4c1f0e7a11")
+
+
+def derived_id(*parts: str) -> str:
+    """A stable id for something caused by ``parts``, so a retry yields the same id."""
+    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Requester(_Frozen):
+    id: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    team: str = Field(min_length=1, max_length=200)
+    type: Lane
+
+
+class RequestDetails(_Frozen):
+    """What a requester asked for, as submitted through the one door."""
+
+    title: str = Field(min_length=3, max_length=200)
+    description: str = Field(min_length=1, max_length=10_000)
+    work_type: WorkType
+    requester: Requester
+    okr_claim: str | None = Field(default=None, max_length=50)
+    customer_outcome: str | None = Field(default=None, max_length=2_000)
+    due_date: date | None = None
+    effort: int | None = Field(default=None, ge=1, le=100)
+    size: Size | None = None
+    expedite: bool = False
+    justification: str | None = Field(default=None, max_length=2_000)
+
+
+class EventData(_Frozen):
+    """Base of every event payload; ``event_type`` is the CloudEvents ``type``."""
+
+    event_type: ClassVar[str]
+
+    def subject(self) -> str:
+        """The CloudEvents subject, which is also the Kafka record key."""
+        return str(getattr(self, "request_id"))
+
+
+class RequestSubmitted(EventData):
+    event_type: ClassVar[str] = "request.submitted"
+    request_id: str
+    request: RequestDetails
+    submitted_at: datetime
+    submitted_by: str
+
+
+class RequestWithdrawn(EventData):
+    event_type: ClassVar[str] = "request.withdrawn"
+    request_id: str
+    reason: str | None = None
+    withdrawn_by: str
+
+
+class RequestClassified(EventData):
+    event_type: ClassVar[str] = "request.classified"
+    request_id: str
+    request: RequestDetails
+    submitted_at: datetime
+    lane: Lane
+    colour: str
+    objective_id: str | None
+    objective_rank: int | None = None
+    score: float = 0.0
+    runner_up_id: str | None = None
+    runner_up_score: float | None = None
+    claim: ClaimVerdict = "not_claimed"
+    rationale: str
+    okr_quarter: str | None = None
+    okr_version: int | None = None
+
+
+class _CardEvent(EventData):
+    request_id: str
+    title: str
+    requester: Requester
+    lane: Lane
+
+
+class RequestScheduled(_CardEvent):
+    event_type: ClassVar[str] = "request.scheduled"
+    cycle: str
+    cycle_start: date
+    points: int
+
+
+class RequestBacklogged(_CardEvent):
+    event_type: ClassVar[str] = "request.backlogged"
+    objective_id: str | None
+    position: int = Field(ge=1)
+    expected_start_cycle: str
+    expected_start: date
+    points: int
+    reason: str
+
+
+class CommittedItem(_Frozen):
+    request_id: str
+    title: str
+    lane: Lane
+    points: int
+
+
+class TradeoffRequired(_CardEvent):
+    event_type: ClassVar[str] = "request.tradeoff_required"
+    tradeoff_id: str
+    cycle: str
+    committed: list[CommittedItem]
+    addressed_to: list[str]
+    question: str
+
+
+class ConflictDetected(EventData):
+    event_type: ClassVar[str] = "request.conflict_detected"
+    request_id: str
+    conflict_id: str
+    cycle: str
+    requests: list[CommittedItem]
+    stakeholders: list[Requester]
+    observation: str
+
+
+class RequestStarted(_CardEvent):
+    event_type: ClassVar[str] = "request.started"
+    by: str
+
+
+class RequestPaused(_CardEvent):
+    event_type: ClassVar[str] = "request.paused"
+    by: str
+    reason: str | None = None
+
+
+class RequestDone(_CardEvent):
+    event_type: ClassVar[str] = "request.done"
+    by: str
+
+
+class BypassRefused(EventData):
+    event_type: ClassVar[str] = "request.bypass_refused"
+    request_id: str
+    attempted_by: str
+    action: str
+    reason: str
+
+
+class CapacityAlert(EventData):
+    event_type: ClassVar[str] = "capacity.alert"
+    alert_id: str
+    cycle: str
+    kind: str
+    observation: str
+    shares: dict[str, float]
+
+    def subject(self) -> str:
+        return self.alert_id
+
+
+class OkrObjective(_Frozen):
+    id: str = Field(min_length=1, max_length=50)
+    rank: int = Field(ge=1)
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(min_length=1, max_length=5_000)
+    key_results: list[str] = Field(min_length=1, max_length=10)
+    keywords: list[str] = Field(default_factory=list, max_length=50)
+
+
+class OkrsPublished(EventData):
+    event_type: ClassVar[str] = "okrs.published"
+    quarter: str
+    version: int
+    objectives: list[OkrObjective]
+    approved_by: str
+    approved_at: datetime
+
+    def subject(self) -> str:
+        return self.quarter
+
+
+class PolicyUpdated(EventData):
+    event_type: ClassVar[str] = "policy.updated"
+    version: int
+    policy: dict[str, Any]
+    updated_by: str
+
+    def subject(self) -> str:
+        return f"policy-{self.version}"
+
+
+class NotificationSent(EventData):
+    event_type: ClassVar[str] = "notification.sent"
+    notification_id: str
+    request_id: str | None
+    about_event_id: str
+    about_event_type: str
+    recipient: str
+    channel: str
+    text: str
+    sent_at: datetime
+
+    def subject(self) -> str:
+        return self.request_id or self.notification_id
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    cls.event_type: cls
+    for cls in (
+        RequestSubmitted, RequestWithdrawn, RequestClassified, RequestScheduled,
+        RequestBacklogged, TradeoffRequired, ConflictDetected, RequestStarted,
+        RequestPaused, RequestDone, BypassRefused, CapacityAlert, OkrsPublished,
+        PolicyUpdated, NotificationSent,
+    )
+}
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 envelope in structured JSON mode."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    subject: str = Field(min_length=1)
+    time: datetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: dict[str, Any]
+
+
+def envelope(data: EventData, *, source: str, event_id: str | None = None,
+             time: datetime | None = None) -> CloudEvent:
+    """Wrap ``data`` in an envelope; pass ``event_id`` to make retries dedupe downstream."""
+    return CloudEvent(
+        id=event_id or str(uuid.uuid4()),
+        source=source,
+        type=data.event_type,
+        subject=data.subject(),
+        time=time or datetime.now(UTC),
+        data=data.model_dump(mode="json"),
+    )
+
+
+E = TypeVar("E", bound=EventData)
+
+
+def parse_data(event: CloudEvent, model: type[E]) -> E:
+    """The typed payload of ``event``; raises ``pydantic.ValidationError`` when it does not fit."""
+    return model.model_validate(event.data)

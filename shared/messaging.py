@@ -1,0 +1,215 @@
+"""Publishing and consuming events, with the delivery guarantees every service relies on.
+
+- ``EventPublisher`` puts an envelope on the topic of its type, keyed by subject.
+- ``Outcomes`` remembers, per consumed event id, the events its handling produced,
+  written in the same Redis transaction as the handler's state. A redelivered
+  event re-publishes that outcome (same ids, so consumers downstream dedupe)
+  instead of being handled twice or dropped.
+- ``EventConsumer`` routes by ``type``, retries transient faults (Redis, Kafka)
+  until they pass, retries other failures with backoff, then dead-letters them.
+  It never raises, so with ``AckPolicy.ACK`` the offset is committed only once an
+  event was handled or dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.message import KafkaMessage
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from shared.events import CloudEvent, derived_id
+from shared.topics import Topics, record_key
+
+__all__ = ["DeadLetters", "EventConsumer", "EventPublisher", "Handler", "Outcomes", "TRANSIENT"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[CloudEvent], Awaitable[None]]
+
+# Faults of the infrastructure, not of the message: retried until they pass.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    RedisConnectionError, RedisTimeoutError, KafkaError, asyncio.TimeoutError, ConnectionError,
+)
+OUTCOME_TTL_S = 14 * 24 * 3600
+
+
+class EventPublisher:
+    def __init__(self, broker: KafkaBroker, topics: Topics) -> None:
+        self._broker = broker
+        self._topics = topics
+
+    async def publish(self, event: CloudEvent) -> None:
+        """Send and wait for the broker's acknowledgement (acks=all)."""
+        await self._broker.publish(
+            event.model_dump_json().encode(),
+            self._topics.for_type(event.type),
+            key=record_key(event.subject),
+            headers={"content-type": "application/cloudevents+json",
+                     "ce_id": event.id, "ce_type": event.type},
+        )
+
+    async def publish_all(self, events: Sequence[CloudEvent]) -> None:
+        for event in events:
+            await self.publish(event)
+
+
+class Outcomes:
+    """What handling each consumed event produced, kept so redelivery repeats it exactly."""
+
+    def __init__(self, redis: Redis, service: str) -> None:
+        self._redis = redis
+        self._prefix = f"{service}:outcome:"
+
+    async def get(self, event_id: str) -> list[CloudEvent] | None:
+        raw = await self._redis.get(self._prefix + event_id)
+        if raw is None:
+            return None
+        return [CloudEvent.model_validate(e) for e in json.loads(raw)]
+
+    async def once(self, event_id: str,
+                   work: Callable[[Pipeline], Awaitable[Sequence[CloudEvent]]]) -> Sequence[CloudEvent]:
+        """Run ``work`` for an event not seen before, or return what it produced the first time.
+
+        ``work`` reads Redis as it likes and queues its writes on the pipeline it is
+        given; those writes and the outcome commit together.
+        """
+        prior = await self.get(event_id)
+        if prior is not None:
+            return prior
+        async with self._redis.pipeline(transaction=True) as pipe:
+            produced = await work(pipe)
+            self.record(pipe, event_id, produced)
+            await pipe.execute()
+        return produced
+
+    def record(self, pipe: Pipeline, event_id: str, produced: Sequence[CloudEvent]) -> None:
+        """Queue the outcome on ``pipe``, the same transaction as the handler's state."""
+        payload = json.dumps([e.model_dump(mode="json") for e in produced])
+        pipe.set(self._prefix + event_id, payload, ex=OUTCOME_TTL_S)
+
+
+class DeadLetters:
+    """Events a service gave up on: kept on a topic and listed in Redis for an operator to replay."""
+
+    def __init__(self, redis: Redis, broker: KafkaBroker, topics: Topics, service: str) -> None:
+        self._redis = redis
+        self._broker = broker
+        self._topic = topics.dead_letters(service)
+        self._key = f"{service}:dead-letters"
+        self.service = service
+
+    async def add(self, body: bytes, *, topic: str, partition: int, offset: int,
+                  error: str, attempts: int) -> str:
+        letter_id = derived_id(self.service, topic, str(partition), str(offset))
+        record = {
+            "id": letter_id, "service": self.service, "topic": topic,
+            "partition": partition, "offset": offset, "error": error[:2000],
+            "attempts": attempts, "dead_lettered_at": datetime.now(UTC).isoformat(),
+            "body": body.decode(errors="replace"), "replayed_at": None,
+        }
+        await self._broker.publish(body, self._topic, headers={
+            "dlq_id": letter_id, "dlq_topic": topic, "dlq_error": error[:500],
+        })
+        await self._redis.hset(self._key, letter_id, json.dumps(record))
+        return letter_id
+
+    async def list(self) -> list[dict[str, Any]]:
+        rows = [json.loads(v) for v in (await self._redis.hvals(self._key))]
+        return sorted(rows, key=lambda r: r["dead_lettered_at"])
+
+    async def get(self, letter_id: str) -> dict[str, Any] | None:
+        raw = await self._redis.hget(self._key, letter_id)
+        return None if raw is None else dict(json.loads(raw))
+
+    async def replay(self, letter_id: str) -> dict[str, Any] | None:
+        """Put the original message back on its topic, for after the cause was fixed."""
+        record = await self.get(letter_id)
+        if record is None:
+            return None
+        await self._broker.publish(record["body"].encode(), record["topic"],
+                                   headers={"dlq_replayed": letter_id})
+        record["replayed_at"] = datetime.now(UTC).isoformat()
+        await self._redis.hset(self._key, letter_id, json.dumps(record))
+        return record
+
+
+class EventConsumer:
+    """Routes consumed envelopes to handlers by ``type``; other types are ignored."""
+
+    def __init__(self, service: str, routes: Mapping[str, Handler], dead_letters: DeadLetters,
+                 *, max_attempts: int, backoff_s: float, backoff_max_s: float) -> None:
+        self._service = service
+        self._routes = routes
+        self._dead = dead_letters
+        self._max_attempts = max_attempts
+        self._backoff_s = backoff_s
+        self._backoff_max_s = backoff_max_s
+
+    def _delay(self, attempt: int) -> float:
+        base = min(self._backoff_max_s, self._backoff_s * 2 ** (attempt - 1))
+        return base * (0.5 + random.random() / 2)
+
+    async def __call__(self, msg: KafkaMessage) -> None:
+        record = msg.raw_message
+        topic, partition, offset = record.topic, record.partition, record.offset  # type: ignore[union-attr]
+        body: bytes = msg.body
+        failures = 0
+        transient = 0
+        while True:
+            try:
+                await self._handle(body)
+                return
+            except ValidationError as exc:
+                # Malformed: no retry will make it valid.
+                await self._dead_letter(body, topic, partition, offset, exc, failures + 1)
+                return
+            except TRANSIENT as exc:
+                transient += 1
+                delay = self._delay(min(transient, 10))
+                log.warning("%s: transient fault at %s/%s@%s, retrying in %.1fs: %r",
+                            self._service, topic, partition, offset, delay, exc)
+                await asyncio.sleep(delay)
+            except Exception as exc:
+                failures += 1
+                if failures >= self._max_attempts:
+                    await self._dead_letter(body, topic, partition, offset, exc, failures)
+                    return
+                delay = self._delay(failures)
+                log.warning("%s: handler failed at %s/%s@%s (attempt %d of %d), retrying in %.1fs: %r",
+                            self._service, topic, partition, offset, failures,
+                            self._max_attempts, delay, exc)
+                await asyncio.sleep(delay)
+
+    async def _handle(self, body: bytes) -> None:
+        event = CloudEvent.model_validate_json(body)
+        handler = self._routes.get(event.type)
+        if handler is None:
+            return
+        log.info("%s: handling %s %s (subject %s)", self._service, event.id, event.type, event.subject)
+        await handler(event)
+
+    async def _dead_letter(self, body: bytes, topic: str, partition: int, offset: int,
+                           exc: BaseException, attempts: int) -> None:
+        while True:
+            try:
+                letter = await self._dead.add(body, topic=topic, partition=partition, offset=offset,
+                                              error=repr(exc), attempts=attempts)
+                log.error("%s: dead-lettered %s/%s@%s as %s after %d attempt(s): %r",
+                          self._service, topic, partition, offset, letter, attempts, exc)
+                return
+            except TRANSIENT as fault:
+                log.warning("%s: cannot dead-letter yet, retrying: %r", self._service, fault)
+                await asyncio.sleep(self._backoff_max_s / 10)

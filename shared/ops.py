@@ -1,0 +1,56 @@
+"""Routes every service has: liveness, readiness, and the dead letters an operator replays."""
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from faststream.kafka import KafkaBroker
+from redis.asyncio import Redis
+
+from shared.auth import require_key
+from shared.messaging import DeadLetters
+from shared.problems import Problem
+
+__all__ = ["ops_router"]
+
+
+def ops_router(redis: Redis, broker: KafkaBroker, dead_letters: DeadLetters,
+               keys: Mapping[str, str]) -> APIRouter:
+    router = APIRouter()
+    Caller = Annotated[str, Depends(require_key(keys))]
+    checks: dict[str, Callable[[], Any]] = {
+        "redis": lambda: redis.ping(),
+        "kafka": lambda: broker.ping(timeout=2.0),
+    }
+
+    @router.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": dead_letters.service}
+
+    @router.get("/readyz", tags=["ops"])
+    async def readyz() -> dict[str, Any]:
+        results: dict[str, bool] = {}
+        for name, check in checks.items():
+            try:
+                results[name] = bool(await asyncio.wait_for(check(), timeout=3.0))
+            except Exception:  # any failure of a dependency means "not ready", reported below
+                results[name] = False
+        if not all(results.values()):
+            down = ", ".join(n for n, ok in results.items() if not ok)
+            raise Problem(503, f"Not ready: {down} unreachable.", headers={"Retry-After": "5"},
+                          checks=results)
+        return {"status": "ready", "service": dead_letters.service, "checks": results}
+
+    @router.get("/v1/dead-letters", tags=["ops"])
+    async def list_dead_letters() -> dict[str, Any]:
+        return {"items": await dead_letters.list()}
+
+    @router.post("/v1/dead-letters/{letter_id}/replay", tags=["ops"])
+    async def replay_dead_letter(letter_id: str, caller: Caller) -> dict[str, Any]:
+        record = await dead_letters.replay(letter_id)
+        if record is None:
+            raise Problem(404, f"No dead letter {letter_id}.")
+        return record
+
+    return router

@@ -1,0 +1,101 @@
+"""What every service is made of: settings, Redis, a Kafka broker, and a FastAPI app.
+
+``build_runtime`` creates the clients (nothing connects until the app starts);
+``subscribe`` routes topics to handlers with the delivery guarantees of
+``shared.messaging``; ``web_app`` starts and stops the broker in the lifespan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from redis.asyncio import Redis
+
+from shared.infra import build_broker, connect_redis, ensure_topics
+from shared.messaging import DeadLetters, EventConsumer, EventPublisher, Handler, Outcomes
+from shared.ops import ops_router
+from shared.problems import BodySizeLimit, install_problem_handlers
+from shared.settings import ServiceSettings
+from shared.topics import Topics
+
+__all__ = ["Runtime", "build_runtime", "configure_logging", "serve", "subscribe", "web_app"]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    name: str
+    settings: ServiceSettings
+    redis: Redis
+    broker: KafkaBroker
+    topics: Topics
+    publisher: EventPublisher
+    outcomes: Outcomes
+    dead_letters: DeadLetters
+
+
+def configure_logging(name: str, level: str) -> None:
+    logging.basicConfig(level=level, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+
+
+def build_runtime(name: str, settings: ServiceSettings) -> Runtime:
+    redis = connect_redis(settings.redis_url)
+    broker = build_broker(settings, name)
+    topics = Topics(settings.topic_prefix)
+    return Runtime(
+        name=name, settings=settings, redis=redis, broker=broker, topics=topics,
+        publisher=EventPublisher(broker, topics), outcomes=Outcomes(redis, name),
+        dead_letters=DeadLetters(redis, broker, topics, name),
+    )
+
+
+def subscribe(runtime: Runtime, topics: list[str], routes: Mapping[str, Handler]) -> None:
+    """Consume ``topics`` in the service's consumer group; commit only after handling."""
+    settings = runtime.settings
+    consumer = EventConsumer(runtime.name, routes, runtime.dead_letters,
+                             max_attempts=settings.handler_max_attempts,
+                             backoff_s=settings.handler_backoff_s,
+                             backoff_max_s=settings.handler_backoff_max_s)
+
+    async def on_message(msg: KafkaMessage) -> None:
+        await consumer(msg)
+
+    runtime.broker.subscriber(*topics, group_id=runtime.name, ack_policy=AckPolicy.ACK,
+                              auto_offset_reset="earliest")(on_message)
+
+
+def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, description: str) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await ensure_topics(runtime.settings, runtime.topics)
+        await runtime.broker.start()
+        try:
+            yield
+        finally:
+            await runtime.broker.stop()
+            await runtime.redis.aclose()
+
+    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.include_router(ops_router(runtime.redis, runtime.broker, runtime.dead_letters,
+                                  runtime.settings.api_keys))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def serve(name: str, app: FastAPI, settings: ServiceSettings) -> None:
+    """Run one service process (``python -m <service>``)."""
+    import uvicorn
+
+    configure_logging(name, settings.log_level)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                access_log=False)

@@ -1,0 +1,65 @@
+"""Kafka topic names, which events each carries, and the record-key rule.
+
+One topic per owning service, keyed by request id, so all of one request's
+events from one service stay in order on one partition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Topics", "record_key"]
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic names under a prefix (tests use a fresh prefix for isolation)."""
+
+    prefix: str = "governance"
+
+    @property
+    def requests(self) -> str:
+        return f"{self.prefix}.intake.requests"
+
+    @property
+    def classifications(self) -> str:
+        return f"{self.prefix}.classifier.classifications"
+
+    @property
+    def okrs(self) -> str:
+        return f"{self.prefix}.classifier.okrs"
+
+    @property
+    def decisions(self) -> str:
+        return f"{self.prefix}.capacity.decisions"
+
+    @property
+    def notifications(self) -> str:
+        return f"{self.prefix}.notifier.notifications"
+
+    def dead_letters(self, service: str) -> str:
+        return f"{self.prefix}.dlq.{service}"
+
+    def all(self, services: tuple[str, ...] = ("intake", "classifier", "capacity", "notifier")) -> list[str]:
+        """Every topic of the system, dead-letter topics included."""
+        return [
+            self.requests, self.classifications, self.okrs, self.decisions,
+            self.notifications, *(self.dead_letters(s) for s in services),
+        ]
+
+    def for_type(self, event_type: str) -> str:
+        """The topic that carries events of ``event_type``."""
+        if event_type in ("request.submitted", "request.withdrawn"):
+            return self.requests
+        if event_type == "request.classified":
+            return self.classifications
+        if event_type == "okrs.published":
+            return self.okrs
+        if event_type == "notification.sent":
+            return self.notifications
+        return self.decisions
+
+
+def record_key(subject: str) -> bytes:
+    """The Kafka record key is the CloudEvents subject: the request id for request events."""
+    return subject.encode()
