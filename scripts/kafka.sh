@@ -78,7 +78,8 @@ wait_ready() {
   # Ready means a client got cluster metadata, not merely that the port is open.
   local python="${PYTHON:-$ROOT/.venv/bin/python}"
   "$python" - "$1" <<'PY' || { echo "kafka.sh: broker did not become ready; see $2/kafka.out and $2/kafka.log" >&2; exit 1; }
-import asyncio, sys, time
+import asyncio, logging, sys, time
+logging.disable(logging.CRITICAL)
 from aiokafka.admin import AIOKafkaAdminClient
 
 async def main(bootstrap: str) -> None:

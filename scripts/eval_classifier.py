@@ -1,0 +1,98 @@
+"""Agreement of the OKR aligner with a labelled sample of requests.
+
+    python scripts/eval_classifier.py [--okrs PATH] [--sample PATH] [--half all|a|b]
+
+Prints agreement on the objective and on the claim verdict, a confusion matrix
+between objectives (including none), and every disagreement with its scores.
+`--half a` keeps the odd-numbered sample lines and `--half b` the even ones, so
+settings tuned on one half can be checked on the other.
+"""
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from classifier.alignment import Aligner, Alignment, Objective
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The sample labels a request that names no objective "none"; the aligner says "not_claimed".
+CLAIM_LABELS = {"none": "not_claimed"}
+
+
+def load_objectives(path: Path) -> list[Objective]:
+    raw = json.loads(path.read_text())
+    return [
+        Objective(
+            id=o["id"],
+            rank=o["rank"],
+            title=o["title"],
+            description=o["description"],
+            key_results=tuple(o["key_results"]),
+            keywords=tuple(o.get("keywords", ())),
+        )
+        for o in raw["objectives"]
+    ]
+
+
+def load_sample(path: Path, half: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    keep = {"all": lambda i: True, "a": lambda i: i % 2 == 0, "b": lambda i: i % 2 == 1}[half]
+    return [row for i, row in enumerate(lines) if keep(i)]
+
+
+def align(aligner: Aligner, request: dict[str, Any]) -> Alignment:
+    return aligner.align(
+        title=request["title"],
+        description=request["description"],
+        customer_outcome=request.get("customer_outcome"),
+        okr_claim=request.get("okr_claim"),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--okrs", type=Path, default=DATA / "okrs-2026-Q4.json")
+    parser.add_argument("--sample", type=Path, default=DATA / "classification-sample.jsonl")
+    parser.add_argument("--half", choices=("all", "a", "b"), default="all")
+    args = parser.parse_args()
+
+    objectives = load_objectives(args.okrs)
+    aligner = Aligner(objectives)
+    rows = load_sample(args.sample, args.half)
+
+    confusion: Counter[tuple[str, str]] = Counter()
+    okr_ok = claim_ok = 0
+    misses: list[str] = []
+    for row in rows:
+        got = align(aligner, row["request"])
+        want_okr = row["expected"]["okr"]
+        want_claim = CLAIM_LABELS.get(row["expected"]["claim"], row["expected"]["claim"])
+        confusion[(want_okr or "none", got.objective_id or "none")] += 1
+        okr_ok += got.objective_id == want_okr
+        claim_ok += got.claim == want_claim
+        if got.objective_id != want_okr or got.claim != want_claim:
+            misses.append(
+                f"{row['id']}: expected {want_okr or 'none'}/{want_claim}, "
+                f"got {got.objective_id or 'none'}/{got.claim} "
+                f"(score {got.score:.2f}, runner-up {got.runner_up_id} {got.runner_up_score:.2f})"
+                f"\n    {got.rationale}"
+            )
+
+    n = len(rows)
+    print(f"sample: {n} requests ({args.half}), {len(objectives)} objectives")
+    print(f"objective agreement: {okr_ok}/{n} = {okr_ok / n:.0%}")
+    print(f"claim agreement:     {claim_ok}/{n} = {claim_ok / n:.0%}")
+    labels = [o.id for o in objectives] + ["none"]
+    print("\nconfusion (rows: expected, columns: got)")
+    print("        " + "".join(f"{label:>6}" for label in labels))
+    for want in labels:
+        print(f"{want:>6}  " + "".join(f"{confusion[(want, got)]:>6}" for got in labels))
+    print(f"\ndisagreements: {len(misses)}")
+    for miss in misses:
+        print(miss)
+
+
+if __name__ == "__main__":
+    main()

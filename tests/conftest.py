@@ -1,0 +1,48 @@
+"""Session fixtures: one real Kafka broker and one real Redis server for the whole run."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.infra import Endpoints, docker_answers, from_containers, native
+
+
+@pytest.fixture(scope="session")
+def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+    kafka, redis = os.environ.get("TEST_KAFKA_BOOTSTRAP"), os.environ.get("TEST_REDIS_URL")
+    with ExitStack() as stack:
+        if kafka and redis:
+            found = Endpoints(kafka, redis.rstrip("/"), "environment")
+        elif docker_answers():
+            found = from_containers(stack)
+        else:
+            found = native(stack, Path(tmp_path_factory.mktemp("infra")))
+        print(f"\nKafka {found.kafka_bootstrap}, Redis {found.redis_base} ({found.how})")
+        yield found
+
+
+_databases = itertools.cycle(range(1, 16))
+
+
+@pytest.fixture
+async def redis_url(endpoints: Endpoints) -> AsyncIterator[str]:
+    """A Redis database of its own for one test, emptied first."""
+    url = f"{endpoints.redis_base}/{next(_databases)}"
+    client = Redis.from_url(url)
+    await client.flushdb()
+    await client.aclose()
+    yield url
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """Fresh topics for one test, so no test sees another's events."""
+    return f"t{uuid.uuid4().hex[:10]}"

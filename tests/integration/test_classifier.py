@@ -1,0 +1,78 @@
+"""Classifier against the real broker and Redis: OKR sets and classified requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from classifier.app import create_app
+from classifier.config import ClassifierSettings
+from shared.topics import Topics
+from tests.builders import okr_set, submitted
+from tests.support import AUTH, EventTap, publish, running
+
+pytestmark = pytest.mark.integration
+
+QUARTER = "2026-Q4"
+
+
+@pytest.fixture
+def settings(settings_for: Callable[..., ClassifierSettings]) -> ClassifierSettings:
+    return settings_for(ClassifierSettings, pinned_quarter=QUARTER)
+
+
+async def test_published_okr_set_is_current_and_announced(settings: ClassifierSettings) -> None:
+    topics = Topics(settings.topic_prefix)
+    async with running(create_app(settings)) as client, \
+            EventTap(settings.kafka_bootstrap, topics.okrs) as tap:
+        answer = await client.put(f"/v1/okrs/{QUARTER}", json=okr_set(3), headers=AUTH)
+        assert answer.status_code == 200
+        assert answer.json()["version"] == 1
+        current = (await client.get("/v1/okrs/current")).json()
+        assert [o["id"] for o in current["objectives"]] == ["O1", "O2", "O3"]
+        await tap.wait_for(lambda es: len(es) == 1)
+        assert tap.events[0].type == "okrs.published" and tap.events[0].subject == QUARTER
+        republished = await client.put(f"/v1/okrs/{QUARTER}", json=okr_set(4), headers=AUTH)
+        assert republished.json()["version"] == 2
+        kept = (await client.get(f"/v1/okrs/{QUARTER}", params={"version": 1})).json()
+        assert len(kept["objectives"]) == 3 and kept["versions"] == [1, 2]
+
+
+INVALID: dict[str, dict[str, Any]] = {
+    "two objectives": okr_set(2),
+    "six objectives": okr_set(6),
+    "missing sign-off": {k: v for k, v in okr_set(3).items() if k != "approved_by"},
+    "duplicate ids": okr_set(3, objectives=[{**o, "id": "O1"} for o in okr_set(3)["objectives"]]),
+    "unknown field": okr_set(3, status="draft"),
+}
+
+
+@pytest.mark.parametrize("case", list(INVALID))
+async def test_invalid_okr_set_is_refused_and_changes_nothing(settings: ClassifierSettings, case: str) -> None:
+    async with running(create_app(settings)) as client:
+        answer = await client.put(f"/v1/okrs/{QUARTER}", json=INVALID[case], headers=AUTH)
+        assert answer.status_code == 422
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert (await client.get("/v1/okrs/current")).status_code == 404
+
+
+async def test_submitted_request_is_classified_with_lane_colour_and_claimed_objective(
+        settings: ClassifierSettings) -> None:
+    topics = Topics(settings.topic_prefix)
+    async with running(create_app(settings)) as client, \
+            EventTap(settings.kafka_bootstrap, topics.classifications) as tap:
+        await client.put(f"/v1/okrs/{QUARTER}", json=okr_set(3), headers=AUTH)
+        event = submitted("r-1", okr_claim="O2")
+        await publish(settings.kafka_bootstrap, topics, event, event)  # delivered twice
+        await publish(settings.kafka_bootstrap, topics, submitted("r-2", okr_claim="O9"))
+        await tap.wait_for(lambda es: {e.subject for e in es} == {"r-1", "r-2"})
+        by_subject = {e.subject: e for e in tap.events}
+        assert by_subject["r-1"].data["objective_id"] == "O2"
+        assert by_subject["r-1"].data["lane"] == "sales" and by_subject["r-1"].data["colour"] == "orange"
+        assert by_subject["r-1"].data["okr_version"] == 1
+        assert by_subject["r-2"].data["objective_id"] is None
+        assert by_subject["r-2"].data["claim"] == "unknown_objective"
+        # The duplicate delivery produced the same event id, so downstream dedupes it.
+        assert len({e.id for e in tap.events if e.subject == "r-1"}) == 1

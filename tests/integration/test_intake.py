@@ -1,0 +1,155 @@
+"""Intake against the real broker and Redis: the one door, idempotent, refusing bad input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from intake.app import create_app
+from intake.config import IntakeSettings
+from shared.idempotency import IdempotencyKeys, fingerprint
+from shared.topics import Topics
+from tests.builders import backlogged, classified
+from tests.support import AUTH, EventTap, eventually, publish, request_body, running
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(settings_for: Callable[..., IntakeSettings]) -> IntakeSettings:
+    return settings_for(IntakeSettings, max_body_bytes=4096)
+
+
+async def test_accepted_request_is_published_keyed_by_its_id(settings: IntakeSettings) -> None:
+    topics = Topics(settings.topic_prefix)
+    async with running(create_app(settings)) as client, \
+            EventTap(settings.kafka_bootstrap, topics.requests) as tap:
+        answer = await client.post("/v1/requests", json=request_body(), headers=AUTH)
+        assert answer.status_code == 202
+        request_id = answer.json()["id"]
+        assert answer.json()["links"]["self"] == f"/v1/requests/{request_id}"
+        events = await tap.wait_for(lambda es: any(e.subject == request_id for e in es))
+        submitted = [e for e in events if e.subject == request_id]
+        assert [e.type for e in submitted] == ["request.submitted"]
+        assert submitted[0].data["request"]["title"] == request_body()["title"]
+        found = (await client.get(f"/v1/requests/{request_id}")).json()
+        assert found["status"] == "submitted"
+        assert [t["type"] for t in found["timeline"]] == ["request.submitted"]
+
+
+async def test_same_idempotency_key_and_body_replays_the_first_answer(settings: IntakeSettings) -> None:
+    topics = Topics(settings.topic_prefix)
+    headers = {**AUTH, "Idempotency-Key": "form-42"}
+    async with running(create_app(settings)) as client, \
+            EventTap(settings.kafka_bootstrap, topics.requests) as tap:
+        first = await client.post("/v1/requests", json=request_body(), headers=headers)
+        again = await client.post("/v1/requests", json=request_body(), headers=headers)
+        assert first.status_code == again.status_code == 202
+        assert again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert "Idempotent-Replayed" not in first.headers
+        marker = await client.post("/v1/requests", json=request_body(title="Marker request"), headers=AUTH)
+        await tap.wait_for(lambda es: any(e.subject == marker.json()["id"] for e in es))
+        assert len([e for e in tap.events if e.subject == first.json()["id"]]) == 1
+
+
+async def test_same_idempotency_key_with_another_body_is_refused(settings: IntakeSettings) -> None:
+    headers = {**AUTH, "Idempotency-Key": "form-43"}
+    async with running(create_app(settings)) as client:
+        await client.post("/v1/requests", json=request_body(), headers=headers)
+        other = await client.post("/v1/requests", json=request_body(title="Another page"), headers=headers)
+        assert other.status_code == 422
+        assert other.headers["content-type"] == "application/problem+json"
+
+
+async def test_retry_while_the_first_is_in_flight_is_a_conflict(settings: IntakeSettings) -> None:
+    body = request_body()
+    redis = Redis.from_url(settings.redis_url)
+    await IdempotencyKeys(redis, "intake").begin("test-tool", "form-44", fingerprint(json.dumps(body).encode()))
+    await redis.aclose()
+    async with running(create_app(settings)) as client:
+        answer = await client.post("/v1/requests", json=body, headers={**AUTH, "Idempotency-Key": "form-44"})
+        assert answer.status_code == 409
+        assert answer.json()["status"] == 409
+
+
+BAD_INPUT: dict[str, tuple[dict[str, Any] | bytes, int]] = {
+    "missing title": ({k: v for k, v in request_body().items() if k != "title"}, 422),
+    "unknown field": (request_body(status="done"), 422),
+    "wrong type": (request_body(size=5), 422),
+    "unknown lane": (request_body(requester={**request_body()["requester"], "type": "ceo"}), 422),
+    "not json": (b"{title: oops", 422),
+    "oversized": (request_body(description="x" * 9000), 413),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+async def test_bad_input_gets_a_problem_and_publishes_nothing(settings: IntakeSettings, case: str) -> None:
+    body, status = BAD_INPUT[case]
+    topics = Topics(settings.topic_prefix)
+    async with running(create_app(settings)) as client, \
+            EventTap(settings.kafka_bootstrap, topics.requests) as tap:
+        kwargs: dict[str, Any] = {"content": body} if isinstance(body, bytes) else {"json": body}
+        answer = await client.post("/v1/requests", headers={**AUTH, "Content-Type": "application/json"},
+                                   **kwargs)
+        assert answer.status_code == status
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["status"] == status and answer.json()["detail"]
+        marker = await client.post("/v1/requests", json=request_body(title="Marker request"), headers=AUTH)
+        await tap.wait_for(lambda es: any(e.subject == marker.json()["id"] for e in es))
+        assert [e.subject for e in tap.events] == [marker.json()["id"]]
+        listed = (await client.get("/v1/requests")).json()["items"]
+        assert [r["id"] for r in listed] == [marker.json()["id"]]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}])
+async def test_posting_without_a_known_key_is_unauthorized(settings: IntakeSettings,
+                                                           headers: dict[str, str]) -> None:
+    async with running(create_app(settings)) as client:
+        answer = await client.post("/v1/requests", json=request_body(), headers=headers)
+        assert answer.status_code == 401
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_lifecycle_events_build_the_status_and_timeline_once(settings: IntakeSettings) -> None:
+    topics = Topics(settings.topic_prefix)
+    async with running(create_app(settings)) as client:
+        request_id = (await client.post("/v1/requests", json=request_body(), headers=AUTH)).json()["id"]
+        twice = [classified(request_id), backlogged(request_id, position=3)] * 2
+        # Delivered twice, as after a consumer restart.
+        await publish(settings.kafka_bootstrap, topics, *twice)
+
+        async def timeline() -> list[dict[str, Any]] | None:
+            found = (await client.get(f"/v1/requests/{request_id}")).json()
+            return found["timeline"] if found["status"] == "backlogged" else None
+
+        entries = await eventually(timeline)
+        assert [e["type"] for e in entries] == ["request.submitted", "request.classified",
+                                                "request.backlogged"]
+        assert "position 3" in entries[-1]["summary"]
+        listed = (await client.get("/v1/requests", params={"status": "backlogged"})).json()["items"]
+        assert [r["id"] for r in listed] == [request_id]
+
+
+async def test_withdrawing_publishes_once_and_a_second_withdraw_conflicts(settings: IntakeSettings) -> None:
+    topics = Topics(settings.topic_prefix)
+    async with running(create_app(settings)) as client, \
+            EventTap(settings.kafka_bootstrap, topics.requests) as tap:
+        request_id = (await client.post("/v1/requests", json=request_body(), headers=AUTH)).json()["id"]
+        answer = await client.post(f"/v1/requests/{request_id}/withdraw", json={"reason": "Not needed"},
+                                   headers=AUTH)
+        assert answer.status_code == 202
+
+        async def withdrawn() -> bool:
+            return bool((await client.get(f"/v1/requests/{request_id}")).json()["status"] == "withdrawn")
+
+        await eventually(withdrawn)
+        again = await client.post(f"/v1/requests/{request_id}/withdraw", headers=AUTH)
+        assert again.status_code == 409
+        assert [e.type for e in tap.of_type("request.withdrawn")] == ["request.withdrawn"]
+        missing = await client.post("/v1/requests/nope/withdraw", headers=AUTH)
+        assert missing.status_code == 404

@@ -1,0 +1,49 @@
+"""Notifier against the real broker and Redis: the requester is told once, with the numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from notifier.app import create_app
+from notifier.config import NotifierSettings
+from shared.topics import Topics
+from tests.builders import backlogged
+from tests.support import EventTap, eventually, publish, running
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(settings_for: Callable[..., NotifierSettings]) -> NotifierSettings:
+    return settings_for(NotifierSettings)
+
+
+async def test_requester_is_told_position_and_expected_start_once(settings: NotifierSettings) -> None:
+    topics = Topics(settings.topic_prefix)
+    event = backlogged("r-7", position=4)
+    async with running(create_app(settings)) as client, \
+            EventTap(settings.kafka_bootstrap, topics.notifications) as tap:
+        await publish(settings.kafka_bootstrap, topics, event, event, backlogged("r-8"))
+
+        async def told() -> list[dict[str, str]]:
+            items: list[dict[str, str]] = (await client.get(
+                "/v1/notifications", params={"request_id": "r-7"})).json()["items"]
+            return items
+
+        items = await eventually(told)
+        await eventually(lambda: _has(client, "r-8"))
+        items = await told()
+        assert len(items) == 1
+        assert items[0]["recipient"] == "dave@example.com" and items[0]["channel"] == "email"
+        assert "number 4 in the backlog" in items[0]["text"] and "2026-W49" in items[0]["text"]
+        await tap.wait_for(lambda es: {"r-7", "r-8"} <= {e.subject for e in es})
+        assert len({e.id for e in tap.events if e.subject == "r-7"}) == 1
+
+
+async def _has(client: object, request_id: str) -> bool:
+    import httpx
+
+    assert isinstance(client, httpx.AsyncClient)
+    return bool((await client.get("/v1/notifications", params={"request_id": request_id})).json()["items"])

@@ -1,0 +1,125 @@
+"""Builders and probes shared by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+
+from shared.events import CloudEvent, EventData, RequestDetails, envelope
+from shared.topics import Topics, record_key
+
+API_KEY = "test-key-0123456789"
+API_KEYS = {API_KEY: "test-tool"}
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def request_body(**overrides: Any) -> dict[str, Any]:
+    """A valid ``POST /v1/requests`` body; override any field."""
+    body: dict[str, Any] = {
+        "title": "Landing page for Halvorsen Logistics",
+        "description": "A custom page for one account, with their logo.",
+        "work_type": "landing_page",
+        "requester": {"id": "u-2201", "name": "Dave Morrison", "email": "dave@example.com",
+                      "team": "Enterprise Sales", "type": "sales"},
+        "size": "M",
+    }
+    body.update(overrides)
+    return body
+
+
+def details(**overrides: Any) -> RequestDetails:
+    return RequestDetails.model_validate(request_body(**overrides))
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (broker and subscribers started) and an HTTP client on it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+class EventTap:
+    """Reads topics from the beginning and keeps every envelope, for assertions."""
+
+    def __init__(self, bootstrap: str, *topics: str) -> None:
+        self._consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap,
+                                          auto_offset_reset="earliest", enable_auto_commit=False)
+        self.events: list[CloudEvent] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> EventTap:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
+
+    async def _run(self) -> None:
+        async for record in self._consumer:
+            assert record.value is not None
+            self.events.append(CloudEvent.model_validate_json(record.value))
+
+    def of_type(self, event_type: str) -> list[CloudEvent]:
+        return [e for e in self.events if e.type == event_type]
+
+    async def wait_for(self, predicate: Callable[[list[CloudEvent]], bool],
+                       timeout: float = 20.0) -> list[CloudEvent]:
+        deadline = time.monotonic() + timeout
+        while not predicate(self.events):
+            if time.monotonic() > deadline:
+                seen = [(e.type, e.subject) for e in self.events]
+                raise AssertionError(f"timed out; events seen: {seen}")
+            await asyncio.sleep(0.05)
+        return self.events
+
+
+async def publish(bootstrap: str, topics: Topics, *events: CloudEvent) -> None:
+    """Put envelopes on their topics as a producing service would."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait(topics.for_type(event.type),
+                                         event.model_dump_json().encode(),
+                                         key=record_key(event.subject))
+    finally:
+        await producer.stop()
+
+
+async def publish_raw(bootstrap: str, topic: str, value: bytes, key: bytes = b"poison") -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+def event(data: EventData, event_id: str | None = None) -> CloudEvent:
+    return envelope(data, source="/tests", event_id=event_id, time=datetime.now(UTC))
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Poll an async check until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last result: {result!r}")
+        await asyncio.sleep(0.1)
