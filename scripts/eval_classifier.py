@@ -4,8 +4,8 @@
 
 Prints agreement on the objective and on the claim verdict, a confusion matrix
 between objectives (including none), and every disagreement with its scores.
-`--half a` keeps the odd-numbered sample lines and `--half b` the even ones, so
-settings tuned on one half can be checked on the other.
+`--half a` and `--half b` split the sample in two, alternating within each
+expected objective, so settings tuned on one half can be checked on the other.
 """
 
 import argparse
@@ -37,9 +37,18 @@ def load_objectives(path: Path) -> list[Objective]:
 
 
 def load_sample(path: Path, half: str) -> list[dict[str, Any]]:
+    """All lines, or one of two halves that alternate within each expected objective."""
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    keep = {"all": lambda i: True, "a": lambda i: i % 2 == 0, "b": lambda i: i % 2 == 1}[half]
-    return [row for i, row in enumerate(lines) if keep(i)]
+    if half == "all":
+        return lines
+    seen: Counter[str | None] = Counter()
+    kept = []
+    for row in lines:
+        label = row["expected"]["okr"]
+        if seen[label] % 2 == (0 if half == "a" else 1):
+            kept.append(row)
+        seen[label] += 1
+    return kept
 
 
 def align(aligner: Aligner, request: dict[str, Any]) -> Alignment:

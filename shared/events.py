@@ -94,27 +94,33 @@ class EventData(_Frozen):
 
     def subject(self) -> str:
         """The CloudEvents subject, which is also the Kafka record key."""
-        return str(getattr(self, "request_id"))
+        raise NotImplementedError
 
 
-class RequestSubmitted(EventData):
-    event_type: ClassVar[str] = "request.submitted"
+class _RequestEvent(EventData):
+    """An event about one request: its subject and record key are the request id."""
+
     request_id: str
+
+    def subject(self) -> str:
+        return self.request_id
+
+
+class RequestSubmitted(_RequestEvent):
+    event_type: ClassVar[str] = "request.submitted"
     request: RequestDetails
     submitted_at: datetime
     submitted_by: str
 
 
-class RequestWithdrawn(EventData):
+class RequestWithdrawn(_RequestEvent):
     event_type: ClassVar[str] = "request.withdrawn"
-    request_id: str
     reason: str | None = None
     withdrawn_by: str
 
 
-class RequestClassified(EventData):
+class RequestClassified(_RequestEvent):
     event_type: ClassVar[str] = "request.classified"
-    request_id: str
     request: RequestDetails
     submitted_at: datetime
     lane: Lane
@@ -126,12 +132,12 @@ class RequestClassified(EventData):
     runner_up_score: float | None = None
     claim: ClaimVerdict = "not_claimed"
     rationale: str
+    matched_terms: list[str] = Field(default_factory=list)
     okr_quarter: str | None = None
     okr_version: int | None = None
 
 
-class _CardEvent(EventData):
-    request_id: str
+class _CardEvent(_RequestEvent):
     title: str
     requester: Requester
     lane: Lane
@@ -170,9 +176,8 @@ class TradeoffRequired(_CardEvent):
     question: str
 
 
-class ConflictDetected(EventData):
+class ConflictDetected(_RequestEvent):
     event_type: ClassVar[str] = "request.conflict_detected"
-    request_id: str
     conflict_id: str
     cycle: str
     requests: list[CommittedItem]
@@ -196,9 +201,8 @@ class RequestDone(_CardEvent):
     by: str
 
 
-class BypassRefused(EventData):
+class BypassRefused(_RequestEvent):
     event_type: ClassVar[str] = "request.bypass_refused"
-    request_id: str
     attempted_by: str
     action: str
     reason: str

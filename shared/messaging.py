@@ -7,8 +7,9 @@
   instead of being handled twice or dropped.
 - ``EventConsumer`` routes by ``type``, retries transient faults (Redis, Kafka)
   until they pass, retries other failures with backoff, then dead-letters them.
-  It never raises, so with ``AckPolicy.ACK`` the offset is committed only once an
-  event was handled or dead-lettered.
+  A body that is not an envelope is dead-lettered at once. It never raises, so
+  with ``AckPolicy.ACK`` the offset is committed only once an event was handled
+  or dead-lettered.
 """
 
 from __future__ import annotations
@@ -47,19 +48,24 @@ OUTCOME_TTL_S = 14 * 24 * 3600
 
 
 class EventPublisher:
-    def __init__(self, broker: KafkaBroker, topics: Topics) -> None:
+    def __init__(self, broker: KafkaBroker, topics: Topics, timeout_s: float) -> None:
         self._broker = broker
         self._topics = topics
+        self._timeout_s = timeout_s
 
     async def publish(self, event: CloudEvent) -> None:
-        """Send and wait for the broker's acknowledgement (acks=all)."""
-        await self._broker.publish(
+        """Send and wait for the broker's acknowledgement (acks=all), or raise TimeoutError.
+
+        aiokafka keeps retrying a send while the broker is away, so a timed-out
+        event may still be written later; its id is stable, so consumers dedupe it.
+        """
+        await asyncio.wait_for(self._broker.publish(
             event.model_dump_json().encode(),
             self._topics.for_type(event.type),
             key=record_key(event.subject),
             headers={"content-type": "application/cloudevents+json",
                      "ce_id": event.id, "ce_type": event.type},
-        )
+        ), timeout=self._timeout_s)
 
     async def publish_all(self, events: Sequence[CloudEvent]) -> None:
         for event in events:
@@ -160,7 +166,7 @@ class EventConsumer:
 
     def _delay(self, attempt: int) -> float:
         base = min(self._backoff_max_s, self._backoff_s * 2 ** (attempt - 1))
-        return base * (0.5 + random.random() / 2)
+        return float(base * (0.5 + random.random() / 2))
 
     async def __call__(self, msg: KafkaMessage) -> None:
         record = msg.raw_message
@@ -172,9 +178,9 @@ class EventConsumer:
             try:
                 await self._handle(body)
                 return
-            except ValidationError as exc:
-                # Malformed: no retry will make it valid.
-                await self._dead_letter(body, topic, partition, offset, exc, failures + 1)
+            except _Malformed as exc:
+                # Not an envelope at all: no retry will make it one.
+                await self._dead_letter(body, topic, partition, offset, exc.cause, failures + 1)
                 return
             except TRANSIENT as exc:
                 transient += 1
@@ -194,7 +200,10 @@ class EventConsumer:
                 await asyncio.sleep(delay)
 
     async def _handle(self, body: bytes) -> None:
-        event = CloudEvent.model_validate_json(body)
+        try:
+            event = CloudEvent.model_validate_json(body)
+        except ValidationError as exc:
+            raise _Malformed(exc) from exc
         handler = self._routes.get(event.type)
         if handler is None:
             return
@@ -206,10 +215,16 @@ class EventConsumer:
         while True:
             try:
                 letter = await self._dead.add(body, topic=topic, partition=partition, offset=offset,
-                                              error=repr(exc), attempts=attempts)
+                                              error=f"{type(exc).__name__}: {exc}", attempts=attempts)
                 log.error("%s: dead-lettered %s/%s@%s as %s after %d attempt(s): %r",
                           self._service, topic, partition, offset, letter, attempts, exc)
                 return
             except TRANSIENT as fault:
                 log.warning("%s: cannot dead-letter yet, retrying: %r", self._service, fault)
                 await asyncio.sleep(self._backoff_max_s / 10)
+
+
+class _Malformed(Exception):
+    def __init__(self, cause: ValidationError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause

@@ -51,7 +51,7 @@ def build_runtime(name: str, settings: ServiceSettings) -> Runtime:
     topics = Topics(settings.topic_prefix)
     return Runtime(
         name=name, settings=settings, redis=redis, broker=broker, topics=topics,
-        publisher=EventPublisher(broker, topics), outcomes=Outcomes(redis, name),
+        publisher=EventPublisher(broker, topics, settings.publish_timeout_ms / 1000), outcomes=Outcomes(redis, name),
         dead_letters=DeadLetters(redis, broker, topics, name),
     )
 

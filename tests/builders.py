@@ -6,20 +6,44 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.events import (
-    CloudEvent, RequestBacklogged, RequestClassified, RequestSubmitted, Requester, derived_id,
+    CloudEvent,
+    RequestBacklogged,
+    RequestClassified,
+    Requester,
+    RequestSubmitted,
+    derived_id,
 )
 from tests.support import details, event, request_body
 
+OBJECTIVES: list[dict[str, Any]] = [
+    {"id": "O1", "title": "Launch Atlas 3.0 into the mid-market",
+     "description": "Launch campaign, launch events, demos and comparison content for the new release.",
+     "key_results": ["400 qualified mid-market opportunities citing Atlas 3.0"],
+     "keywords": ["Atlas 3.0", "launch", "demo"]},
+    {"id": "O2", "title": "Reduce customer churn through onboarding and education",
+     "description": "Onboarding journeys, academy courses and customer webinars that build everyday usage.",
+     "key_results": ["Monthly churn down from 2.1% to 1.5%"],
+     "keywords": ["churn", "onboarding", "webinar", "training"]},
+    {"id": "O3", "title": "Build brand awareness in healthcare",
+     "description": "Thought leadership, case studies and events for hospitals and health systems.",
+     "key_results": ["Aided awareness among health-system data leaders from 8% to 15%"],
+     "keywords": ["healthcare", "hospitals", "HIPAA"]},
+    {"id": "O4", "title": "Grow self-serve revenue from the website",
+     "description": "Sign-up and checkout funnel, pricing page and free-trial conversion.",
+     "key_results": ["Trial-to-paid conversion from 3.2% to 4.5%"],
+     "keywords": ["pricing page", "free trial", "checkout"]},
+    {"id": "O5", "title": "Earn back customer trust after the outage",
+     "description": "Post-incident report, reliability roadmap and status-page updates.",
+     "key_results": ["Contact every affected account about its SLA credit"],
+     "keywords": ["outage", "reliability", "status page"]},
+]
+
 
 def okr_set(count: int = 3, **overrides: Any) -> dict[str, Any]:
-    """A ``PUT /v1/okrs/{quarter}`` body with ``count`` objectives."""
+    """A ``PUT /v1/okrs/{quarter}`` body with ``count`` objectives (6 repeats the first)."""
+    chosen = [OBJECTIVES[i % len(OBJECTIVES)] for i in range(count)]
     body: dict[str, Any] = {
-        "objectives": [
-            {"id": f"O{i}", "rank": i, "title": f"Objective {i}",
-             "description": f"What objective {i} is about.", "key_results": [f"Key result {i}"],
-             "keywords": [f"topic{i}"]}
-            for i in range(1, count + 1)
-        ],
+        "objectives": [{**o, "id": f"O{i}", "rank": i} for i, o in enumerate(chosen, start=1)],
         "approved_by": "Maria Okafor, VP Marketing",
         "approved_at": "2026-09-28T16:00:00Z",
     }
@@ -38,7 +62,7 @@ def classified(request_id: str, *, objective: str | None = None, rank: int | Non
     requester = {**request_body()["requester"], "type": lane}
     data = RequestClassified(
         request_id=request_id, request=details(requester=requester, **overrides),
-        submitted_at=submitted_at or datetime.now(UTC), lane=lane,  # type: ignore[arg-type]
+        submitted_at=submitted_at or datetime.now(UTC), lane=lane,
         colour="orange", objective_id=objective, objective_rank=rank, score=1.0 if objective else 0.0,
         rationale="test")
     return event(data, event_id=derived_id(request_id, data.event_type))

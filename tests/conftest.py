@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -33,13 +33,13 @@ _databases = itertools.cycle(range(1, 16))
 
 
 @pytest.fixture
-async def redis_url(endpoints: Endpoints) -> AsyncIterator[str]:
+async def redis_url(endpoints: Endpoints) -> str:
     """A Redis database of its own for one test, emptied first."""
     url = f"{endpoints.redis_base}/{next(_databases)}"
     client = Redis.from_url(url)
     await client.flushdb()
     await client.aclose()
-    yield url
+    return url
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from shared.events import CloudEvent, EventData, RequestDetails, envelope
 from shared.topics import Topics, record_key
@@ -55,6 +56,7 @@ class EventTap:
         self._consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap,
                                           auto_offset_reset="earliest", enable_auto_commit=False)
         self.events: list[CloudEvent] = []
+        self.unparsed: list[tuple[str, bytes]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> EventTap:
@@ -71,7 +73,10 @@ class EventTap:
     async def _run(self) -> None:
         async for record in self._consumer:
             assert record.value is not None
-            self.events.append(CloudEvent.model_validate_json(record.value))
+            try:
+                self.events.append(CloudEvent.model_validate_json(record.value))
+            except ValidationError:
+                self.unparsed.append((record.topic, record.value))
 
     def of_type(self, event_type: str) -> list[CloudEvent]:
         return [e for e in self.events if e.type == event_type]

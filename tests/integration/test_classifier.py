@@ -64,7 +64,9 @@ async def test_submitted_request_is_classified_with_lane_colour_and_claimed_obje
     async with running(create_app(settings)) as client, \
             EventTap(settings.kafka_bootstrap, topics.classifications) as tap:
         await client.put(f"/v1/okrs/{QUARTER}", json=okr_set(3), headers=AUTH)
-        event = submitted("r-1", okr_claim="O2")
+        event = submitted("r-1", okr_claim="O2", title="Customer onboarding webinar series",
+                          description="Monthly webinars that help new customers through onboarding.",
+                          customer_outcome="New customers reach value before renewal; less churn.")
         await publish(settings.kafka_bootstrap, topics, event, event)  # delivered twice
         await publish(settings.kafka_bootstrap, topics, submitted("r-2", okr_claim="O9"))
         await tap.wait_for(lambda es: {e.subject for e in es} == {"r-1", "r-2"})
@@ -72,6 +74,8 @@ async def test_submitted_request_is_classified_with_lane_colour_and_claimed_obje
         assert by_subject["r-1"].data["objective_id"] == "O2"
         assert by_subject["r-1"].data["lane"] == "sales" and by_subject["r-1"].data["colour"] == "orange"
         assert by_subject["r-1"].data["okr_version"] == 1
+        assert by_subject["r-1"].data["claim"] == "confirmed"
+        assert "webinar" in by_subject["r-1"].data["rationale"].lower()
         assert by_subject["r-2"].data["objective_id"] is None
         assert by_subject["r-2"].data["claim"] == "unknown_objective"
         # The duplicate delivery produced the same event id, so downstream dedupes it.

@@ -10,8 +10,14 @@ from redis.asyncio.client import Pipeline
 from capacity.domain import OpenItem, Placement, Policy, forecast, moved, points_for, reason
 from capacity.store import CapacityStore
 from shared.events import (
-    CloudEvent, RequestBacklogged, RequestClassified, RequestWithdrawn, Requester, derived_id,
-    envelope, parse_data,
+    CloudEvent,
+    RequestBacklogged,
+    RequestClassified,
+    Requester,
+    RequestWithdrawn,
+    derived_id,
+    envelope,
+    parse_data,
 )
 from shared.messaging import EventPublisher, Handler, Outcomes
 
@@ -25,7 +31,7 @@ def routes(store: CapacityStore, outcomes: Outcomes, publisher: EventPublisher,
             item = items[placement.request_id]
             data = RequestBacklogged(
                 request_id=item.request_id, title=item.title,
-                requester=Requester.model_validate(item.requester), lane=item.lane,  # type: ignore[arg-type]
+                requester=Requester.model_validate(item.requester), lane=item.lane,
                 objective_id=item.objective_id, position=placement.position,
                 expected_start_cycle=placement.cycle, expected_start=placement.cycle_start,
                 points=item.points, reason=reason(item))

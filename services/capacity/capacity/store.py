@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -25,11 +26,11 @@ class CapacityStore:
         return self._redis.lock("capacity:plan-lock", timeout=30, blocking_timeout=60)
 
     async def items(self) -> dict[str, OpenItem]:
-        rows = await self._redis.hgetall(ITEMS)
+        rows = cast(dict[str, str], await self._redis.hgetall(ITEMS))
         return {k: OpenItem.from_dict(json.loads(v)) for k, v in rows.items()}
 
     async def placements(self) -> dict[str, Placement]:
-        rows = await self._redis.hgetall(PLACEMENTS)
+        rows = cast(dict[str, str], await self._redis.hgetall(PLACEMENTS))
         return {k: _placement(k, json.loads(v)) for k, v in rows.items()}
 
     async def is_closed(self, request_id: str) -> bool:

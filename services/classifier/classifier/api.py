@@ -1,12 +1,13 @@
 """Classifier's HTTP surface: publish and read OKR sets; classify a draft request."""
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
-from classifier.domain import QUARTER_PATTERN, OkrSet, OkrSetCreate, classify
+from classifier.domain import QUARTER_PATTERN, Classifier, OkrSet, OkrSetCreate
 from classifier.store import OkrStore
 from shared.auth import require_key
 from shared.events import OkrsPublished, RequestDetails, derived_id, envelope
@@ -17,7 +18,7 @@ Quarter = Annotated[str, Path(pattern=QUARTER_PATTERN, examples=["2026-Q4"])]
 
 
 def okrs_router(store: OkrStore, publisher: EventPublisher, api_keys: dict[str, str],
-                colours: dict[str, str], current: Callable[[], Awaitable[OkrSet | None]],
+                classifier: Classifier, current: Callable[[], Awaitable[OkrSet | None]],
                 source: str) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["okrs"])
     Caller = Annotated[str, Depends(require_key(api_keys))]
@@ -58,7 +59,6 @@ def okrs_router(store: OkrStore, publisher: EventPublisher, api_keys: dict[str, 
 
     @router.post("/classify", tags=["classify"])
     async def classify_draft(body: RequestDetails) -> dict[str, Any]:
-        result = classify(body, await current(), colours)
-        return result.__dict__
+        return asdict(classifier.classify(body, await current()))
 
     return router

@@ -11,5 +11,9 @@ class ClassifierSettings(ServiceSettings):
         "customer": "blue", "sales": "orange", "business_unit": "green",
         "executive": "yellow", "legal": "grey",
     })
+    # Alignment scoring (see classifier.alignment.AlignmentConfig for the rest).
+    alignment_threshold: float = Field(default=3.0, ge=0)
+    alignment_claim_margin: float = Field(default=0.25, ge=0, le=1)
+    alignment_title_weight: float = Field(default=2.0, ge=0)
     # Pin a quarter (e.g. "2026-Q4") instead of the one whose dates contain today.
     pinned_quarter: str | None = None

@@ -1,4 +1,6 @@
-"""Classifier rules: OKR sets, quarters, lanes, and which objective a request ladders up to."""
+"""Classifier rules: OKR sets, quarters, lanes, and which objective a request ladders up to.
+
+The text scoring itself lives in ``classifier.alignment``."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from classifier.alignment import Aligner, AlignmentConfig, Objective
 from shared.events import OkrObjective, RequestDetails
 
-__all__ = ["Classification", "OkrSetCreate", "OkrSet", "classify", "current_quarter",
+__all__ = ["Classification", "Classifier", "OkrSetCreate", "OkrSet", "current_quarter",
            "quarter_bounds", "QUARTER_PATTERN"]
 
 QUARTER_PATTERN = r"^\d{4}-Q[1-4]$"
@@ -93,32 +96,49 @@ class Classification:
     runner_up_score: float | None
     claim: str
     rationale: str
+    matched_terms: tuple[str, ...]
     okr_quarter: str | None
     okr_version: int | None
 
 
-def classify(details: RequestDetails, okrs: OkrSet | None, colours: Mapping[str, str]) -> Classification:
-    """Lane from the requester type; objective from the claim when it names a published one."""
-    lane = details.requester.type
-    colour = colours.get(lane, "grey")
-    quarter = okrs.quarter if okrs else None
-    version = okrs.version if okrs else None
-    claimed = okrs.objective(details.okr_claim) if okrs and details.okr_claim else None
-    if okrs is None:
-        rationale = "No objectives are published for this quarter yet."
-        claim = "not_claimed" if details.okr_claim is None else "unknown_objective"
-    elif details.okr_claim is None:
-        rationale = "The request names no objective."
-        claim = "not_claimed"
-    elif claimed is None:
-        rationale = f"Objective {details.okr_claim} is not in the {okrs.quarter} set."
-        claim = "unknown_objective"
-    else:
-        rationale = f"The requester says it ladders up to {claimed.id}: {claimed.title}."
-        claim = "confirmed"
-    return Classification(
-        lane=lane, colour=colour, objective_id=claimed.id if claimed else None,
-        objective_rank=claimed.rank if claimed else None, score=1.0 if claimed else 0.0,
-        runner_up_id=None, runner_up_score=None, claim=claim, rationale=rationale,
-        okr_quarter=quarter, okr_version=version,
-    )
+class Classifier:
+    """Lane from the requester type; objective from the text, measured against the OKR set.
+
+    Keeps one aligner per OKR set version, so each set is indexed once.
+    """
+
+    def __init__(self, colours: Mapping[str, str], config: AlignmentConfig = AlignmentConfig()) -> None:
+        self._colours = dict(colours)
+        self._config = config
+        self._aligners: dict[tuple[str, int], tuple[Aligner, dict[str, int]]] = {}
+
+    def _aligner(self, okrs: OkrSet) -> tuple[Aligner, dict[str, int]]:
+        key = (okrs.quarter, okrs.version)
+        if key not in self._aligners:
+            objectives = [Objective(id=o.id, rank=o.rank, title=o.title, description=o.description,
+                                    key_results=tuple(o.key_results), keywords=tuple(o.keywords))
+                          for o in okrs.objectives]
+            self._aligners[key] = (Aligner(objectives, self._config),
+                                   {o.id: o.rank for o in okrs.objectives})
+        return self._aligners[key]
+
+    def classify(self, details: RequestDetails, okrs: OkrSet | None) -> Classification:
+        lane = details.requester.type
+        colour = self._colours.get(lane, "grey")
+        if okrs is None:
+            return Classification(
+                lane=lane, colour=colour, objective_id=None, objective_rank=None, score=0.0,
+                runner_up_id=None, runner_up_score=None,
+                claim="not_claimed" if details.okr_claim is None else "unknown_objective",
+                rationale="No objectives are published for this quarter yet, so nothing can be "
+                          "measured against them.", matched_terms=(), okr_quarter=None, okr_version=None)
+        aligner, ranks = self._aligner(okrs)
+        found = aligner.align(title=details.title, description=details.description,
+                              customer_outcome=details.customer_outcome, okr_claim=details.okr_claim)
+        return Classification(
+            lane=lane, colour=colour, objective_id=found.objective_id,
+            objective_rank=ranks.get(found.objective_id) if found.objective_id else None,
+            score=round(found.score, 4), runner_up_id=found.runner_up_id,
+            runner_up_score=None if found.runner_up_score is None else round(found.runner_up_score, 4),
+            claim=found.claim, rationale=found.rationale, matched_terms=found.matched_terms,
+            okr_quarter=okrs.quarter, okr_version=okrs.version)

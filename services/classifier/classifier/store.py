@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from redis.asyncio import Redis
 
 from classifier.domain import OkrSet
@@ -26,7 +28,7 @@ class OkrStore:
         return None if raw is None else OkrSet.model_validate_json(raw)
 
     async def versions(self, quarter: str) -> list[int]:
-        fields = await self._redis.hkeys(_versions_key(quarter))
+        fields = cast(list[str], await self._redis.hkeys(_versions_key(quarter)))
         return sorted(int(f[1:]) for f in fields if f.startswith("v"))
 
     async def save(self, okrs: OkrSet) -> None:

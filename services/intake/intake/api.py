@@ -1,5 +1,6 @@
 """Intake's HTTP surface: the one door every request comes through."""
 
+import contextlib
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -38,8 +39,9 @@ class WithdrawBody(BaseModel):
 
 
 def _unavailable(what: str) -> Problem:
-    return Problem(503, f"{what} is unavailable; nothing was accepted. Retry later with the same "
-                        "Idempotency-Key.", headers={"Retry-After": "5"})
+    return Problem(503, f"{what} is unavailable, so the request was not accepted. Retry later with "
+                        "the same Idempotency-Key: it answers with the same request, never a second one.",
+                   headers={"Retry-After": "5"})
 
 
 def requests_router(store: RequestStore, publisher: EventPublisher, keys: IdempotencyKeys,
@@ -71,7 +73,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
             raise _unavailable("The event log" if isinstance(exc, KafkaError | TimeoutError)
                                else "The request store") from exc
         # Accepted: the event is on Kafka. Intake's consumer writes the same record if this fails.
-        answer = {"id": request_id, "status": "submitted",
+        answer: dict[str, Any] = {"id": request_id, "status": "submitted",
                   "links": {"self": f"/v1/requests/{request_id}",
                             "withdraw": f"/v1/requests/{request_id}/withdraw"}}
         await store.save_submitted(event.id, event.time, submitted,
@@ -121,7 +123,6 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
 
 
 async def _release(keys: IdempotencyKeys, caller: str, key: str) -> None:
-    try:
+    # If Redis is away too, the in-flight claim expires on its own within a minute.
+    with contextlib.suppress(*UNAVAILABLE):
         await keys.abandon(caller, key)
-    except UNAVAILABLE:
-        pass  # the in-flight claim expires on its own within a minute

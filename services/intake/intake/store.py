@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -82,15 +82,15 @@ class RequestStore:
         upper: str = f"({after}" if after is not None else "+inf"
         cursor: float | None = None
         while len(items) < limit:
-            batch = await self._redis.zrevrangebyscore(_INDEX, upper, "-inf", start=0,
-                                                       num=limit * 4, withscores=True)
+            batch = cast(list[tuple[str, float]], await self._redis.zrevrangebyscore(
+                _INDEX, upper, "-inf", start=0, num=limit * 4, withscores=True))
             if not batch:
                 return items, None
             async with self._redis.pipeline(transaction=False) as pipe:
                 for request_id, _ in batch:
                     pipe.hmget(_request_key(request_id), "id", "status", "lane", "requester_id",
                                "submitted_at", "request")
-                rows = await pipe.execute()
+                rows: list[list[str | None]] = await pipe.execute()
             for (_, score), row in zip(batch, rows, strict=True):
                 cursor = score
                 rid, st, ln, req_id, submitted_at, request = row

@@ -1,0 +1,262 @@
+"""Which published objective does a request ladder up to?
+
+The objectives of one OKR set are indexed once with BM25 (bm25s); a request's
+title, description and customer outcome are then scored against that index by
+summing the per-term weights the library computed, so `Aligner.align` is a few
+dictionary look-ups per word. Terms are Snowball-stemmed words plus adjacent
+word pairs, so a keyword phrase such as "pricing page" counts more than its
+words do apart.
+"""
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Literal
+
+import bm25s  # type: ignore[import-untyped]
+import Stemmer  # type: ignore[import-not-found]
+from bm25s.stopwords import STOPWORDS_EN_PLUS  # type: ignore[import-untyped]
+
+__all__ = ["Aligner", "Alignment", "AlignmentConfig", "ClaimVerdict", "Objective"]
+
+ClaimVerdict = Literal["confirmed", "contradicted", "unknown_objective", "not_claimed"]
+
+# Words that describe the asking rather than the work; every request to marketing says "marketing".
+# fmt: off
+REQUEST_PHRASING = frozenset({
+    "need", "needs", "want", "wants", "like", "would", "could", "please", "can", "get", "make",
+    "let", "us", "also", "new", "use", "using", "via", "per", "marketing",
+})
+# fmt: on
+
+_CLAUSE = re.compile(r"[.;:!?()\[\]\"\u201c\u201d]+(?:\s|$)|[,\u2013\u2014]\s")  # 2013/2014: en/em dash
+_THOUSANDS = re.compile(r"(\d),(\d{3})\b")
+_WORD = re.compile(r"[^\W_]+(?:[-.'\u2019][^\W_]+)*")  # letters and digits; 2019: typographic apostrophe
+_PART = re.compile(r"[-'\u2019]")
+
+
+@dataclass(frozen=True)
+class Objective:
+    id: str
+    rank: int
+    title: str
+    description: str
+    key_results: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlignmentConfig:
+    """Scoring knobs; the defaults were tuned on half of a labelled sample and checked on the other half.
+
+    A score adds up BM25 weights scaled so that a word found in one objective only counts up to
+    about 1, times the weight of the request field it appears in.
+    """
+
+    threshold: float = 3.0  # minimum score to ladder up to anything
+    claim_margin: float = 0.25  # a claimed objective this close to the best (relative) wins the tie
+    title_weight: float = 2.0  # request fields
+    description_weight: float = 1.0
+    outcome_weight: float = 1.0
+    phrase_weight: float = 1.5  # adjacent word pairs, on top of their words
+    objective_title_repeats: int = 1  # objective fields, as term repeats (BM25F style)
+    objective_description_repeats: int = 1
+    objective_key_result_repeats: int = 1
+    objective_keyword_repeats: int = 4
+    k1: float = 1.2
+    b: float = 0.75
+    extra_stopwords: frozenset[str] = REQUEST_PHRASING
+    rationale_terms: int = 6
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """With no objective chosen, `score` and the runner-up are those of the closest objective."""
+
+    objective_id: str | None
+    score: float
+    runner_up_id: str | None
+    runner_up_score: float | None
+    claim: ClaimVerdict
+    rationale: str
+    matched_terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Term:
+    key: str  # stem, or two stems joined by a space
+    surface: str  # the word or words it came from, for people
+
+
+class _Analyzer:
+    """Text to terms: lower-case words, stopwords out, Snowball stems, adjacent pairs."""
+
+    def __init__(self, stopwords: frozenset[str]) -> None:
+        self._stopwords = stopwords
+        self._stemmer = Stemmer.Stemmer("english")
+
+    def terms(self, text: str) -> list[_Term]:
+        out: list[_Term] = []
+        for clause in _CLAUSE.split(_THOUSANDS.sub(r"\1\2", text.lower())):
+            words: list[tuple[_Term, int]] = []  # content words, with the index of the word they came from
+            for n, raw in enumerate(_WORD.findall(clause)):
+                raw = raw.removesuffix("'s").removesuffix("\u2019s")
+                parts = [p for p in _PART.split(raw) if self._is_content(p)]
+                words.extend((_Term(self._stem(p), raw), n) for p in parts)
+                halves = raw.split("-")
+                if len(halves) == 2 and all(h.isalpha() for h in halves):
+                    out.append(_Term(self._stem("".join(halves)), raw))  # 'sign-up' ~ 'signup'
+            # A bare number says little alone; "19 August" or "90 days" says a lot.
+            out.extend(t for t, _ in words if not t.key.isdigit())
+            out.extend(
+                _Term(f"{a.key} {b.key}", a.surface if i == j else f"{a.surface} {b.surface}")
+                for (a, i), (b, j) in pairwise(words)
+            )
+        return out
+
+    def _is_content(self, word: str) -> bool:
+        return (len(word) > 1 or word.isdigit()) and word not in self._stopwords
+
+    def _stem(self, word: str) -> str:
+        return word if word[0].isdigit() else str(self._stemmer.stemWord(word))
+
+
+class Aligner:
+    """An OKR set indexed once; `align` scores one request against it."""
+
+    def __init__(self, objectives: Sequence[Objective], config: AlignmentConfig = AlignmentConfig()) -> None:
+        if not objectives:
+            raise ValueError("an OKR set needs at least one objective")
+        self._objectives = tuple(objectives)
+        self._ids = tuple(o.id for o in objectives)
+        self._config = config
+        self._analyzer = _Analyzer(frozenset(STOPWORDS_EN_PLUS) | config.extra_stopwords)
+        self._weights = self._index()
+
+    def _index(self) -> dict[str, tuple[float, ...]]:
+        """Per-term BM25 weight for every objective, scaled so a word unique to one objective is ~1."""
+        c = self._config
+        docs: list[list[str]] = []
+        for o in self._objectives:
+            fields = [
+                (o.title, c.objective_title_repeats),
+                (o.description, c.objective_description_repeats),
+                *((kr, c.objective_key_result_repeats) for kr in o.key_results),
+                *((kw, c.objective_keyword_repeats) for kw in o.keywords),
+            ]
+            docs.append([t.key for text, n in fields for t in self._analyzer.terms(text) for _ in range(n)])
+        retriever = bm25s.BM25(k1=c.k1, b=c.b, method="lucene")
+        retriever.index(docs, show_progress=False)
+        unique_idf = math.log(1 + (len(docs) - 0.5) / 1.5)  # Lucene idf of a word in one objective only
+        return {
+            term: tuple(float(s) / unique_idf for s in retriever.get_scores([term]))
+            for term in retriever.vocab_dict
+            if term
+        }
+
+    def align(
+        self,
+        *,
+        title: str,
+        description: str,
+        customer_outcome: str | None,
+        okr_claim: str | None,
+    ) -> Alignment:
+        """Score a request against every objective and judge the requester's claim."""
+        c = self._config
+        weights, surfaces = self._request_terms(
+            (title, c.title_weight), (description, c.description_weight), (customer_outcome, c.outcome_weight)
+        )
+        scores = [0.0] * len(self._ids)
+        for key, weight in weights.items():
+            for i, s in enumerate(self._weights[key]):
+                scores[i] += weight * s
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], self._objectives[i].rank))  # tie: rank
+        best = order[0]
+        chosen = best if self._clears(scores[best]) else None
+
+        claim: ClaimVerdict = "not_claimed"
+        if okr_claim and okr_claim not in self._ids:
+            claim = "unknown_objective"
+        elif okr_claim:
+            claimed = self._ids.index(okr_claim)
+            near_best = scores[claimed] >= (1 - c.claim_margin) * scores[best]
+            claim = "confirmed" if self._clears(scores[claimed]) and near_best else "contradicted"
+            chosen = claimed if claim == "confirmed" else chosen
+
+        top = best if chosen is None else chosen
+        runner_up = next((i for i in order if i != chosen), None)
+        matched = self._matched_terms(top, weights, surfaces)
+        return Alignment(
+            objective_id=None if chosen is None else self._ids[chosen],
+            score=round(scores[top], 3),
+            runner_up_id=None if runner_up is None else self._ids[runner_up],
+            runner_up_score=None if runner_up is None else round(scores[runner_up], 3),
+            claim=claim,
+            rationale=self._rationale(chosen, runner_up, scores, matched, okr_claim, claim),
+            matched_terms=matched,
+        )
+
+    def _clears(self, score: float) -> bool:
+        return score > 0 and score >= self._config.threshold
+
+    def _request_terms(self, *fields: tuple[str | None, float]) -> tuple[dict[str, float], dict[str, str]]:
+        """Each known term's weight (its best field's; pairs boosted), and the words it came from."""
+        weights: dict[str, float] = {}
+        surfaces: dict[str, str] = {}
+        for text, field_weight in fields:
+            for term in self._analyzer.terms(text or ""):
+                if term.key in self._weights:
+                    weight = field_weight * (self._config.phrase_weight if " " in term.key else 1.0)
+                    weights[term.key] = max(weights.get(term.key, 0.0), weight)
+                    surfaces.setdefault(term.key, term.surface)
+        return weights, surfaces
+
+    def _matched_terms(
+        self, index: int, weights: dict[str, float], surfaces: dict[str, str]
+    ) -> tuple[str, ...]:
+        """The request's words and phrases that did most for one objective, phrases over their words."""
+        ranked = sorted(((w * self._weights[key][index], key) for key, w in weights.items()), reverse=True)
+        picked: list[tuple[frozenset[str], str]] = []  # (words, surface)
+        for contribution, key in ranked:
+            if contribution <= 0 or len(picked) == self._config.rationale_terms:
+                break
+            surface = surfaces[key]
+            words = frozenset(surface.replace("-", " ").split())
+            if any(words <= other for other, _ in picked):
+                continue
+            picked = [(other, s) for other, s in picked if not other <= words]
+            picked.append((words, surface))
+        return tuple(surface for _, surface in picked)
+
+    def _rationale(
+        self,
+        chosen: int | None,
+        runner_up: int | None,
+        scores: list[float],
+        matched: tuple[str, ...],
+        okr_claim: str | None,
+        claim: ClaimVerdict,
+    ) -> str:
+        terms = ", ".join(f'"{t}"' for t in matched) or "nothing"
+        if chosen is not None:
+            o = self._objectives[chosen]
+            next_best = "" if runner_up is None else f", next best {scores[runner_up]:.2f}"
+            first = (
+                f'Ladders up to {o.id} "{o.title}" (score {scores[chosen]:.2f}{next_best}), matching {terms}.'
+            )
+        else:  # the runner-up is then the closest objective
+            near = 0 if runner_up is None else runner_up
+            first = (
+                f"Ladders up to no objective: the closest, {self._ids[near]}, scores {scores[near]:.2f}, "
+                f"below the threshold of {self._config.threshold:.2f} (matching {terms})."
+            )
+        if claim == "unknown_objective":
+            return f"{first} The claimed objective {okr_claim} is not in this OKR set."
+        if claim == "contradicted":
+            claimed = scores[self._ids.index(str(okr_claim))]
+            fits = "below the threshold" if chosen is None else f"{self._ids[chosen]} fits better"
+            return f"{first} The claim of {okr_claim} is not borne out: it scores {claimed:.2f}, {fits}."
+        return first

@@ -1,0 +1,41 @@
+from datetime import UTC, datetime, timedelta
+
+from intake.domain import TimelineEntry, can_withdraw, current_status, request_id_for
+
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def entry(event_type: str, seconds: float) -> TimelineEntry:
+    return TimelineEntry(f"{event_type}-{seconds}", event_type, T0 + timedelta(seconds=seconds), "")
+
+
+def test_status_follows_the_latest_lifecycle_event() -> None:
+    timeline = [entry("request.submitted", 0), entry("request.classified", 1), entry("request.backlogged", 2)]
+    assert current_status(timeline) == "backlogged"
+
+
+def test_events_consumed_out_of_order_still_give_the_latest_status() -> None:
+    timeline = [entry("request.backlogged", 2), entry("request.submitted", 0), entry("request.classified", 1)]
+    assert current_status(timeline) == "backlogged"
+
+
+def test_done_and_withdrawn_are_final_whatever_comes_after() -> None:
+    assert current_status([entry("request.withdrawn", 1), entry("request.backlogged", 2)]) == "withdrawn"
+    assert current_status([entry("request.done", 1), entry("request.paused", 2)]) == "done"
+
+
+def test_notifications_and_tradeoffs_do_not_change_the_status() -> None:
+    timeline = [entry("request.backlogged", 1), entry("notification.sent", 2),
+                entry("request.tradeoff_required", 3)]
+    assert current_status(timeline) == "backlogged"
+
+
+def test_finished_requests_cannot_be_withdrawn() -> None:
+    assert can_withdraw("backlogged") and can_withdraw("in_progress")
+    assert not can_withdraw("done") and not can_withdraw("withdrawn")
+
+
+def test_request_id_is_stable_for_the_same_idempotency_key_and_caller() -> None:
+    assert request_id_for("crm", "k1", "x") == request_id_for("crm", "k1", "y")
+    assert request_id_for("crm", "k1", "x") != request_id_for("chat", "k1", "x")
+    assert request_id_for("crm", None, "fresh") == "fresh"
