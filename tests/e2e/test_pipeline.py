@@ -1,0 +1,134 @@
+"""The whole pipeline as real processes on the real broker: POST to notification, and crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from shared.topics import Topics
+from tests.e2e.stack import SERVICES, ServiceProcess, stack
+from tests.infra import Endpoints
+from tests.support import AUTH, EventTap, eventually, request_body
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def services(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    processes = stack(endpoints.kafka_bootstrap, endpoints.redis_base, "e2e", logs)
+    try:
+        for process in processes.values():
+            process.start()
+        yield processes
+    finally:
+        for process in processes.values():
+            process.stop()
+        print(f"\nservice logs: {logs}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def clean_databases(endpoints: Endpoints) -> None:
+    for db in range(12, 16):
+        client = Redis.from_url(f"{endpoints.redis_base}/{db}")
+        await client.flushdb()
+        await client.aclose()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+async def notifications(http: httpx.AsyncClient, services: dict[str, ServiceProcess],
+                        request_id: str) -> list[dict[str, Any]]:
+    answer = await http.get(f"{services['notifier'].url}/v1/notifications", params={"request_id": request_id})
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+async def test_a_request_travels_from_post_to_notification(
+        services: dict[str, ServiceProcess], http: httpx.AsyncClient) -> None:
+    intake = services["intake"].url
+    started = time.perf_counter()
+    answer = await http.post(f"{intake}/v1/requests", json=request_body(),
+                             headers={**AUTH, "Idempotency-Key": "e2e-first"})
+    assert answer.status_code == 202
+    request_id = answer.json()["id"]
+    told = await eventually(lambda: notifications(http, services, request_id))
+    latency = time.perf_counter() - started
+    assert "not right now" in told[0]["text"] and "number 1 in the backlog" in told[0]["text"]
+
+    async def full_timeline() -> dict[str, Any] | None:
+        found: dict[str, Any] = (await http.get(f"{intake}/v1/requests/{request_id}")).json()
+        types = {t["type"] for t in found["timeline"]}
+        wanted = {"request.submitted", "request.classified", "request.backlogged", "notification.sent"}
+        return found if wanted <= types else None
+
+    found = await eventually(full_timeline)
+    assert found["status"] == "backlogged"
+    print(f"\nPOST to recorded notification: {latency * 1000:.0f} ms")
+    for name, process in services.items():
+        print(f"{name} resident: {process.resident_kib() / 1024:.0f} MiB")
+
+
+@pytest.mark.parametrize("victim", SERVICES)
+async def test_killing_a_service_mid_burst_loses_no_request_and_repeats_no_notification(
+        services: dict[str, ServiceProcess], http: httpx.AsyncClient, endpoints: Endpoints, victim: str) -> None:
+    intake = services["intake"].url
+    count = 15
+
+    async def submit(i: int) -> str:
+        """A requester tool that retries with the same Idempotency-Key until accepted."""
+        body = request_body(title=f"Burst {victim} {i}")
+        headers = {**AUTH, "Idempotency-Key": f"burst-{victim}-{i}"}
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                answer = await http.post(f"{intake}/v1/requests", json=body, headers=headers)
+                if answer.status_code == 202:
+                    return str(answer.json()["id"])
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"request {i} never accepted"
+            await asyncio.sleep(0.3)
+
+    async with EventTap(endpoints.kafka_bootstrap, Topics("e2e").decisions) as decisions:
+        burst = [asyncio.create_task(submit(i)) for i in range(count)]
+        await asyncio.sleep(0.3)
+        services[victim].kill()
+        await asyncio.sleep(1.0)
+        services[victim].start()
+        ids = await asyncio.gather(*burst)
+        assert len(set(ids)) == count
+
+        async def settled() -> bool:
+            for request_id in ids:
+                told = await notifications(http, services, request_id)
+                decided = {e.id for e in decisions.events if e.subject == request_id
+                           and e.type == "request.backlogged"}
+                if not decided or {n["about_event_id"] for n in told} != decided:
+                    return False
+            return True
+
+        async def on_the_timelines() -> bool:
+            for request_id in ids:
+                found = (await http.get(f"{intake}/v1/requests/{request_id}")).json()
+                if found["status"] != "backlogged":
+                    return False
+            return True
+
+        await eventually(settled, timeout=90)
+        await eventually(on_the_timelines, timeout=60)
+        for request_id in ids:
+            told = await notifications(http, services, request_id)
+            about = [n["about_event_id"] for n in told]
+            assert len(about) == len(set(about)), f"{request_id} was told the same thing twice"
