@@ -32,6 +32,11 @@ lint:
 	$(PY) -m ruff check .
 	$(PY) -m mypy shared services tests scripts bench
 
-bench:
-	bash scripts/bootstrap.sh
+bench:         ## figures, not assertions: classifier speed, then the pipeline of the running stack
+	bash scripts/stack.sh up >/dev/null
+	$(PY) bench/bench_classifier.py
 	$(PY) bench/bench_pipeline.py
+
+eval-classifier:  ## agreement of the classifier with the labelled sample in data/
+	bash scripts/bootstrap.sh
+	$(PY) scripts/eval_classifier.py

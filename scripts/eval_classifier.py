@@ -16,7 +16,7 @@ from typing import Any
 
 from classifier.alignment import Aligner, Alignment, Objective
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 # The sample labels a request that names no objective "none"; the aligner says "not_claimed".
 CLAIM_LABELS = {"none": "not_claimed"}
 

@@ -1,0 +1,83 @@
+"""Publishes the sample OKR set and submits the product brief's stories to a running stack.
+
+    make up && make demo
+
+Prints, for each story, where the request stands and what its requester was told.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def quarter(today: date) -> str:
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def wait_told(client: httpx.Client, notifier: str, request_id: str, timeout: float = 30) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items: list[dict[str, Any]] = client.get(f"{notifier}/v1/notifications",
+                                                 params={"request_id": request_id}).json()["items"]
+        if items:
+            return items
+        time.sleep(0.2)
+    return []
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--key", default=None, help="API key (default: .run/dev-api-key from make up)")
+    args = parser.parse_args()
+    key = args.key or (ROOT / ".run/dev-api-key").read_text().strip()
+    auth = {"Authorization": f"Bearer {key}"}
+    intake, classifier, capacity, notifier = (f"http://{args.host}:{p}" for p in (8001, 8002, 8003, 8004))
+
+    with httpx.Client(timeout=10) as client:
+        okrs = json.loads((ROOT / "data/okrs-2026-Q4.json").read_text())
+        current = quarter(date.today())
+        okrs["quarter"] = current
+        published = client.put(f"{classifier}/v1/okrs/{current}", json=okrs, headers=auth)
+        published.raise_for_status()
+        print(f"Published {len(okrs['objectives'])} objectives for {current} "
+              f"(version {published.json()['version']}):")
+        for objective in published.json()["objectives"]:
+            print(f"  {objective['id']}  {objective['title']}")
+
+        for story in json.loads((ROOT / "data/stories.json").read_text()):
+            label = story.pop("story")
+            answer = client.post(f"{intake}/v1/requests", json=story,
+                                 headers={**auth, "Idempotency-Key": f"demo-{current}-{label[:2]}"})
+            if answer.status_code != 202:
+                print(f"\n{label}: refused {answer.status_code} {answer.text}")
+                continue
+            request_id = answer.json()["id"]
+            told = wait_told(client, notifier, request_id)
+            found = client.get(f"{intake}/v1/requests/{request_id}").json()
+            print(f"\n{label}\n  request {request_id}: {found['status']}, lane {found['lane']}")
+            for entry in found["timeline"]:
+                print(f"    {entry['type']:<22} {entry['summary']}")
+            for message in told[-1:]:
+                print(f"  told {message['recipient']}:\n    {message['text']}")
+
+        backlog = client.get(f"{capacity}/v1/backlog").json()["items"]
+        print("\nBacklog, in order:")
+        for item in backlog:
+            print(f"  {item['position']:>3}. [{item['colour']:<6}] {item['title']:<62} "
+                  f"{item['objective_id'] or '-':<3} starts {item['expected_start_cycle']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
