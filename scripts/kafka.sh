@@ -25,7 +25,7 @@ jars() {
 POM
   echo "kafka.sh: fetching Apache Kafka $KAFKA_VERSION jars from Maven Central (first use only)..." >&2
   mkdir -p "$LIBS"
-  (cd "$work" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS")
+  (cd "$work" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS")
   rm -rf "$work"
   touch "$LIBS/.complete"
 }

@@ -135,6 +135,10 @@ class RequestClassified(_RequestEvent):
     matched_terms: list[str] = Field(default_factory=list)
     okr_quarter: str | None = None
     okr_version: int | None = None
+    # Set when a new OKR set became current and the objective changed.
+    reclassified: bool = False
+    previous_objective_id: str | None = None
+    no_longer_aligned: bool = False
 
 
 class _CardEvent(_RequestEvent):

@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -71,14 +72,33 @@ def subscribe(runtime: Runtime, topics: list[str], routes: Mapping[str, Handler]
                               auto_offset_reset="earliest")(on_message)
 
 
-def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, description: str) -> FastAPI:
+Periodic = tuple[float, Callable[[], Awaitable[object]]]
+
+
+async def _every(name: str, interval_s: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Run a reconciling job forever; a failed run is logged and tried again next time."""
+    log = logging.getLogger(name)
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await job()
+        except Exception:  # a reconciler's next run is its retry; the failure stays visible in the log
+            log.exception("periodic job %s failed; trying again in %.0fs", job.__name__, interval_s)
+
+
+def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, description: str,
+            periodic: Sequence[Periodic] = ()) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ensure_topics(runtime.settings, runtime.topics)
         await runtime.broker.start()
+        tasks = [asyncio.create_task(_every(runtime.name, interval, job)) for interval, job in periodic]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await runtime.broker.stop()
             await runtime.redis.aclose()
 

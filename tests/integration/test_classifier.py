@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ from classifier.app import create_app
 from classifier.config import ClassifierSettings
 from shared.topics import Topics
 from tests.builders import okr_set, submitted
-from tests.support import AUTH, EventTap, publish, running
+from tests.support import AUTH, EventTap, publish, request_body, running
 
 pytestmark = pytest.mark.integration
 
@@ -80,3 +81,57 @@ async def test_submitted_request_is_classified_with_lane_colour_and_claimed_obje
         assert by_subject["r-2"].data["claim"] == "unknown_objective"
         # The duplicate delivery produced the same event id, so downstream dedupes it.
         assert len({e.id for e in tap.events if e.subject == "r-1"}) == 1
+
+
+async def test_dry_run_gives_exactly_the_pipeline_answer(settings: ClassifierSettings) -> None:
+    topics = Topics(settings.topic_prefix)
+    draft = {"title": "Hospital case study for the healthcare vertical",
+             "description": "A case study with a health system on clinical analytics, for hospitals.",
+             "okr_claim": "O3"}
+    async with running(create_app(settings)) as client, \
+            EventTap(settings.kafka_bootstrap, topics.classifications) as tap:
+        await client.put(f"/v1/okrs/{QUARTER}", json=okr_set(5), headers=AUTH)
+        answer = (await client.post("/v1/classify", json=request_body(**draft))).json()
+        await publish(settings.kafka_bootstrap, topics, submitted("r-dry", **draft))
+        [event] = await tap.wait_for(lambda es: len(es) == 1)
+        assert answer["objective_id"] == "O3"
+        for field in ("objective_id", "objective_rank", "score", "runner_up_id", "runner_up_score",
+                      "claim", "rationale", "matched_terms", "lane", "colour", "okr_version"):
+            assert event.data[field] == answer[field], field
+
+
+async def test_a_new_okr_set_reclassifies_open_requests_whose_objective_changed(
+        settings: ClassifierSettings) -> None:
+    topics = Topics(settings.topic_prefix)
+    webinar = {"title": "Customer onboarding webinar series",
+               "description": "Monthly webinars that help new customers through onboarding and training."}
+    launch = {"title": "Atlas 3.0 launch demo video",
+              "description": "A demo video for the launch of the new release."}
+    async with running(create_app(settings)) as client, \
+            EventTap(settings.kafka_bootstrap, topics.classifications) as tap:
+        await client.put(f"/v1/okrs/{QUARTER}", json=okr_set(3), headers=AUTH)
+        await publish(settings.kafka_bootstrap, topics, submitted("webinar", **webinar),
+                      submitted("launch", **launch), submitted("withdrawn", **webinar))
+        first = await tap.wait_for(lambda es: len(es) == 3)
+        assert {e.subject: e.data["objective_id"] for e in first} == {
+            "webinar": "O2", "launch": "O1", "withdrawn": "O2"}
+        from shared.events import RequestWithdrawn
+        from tests.support import event
+
+        await publish(settings.kafka_bootstrap, topics,
+                      event(RequestWithdrawn(request_id="withdrawn", withdrawn_by="t"), "w-1"))
+        # Version 2 drops the onboarding objective: only the open webinar request changes.
+        without_o2 = okr_set(3)
+        without_o2["objectives"] = [o for o in okr_set(4)["objectives"] if o["id"] != "O2"]
+        for rank, objective in enumerate(without_o2["objectives"], start=1):
+            objective["rank"] = rank
+        assert (await client.put(f"/v1/okrs/{QUARTER}", json=without_o2, headers=AUTH)).json()["version"] == 2
+        events = await tap.wait_for(lambda es: len(es) >= 4)
+        await asyncio.sleep(1.0)  # nothing else may follow
+        again = [e for e in tap.events if e.data["reclassified"]]
+        assert [e.subject for e in again] == ["webinar"]
+        assert again[0].data["previous_objective_id"] == "O2"
+        assert again[0].data["objective_id"] is None and again[0].data["no_longer_aligned"] is True
+        assert again[0].data["okr_version"] == 2
+        assert "no longer support" in again[0].data["rationale"]
+        assert len(events) == 4

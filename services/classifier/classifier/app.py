@@ -1,7 +1,10 @@
 """classifier: measures every request against the quarter's published objectives.
 
-Emits:    request.classified (lane, colour, objective, rationale), okrs.published
-Consumes: request.submitted; okrs.published (its own, to rebuild the OKR store)
+Emits:    request.classified (lane, colour, objective, rationale), okrs.published;
+          request.classified again for open requests whose objective changes when
+          another OKR set becomes current (a re-publish, or a new quarter)
+Consumes: request.submitted; request.withdrawn and request.done (no longer open);
+          okrs.published (its own, to rebuild the OKR store and roll over)
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from classifier.alignment import AlignmentConfig
 from classifier.api import okrs_router
 from classifier.config import ClassifierSettings
 from classifier.domain import Classifier, OkrSet, current_quarter
-from classifier.store import OkrStore
+from classifier.store import OkrStore, OpenRequests
 from shared.runtime import build_runtime, subscribe, web_app
 
 NAME = "classifier"
@@ -32,8 +35,12 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
     classifier = Classifier(settings.lane_colours, AlignmentConfig(
         threshold=settings.alignment_threshold, claim_margin=settings.alignment_claim_margin,
         title_weight=settings.alignment_title_weight))
-    subscribe(runtime, [runtime.topics.requests, runtime.topics.okrs],
-              handlers.routes(store, runtime.outcomes, runtime.publisher, current, classifier, source))
+    open_requests = OpenRequests(runtime.redis)
+    roll_over = handlers.rollover(open_requests, runtime.publisher, current, classifier, source)
+    subscribe(runtime, [runtime.topics.requests, runtime.topics.okrs, runtime.topics.decisions],
+              handlers.routes(store, open_requests, runtime.outcomes, runtime.publisher, current, classifier,
+                              roll_over, source))
     router = okrs_router(store, runtime.publisher, settings.api_keys, classifier, current, source)
     return web_app(runtime, [router], title="classifier",
-                   description="Which published priority does a request ladder up to?")
+                   description="Which published priority does a request ladder up to?",
+                   periodic=[(settings.rollover_check_s, roll_over)])

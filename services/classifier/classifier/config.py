@@ -15,5 +15,7 @@ class ClassifierSettings(ServiceSettings):
     alignment_threshold: float = Field(default=3.0, ge=0)
     alignment_claim_margin: float = Field(default=0.25, ge=0, le=1)
     alignment_title_weight: float = Field(default=2.0, ge=0)
+    # How often to check whether another OKR set became current (a new quarter began).
+    rollover_check_s: float = Field(default=60.0, gt=0)
     # Pin a quarter (e.g. "2026-Q4") instead of the one whose dates contain today.
     pinned_quarter: str | None = None

@@ -5,7 +5,7 @@ The text scoring itself lives in ``classifier.alignment``."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from classifier.alignment import Aligner, AlignmentConfig, Objective
 from shared.events import OkrObjective, RequestDetails
 
-__all__ = ["Classification", "Classifier", "OkrSetCreate", "OkrSet", "current_quarter",
+__all__ = ["Classification", "Classifier", "OkrSetCreate", "OkrSet", "OpenRequest", "current_quarter",
            "quarter_bounds", "QUARTER_PATTERN"]
 
 QUARTER_PATTERN = r"^\d{4}-Q[1-4]$"
@@ -101,6 +101,16 @@ class Classification:
     okr_version: int | None
 
 
+@dataclass(frozen=True)
+class OpenRequest:
+    """A request not yet done or withdrawn, with the objective it was last given."""
+
+    request_id: str
+    details: RequestDetails
+    submitted_at: datetime
+    objective_id: str | None
+
+
 class Classifier:
     """Lane from the requester type; objective from the text, measured against the OKR set.
 
@@ -121,6 +131,16 @@ class Classifier:
             self._aligners[key] = (Aligner(objectives, self._config),
                                    {o.id: o.rank for o in okrs.objectives})
         return self._aligners[key]
+
+    def changed_by(self, okrs: OkrSet, open_requests: Iterable[OpenRequest]
+                   ) -> list[tuple[OpenRequest, Classification]]:
+        """The open requests whose objective is different under ``okrs``, with their new answer."""
+        changed = []
+        for request in open_requests:
+            result = self.classify(request.details, okrs)
+            if result.objective_id != request.objective_id:
+                changed.append((request, result))
+        return changed
 
     def classify(self, details: RequestDetails, okrs: OkrSet | None) -> Classification:
         lane = details.requester.type

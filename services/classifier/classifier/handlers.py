@@ -1,15 +1,16 @@
-"""Classifier's subscribers: classify each submitted request; keep published OKR sets."""
+"""Classifier's subscribers: classify each submitted request; keep OKR sets; roll over quarters."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 
 from redis.asyncio.client import Pipeline
 
-from classifier.domain import Classifier, OkrSet
-from classifier.store import OkrStore
+from classifier.domain import Classification, Classifier, OkrSet, OpenRequest
+from classifier.store import OkrStore, OpenRequests
 from shared.events import (
     CloudEvent,
     OkrsPublished,
@@ -21,22 +22,70 @@ from shared.events import (
 )
 from shared.messaging import EventPublisher, Handler, Outcomes
 
+log = logging.getLogger(__name__)
 
-def routes(store: OkrStore, outcomes: Outcomes, publisher: EventPublisher,
-           current: Callable[[], Awaitable[OkrSet | None]], classifier: Classifier,
+Current = Callable[[], Awaitable[OkrSet | None]]
+
+
+def rollover(open_requests: OpenRequests, publisher: EventPublisher, current: Current,
+             classifier: Classifier, source: str) -> Callable[[], Awaitable[int]]:
+    """Classify every open request again once another OKR set is current; emit the changed ones."""
+
+    async def roll_over() -> int:
+        okrs = await current()
+        if okrs is None:
+            return 0
+        marker = f"{okrs.quarter}:v{okrs.version}"
+        async with open_requests.lock():
+            if await open_requests.classified_under() == marker:
+                return 0
+            changed = classifier.changed_by(okrs, await open_requests.all())
+            events = [_reclassified(request, result, source, marker) for request, result in changed]
+            # Published before the marker moves: a crash in between repeats the same event ids.
+            await publisher.publish_all(events)
+            await open_requests.record_rollover(marker, [
+                OpenRequest(request.request_id, request.details, request.submitted_at, result.objective_id)
+                for request, result in changed])
+        log.info("classified %d open request(s) again under %s", len(events), marker)
+        return len(events)
+
+    return roll_over
+
+
+def _reclassified(request: OpenRequest, result: Classification, source: str, marker: str) -> CloudEvent:
+    lost = request.objective_id is not None and result.objective_id is None
+    rationale = result.rationale
+    if lost:
+        rationale = (f"It laddered up to {request.objective_id}, which the new objectives no longer "
+                     f"support. {rationale}")
+    data = RequestClassified(
+        request_id=request.request_id, request=request.details, submitted_at=request.submitted_at,
+        **{**asdict(result), "rationale": rationale}, reclassified=True,
+        previous_objective_id=request.objective_id, no_longer_aligned=lost)
+    return envelope(data, source=source, event_id=derived_id(request.request_id, data.event_type, marker))
+
+
+def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, publisher: EventPublisher,
+           current: Current, classifier: Classifier, roll_over: Callable[[], Awaitable[int]],
            source: str) -> dict[str, Handler]:
     async def on_submitted(event: CloudEvent) -> None:
         submitted = parse_data(event, RequestSubmitted)
 
-        async def work(_: Pipeline) -> Sequence[CloudEvent]:
+        async def work(pipe: Pipeline) -> Sequence[CloudEvent]:
             result = classifier.classify(submitted.request, await current())
             classified = RequestClassified(
                 request_id=submitted.request_id, request=submitted.request,
                 submitted_at=submitted.submitted_at, **asdict(result))
+            if not await open_requests.is_closed(submitted.request_id):
+                OpenRequests.put(pipe, OpenRequest(submitted.request_id, submitted.request,
+                                                   submitted.submitted_at, result.objective_id))
             return [envelope(classified, source=source,
                              event_id=derived_id(event.id, classified.event_type))]
 
         await publisher.publish_all(await outcomes.once(event.id, work))
+
+    async def on_closed(event: CloudEvent) -> None:
+        await open_requests.close(event.subject)
 
     async def on_okrs_published(event: CloudEvent) -> None:
         published = parse_data(event, OkrsPublished)
@@ -44,5 +93,7 @@ def routes(store: OkrStore, outcomes: Outcomes, publisher: EventPublisher,
             quarter=published.quarter, version=published.version, objectives=published.objectives,
             approved_by=published.approved_by, approved_at=published.approved_at,
             published_at=event.time or datetime.now(UTC), published_by=event.source))
+        await roll_over()
 
-    return {"request.submitted": on_submitted, "okrs.published": on_okrs_published}
+    return {"request.submitted": on_submitted, "request.withdrawn": on_closed, "request.done": on_closed,
+            "okrs.published": on_okrs_published}

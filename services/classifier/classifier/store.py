@@ -1,12 +1,21 @@
-"""Classifier's Redis state: every published version of each quarter's OKR set."""
+"""Classifier's Redis state: every published version of each quarter's OKR set, and the open requests."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.lock import Lock
 
-from classifier.domain import OkrSet
+from classifier.domain import OkrSet, OpenRequest
+from shared.events import RequestDetails
+
+OPEN = "classifier:open"
+CLOSED = "classifier:closed"
+MARKER = "classifier:classified-under"
 
 
 def _versions_key(quarter: str) -> str:
@@ -38,3 +47,49 @@ class OkrStore:
         latest = await self._redis.hget(key, "latest")
         if latest is None or int(latest) < okrs.version:
             await self._redis.hset(key, "latest", okrs.version)
+
+
+class OpenRequests:
+    """Requests to classify again when another OKR set becomes current."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    def lock(self) -> Lock:
+        return self._redis.lock("classifier:rollover-lock", timeout=120, blocking_timeout=180)
+
+    @staticmethod
+    def put(pipe: Pipeline, request: OpenRequest) -> None:
+        pipe.hset(OPEN, request.request_id, json.dumps({
+            "details": request.details.model_dump(mode="json"),
+            "submitted_at": request.submitted_at.isoformat(), "objective_id": request.objective_id}))
+
+    async def close(self, request_id: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(OPEN, request_id)
+            pipe.sadd(CLOSED, request_id)
+            await pipe.execute()
+
+    async def is_closed(self, request_id: str) -> bool:
+        return bool(await self._redis.sismember(CLOSED, request_id))
+
+    async def all(self) -> list[OpenRequest]:
+        rows = cast(dict[str, str], await self._redis.hgetall(OPEN))
+        requests = []
+        for request_id, raw in rows.items():
+            data = json.loads(raw)
+            requests.append(OpenRequest(request_id, RequestDetails.model_validate(data["details"]),
+                                        datetime.fromisoformat(data["submitted_at"]), data["objective_id"]))
+        return requests
+
+    async def classified_under(self) -> str | None:
+        """Which OKR set (``quarter:vN``) the open requests were last classified under."""
+        return cast(str | None, await self._redis.get(MARKER))
+
+    async def record_rollover(self, marker: str, changed: list[OpenRequest]) -> None:
+        """The new objectives of the changed requests, and the set they were classified under."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for request in changed:
+                self.put(pipe, request)
+            pipe.set(MARKER, marker)
+            await pipe.execute()

@@ -64,6 +64,10 @@ def summarize(event_type: str, data: dict[str, Any]) -> str:
     match event_type:
         case "request.submitted":
             return "Received through intake."
+        case "request.classified" if data.get("reclassified"):
+            was = data.get("previous_objective_id") or "no objective"
+            now = data.get("objective_id") or "no published objective"
+            return f"Measured again against new objectives: now {now} (was {was})."
         case "request.classified":
             objective = data.get("objective_id")
             lane = data.get("lane", "?")
