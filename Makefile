@@ -1,5 +1,5 @@
 # One command per task, the same for people and CI.
-.PHONY: up down status demo test test-unit lint bench eval-classifier
+.PHONY: up down status demo test test-unit lint bench eval-classifier rebuild-capacity
 
 export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/classifier:$(CURDIR)/services/capacity:$(CURDIR)/services/notifier
 PY := .venv/bin/python
@@ -40,3 +40,9 @@ bench:         ## figures, not assertions: classifier speed, then the pipeline o
 eval-classifier:  ## agreement of the classifier with the labelled sample in data/
 	bash scripts/bootstrap.sh
 	$(PY) scripts/eval_classifier.py
+
+rebuild-capacity:  ## wipe capacity's Redis state and replay it from Kafka (native stack defaults)
+	bash scripts/bootstrap.sh
+	CAPACITY_REDIS_URL=$${CAPACITY_REDIS_URL:-redis://127.0.0.1:$${REDIS_PORT:-6379}/2} \
+	CAPACITY_KAFKA_BOOTSTRAP=$${CAPACITY_KAFKA_BOOTSTRAP:-127.0.0.1:$${KAFKA_PORT:-9092}} \
+	$(PY) -m capacity.rebuild

@@ -71,11 +71,25 @@ def main() -> int:
             for message in told[-1:]:
                 print(f"  told {message['recipient']}:\n    {message['text']}")
 
-        backlog = client.get(f"{capacity}/v1/backlog").json()["items"]
-        print("\nBacklog, in order:")
-        for item in backlog:
+        board = client.get(f"{capacity}/v1/board").json()
+        print(f"\nCommitted in cycle {board['cycle']}:")
+        for item in board["columns"]["committed"]:
+            print(f"       [{item['colour']:<6}] {item['title']:<62} {item['objective_id'] or '-':<3} "
+                  f"{item['points']} pts")
+        print("Backlog, in order:")
+        for item in client.get(f"{capacity}/v1/backlog").json()["items"]:
             print(f"  {item['position']:>3}. [{item['colour']:<6}] {item['title']:<62} "
                   f"{item['objective_id'] or '-':<3} starts {item['expected_start_cycle']}")
+        numbers = client.get(f"{capacity}/v1/capacity").json()
+        shares = ", ".join(f"{lane} {v['share']:.0%}" for lane, v in numbers["lanes"].items() if v["share"])
+        print(f"\nThis cycle: {numbers['committed_points']} of {numbers['capacity_points']} points committed "
+              f"({shares}); customer share {numbers['customer_share']:.0%} against a reserve of "
+              f"{numbers['customer_reserve']:.0%}.")
+        for tradeoff in numbers["open_tradeoffs"]:
+            print(f"Open trade-off {tradeoff['tradeoff_id']} for {tradeoff['request_id']}: pause one of "
+                  f"{', '.join(tradeoff['candidates']) or '(nothing committed)'}, or defer:\n"
+                  f"  curl -X POST {capacity}/v1/tradeoffs/{tradeoff['tradeoff_id']}/decision "
+                  f"-H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' -d '{{\"defer\": true}}'")
     return 0
 
 

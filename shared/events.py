@@ -35,6 +35,7 @@ __all__ = [
     "RequestSubmitted",
     "RequestWithdrawn",
     "Requester",
+    "TradeoffDecided",
     "TradeoffRequired",
     "EVENT_TYPES",
     "derived_id",
@@ -152,6 +153,9 @@ class RequestScheduled(_CardEvent):
     cycle: str
     cycle_start: date
     points: int
+    objective_id: str | None = None
+    # Set when a trade-off decision committed it, possibly beyond its lane's cap.
+    tradeoff_id: str | None = None
 
 
 class RequestBacklogged(_CardEvent):
@@ -198,6 +202,18 @@ class RequestPaused(_CardEvent):
     event_type: ClassVar[str] = "request.paused"
     by: str
     reason: str | None = None
+    tradeoff_id: str | None = None
+
+
+class TradeoffDecided(_RequestEvent):
+    """The answer to a trade-off question; ``request_id`` is the expedited request."""
+
+    event_type: ClassVar[str] = "request.tradeoff_decided"
+    tradeoff_id: str
+    decision: Literal["pause", "defer"]
+    paused_request_id: str | None = None
+    decided_by: str
+    policy_version: int
 
 
 class RequestDone(_CardEvent):
@@ -219,6 +235,7 @@ class CapacityAlert(EventData):
     kind: str
     observation: str
     shares: dict[str, float]
+    lane: str | None = None
 
     def subject(self) -> str:
         return self.alert_id
@@ -275,7 +292,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     for cls in (
         RequestSubmitted, RequestWithdrawn, RequestClassified, RequestScheduled,
         RequestBacklogged, TradeoffRequired, ConflictDetected, RequestStarted,
-        RequestPaused, RequestDone, BypassRefused, CapacityAlert, OkrsPublished,
+        RequestPaused, TradeoffDecided, RequestDone, BypassRefused, CapacityAlert, OkrsPublished,
         PolicyUpdated, NotificationSent,
     )
 }

@@ -21,7 +21,7 @@ def connect_redis(url: str, max_connections: int = 50) -> Redis:
     """A client whose pool waits for a free connection under bursts instead of failing."""
     pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10,
                                            decode_responses=True)
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
 
 def build_broker(settings: ServiceSettings, service: str) -> KafkaBroker:

@@ -59,7 +59,7 @@ def submitted(request_id: str, **overrides: Any) -> CloudEvent:
 
 def classified(request_id: str, *, objective: str | None = None, rank: int | None = None,
                lane: str = "sales", submitted_at: datetime | None = None, **overrides: Any) -> CloudEvent:
-    requester = {**request_body()["requester"], "type": lane}
+    requester = overrides.pop("requester", {**request_body()["requester"], "type": lane})
     data = RequestClassified(
         request_id=request_id, request=details(requester=requester, **overrides),
         submitted_at=submitted_at or datetime.now(UTC), lane=lane,

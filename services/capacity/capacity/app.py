@@ -1,6 +1,9 @@
 """capacity: decides by a published policy what the team commits to and what waits.
 
-Emits:    request.backlogged (position, expected start, reason)
+Emits:    request.scheduled, request.backlogged (position, expected start, reason),
+          request.tradeoff_required, request.tradeoff_decided, request.conflict_detected,
+          request.started, request.paused, request.done, request.bypass_refused,
+          capacity.alert, policy.updated
 Consumes: request.classified, request.withdrawn
 """
 
@@ -11,8 +14,8 @@ from fastapi import FastAPI
 from capacity import handlers
 from capacity.api import capacity_router
 from capacity.config import CapacitySettings
-from capacity.domain import Policy
-from capacity.store import CapacityStore
+from capacity.service import CapacityService
+from capacity.store import LedgerStore
 from shared.runtime import build_runtime, subscribe, web_app
 
 NAME = "capacity"
@@ -20,15 +23,8 @@ NAME = "capacity"
 
 def create_app(settings: CapacitySettings) -> FastAPI:
     runtime = build_runtime(NAME, settings)
-    store = CapacityStore(runtime.redis)
-    policy = Policy(cycle_days=settings.cycle_days, capacity_points=settings.capacity_points,
-                    size_points=settings.size_points, default_points=settings.default_points)
-
-    def current_policy() -> Policy:
-        return policy
-
-    subscribe(runtime, [runtime.topics.requests, runtime.topics.classifications],
-              handlers.routes(store, runtime.outcomes, runtime.publisher, current_policy,
-                              source=f"/{NAME}"))
-    return web_app(runtime, [capacity_router(store, current_policy)], title="capacity",
-                   description="Capacity by published policy: the backlog, in order, with expected starts.")
+    service = CapacityService(LedgerStore(runtime.redis), runtime.outcomes, runtime.publisher,
+                              source=f"/{NAME}", heat_shield=settings.heat_shield_email)
+    subscribe(runtime, [runtime.topics.requests, runtime.topics.classifications], handlers.routes(service))
+    return web_app(runtime, [capacity_router(service, settings.api_keys)], title="capacity",
+                   description="Capacity by published policy: commitments, backlog, trade-offs, collisions.")

@@ -1,118 +1,156 @@
-"""Capacity rules: points, cycles, the order of the backlog, and when each item should start.
+"""Capacity's ledger: its state is a fold over events, so Kafka can always rebuild it.
 
-Pure functions over plain data; no I/O.
+Inputs (``request.classified``, ``request.withdrawn``) and capacity's own
+decisions (``request.scheduled``, ``request.started`` ...) are applied by
+``fold``, live and during a rebuild alike. ``decide`` turns a fresh plan into the
+decisions to announce; the handler folds those back in. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
-__all__ = ["OpenItem", "Placement", "Policy", "cycle_label", "cycle_start", "forecast",
-           "moved", "points_for", "priority_key", "reason"]
+from capacity.planning import Item, Policy, State
 
-# Cycles are counted from a Monday, so weekly cycles are ISO weeks.
-EPOCH = date(2024, 1, 1)
+__all__ = ["Card", "Ledger", "Tradeoff", "fold", "policy_from", "policy_to"]
 
-
-@dataclass(frozen=True)
-class Policy:
-    version: int = 0
-    cycle_days: int = 7
-    capacity_points: int = 20
-    size_points: Mapping[str, int] = field(default_factory=lambda: {"XS": 1, "S": 2, "M": 3, "L": 5, "XL": 8})
-    default_points: int = 3
+ACTIVE: frozenset[State] = frozenset({"committed", "in_progress"})
 
 
 @dataclass(frozen=True)
-class OpenItem:
-    request_id: str
+class Card:
+    """A request on the board: what the planner needs, and what people see."""
+
+    item: Item
     title: str
     requester: dict[str, str]
-    lane: str
     colour: str
-    objective_id: str | None
-    objective_rank: int | None
-    score: float
-    points: int
-    submitted_at: datetime
 
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "submitted_at": self.submitted_at.isoformat()}
+    @property
+    def request_id(self) -> str:
+        return self.item.request_id
+
+    def to_json(self) -> dict[str, Any]:
+        item = asdict(self.item)
+        item["submitted_at"] = self.item.submitted_at.isoformat()
+        for key in ("due_date", "committed_cycle"):
+            item[key] = item[key].isoformat() if item[key] else None
+        return {"item": item, "title": self.title, "requester": self.requester, "colour": self.colour}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> OpenItem:
-        return cls(**{**data, "submitted_at": datetime.fromisoformat(data["submitted_at"])})
+    def from_json(cls, data: dict[str, Any]) -> Card:
+        raw = dict(data["item"])
+        raw["submitted_at"] = datetime.fromisoformat(raw["submitted_at"])
+        for key in ("due_date", "committed_cycle"):
+            raw[key] = date.fromisoformat(raw[key]) if raw[key] else None
+        return cls(Item(**raw), data["title"], data["requester"], data["colour"])
 
 
 @dataclass(frozen=True)
-class Placement:
+class Tradeoff:
+    tradeoff_id: str
     request_id: str
-    position: int
     cycle: str
-    cycle_start: date
+    candidates: tuple[str, ...]
+    status: str = "open"  # open | paused | deferred
+    paused_request_id: str | None = None
+    decided_by: str | None = None
+    policy_version: int | None = None
 
 
-def points_for(effort: int | None, size: str | None, policy: Policy) -> int:
-    """Points from the requester's estimate, else from the size map, else the default."""
-    if effort is not None:
-        return effort
-    if size is not None and size in policy.size_points:
-        return policy.size_points[size]
-    return policy.default_points
+@dataclass
+class Ledger:
+    """Everything capacity knows; ``dirty`` names the cards a fold changed, for the store."""
+
+    policy: Policy = field(default_factory=Policy)
+    cards: dict[str, Card] = field(default_factory=dict)
+    announced: dict[str, date] = field(default_factory=dict)  # last expected start told, per request
+    tradeoffs: dict[str, Tradeoff] = field(default_factory=dict)
+    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    conflicts: set[str] = field(default_factory=set)
+    closed: set[str] = field(default_factory=set)
+    dirty: set[str] = field(default_factory=set)
+
+    def put(self, card: Card) -> None:
+        self.cards[card.request_id] = card
+        self.dirty.add(card.request_id)
+
+    def items(self) -> list[Item]:
+        return [card.item for card in self.cards.values()]
+
+    def move(self, request_id: str, **changes: Any) -> None:
+        card = self.cards[request_id]
+        self.put(replace(card, item=replace(card.item, **changes)))
 
 
-def cycle_start(day: date, policy: Policy) -> date:
-    offset = (day - EPOCH).days // policy.cycle_days * policy.cycle_days
-    return EPOCH + timedelta(days=offset)
+def policy_to(policy: Policy) -> dict[str, Any]:
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in asdict(policy).items()}
 
 
-def cycle_label(start: date, policy: Policy) -> str:
-    """ISO week (``2026-W48``) for weekly cycles, else the start date."""
-    if policy.cycle_days == 7:
-        year, week, _ = start.isocalendar()
-        return f"{year}-W{week:02d}"
-    return start.isoformat()
+def policy_from(data: dict[str, Any]) -> Policy:
+    return Policy(**data)
 
 
-def priority_key(item: OpenItem) -> tuple[int, int, float, datetime, str]:
-    """Aligned work by objective rank and score first, then the rest; first come first within."""
-    if item.objective_id is not None and item.objective_rank is not None:
-        return (0, item.objective_rank, -item.score, item.submitted_at, item.request_id)
-    return (1, 0, 0.0, item.submitted_at, item.request_id)
+def fold(ledger: Ledger, event_type: str, data: dict[str, Any]) -> None:
+    """Apply one event, input or decision, to the ledger."""
+    request_id = data.get("request_id", "")
+    known = request_id in ledger.cards
+    match event_type:
+        case "request.classified" if request_id not in ledger.closed:
+            ledger.put(_card_from_classified(data, ledger.cards.get(request_id), ledger.policy))
+        case "request.withdrawn":
+            ledger.closed.add(request_id)
+            if known:
+                ledger.move(request_id, state="done")
+        case "request.scheduled" if known:
+            ledger.move(request_id, state="committed", committed_cycle=date.fromisoformat(data["cycle_start"]),
+                        head_of_backlog=False)
+            ledger.announced.pop(request_id, None)
+        case "request.backlogged" if known:
+            ledger.announced[request_id] = date.fromisoformat(data["expected_start"])
+            ledger.dirty.add(request_id)
+        case "request.started" if known:
+            ledger.move(request_id, state="in_progress")
+        case "request.paused" if known:
+            ledger.move(request_id, state="paused", committed_cycle=None, head_of_backlog=True)
+        case "request.done" if known:
+            ledger.move(request_id, state="done")
+            ledger.closed.add(request_id)
+        case "request.tradeoff_required":
+            ledger.tradeoffs[data["tradeoff_id"]] = Tradeoff(
+                data["tradeoff_id"], request_id, data["cycle"],
+                tuple(c["request_id"] for c in data["committed"]))
+        case "request.tradeoff_decided" if data["tradeoff_id"] in ledger.tradeoffs:
+            ledger.tradeoffs[data["tradeoff_id"]] = replace(
+                ledger.tradeoffs[data["tradeoff_id"]],
+                status="paused" if data["decision"] == "pause" else "deferred",
+                paused_request_id=data.get("paused_request_id"), decided_by=data["decided_by"],
+                policy_version=data["policy_version"])
+        case "capacity.alert":
+            ledger.alerts[data["alert_id"]] = data
+        case "request.conflict_detected":
+            ledger.conflicts.add(data["conflict_id"])
+        case "policy.updated":
+            ledger.policy = policy_from(data["policy"])
+        case _:
+            pass
 
 
-def forecast(items: Iterable[OpenItem], policy: Policy, today: date) -> list[Placement]:
-    """Positions in priority order, and the cycle each item is expected to start in."""
-    ordered = sorted(items, key=priority_key)
-    start = cycle_start(today, policy)
-    used = 0
-    placements = []
-    for position, item in enumerate(ordered, start=1):
-        if used > 0 and used + item.points > policy.capacity_points:
-            start += timedelta(days=policy.cycle_days)
-            used = 0
-        used += item.points
-        placements.append(Placement(item.request_id, position, cycle_label(start, policy), start))
-    return placements
+def _card_from_classified(data: dict[str, Any], existing: Card | None, policy: Policy) -> Card:
+    from capacity.planning import points_for
 
-
-def moved(previous: Mapping[str, Placement], current: Sequence[Placement],
-          also: Iterable[str] = ()) -> list[Placement]:
-    """Placements whose expected start changed (position alone does not count), plus ``also``."""
-    forced = set(also)
-    return [p for p in current
-            if p.request_id in forced
-            or p.request_id not in previous
-            or previous[p.request_id].cycle != p.cycle]
-
-
-def reason(item: OpenItem) -> str:
-    """Why the item sits where it does, in words a requester can hear without blame."""
-    if item.objective_id is not None:
-        return (f"It ladders up to objective {item.objective_id} (rank {item.objective_rank}); "
-                "objective work is planned first, in rank order.")
-    return ("It does not ladder up to one of this quarter's published objectives, so it is "
-            "accepted and queued after the objective work.")
+    request = data["request"]
+    item = Item(
+        request_id=data["request_id"], lane=data["lane"], team=request["requester"]["team"],
+        objective_id=data["objective_id"], objective_rank=data.get("objective_rank"),
+        score=float(data.get("score", 0.0)),
+        points=points_for(request.get("effort"), request.get("size"), policy),
+        submitted_at=datetime.fromisoformat(data["submitted_at"]),
+        due_date=date.fromisoformat(request["due_date"]) if request.get("due_date") else None,
+        expedite=bool(request.get("expedite")))
+    if existing is not None:  # re-classified: the objective changes, the card keeps its place on the board
+        item = replace(existing.item, objective_id=item.objective_id, objective_rank=item.objective_rank,
+                       score=item.score)
+    return Card(item, request["title"], request["requester"], data["colour"])

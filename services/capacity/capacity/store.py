@@ -1,61 +1,89 @@
-"""Capacity's Redis state: the open items, their last placements, and the planning lock."""
+"""Capacity's Redis state: the ledger (cards, what was announced, trade-offs, alerts, policy)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.lock import Lock
 
-from capacity.domain import OpenItem, Placement
+from capacity.domain import Card, Ledger, Tradeoff, policy_from, policy_to
 
-ITEMS = "capacity:items"
-PLACEMENTS = "capacity:placements"
-CLOSED = "capacity:closed"
+CARDS, ANNOUNCED, TRADEOFFS = "capacity:cards", "capacity:announced", "capacity:tradeoffs"
+ALERTS, CONFLICTS, CLOSED = "capacity:alerts", "capacity:conflicts", "capacity:closed"
+POLICY, POLICIES, BYPASSES = "capacity:policy", "capacity:policies", "capacity:bypass-attempts"
+ALL_KEYS = (CARDS, ANNOUNCED, TRADEOFFS, ALERTS, CONFLICTS, CLOSED, POLICY, POLICIES, BYPASSES)
 
 
-class CapacityStore:
+class LedgerStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+
+    @property
+    def redis(self) -> Redis:
+        return self._redis
 
     def lock(self) -> Lock:
         """One planner at a time, across every capacity instance."""
         return self._redis.lock("capacity:plan-lock", timeout=30, blocking_timeout=60)
 
-    async def items(self) -> dict[str, OpenItem]:
-        rows = cast(dict[str, str], await self._redis.hgetall(ITEMS))
-        return {k: OpenItem.from_dict(json.loads(v)) for k, v in rows.items()}
-
-    async def placements(self) -> dict[str, Placement]:
-        rows = cast(dict[str, str], await self._redis.hgetall(PLACEMENTS))
-        return {k: _placement(k, json.loads(v)) for k, v in rows.items()}
-
-    async def is_closed(self, request_id: str) -> bool:
-        return bool(await self._redis.sismember(CLOSED, request_id))
+    async def load(self) -> Ledger:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in (CARDS, ANNOUNCED, TRADEOFFS, ALERTS):
+                pipe.hgetall(key)
+            pipe.smembers(CONFLICTS)
+            pipe.smembers(CLOSED)
+            pipe.get(POLICY)
+            cards, announced, tradeoffs, alerts, conflicts, closed, policy = await pipe.execute()
+        ledger = Ledger(
+            cards={k: Card.from_json(json.loads(v)) for k, v in cards.items()},
+            announced={k: date.fromisoformat(v) for k, v in announced.items()},
+            tradeoffs={k: Tradeoff(**{**json.loads(v), "candidates": tuple(json.loads(v)["candidates"])})
+                       for k, v in tradeoffs.items()},
+            alerts={k: json.loads(v) for k, v in alerts.items()},
+            conflicts=set(conflicts), closed=set(closed))
+        if policy:
+            ledger.policy = policy_from(json.loads(policy))
+        return ledger
 
     @staticmethod
-    def put_item(pipe: Pipeline, item: OpenItem) -> None:
-        pipe.hset(ITEMS, item.request_id, json.dumps(item.as_dict()))
+    def save(pipe: Pipeline, ledger: Ledger) -> None:
+        """Queue the ledger's changes on ``pipe`` (cards the folds touched, and the small sets)."""
+        for request_id in ledger.dirty:
+            card = ledger.cards.get(request_id)
+            if card is not None:
+                pipe.hset(CARDS, request_id, json.dumps(card.to_json()))
+            if request_id in ledger.announced:
+                pipe.hset(ANNOUNCED, request_id, ledger.announced[request_id].isoformat())
+            else:
+                pipe.hdel(ANNOUNCED, request_id)
+        for tradeoff_id, tradeoff in ledger.tradeoffs.items():
+            pipe.hset(TRADEOFFS, tradeoff_id, json.dumps(asdict(tradeoff)))
+        for alert_id, alert in ledger.alerts.items():
+            pipe.hset(ALERTS, alert_id, json.dumps(alert))
+        for key, members in ((CONFLICTS, ledger.conflicts), (CLOSED, ledger.closed)):
+            if members:
+                pipe.sadd(key, *members)
+        policy = json.dumps(policy_to(ledger.policy))
+        pipe.set(POLICY, policy)
+        pipe.hset(POLICIES, str(ledger.policy.version), policy)
+        ledger.dirty.clear()
 
-    @staticmethod
-    def close(pipe: Pipeline, request_id: str) -> None:
-        pipe.hdel(ITEMS, request_id)
-        pipe.sadd(CLOSED, request_id)
+    async def policies(self) -> dict[int, dict[str, Any]]:
+        rows = cast(dict[str, str], await self._redis.hgetall(POLICIES))
+        return {int(k): json.loads(v) for k, v in rows.items()}
 
-    @staticmethod
-    def put_placements(pipe: Pipeline, placements: list[Placement]) -> None:
-        pipe.delete(PLACEMENTS)
-        if placements:
-            pipe.hset(PLACEMENTS, mapping={
-                p.request_id: json.dumps({"position": p.position, "cycle": p.cycle,
-                                          "cycle_start": p.cycle_start.isoformat()})
-                for p in placements
-            })
+    async def record_bypass(self, attempt: dict[str, Any]) -> None:
+        await self._redis.rpush(BYPASSES, json.dumps(attempt))
 
+    async def bypass_attempts(self) -> list[dict[str, Any]]:
+        return [json.loads(r) for r in cast(list[str], await self._redis.lrange(BYPASSES, 0, -1))]
 
-def _placement(request_id: str, raw: dict[str, object]) -> Placement:
-    return Placement(request_id, int(str(raw["position"])), str(raw["cycle"]),
-                     date.fromisoformat(str(raw["cycle_start"])))
+    async def wipe(self) -> None:
+        await self._redis.delete(*ALL_KEYS)
+        async for key in self._redis.scan_iter(match="capacity:outcome:*", count=1000):
+            await self._redis.delete(key)

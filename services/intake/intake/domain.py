@@ -88,6 +88,8 @@ def summarize(event_type: str, data: dict[str, Any]) -> str:
             return "Withdrawn."
         case "request.tradeoff_required":
             return "Expedite asked for: a trade-off decision is needed."
+        case "request.tradeoff_decided":
+            return f"Trade-off decided by {data.get('decided_by')}: {data.get('decision')}."
         case "request.conflict_detected":
             return "Collides with other large work in the same cycle."
         case "request.bypass_refused":

@@ -9,7 +9,7 @@ from shared.messaging import Handler
 
 TIMELINE_TYPES = (
     "request.classified", "request.backlogged", "request.scheduled", "request.started",
-    "request.paused", "request.done", "request.withdrawn", "request.tradeoff_required",
+    "request.paused", "request.done", "request.withdrawn", "request.tradeoff_required", "request.tradeoff_decided",
     "request.conflict_detected", "request.bypass_refused", "notification.sent",
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from notifier.domain import messages_for
+from notifier.domain import Audience, messages_for
 from notifier.store import NotificationLog
 from shared.events import CloudEvent, NotificationSent, derived_id, envelope
 from shared.messaging import EventPublisher, Handler
@@ -13,12 +13,14 @@ from shared.messaging import EventPublisher, Handler
 log = logging.getLogger(__name__)
 
 TOLD_ABOUT = ("request.backlogged", "request.scheduled", "request.started", "request.paused",
-              "request.done")
+              "request.done", "request.tradeoff_required", "request.tradeoff_decided",
+              "request.conflict_detected", "capacity.alert")
 
 
-def routes(notifications: NotificationLog, publisher: EventPublisher, source: str) -> dict[str, Handler]:
+def routes(notifications: NotificationLog, publisher: EventPublisher, team: Audience,
+           source: str) -> dict[str, Handler]:
     async def on_event(event: CloudEvent) -> None:
-        for message in messages_for(event.type, event.data):
+        for message in messages_for(event.type, event.data, team):
             notification_id = derived_id(event.id, message.recipient, message.channel)
             sent = NotificationSent(
                 notification_id=notification_id, request_id=event.subject,

@@ -1,0 +1,146 @@
+"""What capacity announces after each replan, in words a team can say without blame. Pure."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from capacity.domain import ACTIVE, Card, Ledger
+from capacity.planning import Plan, Slot, collisions, cycle_label, lane_budgets, share_alerts
+from shared.events import (
+    CapacityAlert,
+    CommittedItem,
+    ConflictDetected,
+    EventData,
+    RequestBacklogged,
+    Requester,
+    RequestScheduled,
+    TradeoffRequired,
+    derived_id,
+)
+
+__all__ = ["LANE_WORDS", "committed_now", "decide", "load_shares", "scheduled"]
+
+LANE_WORDS = {"customer": "customer", "sales": "sales", "business_unit": "business-unit",
+              "executive": "executive", "legal": "legal"}
+
+
+def load_shares(plan: Plan, capacity_points: int) -> dict[str, float]:
+    """Share of the current cycle's capacity planned for each lane."""
+    load = plan.load.get(plan.current_cycle, {})
+    return {lane: round(points / capacity_points, 4) for lane, points in sorted(load.items())}
+
+
+def committed_now(ledger: Ledger) -> list[Card]:
+    return sorted((c for c in ledger.cards.values() if c.item.state in ACTIVE), key=lambda c: c.request_id)
+
+
+def decide(ledger: Ledger, plan: Plan, *, new: str | None, heat_shield: str) -> list[EventData]:
+    """The decisions a plan implies: commitments, changed expected starts, trade-off questions,
+    collisions and share alerts. Only what changed is announced."""
+    events: list[EventData] = []
+    for slot in sorted(plan.slots.values(), key=lambda s: (s.position or 0, s.request_id)):
+        card = ledger.cards[slot.request_id]
+        if card.item.state in ACTIVE or card.item.state == "done":
+            continue
+        if slot.committed:
+            events.append(scheduled(card, plan.current_cycle, ledger))
+        elif slot.request_id == new or ledger.announced.get(slot.request_id) != slot.start:
+            events.append(_backlogged(card, slot, plan, ledger))
+    if new is not None and new in plan.slots:
+        events.extend(_tradeoff(ledger, plan, ledger.cards[new], heat_shield))
+    events.extend(_collisions(ledger, plan))
+    events.extend(_alerts(ledger, plan))
+    return events
+
+
+def _requester(card: Card) -> Requester:
+    return Requester.model_validate(card.requester)
+
+
+def scheduled(card: Card, cycle: date, ledger: Ledger, tradeoff_id: str | None = None) -> RequestScheduled:
+    return RequestScheduled(
+        request_id=card.request_id, title=card.title, requester=_requester(card), lane=card.item.lane,
+        cycle=cycle_label(cycle, ledger.policy), cycle_start=cycle, points=card.item.points,
+        objective_id=card.item.objective_id, tradeoff_id=tradeoff_id)
+
+
+def _backlogged(card: Card, slot: Slot, plan: Plan, ledger: Ledger) -> RequestBacklogged:
+    return RequestBacklogged(
+        request_id=card.request_id, title=card.title, requester=_requester(card), lane=card.item.lane,
+        objective_id=card.item.objective_id, position=slot.position or 1,
+        expected_start_cycle=cycle_label(slot.start, ledger.policy), expected_start=slot.start,
+        points=card.item.points, reason=reason(card, plan, ledger))
+
+
+def reason(card: Card, plan: Plan, ledger: Ledger) -> str:
+    """Why it waits: the lane's share, or the order of objective work."""
+    item, policy = card.item, ledger.policy
+    budget = lane_budgets(policy).get(item.lane, policy.capacity_points)
+    used = plan.load.get(plan.current_cycle, {}).get(item.lane, 0)
+    lane = LANE_WORDS.get(item.lane, item.lane)
+    parts = []
+    if item.head_of_backlog:
+        parts.append("It was paused, so it is back at the head of the backlog.")
+    elif item.objective_id is not None:
+        parts.append(f"It ladders up to objective {item.objective_id} (rank {item.objective_rank}); "
+                     "objective work is planned first, in rank order.")
+    else:
+        parts.append("It does not ladder up to one of this quarter's published objectives, so it is "
+                     "accepted and queued after the objective work.")
+    if item.lane != "customer" and used + item.points > budget:
+        parts.append(f"The {lane} share of this cycle ({budget} of {policy.capacity_points} points) is "
+                     "already committed.")
+    return " ".join(parts)
+
+
+def _tradeoff(ledger: Ledger, plan: Plan, card: Card, heat_shield: str) -> list[EventData]:
+    slot = plan.slots[card.request_id]
+    if not card.item.expedite or slot.committed:
+        return []
+    tradeoff_id = derived_id("tradeoff", card.request_id)
+    if tradeoff_id in ledger.tradeoffs:
+        return []
+    committed = [CommittedItem(request_id=c.request_id, title=c.title, lane=c.item.lane,
+                               points=c.item.points) for c in committed_now(ledger)]
+    cycle = cycle_label(plan.current_cycle, ledger.policy)
+    return [TradeoffRequired(
+        request_id=card.request_id, title=card.title, requester=_requester(card), lane=card.item.lane,
+        tradeoff_id=tradeoff_id, cycle=cycle, committed=committed,
+        addressed_to=[card.requester["email"], heat_shield],
+        question=(f"\"{card.title}\" is marked urgent but does not fit cycle {cycle}: the "
+                  f"{LANE_WORDS.get(card.item.lane, card.item.lane)} share is committed. Here is everything "
+                  f"committed this cycle ({sum(c.points for c in committed)} points) — what would you like us "
+                  "to pause?"))]
+
+
+def _collisions(ledger: Ledger, plan: Plan) -> list[EventData]:
+    events: list[EventData] = []
+    for found in collisions(ledger.items(), plan, ledger.policy):
+        conflict_id = derived_id("conflict", found.cycle.isoformat(), *found.request_ids)
+        if conflict_id in ledger.conflicts:
+            continue
+        cards = [ledger.cards[r] for r in found.request_ids]
+        cycle = cycle_label(found.cycle, ledger.policy)
+        listed = [CommittedItem(request_id=c.request_id, title=c.title, lane=c.item.lane,
+                                points=c.item.points) for c in cards]
+        teams = " and ".join(found.teams)
+        observation = (f"{teams} each need large work by cycle {cycle}: {found.points_needed} points against "
+                       f"{found.points_available} available. They cannot all be done in time; please settle "
+                       "the priorities together before the cycle starts.")
+        for card in cards:
+            events.append(ConflictDetected(
+                request_id=card.request_id, conflict_id=conflict_id, cycle=cycle, requests=listed,
+                stakeholders=[_requester(c) for c in cards], observation=observation))
+    return events
+
+
+def _alerts(ledger: Ledger, plan: Plan) -> list[EventData]:
+    events: list[EventData] = []
+    for alert in share_alerts(ledger.items(), plan, ledger.policy):
+        alert_id = derived_id("alert", alert.kind, alert.lane or "", alert.cycle.isoformat())
+        if alert_id in ledger.alerts:
+            continue
+        events.append(CapacityAlert(
+            alert_id=alert_id, cycle=cycle_label(alert.cycle, ledger.policy), kind=alert.kind,
+            observation=alert.observation, shares=dict(alert.shares), lane=alert.lane))
+    return events

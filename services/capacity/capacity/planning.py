@@ -1,0 +1,317 @@
+"""The capacity planner: a pure, deterministic function from open work and a policy to a plan.
+
+Capacity is shared out by policy, never by volume or rank: each cycle the customer lane may use all
+of it, each internal lane at most its cap, and internal lanes together never the customer reserve.
+Committed work keeps its place; waiting work is placed greedily in ``priority`` order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from capacity.planning_checks import Facts, crowding, violations
+from capacity.planning_ledger import Ledger, Limits, Takes, share_floor
+from capacity.planning_order import Dates, cycle_index, label, order_key, start_of
+
+__all__ = ["CUSTOMER", "INTERNAL_LANES", "Alert", "Collision", "Item", "Plan", "Policy", "Slot", "State",
+           "collisions", "cycle_label", "cycle_start", "invariant_violations", "lane_budgets", "place_new",
+           "plan", "points_for", "priority", "share_alerts"]
+
+CUSTOMER = "customer"
+INTERNAL_LANES = ("sales", "business_unit", "executive", "legal")
+State = Literal["open", "committed", "in_progress", "paused", "done"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: int = 0
+    cycle_days: int = 7
+    capacity_points: int = 20
+    customer_reserve: float = 0.5  # share of each cycle only the customer lane may use
+    lane_caps: Mapping[str, float] = field(default_factory=lambda: {
+        "sales": 0.2, "business_unit": 0.2, "executive": 0.15, "legal": 0.1})  # share of each cycle
+    wip_limits: Mapping[str, int] = field(default_factory=lambda: {
+        "customer": 3, "sales": 1, "business_unit": 1, "executive": 1, "legal": 1})
+    wip_total: int = 5
+    size_points: Mapping[str, int] = field(default_factory=lambda: {"XS": 1, "S": 2, "M": 3, "L": 5, "XL": 8})
+    default_points: int = 3
+    horizon_cycles: int = 26
+    max_wait_cycles: int = 4  # ageing bound
+    large_points: int = 5  # collisions concern work of at least this size
+
+
+@dataclass(frozen=True)
+class Item:
+    request_id: str
+    lane: str
+    team: str
+    objective_id: str | None
+    objective_rank: int | None
+    score: float
+    points: int
+    submitted_at: datetime
+    due_date: date | None = None
+    expedite: bool = False
+    state: State = "open"
+    committed_cycle: date | None = None  # start of the cycle it was committed to
+    head_of_backlog: bool = False  # set when paused: it goes back to the head
+
+
+@dataclass(frozen=True)
+class Slot:
+    request_id: str
+    start: date  # start of the first cycle it uses
+    committed: bool
+    position: int | None  # 1-based place in the backlog; None when committed
+    points_by_cycle: tuple[tuple[date, int], ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    current_cycle: date
+    slots: Mapping[str, Slot]
+    backlog: tuple[str, ...]
+    load: Mapping[date, Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class Collision:
+    cycle: date
+    request_ids: tuple[str, ...]
+    teams: tuple[str, ...]
+    points_needed: int
+    points_available: int
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: Literal["reserve_crowded_out", "lane_over_cap"]
+    cycle: date
+    lane: str | None
+    observation: str
+    shares: Mapping[str, float]
+
+
+_FIXED = frozenset({"committed", "in_progress"})
+
+
+def cycle_start(day: date, policy: Policy) -> date:
+    """The first day of the cycle containing ``day``; cycles are counted from Monday 2024-01-01."""
+    return start_of(day, policy.cycle_days)
+
+
+def cycle_label(start: date, policy: Policy) -> str:
+    """ISO week (``2026-W48``) for weekly cycles, else the ISO date of the start."""
+    return label(start, policy.cycle_days)
+
+
+def lane_budgets(policy: Policy) -> dict[str, int]:
+    """Points per cycle each lane may use: its capped share rounded down; the customer lane all of it.
+
+    An internal lane the policy gives no cap is bound by the reserve alone: internal lanes together
+    never use more than ``floor((1 - customer_reserve) * capacity_points)`` (see ``plan``).
+    """
+    allowance = _allowance(policy)
+    extra = sorted(set(policy.lane_caps) - {CUSTOMER, *INTERNAL_LANES})
+    budgets = {CUSTOMER: policy.capacity_points}
+    for lane in (*INTERNAL_LANES, *extra):
+        cap = policy.lane_caps.get(lane)
+        budgets[lane] = allowance if cap is None else share_floor(cap, policy.capacity_points)
+    return budgets
+
+
+def points_for(effort: int | None, size: str | None, policy: Policy) -> int:
+    """Points from the requester's estimate, else from the size map, else the default."""
+    if effort is not None:
+        return effort
+    if size is not None and size in policy.size_points:
+        return policy.size_points[size]
+    return policy.default_points
+
+
+def priority(item: Item, current_cycle: date, policy: Policy) -> tuple[object, ...]:
+    """The order of waiting work, lower first; neither lane nor expedite plays a part (no HiPPO override).
+
+    Work paused back to the head of the backlog first; then work that has waited ``max_wait_cycles``
+    or more since it was submitted, oldest first; then objective work by objective rank (an objective
+    without a rank after ranked ones), higher score first; then the rest. First come, first served
+    within each, then by request id. Naive ``submitted_at`` values are taken as UTC.
+    """
+    return order_key(item, cycle_index(current_cycle, policy.cycle_days), policy)
+
+
+def plan(items: Iterable[Item], policy: Policy, today: date) -> Plan:
+    """Where every item not done goes, from the cycle containing ``today``. Request ids must be unique.
+
+    An item's full share is min(its points, its lane's budget), for the customer lane min(its points,
+    the reserve). Committed and in-progress items are placed first, in ``priority`` order, whatever
+    cycle they were committed to: each takes what the current cycle has left, and at least its full
+    share even beyond that (a trade-off can force it; ``share_alerts`` reports it), then the rest in
+    the following cycles as they allow. Open and paused items follow in ``priority`` order: each
+    starts in the earliest cycle of the horizon (the current cycle and the ``horizon_cycles - 1``
+    after it) that gives it its full share, so big work never starts with a sliver, then takes what
+    each cycle leaves until all its points are placed. One that would break a WIP limit by starting
+    now starts in a later cycle. One that cannot be placed in full within the horizon gets the first
+    cycle after it as ``start`` and an empty ``points_by_cycle``; every other slot has at least one
+    entry (zero-point work: one entry of 0).
+    """
+    current = cycle_start(today, policy)
+    now, dates = cycle_index(current, policy.cycle_days), Dates(current, policy.cycle_days, policy.horizon_cycles)
+    fixed: list[Item] = []
+    waiting: list[Item] = []
+    for item in _live(items):
+        (fixed if item.state in _FIXED else waiting).append(item)
+    fixed.sort(key=lambda item: order_key(item, now, policy))
+    waiting.sort(key=lambda item: order_key(item, now, policy))
+    ledger = Ledger(_limits(policy))
+    slots: dict[str, Slot] = {}
+    load: dict[date, dict[str, int]] = {}
+    backlog: list[str] = []
+    for item in fixed:
+        slots[item.request_id] = Slot(item.request_id, current, True, None,
+                                      dates.entries(ledger.hold(item.lane, max(item.points, 0))))
+        _add_load(load, item.lane, slots[item.request_id])
+    for item in waiting:
+        placed = ledger.place(item.lane, max(item.points, 0), not_before=_not_before(item))
+        slots[item.request_id] = _waiting_slot(item.request_id, placed, backlog, dates, ledger.limits.horizon)
+        _add_load(load, item.lane, slots[item.request_id])
+    return Plan(current, slots, tuple(backlog), dict(sorted(load.items())))
+
+
+def _not_before(item: Item) -> int:
+    """Paused work waits at the head of the backlog from the next cycle on: a pause is not undone at once."""
+    return 1 if item.state == "paused" else 0
+
+
+def place_new(result: Plan, items: Iterable[Item], new: Item, policy: Policy, today: date) -> Plan:
+    """``plan([*items, new], policy, today)``, in microseconds when ``new`` is the last waiting work in order.
+
+    ``result`` must be ``plan(items, policy, today)``. When ``new`` is open or paused, its request id
+    is not among ``items`` and it sorts after every open and paused item there (``priority``), it is
+    placed on the load ``result`` leaves, which gives exactly the full plan; otherwise, or when
+    ``result`` is visibly not that plan (another cycle, other items), this is the full plan.
+    """
+    items = list(items)
+    known = {item.request_id: item for item in items}
+    current = cycle_start(today, policy)
+    committed = [slot.request_id for slot in result.slots.values() if slot.committed]
+    last = [*result.backlog[-1:], *(rid for rid in committed if rid in known and known[rid].state not in _FIXED)]
+    now = cycle_index(current, policy.cycle_days)
+    if (new.state not in ("open", "paused") or new.request_id in known or len(known) != len(items)
+            or result.current_cycle != current or any(rid not in known for rid in result.slots)
+            or len(result.slots) != sum(item.state != "done" for item in items)
+            or any(order_key(known[rid], now, policy) > order_key(new, now, policy) for rid in last)):
+        return plan([*items, new], policy, today)
+    ledger, dates = Ledger(_limits(policy)), Dates(current, policy.cycle_days, policy.horizon_cycles)
+    for day, row in result.load.items():
+        cycle = dates.index(day)
+        if 0 <= cycle < ledger.limits.horizon:
+            for lane, points in row.items():
+                ledger.restore(lane, [(cycle, points)], started=False)
+    for rid in committed:
+        ledger.restore(known[rid].lane, [], started=True)
+    backlog = list(result.backlog)
+    slot = _waiting_slot(new.request_id, ledger.place(new.lane, max(new.points, 0), _not_before(new)), backlog, dates,
+                         ledger.limits.horizon)
+    load = {day: dict(row) for day, row in result.load.items()}
+    _add_load(load, new.lane, slot)
+    return Plan(current, {**result.slots, new.request_id: slot}, tuple(backlog), dict(sorted(load.items())))
+
+
+def collisions(items: Iterable[Item], result: Plan, policy: Policy) -> list[Collision]:
+    """Large work from two or more teams due in the same cycle that the plan does not all finish by then.
+
+    Open and paused items of at least ``large_points`` with a due date in the current cycle or later,
+    grouped by the cycle of their due date. ``points_needed`` is their points together;
+    ``points_available`` what the plan places for them by the end of that cycle. By cycle; request ids
+    in priority order, teams alphabetical.
+    """
+    current = result.current_cycle
+    groups: dict[date, list[Item]] = {}
+    for item in items:
+        if item.state in ("open", "paused") and item.points >= policy.large_points and item.due_date is not None:
+            due = cycle_start(item.due_date, policy)
+            if due >= current:
+                groups.setdefault(due, []).append(item)
+    found = []
+    for cycle, group in sorted(groups.items()):
+        teams = tuple(sorted({item.team for item in group}))
+        needed = sum(item.points for item in group)
+        available = sum(points for item in group if item.request_id in result.slots
+                        for when, points in result.slots[item.request_id].points_by_cycle if when <= cycle)
+        if len(teams) >= 2 and available < needed:
+            group.sort(key=lambda item: priority(item, current, policy))
+            found.append(Collision(cycle, tuple(item.request_id for item in group), teams, needed, available))
+    return found
+
+
+def share_alerts(items: Iterable[Item], result: Plan, policy: Policy) -> list[Alert]:
+    """Internal work over the reserve or a lane over its cap in the current cycle, as observations with numbers.
+
+    Counts the points committed slots hold in the current cycle; ``shares`` is each lane's share of
+    the capacity (all five lanes, and any other lane that holds points).
+    """
+    current, capacity, limits = result.current_cycle, policy.capacity_points, _limits(policy)
+    lanes = {item.request_id: item.lane for item in items}
+    held = dict.fromkeys((CUSTOMER, *INTERNAL_LANES), 0)
+    for slot in result.slots.values():
+        if slot.committed and slot.request_id in lanes:
+            lane = lanes[slot.request_id]
+            held[lane] = held.get(lane, 0) + sum(p for when, p in slot.points_by_cycle if when == current)
+    shares = {lane: points / capacity if capacity > 0 else 0.0 for lane, points in held.items()}
+    return [Alert(kind, current, lane, observation, dict(shares))
+            for kind, lane, observation in crowding(held, shares, limits, policy.lane_caps, policy.customer_reserve)]
+
+
+def invariant_violations(items: Iterable[Item], result: Plan, policy: Policy) -> list[str]:
+    """What in ``result`` breaks the planning rules for ``items``, in words; empty when the plan is sound.
+
+    Limits hold in every cycle, except that committed and in-progress items hold their current-cycle
+    points by force: a total, a lane or the internal lanes together may exceed its limit in the
+    current cycle only by those forced points, with nothing else added on top. The same goes for
+    WIP. Also: every item not done has one slot, with all its points placed or none (beyond the
+    horizon); waiting work starts with a full first share; positions run 1..n in backlog order.
+    """
+    facts = Facts(current=result.current_cycle, cycle_days=policy.cycle_days, limits=_limits(policy))
+    return violations([item for item in items if item.state != "done"], result, facts)
+
+
+def _allowance(policy: Policy) -> int:
+    return min(policy.capacity_points, share_floor(1 - policy.customer_reserve, policy.capacity_points))
+
+
+def _limits(policy: Policy) -> Limits:
+    return Limits(customer=CUSTOMER, capacity=policy.capacity_points, allowance=_allowance(policy),
+                  budgets=lane_budgets(policy), wip_limits=policy.wip_limits, wip_total=policy.wip_total,
+                  horizon=max(1, policy.horizon_cycles))
+
+
+def _live(items: Iterable[Item]) -> list[Item]:
+    seen: set[str] = set()
+    live = []
+    for item in items:
+        if item.request_id in seen:
+            raise ValueError(f"request {item.request_id} appears twice")
+        seen.add(item.request_id)
+        if item.state != "done":
+            live.append(item)
+    return live
+
+
+def _waiting_slot(rid: str, placed: Takes | None, backlog: list[str], dates: Dates, horizon: int) -> Slot:
+    """The slot of open or paused work; it joins ``backlog`` unless it starts now."""
+    if placed is not None and placed[0][0] == 0:
+        return Slot(rid, dates[0], True, None, dates.entries(placed))
+    backlog.append(rid)
+    if placed is None:
+        return Slot(rid, dates[horizon], False, len(backlog), ())
+    return Slot(rid, dates[placed[0][0]], False, len(backlog), dates.entries(placed))
+
+
+def _add_load(load: dict[date, dict[str, int]], lane: str, slot: Slot) -> None:
+    for cycle, points in slot.points_by_cycle:
+        row = load.setdefault(cycle, {})
+        row[lane] = row.get(lane, 0) + points

@@ -1,0 +1,181 @@
+"""Private to ``capacity.planning``: the per-cycle limits and the ledger that places points under them.
+
+Cycles are indices here (0 = the current cycle); dates, items and slots stay in ``planning``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["Ledger", "Limits", "Takes", "share_floor"]
+
+Takes = list[tuple[int, int]]  # (cycle index, points), in cycle order
+_SLACK = 1e-9  # so that 0.29 * 100 counts as 29, not 28.999999999999996
+
+
+def share_floor(share: float, capacity: int) -> int:
+    """Whole points of a share of the capacity, rounded down, never below 0."""
+    return max(0, math.floor(share * capacity + _SLACK))
+
+
+@dataclass(frozen=True)
+class Limits:
+    customer: str  # the one lane that may use the reserve
+    capacity: int
+    allowance: int  # what internal lanes together may use per cycle
+    budgets: Mapping[str, int]
+    wip_limits: Mapping[str, int]
+    wip_total: int
+    horizon: int  # cycles in the planning window, the current one included
+
+    def internal(self, lane: str) -> bool:
+        return lane != self.customer
+
+    def budget(self, lane: str) -> int:
+        """The lane's budget; an internal lane the policy gives no cap is bound by the reserve alone."""
+        return self.budgets.get(lane, self.capacity if lane == self.customer else self.allowance)
+
+    def effective(self, lane: str) -> int:
+        """The most the lane can ever get in one cycle, all rules together."""
+        most = min(self.budget(lane), self.capacity)
+        return max(0, min(most, self.allowance) if self.internal(lane) else most)
+
+    def need(self, lane: str, points: int) -> int:
+        """What an item must get in a cycle to start there, so that big work never starts with a sliver.
+
+        All its points, or a full cycle's share: the lane's budget, or for the customer lane the
+        reserve it is always sure of (all the capacity when the policy reserves nothing).
+        """
+        share = self.effective(lane)
+        if lane == self.customer and self.capacity > self.allowance:
+            share = self.capacity - self.allowance
+        return min(points, share)
+
+
+class _Lane:
+    """One lane's limits, what it uses per cycle, and what the ledger has learnt about its room."""
+
+    def __init__(self, name: str, limits: Limits, total: list[int], internal: list[int]) -> None:
+        self.used = used = [0] * len(total)
+        self.internal = limits.internal(name)
+        self.effective, self.share = limits.effective(name), limits.need(name, sys.maxsize)
+        self.wip, self.wip_limit = 0, limits.wip_limits.get(name)
+        self.first_fit: dict[int, int] = {}  # need -> no earlier cycle has that much room left
+        self.misfit = sys.maxsize  # the fewest points that found no place
+        capacity, budget = limits.capacity, limits.budget(name)
+        allowance = limits.allowance if self.internal else None
+
+        def room(cycle: int) -> int:  # the hot path, hence plain locals
+            free = capacity - total[cycle]
+            if budget - used[cycle] < free:
+                free = budget - used[cycle]
+            if allowance is not None and allowance - internal[cycle] < free:
+                free = allowance - internal[cycle]
+            return free if free > 0 else 0
+
+        self.room = room  # the points the lane can still get in a cycle
+
+
+class Ledger:
+    """Points used per cycle, in total, by internal lanes and per lane, and the WIP of the current cycle.
+
+    Room only ever shrinks and WIP only grows, which is what makes the shortcuts in ``place`` sound.
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.total = [0] * limits.horizon
+        self.internal = [0] * limits.horizon
+        self.lanes: dict[str, _Lane] = {}
+        self.wip_all = 0
+
+    def hold(self, lane: str, points: int) -> Takes:
+        """Place committed work: now what is left or its full share, by force if need be; the rest later.
+
+        All of it now when the lane can get nothing in a cycle; the rest may run past the horizon.
+        """
+        state = self._lane(lane)
+        now = min(points, max(state.share, state.room(0))) if state.effective > 0 else points
+        takes = [(0, now)]
+        left, cycle = points - now, 1
+        while left > 0:  # ends: past every earlier placement a cycle has room effective > 0
+            if cycle >= len(self.total):
+                self._grow(cycle + 1)
+            free = state.room(cycle)
+            if free:
+                takes.append((cycle, min(free, left)))
+                left -= takes[-1][1]
+            cycle += 1
+        self._apply(state, takes, True)
+        return takes
+
+    def place(self, lane: str, points: int, not_before: int = 0) -> Takes | None:
+        """Place waiting work at its earliest possible start (cycle ``not_before`` at the soonest), or None
+        when it does not fit within the horizon."""
+        state = self._lane(lane)
+        if points >= state.misfit:
+            return None  # what did not fit still does not, nor anything bigger
+        first = max(not_before, 0 if self._wip_allows(state) else 1)
+        if points <= 0:
+            takes: Takes | None = [(first, 0)] if first < self.limits.horizon else None
+        else:
+            takes = self._fit(state, points, first)
+            if takes is None and not_before == 0:
+                state.misfit = points
+        if takes is not None:
+            self._apply(state, takes, takes[0][0] == 0)
+        return takes
+
+    def _fit(self, state: _Lane, points: int, first: int) -> Takes | None:
+        need, horizon, room = min(points, state.share), self.limits.horizon, state.room
+        if need <= 0:
+            return None
+        start = state.first_fit.get(need, 0)
+        while start < horizon and room(start) < need:
+            start += 1
+        state.first_fit[need] = start
+        if start < first:
+            start = first
+            while start < horizon and room(start) < need:
+                start += 1
+        takes: Takes = []
+        left, cycle = points, start
+        while left > 0 and cycle < horizon:
+            free = room(cycle)
+            if free:
+                takes.append((cycle, free if free < left else left))
+                left -= takes[-1][1]
+            cycle += 1
+        return None if left > 0 else takes
+
+    def _wip_allows(self, state: _Lane) -> bool:
+        return self.wip_all < self.limits.wip_total and (state.wip_limit is None or state.wip < state.wip_limit)
+
+    def restore(self, lane: str, takes: Takes, *, started: bool) -> None:
+        """Book points (and a WIP place when ``started``) that an earlier placement took."""
+        self._apply(self._lane(lane), takes, started)
+
+    def _apply(self, state: _Lane, takes: Takes, started: bool) -> None:
+        total, internal, used = self.total, self.internal, state.used
+        for cycle, points in takes:
+            total[cycle] += points
+            used[cycle] += points
+            if state.internal:
+                internal[cycle] += points
+        if started:
+            state.wip += 1
+            self.wip_all += 1
+
+    def _lane(self, lane: str) -> _Lane:
+        state = self.lanes.get(lane)
+        if state is None:
+            state = self.lanes[lane] = _Lane(lane, self.limits, self.total, self.internal)
+        return state
+
+    def _grow(self, size: int) -> None:
+        extra = [0] * (size - len(self.total))
+        for used in (self.total, self.internal, *(state.used for state in self.lanes.values())):
+            used.extend(extra)

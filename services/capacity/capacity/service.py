@@ -1,0 +1,58 @@
+"""Every change to the board is one transaction: fold the change, replan, decide, save, announce."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from redis.asyncio.client import Pipeline
+
+from capacity.decisions import decide
+from capacity.domain import Ledger, fold
+from capacity.planning import Plan, plan
+from capacity.store import LedgerStore
+from shared.events import CloudEvent, EventData, derived_id, envelope
+from shared.messaging import EventPublisher, Outcomes
+
+Change = Callable[[Ledger, Plan], Sequence[EventData]]
+
+
+class CapacityService:
+    def __init__(self, store: LedgerStore, outcomes: Outcomes, publisher: EventPublisher, *, source: str,
+                 heat_shield: str, today: Callable[[], date] = date.today) -> None:
+        self.store = store
+        self._outcomes = outcomes
+        self._publisher = publisher
+        self._source = source
+        self._heat_shield = heat_shield
+        self._today = today
+
+    async def current(self) -> tuple[Ledger, Plan]:
+        ledger = await self.store.load()
+        return ledger, plan(ledger.items(), ledger.policy, self._today())
+
+    async def apply(self, change: Change, *, cause_id: str | None = None, new: str | None = None
+                    ) -> Sequence[CloudEvent]:
+        """Run ``change`` against the current ledger and plan; it returns the decisions it made
+        (folded in, then announced). A consumed event's id as ``cause_id`` makes this idempotent."""
+        cause = cause_id or str(uuid.uuid4())
+
+        async def work(pipe: Pipeline) -> Sequence[CloudEvent]:
+            ledger, before = await self.current()
+            made = list(change(ledger, before))
+            for data in made:
+                fold(ledger, data.event_type, data.model_dump(mode="json"))
+            after = plan(ledger.items(), ledger.policy, self._today())
+            decided = decide(ledger, after, new=new, heat_shield=self._heat_shield)
+            for data in decided:
+                fold(ledger, data.event_type, data.model_dump(mode="json"))
+            self.store.save(pipe, ledger)
+            return [envelope(data, source=self._source,
+                             event_id=derived_id(cause, str(i), data.event_type, data.subject()))
+                    for i, data in enumerate([*made, *decided])]
+
+        async with self.store.lock():
+            produced = await self._outcomes.once(cause, work)
+        await self._publisher.publish_all(produced)
+        return produced

@@ -1,0 +1,127 @@
+"""What ops reads: the current cycle's numbers, the board, the backlog, the shares over time."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Any
+
+from capacity.decisions import LANE_WORDS, load_shares
+from capacity.domain import ACTIVE, Card, Ledger, Tradeoff
+from capacity.planning import Plan, cycle_label, cycle_start, lane_budgets
+from shared.problems import Problem
+
+COLUMNS = ("backlog", "committed", "in_progress", "paused", "done")
+
+
+def check_wip(ledger: Ledger, card: Card) -> None:
+    """Refuse a start that would pass the lane's or the team's WIP limit."""
+    started = [c for c in ledger.cards.values() if c.item.state == "in_progress"]
+    in_lane = sum(1 for c in started if c.item.lane == card.item.lane)
+    limit = ledger.policy.wip_limits.get(card.item.lane, ledger.policy.wip_total)
+    if in_lane >= limit:
+        raise Problem(409, f"The {LANE_WORDS.get(card.item.lane, card.item.lane)} lane already has {in_lane} "
+                           f"item(s) in progress, its WIP limit. Finish one first.")
+    if len(started) >= ledger.policy.wip_total:
+        raise Problem(409, f"{len(started)} items are in progress, the team's WIP limit. Finish one first.")
+
+
+def card(ledger: Ledger, plan: Plan, request_id: str) -> dict[str, Any]:
+    found = ledger.cards[request_id]
+    item = found.item
+    slot = plan.slots.get(request_id)
+    column = item.state if item.state != "open" else ("committed" if slot and slot.committed else "backlog")
+    return {
+        "request_id": request_id, "title": found.title, "lane": item.lane, "colour": found.colour,
+        "column": column, "requester": found.requester, "team": item.team, "objective_id": item.objective_id,
+        "points": item.points, "expedite": item.expedite,
+        "position": slot.position if slot and not slot.committed else None,
+        "expected_start_cycle": cycle_label(slot.start, ledger.policy) if slot else None,
+        "expected_start": slot.start.isoformat() if slot else None,
+        "committed_cycle": (cycle_label(item.committed_cycle, ledger.policy) if item.committed_cycle else None),
+    }
+
+
+def board(ledger: Ledger, plan: Plan) -> dict[str, Any]:
+    columns: dict[str, list[dict[str, Any]]] = {c: [] for c in COLUMNS}
+    for request_id in ledger.cards:
+        view = card(ledger, plan, request_id)
+        columns[view["column"]].append(view)
+    columns["backlog"].sort(key=lambda v: v["position"] or 0)
+    return {"cycle": cycle_label(plan.current_cycle, ledger.policy), "columns": columns, "wip": wip(ledger)}
+
+
+def wip(ledger: Ledger) -> dict[str, Any]:
+    started = [c for c in ledger.cards.values() if c.item.state == "in_progress"]
+    lanes = {lane: {"in_progress": sum(1 for c in started if c.item.lane == lane), "limit": limit}
+             for lane, limit in ledger.policy.wip_limits.items()}
+    return {"lanes": lanes, "total": {"in_progress": len(started), "limit": ledger.policy.wip_total}}
+
+
+def backlog(ledger: Ledger, plan: Plan) -> dict[str, Any]:
+    items = [card(ledger, plan, request_id) for request_id in plan.backlog]
+    return {"items": items, "depth": len(items)}
+
+
+def capacity(ledger: Ledger, plan: Plan) -> dict[str, Any]:
+    policy = ledger.policy
+    load = plan.load.get(plan.current_cycle, {})
+    by_objective: dict[str, int] = {}
+    for slot in plan.slots.values():
+        points = dict(slot.points_by_cycle).get(plan.current_cycle, 0)
+        if slot.committed and points:
+            objective = ledger.cards[slot.request_id].item.objective_id or "none"
+            by_objective[objective] = by_objective.get(objective, 0) + points
+    budgets = lane_budgets(policy)
+    cycle = cycle_label(plan.current_cycle, policy)
+    return {
+        "cycle": cycle, "cycle_start": plan.current_cycle.isoformat(),
+        "policy_version": policy.version, "capacity_points": policy.capacity_points,
+        "committed_points": sum(load.values()),
+        "lanes": {lane: {"committed_points": load.get(lane, 0), "budget_points": budgets.get(lane),
+                         "share": round(load.get(lane, 0) / policy.capacity_points, 4)}
+                  for lane in budgets},
+        "objectives": {o: {"committed_points": p, "share": round(p / policy.capacity_points, 4)}
+                       for o, p in sorted(by_objective.items())},
+        "customer_share": load_shares(plan, policy.capacity_points).get("customer", 0.0),
+        "customer_reserve": policy.customer_reserve,
+        "wip": wip(ledger), "backlog_depth": len(plan.backlog),
+        "alerts": [a for a in ledger.alerts.values() if a["cycle"] == cycle],
+        "open_tradeoffs": [tradeoff(t) for t in ledger.tradeoffs.values() if t.status == "open"],
+    }
+
+
+def tradeoff(found: Tradeoff) -> dict[str, Any]:
+    return {**asdict(found), "candidates": list(found.candidates)}
+
+
+def shares_report(ledger: Ledger, start: date | None, end: date | None,
+                  policies: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Committed points and shares per lane and per objective, for each cycle in the range."""
+    policy = ledger.policy
+    first = cycle_start(start or date.today() - timedelta(days=policy.cycle_days * 12), policy)
+    last = cycle_start(end or date.today(), policy)
+    cycles: dict[date, dict[str, dict[str, int]]] = {}
+    for found in ledger.cards.values():
+        item = found.item
+        if item.committed_cycle is None or not first <= item.committed_cycle <= last:
+            continue
+        if item.state not in ACTIVE and item.state != "done":
+            continue
+        row = cycles.setdefault(item.committed_cycle, {"lanes": {}, "objectives": {}})
+        row["lanes"][item.lane] = row["lanes"].get(item.lane, 0) + item.points
+        objective = item.objective_id or "none"
+        row["objectives"][objective] = row["objectives"].get(objective, 0) + item.points
+    rows = []
+    for start_day in sorted(cycles):
+        row = cycles[start_day]
+        rows.append({
+            "cycle": cycle_label(start_day, policy), "cycle_start": start_day.isoformat(),
+            "capacity_points": policy.capacity_points,
+            "lanes": {k: {"points": v, "share": round(v / policy.capacity_points, 4)}
+                      for k, v in sorted(row["lanes"].items())},
+            "objectives": {k: {"points": v, "share": round(v / policy.capacity_points, 4)}
+                           for k, v in sorted(row["objectives"].items())},
+        })
+    return {"from": first.isoformat(), "to": last.isoformat(), "customer_reserve": policy.customer_reserve,
+            "cycles": rows, "policy_versions": sorted(policies)}
