@@ -35,6 +35,7 @@ lint:
 bench:         ## figures, not assertions: classifier speed, then the pipeline of the running stack
 	bash scripts/stack.sh up >/dev/null
 	$(PY) bench/bench_classifier.py
+	$(PY) bench/bench_capacity.py
 	$(PY) bench/bench_pipeline.py
 
 eval-classifier:  ## agreement of the classifier with the labelled sample in data/

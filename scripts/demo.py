@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def quarter(today: date) -> str:
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def friday_of_next_week(today: date) -> date:
+    return today + timedelta(days=7 - today.weekday() + 4)
 
 
 def wait_told(client: httpx.Client, notifier: str, request_id: str, timeout: float = 30) -> list[dict[str, Any]]:
@@ -57,6 +61,8 @@ def main() -> int:
 
         for story in json.loads((ROOT / "data/stories.json").read_text()):
             label = story.pop("story")
+            if story.pop("due_next_cycle", False):
+                story["due_date"] = friday_of_next_week(date.today()).isoformat()
             answer = client.post(f"{intake}/v1/requests", json=story,
                                  headers={**auth, "Idempotency-Key": f"demo-{current}-{label[:2]}"})
             if answer.status_code != 202:

@@ -306,8 +306,15 @@ def test_overdue_large_work_is_no_longer_reported_as_a_collision() -> None:
     assert collisions(items, planned(items), policy()) == []
 
 
-def test_committed_work_is_settled_and_joins_no_collision() -> None:
+def test_committed_launch_still_collides_with_an_event_that_cannot_fit_beside_it() -> None:
     items = launch_week(state="committed")
+    [found] = collisions(items, planned(items), policy())
+    assert set(found.request_ids) == {"sponsored-event", "atlas-launch"}
+    assert found.points_available < found.points_needed
+
+
+def test_done_work_joins_no_collision() -> None:
+    items = launch_week(state="done")
     assert collisions(items, planned(items), policy()) == []
 
 

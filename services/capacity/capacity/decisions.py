@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from capacity.domain import ACTIVE, Card, Ledger
-from capacity.planning import Plan, Slot, collisions, cycle_label, lane_budgets, share_alerts
+from capacity.planning import (
+    Plan,
+    Slot,
+    collisions,
+    cycle_label,
+    internal_allowance,
+    lane_budgets,
+    share_alerts,
+)
 from shared.events import (
     CapacityAlert,
     CommittedItem,
@@ -87,9 +95,15 @@ def reason(card: Card, plan: Plan, ledger: Ledger) -> str:
     else:
         parts.append("It does not ladder up to one of this quarter's published objectives, so it is "
                      "accepted and queued after the objective work.")
+    load = plan.load.get(plan.current_cycle, {})
+    internal = sum(points for name, points in load.items() if name != "customer")
+    allowance = internal_allowance(policy)
     if item.lane != "customer" and used + item.points > budget:
         parts.append(f"The {lane} share of this cycle ({budget} of {policy.capacity_points} points) is "
                      "already committed.")
+    elif item.lane != "customer" and internal + item.points > allowance:
+        parts.append(f"Internal requests already use the {allowance} points of this cycle that are not "
+                     f"reserved for customer work ({policy.customer_reserve:.0%}).")
     return " ".join(parts)
 
 

@@ -114,7 +114,7 @@ def lane_budgets(policy: Policy) -> dict[str, int]:
     An internal lane the policy gives no cap is bound by the reserve alone: internal lanes together
     never use more than ``floor((1 - customer_reserve) * capacity_points)`` (see ``plan``).
     """
-    allowance = _allowance(policy)
+    allowance = internal_allowance(policy)
     extra = sorted(set(policy.lane_caps) - {CUSTOMER, *INTERNAL_LANES})
     budgets = {CUSTOMER: policy.capacity_points}
     for lane in (*INTERNAL_LANES, *extra):
@@ -224,7 +224,8 @@ def place_new(result: Plan, items: Iterable[Item], new: Item, policy: Policy, to
 def collisions(items: Iterable[Item], result: Plan, policy: Policy) -> list[Collision]:
     """Large work from two or more teams due in the same cycle that the plan does not all finish by then.
 
-    Open and paused items of at least ``large_points`` with a due date in the current cycle or later,
+    Items not done of at least ``large_points`` with a due date in the current cycle or later (committed
+    work counts: a launch already under way still collides with an event that cannot fit beside it),
     grouped by the cycle of their due date. ``points_needed`` is their points together;
     ``points_available`` what the plan places for them by the end of that cycle. By cycle; request ids
     in priority order, teams alphabetical.
@@ -232,7 +233,7 @@ def collisions(items: Iterable[Item], result: Plan, policy: Policy) -> list[Coll
     current = result.current_cycle
     groups: dict[date, list[Item]] = {}
     for item in items:
-        if item.state in ("open", "paused") and item.points >= policy.large_points and item.due_date is not None:
+        if item.state != "done" and item.points >= policy.large_points and item.due_date is not None:
             due = cycle_start(item.due_date, policy)
             if due >= current:
                 groups.setdefault(due, []).append(item)
@@ -279,12 +280,13 @@ def invariant_violations(items: Iterable[Item], result: Plan, policy: Policy) ->
     return violations([item for item in items if item.state != "done"], result, facts)
 
 
-def _allowance(policy: Policy) -> int:
+def internal_allowance(policy: Policy) -> int:
+    """Points per cycle the internal lanes may use together: what the customer reserve leaves."""
     return min(policy.capacity_points, share_floor(1 - policy.customer_reserve, policy.capacity_points))
 
 
 def _limits(policy: Policy) -> Limits:
-    return Limits(customer=CUSTOMER, capacity=policy.capacity_points, allowance=_allowance(policy),
+    return Limits(customer=CUSTOMER, capacity=policy.capacity_points, allowance=internal_allowance(policy),
                   budgets=lane_budgets(policy), wip_limits=policy.wip_limits, wip_total=policy.wip_total,
                   horizon=max(1, policy.horizon_cycles))
 

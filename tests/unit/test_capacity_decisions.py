@@ -1,0 +1,62 @@
+from datetime import UTC, date, datetime, timedelta
+
+from capacity.decisions import decide
+from capacity.domain import Card, Ledger, fold
+from capacity.planning import Item, Policy, plan
+
+TODAY = date(2026, 11, 25)
+T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
+
+
+def card(request_id: str, lane: str, points: int, *, minutes: int = 0, state: str = "open",
+         expedite: bool = False) -> Card:
+    item = Item(request_id=request_id, lane=lane, team=lane, objective_id=None, objective_rank=None, score=0.0,
+                points=points, submitted_at=T0 + timedelta(minutes=minutes), expedite=expedite,
+                state=state, committed_cycle=date(2026, 11, 23) if state == "committed" else None)  # type: ignore[arg-type]
+    return Card(item, request_id.title(), {"id": "u", "name": "Pat", "email": f"{request_id}@example.com",
+                                           "team": lane, "type": lane}, "orange")
+
+
+def ledger_of(*cards: Card) -> Ledger:
+    ledger = Ledger(policy=Policy())
+    for c in cards:
+        ledger.put(c)
+    return ledger
+
+
+def decided(ledger: Ledger, new: str | None = None) -> list[dict[str, object]]:
+    events = decide(ledger, plan(ledger.items(), ledger.policy, TODAY), new=new, heat_shield="shield@example.com")
+    return [{"type": e.event_type, **e.model_dump(mode="json")} for e in events]
+
+
+def test_work_that_fits_is_committed_and_the_rest_told_why_it_waits() -> None:
+    ledger = ledger_of(card("first", "sales", 3), card("second", "sales", 3, minutes=1))
+    events = {e["request_id"]: e for e in decided(ledger, new="second")}
+    assert events["first"]["type"] == "request.scheduled"
+    assert events["second"]["type"] == "request.backlogged"
+    assert "sales share of this cycle (4 of 20 points)" in str(events["second"]["reason"])
+
+
+def test_waiting_because_internal_lanes_used_their_half_names_the_customer_reserve() -> None:
+    ledger = ledger_of(card("s", "sales", 4, state="committed"), card("b", "business_unit", 4, state="committed"),
+                       card("e", "executive", 2, state="committed"), card("legal", "legal", 1, minutes=5))
+    [waiting] = [e for e in decided(ledger, new="legal") if e["request_id"] == "legal"]
+    assert waiting["type"] == "request.backlogged"
+    assert "not reserved for customer work (50%)" in str(waiting["reason"])
+
+
+def test_an_expedite_that_does_not_fit_asks_the_requester_and_the_heat_shield_what_to_pause() -> None:
+    ledger = ledger_of(card("keynote", "executive", 3, state="committed"),
+                       card("slides", "executive", 2, minutes=1, expedite=True))
+    [question] = [e for e in decided(ledger, new="slides") if e["type"] == "request.tradeoff_required"]
+    assert question["addressed_to"] == ["slides@example.com", "shield@example.com"]
+    assert [c["request_id"] for c in question["committed"]] == ["keynote"]  # type: ignore[attr-defined]
+
+
+def test_only_items_whose_expected_start_changed_are_announced_again() -> None:
+    ledger = ledger_of(card("a", "sales", 3), card("b", "sales", 3, minutes=1), card("c", "sales", 3, minutes=2))
+    for event in decided(ledger, new="c"):
+        fold(ledger, str(event["type"]), event)
+    assert decided(ledger) == []
+    ledger.put(card("d", "sales", 3, minutes=3))
+    assert [e["request_id"] for e in decided(ledger, new="d")] == ["d"]
