@@ -203,6 +203,7 @@ class RequestPaused(_CardEvent):
     by: str
     reason: str | None = None
     tradeoff_id: str | None = None
+    resume_from: date | None = None  # start of the cycle it may be committed again
 
 
 class TradeoffDecided(_RequestEvent):

@@ -1,10 +1,12 @@
 """Publishing and consuming events, with the delivery guarantees every service relies on.
 
 - ``EventPublisher`` puts an envelope on the topic of its type, keyed by subject.
-- ``Outcomes`` remembers, per consumed event id, the events its handling produced,
-  written in the same Redis transaction as the handler's state. A redelivered
-  event re-publishes that outcome (same ids, so consumers downstream dedupe)
-  instead of being handled twice or dropped.
+- ``Outcomes`` remembers, per consumed event id (or per HTTP change), the events
+  its handling produced, written in the same Redis transaction as the handler's
+  state. A redelivered event re-publishes that outcome (same ids, so consumers
+  downstream dedupe) instead of being handled twice or dropped. Outcomes stay
+  marked pending until published: an outbox that ``republish_pending`` empties
+  once Kafka is back, so a change made while it was away is still announced.
 - ``EventConsumer`` routes by ``type``, retries transient faults (Redis, Kafka)
   until they pass, retries other failures with backoff, then dead-letters them.
   A body that is not an envelope is dead-lettered at once. It never raises, so
@@ -20,7 +22,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
@@ -29,6 +31,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.events import CloudEvent, derived_id
@@ -41,8 +44,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[CloudEvent], Awaitable[None]]
 
 # Faults of the infrastructure, not of the message: retried until they pass.
-TRANSIENT: tuple[type[BaseException], ...] = (
-    RedisConnectionError, RedisTimeoutError, KafkaError, asyncio.TimeoutError, ConnectionError,
+TRANSIENT: tuple[type[Exception], ...] = (
+    RedisConnectionError, RedisTimeoutError, LockError, KafkaError, asyncio.TimeoutError, ConnectionError,
 )
 OUTCOME_TTL_S = 14 * 24 * 3600
 
@@ -78,6 +81,7 @@ class Outcomes:
     def __init__(self, redis: Redis, service: str) -> None:
         self._redis = redis
         self._prefix = f"{service}:outcome:"
+        self._pending = f"{service}:outbox"
 
     async def get(self, event_id: str) -> list[CloudEvent] | None:
         raw = await self._redis.get(self._prefix + event_id)
@@ -105,6 +109,29 @@ class Outcomes:
         """Queue the outcome on ``pipe``, the same transaction as the handler's state."""
         payload = json.dumps([e.model_dump(mode="json") for e in produced])
         pipe.set(self._prefix + event_id, payload, ex=OUTCOME_TTL_S)
+        if produced:
+            pipe.sadd(self._pending, event_id)
+
+    async def run(self, event_id: str, work: Callable[[Pipeline], Awaitable[Sequence[CloudEvent]]],
+                  publisher: EventPublisher) -> Sequence[CloudEvent]:
+        """``once``, then publish what it produced."""
+        produced = await self.once(event_id, work)
+        await self.deliver(event_id, produced, publisher)
+        return produced
+
+    async def deliver(self, event_id: str, produced: Sequence[CloudEvent], publisher: EventPublisher) -> None:
+        await publisher.publish_all(produced)
+        await self._redis.srem(self._pending, event_id)
+
+    async def republish_pending(self, publisher: EventPublisher) -> int:
+        """Publish every outcome not yet known to be on Kafka; the outbox's relay."""
+        pending = cast(set[str], await self._redis.smembers(self._pending))
+        for event_id in sorted(pending):
+            produced = await self.get(event_id)
+            await self.deliver(event_id, produced or [], publisher)
+        if pending:
+            log.info("re-sent the events of %d pending outcome(s)", len(pending))
+        return len(pending)
 
 
 class DeadLetters:
@@ -118,15 +145,16 @@ class DeadLetters:
         self.service = service
 
     async def add(self, body: bytes, *, topic: str, partition: int, offset: int,
-                  error: str, attempts: int) -> str:
+                  error: str, attempts: int, key: bytes | None = None) -> str:
         letter_id = derived_id(self.service, topic, str(partition), str(offset))
         record = {
             "id": letter_id, "service": self.service, "topic": topic,
             "partition": partition, "offset": offset, "error": error[:2000],
             "attempts": attempts, "dead_lettered_at": datetime.now(UTC).isoformat(),
             "body": body.decode(errors="replace"), "replayed_at": None,
+            "key": key.decode(errors="replace") if key else None,
         }
-        await self._broker.publish(body, self._topic, headers={
+        await self._broker.publish(body, self._topic, key=key, headers={
             "dlq_id": letter_id, "dlq_topic": topic, "dlq_error": error[:500],
         })
         await self._redis.hset(self._key, letter_id, json.dumps(record))
@@ -145,8 +173,9 @@ class DeadLetters:
         record = await self.get(letter_id)
         if record is None:
             return None
+        key = record.get("key")
         await self._broker.publish(record["body"].encode(), record["topic"],
-                                   headers={"dlq_replayed": letter_id})
+                                   key=key.encode() if key else None, headers={"dlq_replayed": letter_id})
         record["replayed_at"] = datetime.now(UTC).isoformat()
         await self._redis.hset(self._key, letter_id, json.dumps(record))
         return record
@@ -171,6 +200,7 @@ class EventConsumer:
     async def __call__(self, msg: KafkaMessage) -> None:
         record = msg.raw_message
         topic, partition, offset = record.topic, record.partition, record.offset  # type: ignore[union-attr]
+        key: bytes | None = record.key  # type: ignore[union-attr]
         body: bytes = msg.body
         failures = 0
         transient = 0
@@ -180,7 +210,7 @@ class EventConsumer:
                 return
             except _Malformed as exc:
                 # Not an envelope at all: no retry will make it one.
-                await self._dead_letter(body, topic, partition, offset, exc.cause, failures + 1)
+                await self._dead_letter(body, topic, partition, offset, exc.cause, failures + 1, key)
                 return
             except TRANSIENT as exc:
                 transient += 1
@@ -191,7 +221,7 @@ class EventConsumer:
             except Exception as exc:
                 failures += 1
                 if failures >= self._max_attempts:
-                    await self._dead_letter(body, topic, partition, offset, exc, failures)
+                    await self._dead_letter(body, topic, partition, offset, exc, failures, key)
                     return
                 delay = self._delay(failures)
                 log.warning("%s: handler failed at %s/%s@%s (attempt %d of %d), retrying in %.1fs: %r",
@@ -211,11 +241,11 @@ class EventConsumer:
         await handler(event)
 
     async def _dead_letter(self, body: bytes, topic: str, partition: int, offset: int,
-                           exc: BaseException, attempts: int) -> None:
+                           exc: BaseException, attempts: int, key: bytes | None) -> None:
         while True:
             try:
                 letter = await self._dead.add(body, topic=topic, partition=partition, offset=offset,
-                                              error=f"{type(exc).__name__}: {exc}", attempts=attempts)
+                                              error=f"{type(exc).__name__}: {exc}", attempts=attempts, key=key)
                 log.error("%s: dead-lettered %s/%s@%s as %s after %d attempt(s): %r",
                           self._service, topic, partition, offset, letter, attempts, exc)
                 return

@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.messaging import TRANSIENT
+
 __all__ = ["BodySizeLimit", "Problem", "install_problem_handlers", "problem_response"]
 
 PROBLEM_JSON = "application/problem+json"
@@ -73,7 +75,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(exc.status_code, str(exc.detail), instance=request.url.path,
                                 headers=dict(exc.headers or {}))
 
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(503, f"A backing service is unavailable ({type(exc).__name__}); nothing was "
+                                     "changed. Retry later.", instance=request.url.path,
+                                headers={"Retry-After": "5"})
+
     app.add_exception_handler(Problem, on_problem)
+    for fault in TRANSIENT:
+        app.add_exception_handler(fault, on_unavailable)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
 

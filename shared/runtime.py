@@ -86,13 +86,21 @@ async def _every(name: str, interval_s: float, job: Callable[[], Awaitable[objec
             log.exception("periodic job %s failed; trying again in %.0fs", job.__name__, interval_s)
 
 
+def _relay(runtime: Runtime) -> Callable[[], Awaitable[int]]:
+    async def republish_pending() -> int:
+        return await runtime.outcomes.republish_pending(runtime.publisher)
+
+    return republish_pending
+
+
 def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, description: str,
             periodic: Sequence[Periodic] = ()) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ensure_topics(runtime.settings, runtime.topics)
         await runtime.broker.start()
-        tasks = [asyncio.create_task(_every(runtime.name, interval, job)) for interval, job in periodic]
+        relay = (runtime.settings.outbox_relay_s, _relay(runtime))
+        tasks = [asyncio.create_task(_every(runtime.name, interval, job)) for interval, job in [relay, *periodic]]
         try:
             yield
         finally:

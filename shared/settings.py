@@ -23,4 +23,5 @@ class ServiceSettings(BaseSettings):
     handler_max_attempts: int = Field(default=5, ge=1)
     handler_backoff_s: float = Field(default=0.2, gt=0)
     handler_backoff_max_s: float = Field(default=30.0, gt=0)
+    outbox_relay_s: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"

@@ -47,10 +47,11 @@ def docker_answers() -> bool:
 
 
 def from_containers(stack: ExitStack) -> Endpoints:
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.redis import RedisContainer
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.redis import RedisContainer
 
-    kafka = stack.enter_context(KafkaContainer("apache/kafka:3.9.1").with_kraft())
+    # Confluent's image of Apache Kafka 3.7, which testcontainers knows how to start in KRaft mode.
+    kafka = stack.enter_context(KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft())
     redis = stack.enter_context(RedisContainer("redis:7"))
     host, port = redis.get_container_host_ip(), redis.get_exposed_port(6379)
     return Endpoints(kafka.get_bootstrap_server(), f"redis://{host}:{port}", "testcontainers")

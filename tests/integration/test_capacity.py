@@ -116,7 +116,7 @@ async def test_expedite_asks_what_to_pause_and_the_decision_swaps_them(board: Bo
                                 justification="Board meets Friday", submitted_at=at(1)))
     [question] = board.decisions("board-slides", "request.tradeoff_required")
     assert [c["request_id"] for c in question.data["committed"]] == ["exec-report"]
-    assert question.data["addressed_to"] == ["dave@example.com", "shield@example.com"]
+    assert question.data["addressed_to"] == ["shield@example.com", "dave@example.com"]
     assert "what would you like us to pause?" in question.data["question"]
     tradeoff_id = question.data["tradeoff_id"]
 

@@ -143,3 +143,29 @@ async def test_restarted_redis_keeps_accepted_requests(
             assert await eventually(found)
     finally:
         redis.stop()
+
+
+async def test_a_card_move_while_kafka_is_down_is_announced_once_it_is_back(
+        own_broker: NativeKafka, redis_url: str, topic_prefix: str) -> None:
+    from capacity.app import create_app as create_capacity
+    from capacity.config import CapacitySettings
+    from tests.builders import classified
+
+    settings = CapacitySettings(kafka_bootstrap=own_broker.bootstrap, redis_url=redis_url, topic_prefix=topic_prefix,
+                                api_keys=API_KEYS, publish_timeout_ms=1000, outbox_relay_s=0.5)
+    topics = Topics(topic_prefix)
+    async with running(create_capacity(settings)) as client:
+        await publish(own_broker.bootstrap, topics, classified("page", size="M"))
+
+        async def committed() -> bool:
+            board = (await client.get("/v1/board")).json()
+            return [c["request_id"] for c in board["columns"]["committed"]] == ["page"]
+
+        await eventually(committed)
+        own_broker.stop()
+        started = await client.post("/v1/work/page/start", headers=AUTH)
+        assert started.status_code == 200 and started.json()["column"] == "in_progress"
+        own_broker.start()
+        async with EventTap(own_broker.bootstrap, topics.decisions) as tap:
+            await tap.wait_for(lambda es: any(e.type == "request.started" for e in es), timeout=60)
+            assert len({e.id for e in tap.of_type("request.started")}) == 1

@@ -47,3 +47,31 @@ async def _has(client: object, request_id: str) -> bool:
 
     assert isinstance(client, httpx.AsyncClient)
     return bool((await client.get("/v1/notifications", params={"request_id": request_id})).json()["items"])
+
+
+async def test_a_collision_is_told_once_to_each_person_whichever_request_announces_it(
+        settings: NotifierSettings) -> None:
+    from shared.events import CommittedItem, ConflictDetected, Requester
+    from tests.support import event, request_body
+
+    people = [Requester(**request_body()["requester"]),
+              Requester(**{**request_body()["requester"], "email": "aisha@example.com", "team": "Atlas"})]
+    listed = [CommittedItem(request_id=r, title=r, lane="sales", points=8) for r in ("summit", "launch")]
+    events = [event(ConflictDetected(request_id=r, conflict_id="c-1", cycle="2026-W49", requests=listed,
+                                     stakeholders=people, observation="Both need large work."), f"e-{r}")
+              for r in ("summit", "launch")]
+    async with running(create_app(settings)) as client:
+        await publish(settings.kafka_bootstrap, Topics(settings.topic_prefix), *events)
+
+        async def told() -> list[dict[str, str]]:
+            items: list[dict[str, str]] = []
+            for request_id in ("summit", "launch"):
+                items += (await client.get("/v1/notifications", params={"request_id": request_id})).json()["items"]
+            return items if len(items) >= 3 else []
+
+        items = await eventually(told)
+        await publish(settings.kafka_bootstrap, Topics(settings.topic_prefix), backlogged("marker"))
+        await eventually(lambda: _has(client, "marker"))
+        assert sorted(i["recipient"] for i in await told()) == [
+            "aisha@example.com", "dave@example.com", "marketing-ops@example.com"]
+        assert len(items) == 3

@@ -49,7 +49,7 @@ def test_an_expedite_that_does_not_fit_asks_the_requester_and_the_heat_shield_wh
     ledger = ledger_of(card("keynote", "executive", 3, state="committed"),
                        card("slides", "executive", 2, minutes=1, expedite=True))
     [question] = [e for e in decided(ledger, new="slides") if e["type"] == "request.tradeoff_required"]
-    assert question["addressed_to"] == ["slides@example.com", "shield@example.com"]
+    assert question["addressed_to"] == ["shield@example.com", "slides@example.com"]  # heat shield first
     assert [c["request_id"] for c in question["committed"]] == ["keynote"]  # type: ignore[attr-defined]
 
 
@@ -60,3 +60,23 @@ def test_only_items_whose_expected_start_changed_are_announced_again() -> None:
     assert decided(ledger) == []
     ledger.put(card("d", "sales", 3, minutes=3))
     assert [e["request_id"] for e in decided(ledger, new="d")] == ["d"]
+
+
+def test_a_withdrawn_request_leaves_the_board_and_its_tradeoff_closes() -> None:
+    ledger = ledger_of(card("keynote", "executive", 3, state="committed"),
+                       card("slides", "executive", 2, minutes=1, expedite=True))
+    for event in decided(ledger, new="slides"):
+        fold(ledger, str(event["type"]), event)
+    [tradeoff] = ledger.tradeoffs.values()
+    fold(ledger, "request.withdrawn", {"request_id": "slides"})
+    assert "slides" not in ledger.cards and "slides" in ledger.dirty
+    assert ledger.tradeoffs[tradeoff.tradeoff_id].status == "closed"
+
+
+def test_a_paused_card_may_start_again_from_the_cycle_its_pause_names() -> None:
+    ledger = ledger_of(card("page", "sales", 3, state="committed"))
+    fold(ledger, "request.paused", {"request_id": "page", "resume_from": "2026-11-30"})
+    item = ledger.cards["page"].item
+    assert (item.state, item.head_of_backlog, item.not_before) == ("paused", True, date(2026, 11, 30))
+    assert not plan(ledger.items(), ledger.policy, TODAY).slots["page"].committed
+    assert plan(ledger.items(), ledger.policy, date(2026, 12, 2)).slots["page"].committed

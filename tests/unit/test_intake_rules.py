@@ -39,3 +39,13 @@ def test_request_id_is_stable_for_the_same_idempotency_key_and_caller() -> None:
     assert request_id_for("crm", "k1", "x") == request_id_for("crm", "k1", "y")
     assert request_id_for("crm", "k1", "x") != request_id_for("chat", "k1", "x")
     assert request_id_for("crm", None, "fresh") == "fresh"
+
+
+def test_the_first_final_event_wins_when_both_done_and_withdrawn_arrive() -> None:
+    assert current_status([entry("request.done", 1), entry("request.withdrawn", 2)]) == "done"
+    assert current_status([entry("request.withdrawn", 1), entry("request.done", 2)]) == "withdrawn"
+
+
+def test_a_reclassification_does_not_move_committed_work_back() -> None:
+    again = TimelineEntry.of("r", "request.classified", T0 + timedelta(seconds=9), {"reclassified": True})
+    assert current_status([entry("request.scheduled", 1), entry("request.started", 2), again]) == "in_progress"

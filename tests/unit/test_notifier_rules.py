@@ -27,10 +27,12 @@ def test_a_tradeoff_question_goes_to_the_requester_and_the_heat_shield_with_the_
 
 def test_a_collision_reaches_every_stakeholder_and_ops_once() -> None:
     people = [{"email": "a@example.com"}, {"email": "b@example.com"}, {"email": "a@example.com"}]
-    data = {"observation": "Both need large work.", "stakeholders": people,
+    data = {"observation": "Both need large work.", "stakeholders": people, "conflict_id": "c-1",
             "requests": [{"title": "Summit", "lane": "sales", "points": 8}]}
-    assert [m.recipient for m in messages_for("request.conflict_detected", data, TEAM)] == [
-        "a@example.com", "b@example.com", "ops@example.com"]
+    messages = messages_for("request.conflict_detected", data, TEAM)
+    assert [m.recipient for m in messages] == ["a@example.com", "b@example.com", "ops@example.com"]
+    # One notice per person for the whole collision, whichever request's event announces it.
+    assert {m.about for m in messages} == {"c-1"}
 
 
 def test_share_alerts_go_to_ops_and_the_heat_shield() -> None:

@@ -354,11 +354,14 @@ def test_invariant_violations_say_what_a_broken_plan_gets_wrong() -> None:
     assert invariant_violations([*items, work("missing")], good, policy()) == ["missing is not done but has no slot"]
 
 
-def test_paused_work_is_not_committed_again_in_the_cycle_it_was_paused() -> None:
+def test_paused_work_waits_out_the_cycle_it_was_paused_in_then_comes_first() -> None:
     paused = Item(request_id="paused", lane="sales", team="Sales", objective_id=None, objective_rank=None,
                   score=0.0, points=2, submitted_at=datetime(2026, 11, 2, tzinfo=UTC), state="paused",
-                  head_of_backlog=True)
-    result = plan([paused], Policy(), date(2026, 11, 25))
-    slot = result.slots["paused"]
-    assert not slot.committed and slot.position == 1
-    assert slot.start == result.current_cycle + timedelta(days=7)
+                  head_of_backlog=True, not_before=date(2026, 11, 30))
+    newer = replace(paused, request_id="newer", state="open", head_of_backlog=False, not_before=None,
+                    submitted_at=datetime(2026, 11, 20, tzinfo=UTC))
+    same_week = plan([paused, newer], Policy(), date(2026, 11, 25))
+    assert not same_week.slots["paused"].committed
+    assert same_week.slots["paused"].start == date(2026, 11, 30)
+    next_week = plan([paused, newer], Policy(), date(2026, 12, 1))
+    assert next_week.slots["paused"].committed and next_week.slots["paused"].start == date(2026, 11, 30)

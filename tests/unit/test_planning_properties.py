@@ -118,13 +118,11 @@ def test_aged_work_is_never_queued_behind_younger_work(rules: Policy, work: list
 
 @given(policies(), backlogs(states=WAITING))
 def test_earlier_work_of_the_same_lane_and_size_never_starts_later(rules: Policy, work: list[Item]) -> None:
-    """Except that paused work, first in line, waits for the next cycle while open work may start now."""
     result = plan(work, rules, TODAY)
     ordered = sorted(work, key=lambda item: priority(item, result.current_cycle, rules))
     for n, earlier in enumerate(ordered):
         for later in ordered[n + 1:]:
-            if (earlier.lane, earlier.points) == (later.lane, later.points) and (
-                    earlier.state == later.state or earlier.state == "open"):
+            if (earlier.lane, earlier.points) == (later.lane, later.points):
                 assert result.slots[earlier.request_id].start <= result.slots[later.request_id].start
 
 
@@ -207,7 +205,7 @@ class Restated:
         ordered = sorted((i for i in work if i.state != "done"), key=lambda i: priority(i, current, self.rules))
         placed = {i.request_id: self.hold(i.lane, max(i.points, 0)) for i in ordered
                   if i.state in ("committed", "in_progress")}
-        placed |= {i.request_id: self.place(i.lane, max(i.points, 0), 1 if i.state == "paused" else 0)
+        placed |= {i.request_id: self.place(i.lane, max(i.points, 0), 0)
                    for i in ordered if i.state in ("open", "paused")}
         return {rid: tuple((current + timedelta(days=c * self.rules.cycle_days), p) for c, p in takes)
                 for rid, takes in placed.items()}

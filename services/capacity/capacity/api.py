@@ -1,6 +1,6 @@
 """Capacity's HTTP surface for marketing ops: policy, board moves, trade-offs, and the numbers."""
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -8,21 +8,15 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from capacity import views
-from capacity.decisions import scheduled
-from capacity.domain import ACTIVE, Ledger, policy_to
+from capacity.board import Action, Refused, decide_tradeoff, move
+from capacity.domain import Ledger, policy_to
 from capacity.planning import INTERNAL_LANES, Plan, Policy
 from capacity.service import CapacityService
 from shared.auth import require_key
 from shared.events import (
     LANES,
-    BypassRefused,
     EventData,
     PolicyUpdated,
-    RequestDone,
-    Requester,
-    RequestPaused,
-    RequestStarted,
-    TradeoffDecided,
 )
 from shared.problems import Problem
 
@@ -108,53 +102,45 @@ def capacity_router(service: CapacityService, api_keys: dict[str, str]) -> APIRo
     async def bypass_attempts() -> dict[str, Any]:
         return {"items": await service.store.bypass_attempts()}
 
-    async def move(request_id: str, caller: Caller, action: str) -> dict[str, Any]:
-        refused: list[str] = []
+    async def apply_board(change: Callable[[Ledger, Plan], list[EventData]]) -> None:
+        """Apply a board rule; a refusal answers as a problem, a refused start is recorded first."""
+        refused: list[Refused] = []
 
-        def change(ledger: Ledger, _: Plan) -> Sequence[EventData]:
-            card = ledger.cards.get(request_id)
-            state = card.item.state if card else None
-            if action == "start" and state not in ACTIVE:
-                why = ("it never came through intake" if card is None else
-                       f"it was never committed to a cycle (it is {state})")
-                refused.append(f"Cannot start {request_id}: {why}. Work starts only from the committed column.")
-                return [BypassRefused(request_id=request_id, attempted_by=caller, action=action, reason=why)]
-            if card is None:
-                raise Problem(404, f"No request {request_id} on the board.")
-            if action in ("done", "pause") and state not in ACTIVE:
-                raise Problem(409, f"Request {request_id} is {state}; only committed or started work can be "
-                                   f"{'finished' if action == 'done' else 'paused'}.")
-            common = {"request_id": request_id, "title": card.title, "lane": card.item.lane,
-                      "requester": Requester.model_validate(card.requester), "by": caller}
-            if action == "start":
-                if state == "in_progress":
-                    return []
-                views.check_wip(ledger, card)
-                return [RequestStarted(**common)]
-            if action == "done":
-                return [RequestDone(**common)]
-            return [RequestPaused(**common, reason="Paused by the team; it goes back to the head of the backlog.")]
+        def guarded(ledger: Ledger, current: Plan) -> list[EventData]:
+            try:
+                return change(ledger, current)
+            except Refused as exc:
+                if exc.bypass is None:
+                    raise
+                refused.append(exc)
+                return [exc.bypass]
 
-        await service.apply(change)
+        try:
+            await service.apply(guarded)
+        except Refused as exc:
+            raise Problem(exc.status, exc.detail) from exc
         if refused:
-            await service.store.record_bypass({"request_id": request_id, "attempted_by": caller,
-                                               "action": action, "reason": refused[0],
-                                               "at": date.today().isoformat()})
-            raise Problem(409, refused[0], type_="/problems/bypass-refused")
+            bypass = refused[0].bypass
+            assert bypass is not None
+            await service.store.record_bypass({**bypass.model_dump(mode="json"), "at": date.today().isoformat()})
+            raise Problem(refused[0].status, refused[0].detail, type_="/problems/bypass-refused")
+
+    async def moved(request_id: str, caller: str, action: Action) -> dict[str, Any]:
+        await apply_board(lambda ledger, current: move(ledger, current, request_id, action, caller))
         ledger, current = await service.current()
         return views.card(ledger, current, request_id)
 
     @router.post("/work/{request_id}/start", responses={404: {}, 409: {}})
     async def start(request_id: str, caller: Caller) -> dict[str, Any]:
-        return await move(request_id, caller, "start")
+        return await moved(request_id, caller, "start")
 
     @router.post("/work/{request_id}/done", responses={404: {}, 409: {}})
     async def done(request_id: str, caller: Caller) -> dict[str, Any]:
-        return await move(request_id, caller, "done")
+        return await moved(request_id, caller, "done")
 
     @router.post("/work/{request_id}/pause", responses={404: {}, 409: {}})
     async def pause(request_id: str, caller: Caller) -> dict[str, Any]:
-        return await move(request_id, caller, "pause")
+        return await moved(request_id, caller, "pause")
 
     @router.get("/tradeoffs")
     async def tradeoffs() -> dict[str, Any]:
@@ -169,31 +155,8 @@ def capacity_router(service: CapacityService, api_keys: dict[str, str]) -> APIRo
         return views.tradeoff(ledger.tradeoffs[tradeoff_id])
 
     @router.post("/tradeoffs/{tradeoff_id}/decision", responses={404: {}, 409: {}, 422: {}})
-    async def decide_tradeoff(tradeoff_id: str, body: Decision, caller: Caller) -> dict[str, Any]:
-        def change(ledger: Ledger, current: Plan) -> list[EventData]:
-            tradeoff = ledger.tradeoffs.get(tradeoff_id)
-            if tradeoff is None:
-                raise Problem(404, f"No trade-off {tradeoff_id}.")
-            if tradeoff.status != "open":
-                raise Problem(409, f"Trade-off {tradeoff_id} was already decided ({tradeoff.status}).")
-            expedite = ledger.cards[tradeoff.request_id]
-            decided = TradeoffDecided(request_id=tradeoff.request_id, tradeoff_id=tradeoff_id,
-                                      decision="pause" if body.pause else "defer", paused_request_id=body.pause,
-                                      decided_by=caller, policy_version=ledger.policy.version)
-            if body.pause is None:
-                return [decided]
-            target = ledger.cards.get(body.pause)
-            if target is None or target.item.state not in ACTIVE:
-                raise Problem(422, f"{body.pause} is not committed this cycle; pause one of: "
-                                   f"{', '.join(tradeoff.candidates) or 'nothing is committed'}.")
-            paused = RequestPaused(
-                request_id=target.request_id, title=target.title, lane=target.item.lane,
-                requester=Requester.model_validate(target.requester), by=caller, tradeoff_id=tradeoff_id,
-                reason=f"Paused by {caller} to make room for \"{expedite.title}\" (trade-off {tradeoff_id}, "
-                       f"policy version {ledger.policy.version}).")
-            return [paused, scheduled(expedite, current.current_cycle, ledger, tradeoff_id), decided]
-
-        await service.apply(change)
+    async def decision(tradeoff_id: str, body: Decision, caller: Caller) -> dict[str, Any]:
+        await apply_board(lambda ledger, current: decide_tradeoff(ledger, current, tradeoff_id, body.pause, caller))
         return await get_tradeoff(tradeoff_id)
 
     return router

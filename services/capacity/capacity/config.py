@@ -9,3 +9,5 @@ class CapacitySettings(ServiceSettings):
     port: int = 8003
     # Who hears first of every expedite that needs a trade-off.
     heat_shield_email: str = Field(default="heat-shield@example.com")
+    # How often to check whether a new cycle began (and replan once for it).
+    cycle_check_s: float = Field(default=60.0, gt=0)

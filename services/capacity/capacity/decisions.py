@@ -120,7 +120,7 @@ def _tradeoff(ledger: Ledger, plan: Plan, card: Card, heat_shield: str) -> list[
     return [TradeoffRequired(
         request_id=card.request_id, title=card.title, requester=_requester(card), lane=card.item.lane,
         tradeoff_id=tradeoff_id, cycle=cycle, committed=committed,
-        addressed_to=[card.requester["email"], heat_shield],
+        addressed_to=[heat_shield, card.requester["email"]],  # the heat-shield manager first
         question=(f"\"{card.title}\" is marked urgent but does not fit cycle {cycle}: the "
                   f"{LANE_WORDS.get(card.item.lane, card.item.lane)} share is committed. Here is everything "
                   f"committed this cycle ({sum(c.points for c in committed)} points) — what would you like us "

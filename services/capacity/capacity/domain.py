@@ -12,11 +12,13 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from capacity.planning import Item, Policy, State
+from capacity.planning import Item, Policy, State, points_for
 
 __all__ = ["Card", "Ledger", "Tradeoff", "fold", "policy_from", "policy_to"]
 
 ACTIVE: frozenset[State] = frozenset({"committed", "in_progress"})
+WAITING: frozenset[State] = frozenset({"open", "paused"})
+DATES = ("due_date", "committed_cycle", "not_before")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Card:
     def to_json(self) -> dict[str, Any]:
         item = asdict(self.item)
         item["submitted_at"] = self.item.submitted_at.isoformat()
-        for key in ("due_date", "committed_cycle"):
+        for key in DATES:
             item[key] = item[key].isoformat() if item[key] else None
         return {"item": item, "title": self.title, "requester": self.requester, "colour": self.colour}
 
@@ -43,8 +45,8 @@ class Card:
     def from_json(cls, data: dict[str, Any]) -> Card:
         raw = dict(data["item"])
         raw["submitted_at"] = datetime.fromisoformat(raw["submitted_at"])
-        for key in ("due_date", "committed_cycle"):
-            raw[key] = date.fromisoformat(raw[key]) if raw[key] else None
+        for key in DATES:
+            raw[key] = date.fromisoformat(raw[key]) if raw.get(key) else None
         return cls(Item(**raw), data["title"], data["requester"], data["colour"])
 
 
@@ -54,7 +56,7 @@ class Tradeoff:
     request_id: str
     cycle: str
     candidates: tuple[str, ...]
-    status: str = "open"  # open | paused | deferred
+    status: str = "open"  # open | paused | deferred | closed (committed, withdrawn or done without a decision)
     paused_request_id: str | None = None
     decided_by: str | None = None
     policy_version: int | None = None
@@ -71,6 +73,7 @@ class Ledger:
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     conflicts: set[str] = field(default_factory=set)
     closed: set[str] = field(default_factory=set)
+    policy_history: dict[int, dict[str, Any]] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)
 
     def put(self, card: Card) -> None:
@@ -83,6 +86,17 @@ class Ledger:
     def move(self, request_id: str, **changes: Any) -> None:
         card = self.cards[request_id]
         self.put(replace(card, item=replace(card.item, **changes)))
+
+    def remove(self, request_id: str) -> None:
+        self.cards.pop(request_id, None)
+        self.announced.pop(request_id, None)
+        self.dirty.add(request_id)
+
+    def close_tradeoffs_of(self, request_id: str) -> None:
+        """An expedite committed, withdrawn or done in the normal course needs no decision any more."""
+        for tradeoff_id, tradeoff in self.tradeoffs.items():
+            if tradeoff.request_id == request_id and tradeoff.status == "open":
+                self.tradeoffs[tradeoff_id] = replace(tradeoff, status="closed")
 
 
 def policy_to(policy: Policy) -> dict[str, Any]:
@@ -102,22 +116,27 @@ def fold(ledger: Ledger, event_type: str, data: dict[str, Any]) -> None:
             ledger.put(_card_from_classified(data, ledger.cards.get(request_id), ledger.policy))
         case "request.withdrawn":
             ledger.closed.add(request_id)
-            if known:
-                ledger.move(request_id, state="done")
+            ledger.remove(request_id)
+            ledger.close_tradeoffs_of(request_id)
         case "request.scheduled" if known:
             ledger.move(request_id, state="committed", committed_cycle=date.fromisoformat(data["cycle_start"]),
-                        head_of_backlog=False)
+                        head_of_backlog=False, not_before=None)
             ledger.announced.pop(request_id, None)
+            if data.get("tradeoff_id") is None:
+                ledger.close_tradeoffs_of(request_id)
         case "request.backlogged" if known:
             ledger.announced[request_id] = date.fromisoformat(data["expected_start"])
             ledger.dirty.add(request_id)
         case "request.started" if known:
             ledger.move(request_id, state="in_progress")
         case "request.paused" if known:
-            ledger.move(request_id, state="paused", committed_cycle=None, head_of_backlog=True)
+            resume = data.get("resume_from")
+            ledger.move(request_id, state="paused", committed_cycle=None, head_of_backlog=True,
+                        not_before=date.fromisoformat(resume) if resume else None)
         case "request.done" if known:
             ledger.move(request_id, state="done")
             ledger.closed.add(request_id)
+            ledger.close_tradeoffs_of(request_id)
         case "request.tradeoff_required":
             ledger.tradeoffs[data["tradeoff_id"]] = Tradeoff(
                 data["tradeoff_id"], request_id, data["cycle"],
@@ -134,13 +153,12 @@ def fold(ledger: Ledger, event_type: str, data: dict[str, Any]) -> None:
             ledger.conflicts.add(data["conflict_id"])
         case "policy.updated":
             ledger.policy = policy_from(data["policy"])
+            ledger.policy_history[ledger.policy.version] = data["policy"]
         case _:
             pass
 
 
 def _card_from_classified(data: dict[str, Any], existing: Card | None, policy: Policy) -> Card:
-    from capacity.planning import points_for
-
     request = data["request"]
     item = Item(
         request_id=data["request_id"], lane=data["lane"], team=request["requester"]["team"],

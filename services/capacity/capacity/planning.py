@@ -58,6 +58,7 @@ class Item:
     state: State = "open"
     committed_cycle: date | None = None  # start of the cycle it was committed to
     head_of_backlog: bool = False  # set when paused: it goes back to the head
+    not_before: date | None = None  # set when paused: the cycle it may start again, at the soonest
 
 
 @dataclass(frozen=True)
@@ -175,15 +176,17 @@ def plan(items: Iterable[Item], policy: Policy, today: date) -> Plan:
                                       dates.entries(ledger.hold(item.lane, max(item.points, 0))))
         _add_load(load, item.lane, slots[item.request_id])
     for item in waiting:
-        placed = ledger.place(item.lane, max(item.points, 0), not_before=_not_before(item))
+        placed = ledger.place(item.lane, max(item.points, 0), not_before=_not_before(item, current, policy))
         slots[item.request_id] = _waiting_slot(item.request_id, placed, backlog, dates, ledger.limits.horizon)
         _add_load(load, item.lane, slots[item.request_id])
     return Plan(current, slots, tuple(backlog), dict(sorted(load.items())))
 
 
-def _not_before(item: Item) -> int:
-    """Paused work waits at the head of the backlog from the next cycle on: a pause is not undone at once."""
-    return 1 if item.state == "paused" else 0
+def _not_before(item: Item, current: date, policy: Policy) -> int:
+    """Cycles from now until the item may start: paused work waits for the cycle after its pause."""
+    if item.not_before is None or item.not_before <= current:
+        return 0
+    return (item.not_before - current).days // policy.cycle_days
 
 
 def place_new(result: Plan, items: Iterable[Item], new: Item, policy: Policy, today: date) -> Plan:
@@ -214,7 +217,8 @@ def place_new(result: Plan, items: Iterable[Item], new: Item, policy: Policy, to
     for rid in committed:
         ledger.restore(known[rid].lane, [], started=True)
     backlog = list(result.backlog)
-    slot = _waiting_slot(new.request_id, ledger.place(new.lane, max(new.points, 0), _not_before(new)), backlog, dates,
+    slot = _waiting_slot(new.request_id, ledger.place(new.lane, max(new.points, 0),
+                                                      _not_before(new, current, policy)), backlog, dates,
                          ledger.limits.horizon)
     load = {day: dict(row) for day, row in result.load.items()}
     _add_load(load, new.lane, slot)

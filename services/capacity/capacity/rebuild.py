@@ -68,7 +68,7 @@ async def rebuild(settings: CapacitySettings) -> Ledger:
     redis = connect_redis(settings.redis_url)
     store = LedgerStore(redis)
     try:
-        async with store.lock():
+        async with store.lock(timeout=600):
             events = await read_log(settings.kafka_bootstrap,
                                     [topics.requests, topics.classifications, topics.decisions])
             await store.wipe()

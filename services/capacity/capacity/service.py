@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -10,10 +11,12 @@ from redis.asyncio.client import Pipeline
 
 from capacity.decisions import decide
 from capacity.domain import Ledger, fold
-from capacity.planning import Plan, plan
+from capacity.planning import Plan, cycle_start, plan
 from capacity.store import LedgerStore
 from shared.events import CloudEvent, EventData, derived_id, envelope
-from shared.messaging import EventPublisher, Outcomes
+from shared.messaging import TRANSIENT, EventPublisher, Outcomes
+
+log = logging.getLogger(__name__)
 
 Change = Callable[[Ledger, Plan], Sequence[EventData]]
 
@@ -54,5 +57,14 @@ class CapacityService:
 
         async with self.store.lock():
             produced = await self._outcomes.once(cause, work)
-        await self._publisher.publish_all(produced)
+        try:
+            await self._outcomes.deliver(cause, produced, self._publisher)
+        except TRANSIENT as exc:  # the change is made and kept in the outbox, which re-sends it
+            log.warning("decisions of %s not published yet (%r); the outbox will send them", cause, exc)
         return produced
+
+    async def new_cycle(self) -> Sequence[CloudEvent]:
+        """Replan once per cycle, so work whose cycle has come is committed without waiting for news."""
+        ledger = await self.store.load()
+        start = cycle_start(self._today(), ledger.policy)
+        return await self.apply(lambda _, __: [], cause_id=derived_id("cycle", start.isoformat()))

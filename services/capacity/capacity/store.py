@@ -27,9 +27,9 @@ class LedgerStore:
     def redis(self) -> Redis:
         return self._redis
 
-    def lock(self) -> Lock:
+    def lock(self, timeout: float = 30) -> Lock:
         """One planner at a time, across every capacity instance."""
-        return self._redis.lock("capacity:plan-lock", timeout=30, blocking_timeout=60)
+        return self._redis.lock("capacity:plan-lock", timeout=timeout, blocking_timeout=max(60, timeout))
 
     async def load(self) -> Ledger:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -55,7 +55,9 @@ class LedgerStore:
         """Queue the ledger's changes on ``pipe`` (cards the folds touched, and the small sets)."""
         for request_id in ledger.dirty:
             card = ledger.cards.get(request_id)
-            if card is not None:
+            if card is None:
+                pipe.hdel(CARDS, request_id)
+            else:
                 pipe.hset(CARDS, request_id, json.dumps(card.to_json()))
             if request_id in ledger.announced:
                 pipe.hset(ANNOUNCED, request_id, ledger.announced[request_id].isoformat())
@@ -71,6 +73,8 @@ class LedgerStore:
         policy = json.dumps(policy_to(ledger.policy))
         pipe.set(POLICY, policy)
         pipe.hset(POLICIES, str(ledger.policy.version), policy)
+        for version, past in ledger.policy_history.items():
+            pipe.hset(POLICIES, str(version), json.dumps(past))
         ledger.dirty.clear()
 
     async def policies(self) -> dict[int, dict[str, Any]]:

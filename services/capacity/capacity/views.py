@@ -6,24 +6,11 @@ from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
 
-from capacity.decisions import LANE_WORDS, load_shares
-from capacity.domain import ACTIVE, Card, Ledger, Tradeoff
+from capacity.decisions import load_shares
+from capacity.domain import ACTIVE, Ledger, Tradeoff
 from capacity.planning import Plan, cycle_label, cycle_start, lane_budgets
-from shared.problems import Problem
 
 COLUMNS = ("backlog", "committed", "in_progress", "paused", "done")
-
-
-def check_wip(ledger: Ledger, card: Card) -> None:
-    """Refuse a start that would pass the lane's or the team's WIP limit."""
-    started = [c for c in ledger.cards.values() if c.item.state == "in_progress"]
-    in_lane = sum(1 for c in started if c.item.lane == card.item.lane)
-    limit = ledger.policy.wip_limits.get(card.item.lane, ledger.policy.wip_total)
-    if in_lane >= limit:
-        raise Problem(409, f"The {LANE_WORDS.get(card.item.lane, card.item.lane)} lane already has {in_lane} "
-                           f"item(s) in progress, its WIP limit. Finish one first.")
-    if len(started) >= ledger.policy.wip_total:
-        raise Problem(409, f"{len(started)} items are in progress, the team's WIP limit. Finish one first.")
 
 
 def card(ledger: Ledger, plan: Plan, request_id: str) -> dict[str, Any]:

@@ -27,6 +27,10 @@ def okrs_router(store: OkrStore, publisher: EventPublisher, api_keys: dict[str, 
     async def publish_okrs(quarter: Quarter, body: OkrSetCreate, caller: Caller) -> dict[str, Any]:
         if body.quarter is not None and body.quarter != quarter:
             raise Problem(422, f"The body is for {body.quarter}, the path for {quarter}.")
+        async with store.publishing(quarter):  # one version number per publication
+            return await publish(quarter, body, caller)
+
+    async def publish(quarter: str, body: OkrSetCreate, caller: str) -> dict[str, Any]:
         latest = await store.latest(quarter)
         if latest is not None and (latest.objectives, latest.approved_by, latest.approved_at) == (
                 body.objectives, body.approved_by, body.approved_at):

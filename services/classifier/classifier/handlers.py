@@ -82,7 +82,8 @@ def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, pub
             return [envelope(classified, source=source,
                              event_id=derived_id(event.id, classified.event_type))]
 
-        await publisher.publish_all(await outcomes.once(event.id, work))
+        async with open_requests.lock():  # not while a rollover reads the open requests
+            await outcomes.run(event.id, work, publisher)
 
     async def on_closed(event: CloudEvent) -> None:
         await open_requests.close(event.subject)

@@ -26,6 +26,9 @@ class OkrStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
+    def publishing(self, quarter: str) -> Lock:
+        return self._redis.lock(f"classifier:publishing:{quarter}", timeout=30, blocking_timeout=30)
+
     async def latest(self, quarter: str) -> OkrSet | None:
         raw = await self._redis.hget(_versions_key(quarter), "latest")
         if raw is None:

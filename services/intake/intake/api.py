@@ -72,14 +72,15 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                 await _release(keys, caller, idempotency_key)
             raise _unavailable("The event log" if isinstance(exc, KafkaError | TimeoutError)
                                else "The request store") from exc
-        # Accepted: the event is on Kafka. Intake's consumer writes the same record if this fails.
+        # Accepted: the event is on Kafka. If Redis fails now, intake's consumer writes the same
+        # record from the event, and a retry with the same key finds the same request id.
         answer: dict[str, Any] = {"id": request_id, "status": "submitted",
-                  "links": {"self": f"/v1/requests/{request_id}",
-                            "withdraw": f"/v1/requests/{request_id}/withdraw"}}
-        await store.save_submitted(event.id, event.time, submitted,
-                                   summarize(event.type, event.data))
-        if idempotency_key is not None:
-            await keys.complete(caller, idempotency_key, body_hash, StoredAnswer(202, answer))
+                                  "links": {"self": f"/v1/requests/{request_id}",
+                                            "withdraw": f"/v1/requests/{request_id}/withdraw"}}
+        with contextlib.suppress(*UNAVAILABLE):
+            await store.save_submitted(event.id, event.time, submitted, summarize(event.type, event.data))
+            if idempotency_key is not None:
+                await keys.complete(caller, idempotency_key, body_hash, StoredAnswer(202, answer))
         return JSONResponse(answer, status_code=202, headers={"Location": answer["links"]["self"]})
 
     @router.get("/{request_id}")

@@ -33,10 +33,15 @@ class TimelineEntry:
     type: str
     time: datetime
     summary: str
+    changes_status: bool = True  # False for a re-classification: the request keeps its place
 
     def as_dict(self) -> dict[str, Any]:
-        return {"event_id": self.event_id, "type": self.type,
-                "time": self.time.isoformat(), "summary": self.summary}
+        return {"event_id": self.event_id, "type": self.type, "time": self.time.isoformat(),
+                "summary": self.summary, "changes_status": self.changes_status}
+
+    @classmethod
+    def of(cls, event_id: str, event_type: str, time: datetime, data: dict[str, Any]) -> TimelineEntry:
+        return cls(event_id, event_type, time, summarize(event_type, data), not data.get("reclassified", False))
 
 
 def request_id_for(caller: str, idempotency_key: str | None, fresh: str) -> str:
@@ -45,13 +50,13 @@ def request_id_for(caller: str, idempotency_key: str | None, fresh: str) -> str:
 
 
 def current_status(timeline: Iterable[TimelineEntry]) -> str:
-    """The one current status: a terminal event wins, else the latest status-changing event."""
-    changes = sorted((e for e in timeline if e.type in STATUS_AFTER),
+    """The one current status: the first terminal event wins, else the latest status-changing event."""
+    changes = sorted((e for e in timeline if e.type in STATUS_AFTER and e.changes_status),
                      key=lambda e: (e.time, _PIPELINE_ORDER[e.type]))
     statuses = [STATUS_AFTER[e.type] for e in changes]
-    for terminal in TERMINAL:
-        if terminal in statuses:
-            return terminal
+    terminal = [s for s in statuses if s in TERMINAL]
+    if terminal:
+        return terminal[0]
     return statuses[-1] if statuses else "submitted"
 
 

@@ -20,8 +20,7 @@ def routes(store: RequestStore) -> dict[str, Handler]:
         await store.save_submitted(event.id, event.time, submitted, summarize(event.type, event.data))
 
     async def on_lifecycle(event: CloudEvent) -> None:
-        entry = TimelineEntry(event.id, event.type, event.time, summarize(event.type, event.data))
-        await store.append(event.subject, entry)
+        await store.append(event.subject, TimelineEntry.of(event.id, event.type, event.time, event.data))
 
     table: dict[str, Handler] = {"request.submitted": on_submitted}
     table.update(dict.fromkeys(TIMELINE_TYPES, on_lifecycle))

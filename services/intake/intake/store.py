@@ -55,7 +55,8 @@ class RequestStore:
         rows = await self._redis.hvals(_timeline_key(request_id))
         entries = [json.loads(r) for r in rows]
         return sorted(
-            (TimelineEntry(e["event_id"], e["type"], datetime.fromisoformat(e["time"]), e["summary"])
+            (TimelineEntry(e["event_id"], e["type"], datetime.fromisoformat(e["time"]), e["summary"],
+                           e.get("changes_status", True))
              for e in entries),
             key=lambda e: e.time,
         )

@@ -17,6 +17,9 @@ class Message:
     recipient: str
     channel: str
     text: str
+    # What makes it the same message: by default the event; one collision is one notice per person,
+    # however many of its requests' events announce it.
+    about: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ def messages_for(event_type: str, data: dict[str, Any], team: Audience) -> list[
                                  f"version {data['policy_version']}: {choice}.")]
         case "request.conflict_detected":
             return [Message(recipient=r, channel="email",
-                            text=f"{data['observation']} Involved: {_listed(data['requests'])}.")
+                            text=f"{data['observation']} Involved: {_listed(data['requests'])}.",
+                            about=data["conflict_id"])
                     for r in sorted({s["email"] for s in data["stakeholders"]} | {team.ops})]
         case "capacity.alert":
             return [Message(recipient=r, channel="email", text=f"Cycle {data['cycle']}: {data['observation']}")

@@ -21,9 +21,9 @@ def routes(notifications: NotificationLog, publisher: EventPublisher, team: Audi
            source: str) -> dict[str, Handler]:
     async def on_event(event: CloudEvent) -> None:
         for message in messages_for(event.type, event.data, team):
-            notification_id = derived_id(event.id, message.recipient, message.channel)
+            notification_id = derived_id(message.about or event.id, message.recipient, message.channel)
             sent = NotificationSent(
-                notification_id=notification_id, request_id=event.subject,
+                notification_id=notification_id, request_id=event.data.get("request_id"),
                 about_event_id=event.id, about_event_type=event.type,
                 recipient=message.recipient, channel=message.channel, text=message.text,
                 sent_at=datetime.now(UTC))

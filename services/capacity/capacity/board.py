@@ -1,0 +1,94 @@
+"""Card moves and trade-off decisions: who may do what on the board. Pure.
+
+Refusals are ``Refused``; the API answers them as problems, and a refused start
+is also recorded as a bypass attempt.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from capacity.decisions import scheduled
+from capacity.domain import ACTIVE, WAITING, Card, Ledger
+from capacity.planning import Plan
+from shared.events import (
+    BypassRefused,
+    EventData,
+    RequestDone,
+    Requester,
+    RequestPaused,
+    RequestStarted,
+    TradeoffDecided,
+)
+
+__all__ = ["Action", "Refused", "decide_tradeoff", "move"]
+
+Action = Literal["start", "done", "pause"]
+
+
+class Refused(Exception):
+    """A move or decision the board does not allow; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, detail: str, bypass: BypassRefused | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.bypass = bypass
+
+
+def _paused(card: Card, plan: Plan, ledger: Ledger, by: str, reason: str,
+            tradeoff_id: str | None = None) -> RequestPaused:
+    return RequestPaused(
+        request_id=card.request_id, title=card.title, lane=card.item.lane,
+        requester=Requester.model_validate(card.requester), by=by, reason=reason, tradeoff_id=tradeoff_id,
+        resume_from=plan.current_cycle + timedelta(days=ledger.policy.cycle_days))
+
+
+def move(ledger: Ledger, plan: Plan, request_id: str, action: Action, by: str) -> list[EventData]:
+    """The events of a card move. Work starts only from the committed column; anything else is a bypass."""
+    card = ledger.cards.get(request_id)
+    state = card.item.state if card else None
+    if action == "start" and (card is None or state not in ACTIVE):
+        why = ("it never came through intake" if card is None
+               else f"it was never committed to a cycle (it is {state})")
+        raise Refused(409, f"Cannot start {request_id}: {why}. Work starts only from the committed column.",
+                      BypassRefused(request_id=request_id, attempted_by=by, action=action, reason=why))
+    if card is None:
+        raise Refused(404, f"No request {request_id} on the board.")
+    if state not in ACTIVE:
+        verb = "finished" if action == "done" else "paused"
+        raise Refused(409, f"Request {request_id} is {state}; only committed or started work can be {verb}.")
+    common = {"request_id": request_id, "title": card.title, "lane": card.item.lane,
+              "requester": Requester.model_validate(card.requester), "by": by}
+    if action == "start":
+        return [] if state == "in_progress" else [RequestStarted(**common)]
+    if action == "done":
+        return [RequestDone(**common)]
+    return [_paused(card, plan, ledger, by, "Paused by the team; it goes back to the head of the backlog.")]
+
+
+def decide_tradeoff(ledger: Ledger, plan: Plan, tradeoff_id: str, pause: str | None, by: str) -> list[EventData]:
+    """Pause one committed item to commit the expedite (even beyond its lane's cap), or defer it."""
+    tradeoff = ledger.tradeoffs.get(tradeoff_id)
+    if tradeoff is None:
+        raise Refused(404, f"No trade-off {tradeoff_id}.")
+    if tradeoff.status != "open":
+        raise Refused(409, f"Trade-off {tradeoff_id} is already {tradeoff.status}.")
+    expedite = ledger.cards.get(tradeoff.request_id)
+    if expedite is None or expedite.item.state not in WAITING:
+        raise Refused(409, f"The urgent request {tradeoff.request_id} is no longer waiting "
+                           f"({expedite.item.state if expedite else 'withdrawn'}).")
+    decided = TradeoffDecided(request_id=tradeoff.request_id, tradeoff_id=tradeoff_id,
+                              decision="pause" if pause else "defer", paused_request_id=pause,
+                              decided_by=by, policy_version=ledger.policy.version)
+    if pause is None:
+        return [decided]
+    target = ledger.cards.get(pause)
+    if target is None or target.item.state not in ACTIVE:
+        raise Refused(422, f"{pause} is not committed this cycle; pause one of: "
+                           f"{', '.join(tradeoff.candidates) or 'nothing is committed'}.")
+    reason = (f"Paused by {by} to make room for \"{expedite.title}\" (trade-off {tradeoff_id}, "
+              f"policy version {ledger.policy.version}).")
+    return [_paused(target, plan, ledger, by, reason, tradeoff_id),
+            scheduled(expedite, plan.current_cycle, ledger, tradeoff_id), decided]
