@@ -16,6 +16,7 @@ __all__ = [
     "LANES",
     "BypassRefused",
     "CapacityAlert",
+    "ClaimVerdict",
     "CloudEvent",
     "CommittedItem",
     "ConflictDetected",
@@ -39,12 +40,18 @@ __all__ = [
     "TradeoffRequired",
     "EVENT_TYPES",
     "derived_id",
+    "lane_words",
     "envelope",
     "parse_data",
 ]
 
 Lane = Literal["customer", "sales", "business_unit", "executive", "legal"]
 LANES: tuple[Lane, ...] = ("customer", "sales", "business_unit", "executive", "legal")
+
+
+def lane_words(lane: str) -> str:
+    """A lane as people say it: ``business_unit`` is "business-unit"."""
+    return lane.replace("_", "-")
 WorkType = Literal[
     "landing_page", "email", "microsite", "creative", "ad", "social_post",
     "deck", "report", "event_support", "review", "other",

@@ -64,3 +64,22 @@ def test_one_account_landing_page_ladders_up_to_nothing_and_a_false_claim_is_con
 def test_without_published_objectives_nothing_is_aligned() -> None:
     result = Classifier({}).classify(details(okr_claim="O1"), None)
     assert result.objective_id is None and result.claim == "unknown_objective"
+
+
+def test_a_new_set_that_only_reranks_objectives_reclassifies_their_requests() -> None:
+    from classifier.domain import OpenRequest
+
+    classifier = Classifier({})
+    webinar = details(title="Customer onboarding webinar series",
+                      description="Monthly webinars that help new customers through onboarding and training.")
+    before = published()
+    first = classifier.classify(webinar, before)
+    request = OpenRequest("r", webinar, before.approved_at, first.objective_id, first.objective_rank)
+    assert classifier.changed_by(before, [request]) == []
+    body = okr_set(5)
+    body["objectives"] = [{**o, "rank": 6 - o["rank"]} for o in body["objectives"]]
+    reranked = OkrSet(quarter="2026-Q4", version=2, objectives=OkrSetCreate.model_validate(body).objectives,
+                      approved_by="ops", approved_at=before.approved_at, published_at=before.approved_at,
+                      published_by="ops")
+    [(_, result)] = classifier.changed_by(reranked, [request])
+    assert (result.objective_id, result.objective_rank) == ("O2", 4)

@@ -24,13 +24,10 @@ from shared.events import (
     RequestScheduled,
     TradeoffRequired,
     derived_id,
+    lane_words,
 )
 
-__all__ = ["LANE_WORDS", "committed_now", "decide", "load_shares", "scheduled"]
-
-LANE_WORDS = {"customer": "customer", "sales": "sales", "business_unit": "business-unit",
-              "executive": "executive", "legal": "legal"}
-
+__all__ = ["committed_now", "decide", "load_shares", "scheduled"]
 
 def load_shares(plan: Plan, capacity_points: int) -> dict[str, float]:
     """Share of the current cycle's capacity planned for each lane."""
@@ -85,7 +82,7 @@ def reason(card: Card, plan: Plan, ledger: Ledger) -> str:
     item, policy = card.item, ledger.policy
     budget = lane_budgets(policy).get(item.lane, policy.capacity_points)
     used = plan.load.get(plan.current_cycle, {}).get(item.lane, 0)
-    lane = LANE_WORDS.get(item.lane, item.lane)
+    lane = lane_words(item.lane)
     parts = []
     if item.head_of_backlog:
         parts.append("It was paused, so it is back at the head of the backlog.")
@@ -122,7 +119,7 @@ def _tradeoff(ledger: Ledger, plan: Plan, card: Card, heat_shield: str) -> list[
         tradeoff_id=tradeoff_id, cycle=cycle, committed=committed,
         addressed_to=[heat_shield, card.requester["email"]],  # the heat-shield manager first
         question=(f"\"{card.title}\" is marked urgent but does not fit cycle {cycle}: the "
-                  f"{LANE_WORDS.get(card.item.lane, card.item.lane)} share is committed. Here is everything "
+                  f"{lane_words(card.item.lane)} share is committed. Here is everything "
                   f"committed this cycle ({sum(c.points for c in committed)} points) — what would you like us "
                   "to pause?"))]
 

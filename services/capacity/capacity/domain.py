@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from capacity.planning import Item, Policy, State, points_for
+from capacity.planning import FIXED_STATES, Item, Policy, State, points_for
 
 __all__ = ["Card", "Ledger", "Tradeoff", "fold", "policy_from", "policy_to"]
 
-ACTIVE: frozenset[State] = frozenset({"committed", "in_progress"})
+ACTIVE: frozenset[State] = FIXED_STATES
 WAITING: frozenset[State] = frozenset({"open", "paused"})
 DATES = ("due_date", "committed_cycle", "not_before")
 

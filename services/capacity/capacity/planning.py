@@ -96,7 +96,8 @@ class Alert:
     shares: Mapping[str, float]
 
 
-_FIXED = frozenset({"committed", "in_progress"})
+FIXED_STATES: frozenset[State] = frozenset({"committed", "in_progress"})
+_FIXED = FIXED_STATES
 
 
 def cycle_start(day: date, policy: Policy) -> date:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from capacity.planning_ledger import Limits
 from capacity.planning_order import label
+from shared.events import lane_words
 
 if TYPE_CHECKING:
     from capacity.planning import Item, Plan
@@ -16,8 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["Facts", "Kind", "crowding", "violations"]
 
 Kind = Literal["reserve_crowded_out", "lane_over_cap"]
-_FIXED = ("committed", "in_progress")
-_LANE_WORDS = {"business_unit": "business-unit"}
+_FIXED: frozenset[str] = frozenset({"committed", "in_progress"})  # as planning.FIXED_STATES
 
 
 def crowding(held: Mapping[str, int], shares: Mapping[str, float], limits: Limits, caps: Mapping[str, float],
@@ -152,4 +152,4 @@ def _pct(share: float) -> str:
 
 
 def _words(lane: str) -> str:
-    return _LANE_WORDS.get(lane, lane.replace("_", " "))
+    return lane_words(lane)

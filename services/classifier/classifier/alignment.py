@@ -21,6 +21,7 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS  # type: ignore[import-untyped]
 
 __all__ = ["Aligner", "Alignment", "AlignmentConfig", "ClaimVerdict", "Objective"]
 
+# The same vocabulary as shared.events.ClaimVerdict; this module stays free of the contract's imports.
 ClaimVerdict = Literal["confirmed", "contradicted", "unknown_objective", "not_claimed"]
 
 # Words that describe the asking rather than the work; every request to marketing says "marketing".

@@ -109,6 +109,7 @@ class OpenRequest:
     details: RequestDetails
     submitted_at: datetime
     objective_id: str | None
+    objective_rank: int | None = None
 
 
 class Classifier:
@@ -134,11 +135,11 @@ class Classifier:
 
     def changed_by(self, okrs: OkrSet, open_requests: Iterable[OpenRequest]
                    ) -> list[tuple[OpenRequest, Classification]]:
-        """The open requests whose objective is different under ``okrs``, with their new answer."""
+        """The open requests whose objective, or its rank, is different under ``okrs``, with their new answer."""
         changed = []
         for request in open_requests:
             result = self.classify(request.details, okrs)
-            if result.objective_id != request.objective_id:
+            if (result.objective_id, result.objective_rank) != (request.objective_id, request.objective_rank):
                 changed.append((request, result))
         return changed
 

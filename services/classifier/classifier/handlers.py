@@ -44,7 +44,8 @@ def rollover(open_requests: OpenRequests, publisher: EventPublisher, current: Cu
             # Published before the marker moves: a crash in between repeats the same event ids.
             await publisher.publish_all(events)
             await open_requests.record_rollover(marker, [
-                OpenRequest(request.request_id, request.details, request.submitted_at, result.objective_id)
+                OpenRequest(request.request_id, request.details, request.submitted_at, result.objective_id,
+                            result.objective_rank)
                 for request, result in changed])
         log.info("classified %d open request(s) again under %s", len(events), marker)
         return len(events)
@@ -78,7 +79,8 @@ def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, pub
                 submitted_at=submitted.submitted_at, **asdict(result))
             if not await open_requests.is_closed(submitted.request_id):
                 OpenRequests.put(pipe, OpenRequest(submitted.request_id, submitted.request,
-                                                   submitted.submitted_at, result.objective_id))
+                                                   submitted.submitted_at, result.objective_id,
+                                                   result.objective_rank))
             return [envelope(classified, source=source,
                              event_id=derived_id(event.id, classified.event_type))]
 

@@ -65,7 +65,8 @@ class OpenRequests:
     def put(pipe: Pipeline, request: OpenRequest) -> None:
         pipe.hset(OPEN, request.request_id, json.dumps({
             "details": request.details.model_dump(mode="json"),
-            "submitted_at": request.submitted_at.isoformat(), "objective_id": request.objective_id}))
+            "submitted_at": request.submitted_at.isoformat(), "objective_id": request.objective_id,
+            "objective_rank": request.objective_rank}))
 
     async def close(self, request_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -82,7 +83,8 @@ class OpenRequests:
         for request_id, raw in rows.items():
             data = json.loads(raw)
             requests.append(OpenRequest(request_id, RequestDetails.model_validate(data["details"]),
-                                        datetime.fromisoformat(data["submitted_at"]), data["objective_id"]))
+                                        datetime.fromisoformat(data["submitted_at"]), data["objective_id"],
+                                        data.get("objective_rank")))
         return requests
 
     async def classified_under(self) -> str | None:

@@ -9,18 +9,14 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from intake.domain import can_withdraw, request_id_for, summarize
 from intake.store import RequestStore
 from shared.auth import require_key
 from shared.events import Lane, RequestDetails, RequestSubmitted, RequestWithdrawn, derived_id, envelope
 from shared.idempotency import IdempotencyKeys, StoredAnswer, fingerprint
-from shared.messaging import EventPublisher
+from shared.messaging import TRANSIENT, EventPublisher
 from shared.problems import Problem
-
-UNAVAILABLE = (KafkaError, TimeoutError, RedisConnectionError, RedisTimeoutError, ConnectionError)
 
 
 class RequestCreate(RequestDetails):
@@ -67,7 +63,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
             event = envelope(submitted, source=source,
                              event_id=derived_id(request_id, submitted.event_type))
             await publisher.publish(event)
-        except UNAVAILABLE as exc:
+        except TRANSIENT as exc:
             if idempotency_key is not None:
                 await _release(keys, caller, idempotency_key)
             raise _unavailable("The event log" if isinstance(exc, KafkaError | TimeoutError)
@@ -77,7 +73,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
         answer: dict[str, Any] = {"id": request_id, "status": "submitted",
                                   "links": {"self": f"/v1/requests/{request_id}",
                                             "withdraw": f"/v1/requests/{request_id}/withdraw"}}
-        with contextlib.suppress(*UNAVAILABLE):
+        with contextlib.suppress(*TRANSIENT):
             await store.save_submitted(event.id, event.time, submitted, summarize(event.type, event.data))
             if idempotency_key is not None:
                 await keys.complete(caller, idempotency_key, body_hash, StoredAnswer(202, answer))
@@ -115,7 +111,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                          event_id=derived_id(request_id, withdrawn.event_type))
         try:
             await publisher.publish(event)
-        except UNAVAILABLE as exc:
+        except TRANSIENT as exc:
             raise _unavailable("The event log") from exc
         return {"id": request_id, "status": "withdrawn",
                 "links": {"self": f"/v1/requests/{request_id}"}}
@@ -125,5 +121,5 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
 
 async def _release(keys: IdempotencyKeys, caller: str, key: str) -> None:
     # If Redis is away too, the in-flight claim expires on its own within a minute.
-    with contextlib.suppress(*UNAVAILABLE):
+    with contextlib.suppress(*TRANSIENT):
         await keys.abandon(caller, key)

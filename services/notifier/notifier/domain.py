@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.events import lane_words
+
 __all__ = ["Audience", "Message", "messages_for"]
 
 
@@ -36,7 +38,7 @@ def _to_requester(data: dict[str, Any], text: str) -> list[Message]:
 
 
 def _listed(items: list[dict[str, Any]]) -> str:
-    return "; ".join(f"\"{i['title']}\" ({i['lane'].replace('_', '-')}, {i['points']} points)" for i in items)
+    return "; ".join(f"\"{i['title']}\" ({lane_words(i['lane'])}, {i['points']} points)" for i in items)
 
 
 def messages_for(event_type: str, data: dict[str, Any], team: Audience) -> list[Message]:
