@@ -110,6 +110,7 @@ class OpenRequest:
     submitted_at: datetime
     objective_id: str | None
     objective_rank: int | None = None
+    classified_under: str | None = None  # the OKR set, as ``quarter:vN``
 
 
 class Classifier:
@@ -132,6 +133,10 @@ class Classifier:
             self._aligners[key] = (Aligner(objectives, self._config),
                                    {o.id: o.rank for o in okrs.objectives})
         return self._aligners[key]
+
+    @staticmethod
+    def marker(okrs: OkrSet | None) -> str | None:
+        return f"{okrs.quarter}:v{okrs.version}" if okrs else None
 
     def changed_by(self, okrs: OkrSet, open_requests: Iterable[OpenRequest]
                    ) -> list[tuple[OpenRequest, Classification]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 from redis.asyncio.client import Pipeline
@@ -32,22 +32,27 @@ def rollover(open_requests: OpenRequests, publisher: EventPublisher, current: Cu
     """Classify every open request again once another OKR set is current; emit the changed ones."""
 
     async def roll_over() -> int:
+        """Every open request classified under another set than the current one is classified again
+        (periodically too, so one submitted during a rollover is caught the next time)."""
         okrs = await current()
-        if okrs is None:
+        marker = Classifier.marker(okrs)
+        if okrs is None or marker is None:
             return 0
-        marker = f"{okrs.quarter}:v{okrs.version}"
         async with open_requests.lock():
-            if await open_requests.classified_under() == marker:
+            stale = [r for r in await open_requests.all() if r.classified_under != marker]
+            if not stale:
                 return 0
-            changed = classifier.changed_by(okrs, await open_requests.all())
+            changed = classifier.changed_by(okrs, stale)
             events = [_reclassified(request, result, source, marker) for request, result in changed]
-            # Published before the marker moves: a crash in between repeats the same event ids.
+            # Published before the requests are marked: a crash in between repeats the same event ids.
             await publisher.publish_all(events)
-            await open_requests.record_rollover(marker, [
-                OpenRequest(request.request_id, request.details, request.submitted_at, result.objective_id,
-                            result.objective_rank)
-                for request, result in changed])
-        log.info("classified %d open request(s) again under %s", len(events), marker)
+            results = {request.request_id: result for request, result in changed}
+            await open_requests.record_rollover([
+                replace(r, classified_under=marker, objective_id=results[r.request_id].objective_id,
+                        objective_rank=results[r.request_id].objective_rank) if r.request_id in results
+                else replace(r, classified_under=marker)
+                for r in stale])
+        log.info("classified %d open request(s) again under %s; %d changed", len(stale), marker, len(events))
         return len(events)
 
     return roll_over
@@ -73,19 +78,19 @@ def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, pub
         submitted = parse_data(event, RequestSubmitted)
 
         async def work(pipe: Pipeline) -> Sequence[CloudEvent]:
-            result = classifier.classify(submitted.request, await current())
+            okrs = await current()
+            result = classifier.classify(submitted.request, okrs)
             classified = RequestClassified(
                 request_id=submitted.request_id, request=submitted.request,
                 submitted_at=submitted.submitted_at, **asdict(result))
             if not await open_requests.is_closed(submitted.request_id):
                 OpenRequests.put(pipe, OpenRequest(submitted.request_id, submitted.request,
                                                    submitted.submitted_at, result.objective_id,
-                                                   result.objective_rank))
+                                                   result.objective_rank, Classifier.marker(okrs)))
             return [envelope(classified, source=source,
                              event_id=derived_id(event.id, classified.event_type))]
 
-        async with open_requests.lock():  # not while a rollover reads the open requests
-            await outcomes.run(event.id, work, publisher)
+        await outcomes.run(event.id, work, publisher)
 
     async def on_closed(event: CloudEvent) -> None:
         await open_requests.close(event.subject)

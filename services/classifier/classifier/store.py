@@ -15,7 +15,6 @@ from shared.events import RequestDetails
 
 OPEN = "classifier:open"
 CLOSED = "classifier:closed"
-MARKER = "classifier:classified-under"
 
 
 def _versions_key(quarter: str) -> str:
@@ -59,14 +58,14 @@ class OpenRequests:
         self._redis = redis
 
     def lock(self) -> Lock:
-        return self._redis.lock("classifier:rollover-lock", timeout=120, blocking_timeout=180)
+        return self._redis.lock("classifier:rollover-lock", timeout=60, blocking_timeout=90)
 
     @staticmethod
     def put(pipe: Pipeline, request: OpenRequest) -> None:
         pipe.hset(OPEN, request.request_id, json.dumps({
             "details": request.details.model_dump(mode="json"),
             "submitted_at": request.submitted_at.isoformat(), "objective_id": request.objective_id,
-            "objective_rank": request.objective_rank}))
+            "objective_rank": request.objective_rank, "classified_under": request.classified_under}))
 
     async def close(self, request_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -84,17 +83,12 @@ class OpenRequests:
             data = json.loads(raw)
             requests.append(OpenRequest(request_id, RequestDetails.model_validate(data["details"]),
                                         datetime.fromisoformat(data["submitted_at"]), data["objective_id"],
-                                        data.get("objective_rank")))
+                                        data.get("objective_rank"), data.get("classified_under")))
         return requests
 
-    async def classified_under(self) -> str | None:
-        """Which OKR set (``quarter:vN``) the open requests were last classified under."""
-        return cast(str | None, await self._redis.get(MARKER))
-
-    async def record_rollover(self, marker: str, changed: list[OpenRequest]) -> None:
-        """The new objectives of the changed requests, and the set they were classified under."""
+    async def record_rollover(self, updated: list[OpenRequest]) -> None:
+        """The requests classified again, with their objective and the set they were classified under."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            for request in changed:
+            for request in updated:
                 self.put(pipe, request)
-            pipe.set(MARKER, marker)
             await pipe.execute()
