@@ -69,17 +69,7 @@ def main() -> None:
     )
 
     raw = load_okrs(args.okrs)
-    objectives = [
-        Objective(
-            id=o["id"],
-            rank=o["rank"],
-            title=o["title"],
-            description=o["description"],
-            key_results=tuple(o["key_results"]),
-            keywords=tuple(o.get("keywords", ())),
-        )
-        for o in raw
-    ]
+    objectives = [Objective.of(o) for o in raw]
     started = time.perf_counter()
     aligner = Aligner(objectives)
     print(f"index {len(objectives)} objectives: {(time.perf_counter() - started) * 1000:.1f} ms")

@@ -23,17 +23,7 @@ CLAIM_LABELS = {"none": "not_claimed"}
 
 def load_objectives(path: Path) -> list[Objective]:
     raw = json.loads(path.read_text())
-    return [
-        Objective(
-            id=o["id"],
-            rank=o["rank"],
-            title=o["title"],
-            description=o["description"],
-            key_results=tuple(o["key_results"]),
-            keywords=tuple(o.get("keywords", ())),
-        )
-        for o in raw["objectives"]
-    ]
+    return [Objective.of(o) for o in raw["objectives"]]
 
 
 def load_sample(path: Path, half: str) -> list[dict[str, Any]]:

@@ -10,10 +10,10 @@ words do apart.
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 
 import bm25s  # type: ignore[import-untyped]
 import Stemmer  # type: ignore[import-not-found]
@@ -46,6 +46,12 @@ class Objective:
     description: str
     key_results: tuple[str, ...]
     keywords: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> "Objective":
+        """From an objective as published (``id``, ``rank``, ``title``, ``description``, ``key_results``...)."""
+        return cls(id=data["id"], rank=data["rank"], title=data["title"], description=data["description"],
+                   key_results=tuple(data["key_results"]), keywords=tuple(data.get("keywords", ())))
 
 
 @dataclass(frozen=True)

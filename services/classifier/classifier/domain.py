@@ -127,9 +127,7 @@ class Classifier:
     def _aligner(self, okrs: OkrSet) -> tuple[Aligner, dict[str, int]]:
         key = (okrs.quarter, okrs.version)
         if key not in self._aligners:
-            objectives = [Objective(id=o.id, rank=o.rank, title=o.title, description=o.description,
-                                    key_results=tuple(o.key_results), keywords=tuple(o.keywords))
-                          for o in okrs.objectives]
+            objectives = [Objective.of(o.model_dump()) for o in okrs.objectives]
             self._aligners[key] = (Aligner(objectives, self._config),
                                    {o.id: o.rank for o in okrs.objectives})
         return self._aligners[key]
