@@ -11,7 +11,7 @@ from redis.asyncio.client import Pipeline
 
 from capacity.decisions import decide
 from capacity.domain import Ledger, fold
-from capacity.planning import Plan, cycle_start, plan
+from capacity.planning import Plan, cycle_start, place_new, plan
 from capacity.store import LedgerStore
 from shared.events import CloudEvent, EventData, derived_id, envelope
 from shared.messaging import TRANSIENT, EventPublisher, Outcomes
@@ -43,10 +43,15 @@ class CapacityService:
 
         async def work(pipe: Pipeline) -> Sequence[CloudEvent]:
             ledger, before = await self.current()
+            known = ledger.items()
             made = list(change(ledger, before))
             for data in made:
                 fold(ledger, data.event_type, data.model_dump(mode="json"))
-            after = plan(ledger.items(), ledger.policy, self._today())
+            if new is not None and new in ledger.cards and all(i.request_id != new for i in known):
+                # Exact, and fast when the new request queues last; otherwise a full replan.
+                after = place_new(before, known, ledger.cards[new].item, ledger.policy, self._today())
+            else:
+                after = plan(ledger.items(), ledger.policy, self._today())
             decided = decide(ledger, after, new=new, heat_shield=self._heat_shield)
             for data in decided:
                 fold(ledger, data.event_type, data.model_dump(mode="json"))
