@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
 from capacity.app import create_app
@@ -244,3 +245,38 @@ async def test_wiped_state_is_rebuilt_from_the_event_log(board: Board) -> None:
     after = (await board.get("/v1/board"), await board.get("/v1/backlog"), await board.get("/v1/capacity"))
     assert after == before
     assert len((await board.get("/v1/bypass-attempts"))["items"]) == 1
+
+
+async def test_two_instances_in_one_group_never_over_allocate(settings: CapacitySettings) -> None:
+    """A burst spread over the partitions of two capacity instances: the ledger stays within the policy."""
+    lanes = ["sales", "business_unit", "executive", "legal", "customer"]
+    burst = [classified(f"r-{i}", lane=lanes[i % 5], size=["S", "M", "L"][i % 3], submitted_at=at(i))
+             for i in range(40)]
+    async with running(create_app(settings)) as first, running(create_app(settings)) as second, \
+            EventTap(settings.kafka_bootstrap, Topics(settings.topic_prefix).decisions) as tap:
+        assert (await first.put("/v1/policy", json=POLICY, headers=AUTH)).status_code == 200
+        await publish(settings.kafka_bootstrap, Topics(settings.topic_prefix), *burst)
+        await tap.wait_for(lambda es: {e.subject for e in burst} <= {
+            e.subject for e in es if e.type in ("request.scheduled", "request.backlogged")}, timeout=60)
+        views = [(await client.get("/v1/capacity")).json() for client in (first, second)]
+        assert views[0] == views[1]
+        capacity = views[0]
+        for lane, row in capacity["lanes"].items():
+            assert row["committed_points"] <= row["budget_points"], lane
+        internal = sum(row["committed_points"] for lane, row in capacity["lanes"].items() if lane != "customer")
+        assert internal <= 10 and capacity["committed_points"] <= 20
+        scheduled = [e for e in tap.events if e.type == "request.scheduled"]
+        assert len({e.subject for e in scheduled}) == len({e.id for e in scheduled})  # each committed once
+        board = (await second.get("/v1/board")).json()["columns"]
+        assert len(board["committed"]) + len(board["backlog"]) == 40
+        assert await group_members(settings.kafka_bootstrap, "capacity") == 2
+
+
+async def group_members(bootstrap: str, group: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_consumer_groups([group])
+        return len(described.groups[0][-1])  # (error, group, state, protocol type, protocol, members)
+    finally:
+        await admin.close()
