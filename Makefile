@@ -36,6 +36,7 @@ bench:         ## figures, not assertions: classifier speed, then the pipeline o
 	bash scripts/stack.sh up >/dev/null
 	$(PY) bench/bench_classifier.py
 	$(PY) bench/bench_capacity.py
+	$(PY) bench/bench_capacity_service.py
 	$(PY) bench/bench_pipeline.py
 
 eval-classifier:  ## agreement of the classifier with the labelled sample in data/

@@ -80,6 +80,11 @@ class Ledger:
         self.cards[card.request_id] = card
         self.dirty.add(card.request_id)
 
+    def copy(self) -> Ledger:
+        """A copy to fold into; cards, trade-offs and policies are frozen, so the containers suffice."""
+        return Ledger(self.policy, dict(self.cards), dict(self.announced), dict(self.tradeoffs),
+                      dict(self.alerts), set(self.conflicts), set(self.closed), dict(self.policy_history), set())
+
     def items(self) -> list[Item]:
         return [card.item for card in self.cards.values()]
 

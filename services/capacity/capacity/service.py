@@ -30,10 +30,20 @@ class CapacityService:
         self._source = source
         self._heat_shield = heat_shield
         self._today = today
+        # This instance's copy of the ledger, the version it was saved at, and its plan.
+        self._cached: tuple[int, Ledger, Plan] | None = None
 
     async def current(self) -> tuple[Ledger, Plan]:
+        """The ledger and its plan; read from Redis only when another instance saved since."""
+        version = await self.store.version()
+        if self._cached is not None and self._cached[0] == version:
+            _, ledger, planned = self._cached
+            if planned.current_cycle == cycle_start(self._today(), ledger.policy):
+                return ledger.copy(), planned
         ledger = await self.store.load()
-        return ledger, plan(ledger.items(), ledger.policy, self._today())
+        planned = plan(ledger.items(), ledger.policy, self._today())
+        self._cached = (version, ledger.copy(), planned)
+        return ledger, planned
 
     async def apply(self, change: Change, *, cause_id: str | None = None, new: str | None = None
                     ) -> Sequence[CloudEvent]:
@@ -56,12 +66,17 @@ class CapacityService:
             for data in decided:
                 fold(ledger, data.event_type, data.model_dump(mode="json"))
             self.store.save(pipe, ledger)
+            saved.append((ledger, after))
             return [envelope(data, source=self._source,
                              event_id=derived_id(cause, str(i), data.event_type, data.subject()))
                     for i, data in enumerate([*made, *decided])]
 
+        saved: list[tuple[Ledger, Plan]] = []
         async with self.store.lock():
             produced = await self._outcomes.once(cause, work)
+            if saved:  # our save is the newest version: keep it, and its plan
+                ledger, after = saved[0]
+                self._cached = (await self.store.version(), ledger, after)
         try:
             await self._outcomes.deliver(cause, produced, self._publisher)
         except TRANSIENT as exc:  # the change is made and kept in the outbox, which re-sends it

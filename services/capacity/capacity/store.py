@@ -16,6 +16,8 @@ from capacity.domain import Card, Ledger, Tradeoff, policy_from, policy_to
 CARDS, ANNOUNCED, TRADEOFFS = "capacity:cards", "capacity:announced", "capacity:tradeoffs"
 ALERTS, CONFLICTS, CLOSED = "capacity:alerts", "capacity:conflicts", "capacity:closed"
 POLICY, POLICIES, BYPASSES = "capacity:policy", "capacity:policies", "capacity:bypass-attempts"
+VERSION = "capacity:ledger-version"
+# Wiped by a rebuild; VERSION is not, so it only ever grows and no instance mistakes a rebuilt ledger for its copy.
 ALL_KEYS = (CARDS, ANNOUNCED, TRADEOFFS, ALERTS, CONFLICTS, CLOSED, POLICY, POLICIES, BYPASSES)
 
 
@@ -30,6 +32,10 @@ class LedgerStore:
     def lock(self, timeout: float = 30) -> Lock:
         """One planner at a time, across every capacity instance."""
         return self._redis.lock("capacity:plan-lock", timeout=timeout, blocking_timeout=max(60, timeout))
+
+    async def version(self) -> int:
+        """Bumped by every save, so an instance knows whether its copy of the ledger is current."""
+        return int(await self._redis.get(VERSION) or 0)
 
     async def load(self) -> Ledger:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -75,6 +81,7 @@ class LedgerStore:
         pipe.hset(POLICIES, str(ledger.policy.version), policy)
         for version, past in ledger.policy_history.items():
             pipe.hset(POLICIES, str(version), json.dumps(past))
+        pipe.incr(VERSION)
         ledger.dirty.clear()
 
     async def policies(self) -> dict[int, dict[str, Any]]:
