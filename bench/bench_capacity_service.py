@@ -18,7 +18,8 @@ from capacity.domain import Ledger, fold
 from capacity.planning import Plan
 from capacity.service import CapacityService
 from capacity.store import LedgerStore
-from shared.events import CloudEvent, EventData, RequestClassified, RequestDetails, envelope
+from shared.envelope import CloudEvent, envelope
+from shared.events import EventData, RequestClassified, RequestDetails
 from shared.infra import connect_redis
 from shared.messaging import Outcomes
 

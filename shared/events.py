@@ -1,4 +1,4 @@
-"""Every event of the public interface, and the CloudEvents 1.0 envelope that carries it.
+"""Every event of the public interface (the envelope that carries them is ``shared.envelope``).
 
 Events are frozen, past-tense models. They change only by adding optional fields
 or by a new ``type`` version. The same JSON travels on Kafka and in webhooks.
@@ -6,9 +6,8 @@ or by a new ``type`` version. The same JSON travels on Kafka and in webhooks.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
-from typing import Any, ClassVar, Literal, TypeVar
+from datetime import date, datetime
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,7 +16,6 @@ __all__ = [
     "BypassRefused",
     "CapacityAlert",
     "ClaimVerdict",
-    "CloudEvent",
     "CommittedItem",
     "ConflictDetected",
     "EventData",
@@ -39,10 +37,7 @@ __all__ = [
     "TradeoffDecided",
     "TradeoffRequired",
     "EVENT_TYPES",
-    "derived_id",
     "lane_words",
-    "envelope",
-    "parse_data",
 ]
 
 Lane = Literal["customer", "sales", "business_unit", "executive", "legal"]
@@ -58,14 +53,6 @@ WorkType = Literal[
 ]
 Size = Literal["XS", "S", "M", "L", "XL"]
 ClaimVerdict = Literal["confirmed", "contradicted", "unknown_objective", "not_claimed"]
-
-_ID_NAMESPACE = uuid.UUID("6f1b3c52-8a0e-4d4b-9a57-2d4c1f0e7a11")
-
-
-def derived_id(*parts: str) -> str:
-    """A stable id for something caused by ``parts``, so a retry yields the same id."""
-    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
-
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -304,39 +291,3 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         PolicyUpdated, NotificationSent,
     )
 }
-
-
-class CloudEvent(BaseModel):
-    """A CloudEvents 1.0 envelope in structured JSON mode."""
-
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-    specversion: Literal["1.0"] = "1.0"
-    id: str = Field(min_length=1)
-    source: str = Field(min_length=1)
-    type: str = Field(min_length=1)
-    subject: str = Field(min_length=1)
-    time: datetime
-    datacontenttype: Literal["application/json"] = "application/json"
-    data: dict[str, Any]
-
-
-def envelope(data: EventData, *, source: str, event_id: str | None = None,
-             time: datetime | None = None) -> CloudEvent:
-    """Wrap ``data`` in an envelope; pass ``event_id`` to make retries dedupe downstream."""
-    return CloudEvent(
-        id=event_id or str(uuid.uuid4()),
-        source=source,
-        type=data.event_type,
-        subject=data.subject(),
-        time=time or datetime.now(UTC),
-        data=data.model_dump(mode="json"),
-    )
-
-
-E = TypeVar("E", bound=EventData)
-
-
-def parse_data(event: CloudEvent, model: type[E]) -> E:
-    """The typed payload of ``event``; raises ``pydantic.ValidationError`` when it does not fit."""
-    return model.model_validate(event.data)

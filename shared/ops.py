@@ -9,7 +9,7 @@ from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
 from shared.auth import require_key
-from shared.messaging import DeadLetters
+from shared.dead_letters import DeadLetters
 from shared.problems import Problem
 
 __all__ = ["ops_router"]

@@ -19,8 +19,9 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from redis.asyncio import Redis
 
+from shared.dead_letters import DeadLetters
 from shared.infra import build_broker, connect_redis, ensure_topics
-from shared.messaging import DeadLetters, EventConsumer, EventPublisher, Handler, Outcomes
+from shared.messaging import EventConsumer, EventPublisher, Handler, Outcomes
 from shared.ops import ops_router
 from shared.problems import BodySizeLimit, install_problem_handlers
 from shared.settings import ServiceSettings

@@ -5,14 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from shared.events import (
-    CloudEvent,
-    RequestBacklogged,
-    RequestClassified,
-    Requester,
-    RequestSubmitted,
-    derived_id,
-)
+from shared.envelope import CloudEvent, derived_id
+from shared.events import RequestBacklogged, RequestClassified, Requester, RequestSubmitted
 from tests.support import details, event, request_body
 
 OBJECTIVES: list[dict[str, Any]] = [

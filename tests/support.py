@@ -14,7 +14,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from shared.events import CloudEvent, EventData, RequestDetails, envelope
+from shared.envelope import CloudEvent, envelope
+from shared.events import EventData, RequestDetails
 from shared.topics import Topics, record_key
 
 API_KEY = "test-key-0123456789"

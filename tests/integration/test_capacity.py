@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from capacity.app import create_app
 from capacity.config import CapacitySettings
 from capacity.rebuild import rebuild
-from shared.events import CloudEvent
+from shared.envelope import CloudEvent
 from shared.topics import Topics
 from tests.builders import classified
 from tests.support import AUTH, EventTap, eventually, publish, running

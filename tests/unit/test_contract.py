@@ -1,7 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from shared.events import EVENT_TYPES, CloudEvent, RequestDetails, derived_id, parse_data
+from shared.envelope import CloudEvent, derived_id, parse_data
+from shared.events import EVENT_TYPES, RequestDetails
 from shared.idempotency import fingerprint
 from shared.topics import Topics, record_key
 from tests.builders import backlogged, submitted

@@ -9,13 +9,10 @@ from typing import Any
 import pytest
 
 from capacity.planning import (
-    Alert,
-    Collision,
     Item,
     Plan,
     Policy,
     Slot,
-    collisions,
     cycle_label,
     cycle_start,
     invariant_violations,
@@ -24,8 +21,8 @@ from capacity.planning import (
     plan,
     points_for,
     priority,
-    share_alerts,
 )
+from capacity.planning_signals import Alert, Collision, collisions, share_alerts
 
 TODAY = date(2026, 11, 26)  # a Thursday in 2026-W48
 W48, W49, W50, W51 = (date(2026, 11, 23) + timedelta(weeks=n) for n in range(4))

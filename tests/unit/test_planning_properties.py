@@ -18,15 +18,14 @@ from capacity.planning import (
     Plan,
     Policy,
     State,
-    collisions,
     cycle_start,
     invariant_violations,
     lane_budgets,
     place_new,
     plan,
     priority,
-    share_alerts,
 )
+from capacity.planning_signals import collisions, share_alerts
 
 TODAY = date(2026, 11, 26)
 LANES = ("customer", "sales", "business_unit", "executive", "legal")

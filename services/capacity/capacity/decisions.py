@@ -5,15 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from capacity.domain import ACTIVE, Card, Ledger
-from capacity.planning import (
-    Plan,
-    Slot,
-    collisions,
-    cycle_label,
-    internal_allowance,
-    lane_budgets,
-    share_alerts,
-)
+from capacity.planning import Plan, Slot, cycle_label, internal_allowance, lane_budgets
+from capacity.planning_signals import collisions, share_alerts
+from shared.envelope import derived_id
 from shared.events import (
     CapacityAlert,
     CommittedItem,
@@ -23,7 +17,6 @@ from shared.events import (
     Requester,
     RequestScheduled,
     TradeoffRequired,
-    derived_id,
     lane_words,
 )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from capacity.domain import Ledger, fold
 from capacity.planning import Plan
 from capacity.service import CapacityService
-from shared.events import CloudEvent, EventData
+from shared.envelope import CloudEvent
+from shared.events import EventData
 from shared.messaging import Handler
 
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from capacity.planning_checks import Facts, crowding, violations
+from capacity.planning_checks import Facts, violations
 from capacity.planning_ledger import Ledger, Limits, Takes, share_floor
 from capacity.planning_order import Dates, cycle_index, label, order_key, start_of
 
-__all__ = ["CUSTOMER", "INTERNAL_LANES", "Alert", "Collision", "Item", "Plan", "Policy", "Slot", "State",
-           "collisions", "cycle_label", "cycle_start", "invariant_violations", "lane_budgets", "place_new",
-           "plan", "points_for", "priority", "share_alerts"]
+__all__ = ["CUSTOMER", "FIXED_STATES", "INTERNAL_LANES", "Item", "Plan", "Policy", "Slot", "State", "cycle_label",
+           "cycle_start", "internal_allowance", "invariant_violations", "lane_budgets", "limits_of", "place_new",
+           "plan", "points_for", "priority"]
 
 CUSTOMER = "customer"
 INTERNAL_LANES = ("sales", "business_unit", "executive", "legal")
@@ -76,24 +76,6 @@ class Plan:
     slots: Mapping[str, Slot]
     backlog: tuple[str, ...]
     load: Mapping[date, Mapping[str, int]]
-
-
-@dataclass(frozen=True)
-class Collision:
-    cycle: date
-    request_ids: tuple[str, ...]
-    teams: tuple[str, ...]
-    points_needed: int
-    points_available: int
-
-
-@dataclass(frozen=True)
-class Alert:
-    kind: Literal["reserve_crowded_out", "lane_over_cap"]
-    cycle: date
-    lane: str | None
-    observation: str
-    shares: Mapping[str, float]
 
 
 FIXED_STATES: frozenset[State] = frozenset({"committed", "in_progress"})
@@ -168,7 +150,7 @@ def plan(items: Iterable[Item], policy: Policy, today: date) -> Plan:
         (fixed if item.state in _FIXED else waiting).append(item)
     fixed.sort(key=lambda item: order_key(item, now, policy))
     waiting.sort(key=lambda item: order_key(item, now, policy))
-    ledger = Ledger(_limits(policy))
+    ledger = Ledger(limits_of(policy))
     slots: dict[str, Slot] = {}
     load: dict[date, dict[str, int]] = {}
     backlog: list[str] = []
@@ -209,7 +191,7 @@ def place_new(result: Plan, items: Iterable[Item], new: Item, policy: Policy, to
             or len(result.slots) != sum(item.state != "done" for item in items)
             or any(order_key(known[rid], now, policy) > order_key(new, now, policy) for rid in last)):
         return plan([*items, new], policy, today)
-    ledger, dates = Ledger(_limits(policy)), Dates(current, policy.cycle_days, policy.horizon_cycles)
+    ledger, dates = Ledger(limits_of(policy)), Dates(current, policy.cycle_days, policy.horizon_cycles)
     for day, row in result.load.items():
         cycle = dates.index(day)
         if 0 <= cycle < ledger.limits.horizon:
@@ -226,52 +208,6 @@ def place_new(result: Plan, items: Iterable[Item], new: Item, policy: Policy, to
     return Plan(current, {**result.slots, new.request_id: slot}, tuple(backlog), dict(sorted(load.items())))
 
 
-def collisions(items: Iterable[Item], result: Plan, policy: Policy) -> list[Collision]:
-    """Large work from two or more teams due in the same cycle that the plan does not all finish by then.
-
-    Items not done of at least ``large_points`` with a due date in the current cycle or later (committed
-    work counts: a launch already under way still collides with an event that cannot fit beside it),
-    grouped by the cycle of their due date. ``points_needed`` is their points together;
-    ``points_available`` what the plan places for them by the end of that cycle. By cycle; request ids
-    in priority order, teams alphabetical.
-    """
-    current = result.current_cycle
-    groups: dict[date, list[Item]] = {}
-    for item in items:
-        if item.state != "done" and item.points >= policy.large_points and item.due_date is not None:
-            due = cycle_start(item.due_date, policy)
-            if due >= current:
-                groups.setdefault(due, []).append(item)
-    found = []
-    for cycle, group in sorted(groups.items()):
-        teams = tuple(sorted({item.team for item in group}))
-        needed = sum(item.points for item in group)
-        available = sum(points for item in group if item.request_id in result.slots
-                        for when, points in result.slots[item.request_id].points_by_cycle if when <= cycle)
-        if len(teams) >= 2 and available < needed:
-            group.sort(key=lambda item: priority(item, current, policy))
-            found.append(Collision(cycle, tuple(item.request_id for item in group), teams, needed, available))
-    return found
-
-
-def share_alerts(items: Iterable[Item], result: Plan, policy: Policy) -> list[Alert]:
-    """Internal work over the reserve or a lane over its cap in the current cycle, as observations with numbers.
-
-    Counts the points committed slots hold in the current cycle; ``shares`` is each lane's share of
-    the capacity (all five lanes, and any other lane that holds points).
-    """
-    current, capacity, limits = result.current_cycle, policy.capacity_points, _limits(policy)
-    lanes = {item.request_id: item.lane for item in items}
-    held = dict.fromkeys((CUSTOMER, *INTERNAL_LANES), 0)
-    for slot in result.slots.values():
-        if slot.committed and slot.request_id in lanes:
-            lane = lanes[slot.request_id]
-            held[lane] = held.get(lane, 0) + sum(p for when, p in slot.points_by_cycle if when == current)
-    shares = {lane: points / capacity if capacity > 0 else 0.0 for lane, points in held.items()}
-    return [Alert(kind, current, lane, observation, dict(shares))
-            for kind, lane, observation in crowding(held, shares, limits, policy.lane_caps, policy.customer_reserve)]
-
-
 def invariant_violations(items: Iterable[Item], result: Plan, policy: Policy) -> list[str]:
     """What in ``result`` breaks the planning rules for ``items``, in words; empty when the plan is sound.
 
@@ -281,7 +217,7 @@ def invariant_violations(items: Iterable[Item], result: Plan, policy: Policy) ->
     WIP. Also: every item not done has one slot, with all its points placed or none (beyond the
     horizon); waiting work starts with a full first share; positions run 1..n in backlog order.
     """
-    facts = Facts(current=result.current_cycle, cycle_days=policy.cycle_days, limits=_limits(policy))
+    facts = Facts(current=result.current_cycle, cycle_days=policy.cycle_days, limits=limits_of(policy))
     return violations([item for item in items if item.state != "done"], result, facts)
 
 
@@ -290,7 +226,8 @@ def internal_allowance(policy: Policy) -> int:
     return min(policy.capacity_points, share_floor(1 - policy.customer_reserve, policy.capacity_points))
 
 
-def _limits(policy: Policy) -> Limits:
+def limits_of(policy: Policy) -> Limits:
+    """The policy as the placement ledger reads it."""
     return Limits(customer=CUSTOMER, capacity=policy.capacity_points, allowance=internal_allowance(policy),
                   budgets=lane_budgets(policy), wip_limits=policy.wip_limits, wip_total=policy.wip_total,
                   horizon=max(1, policy.horizon_cycles))

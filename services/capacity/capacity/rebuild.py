@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from capacity.config import CapacitySettings
 from capacity.domain import Ledger, fold
 from capacity.store import LedgerStore
-from shared.events import CloudEvent
+from shared.envelope import CloudEvent
 from shared.infra import connect_redis
 from shared.topics import Topics
 
@@ -95,7 +95,7 @@ def main() -> None:
     logging.basicConfig(level="INFO", format="%(asctime)s capacity.rebuild %(levelname)s %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     ledger = asyncio.run(rebuild(CapacitySettings()))
-    print(f"capacity rebuilt: {len(ledger.cards)} cards, policy version {ledger.policy.version}")
+    log.info("capacity rebuilt: %d cards, policy version %d", len(ledger.cards), ledger.policy.version)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from capacity.decisions import decide
 from capacity.domain import Ledger, fold
 from capacity.planning import Plan, cycle_start, place_new, plan
 from capacity.store import LedgerStore
-from shared.events import CloudEvent, EventData, derived_id, envelope
+from shared.envelope import CloudEvent, derived_id, envelope
+from shared.events import EventData
 from shared.messaging import TRANSIENT, EventPublisher, Outcomes
 
 log = logging.getLogger(__name__)

@@ -9,15 +9,14 @@ words do apart.
 """
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any, Literal
 
 import bm25s  # type: ignore[import-untyped]
-import Stemmer  # type: ignore[import-not-found]
 from bm25s.stopwords import STOPWORDS_EN_PLUS  # type: ignore[import-untyped]
+
+from classifier.terms import Analyzer
 
 __all__ = ["Aligner", "Alignment", "AlignmentConfig", "ClaimVerdict", "Objective"]
 
@@ -32,10 +31,6 @@ REQUEST_PHRASING = frozenset({
 })
 # fmt: on
 
-_CLAUSE = re.compile(r"[.;:!?()\[\]\"\u201c\u201d]+(?:\s|$)|[,\u2013\u2014]\s")  # 2013/2014: en/em dash
-_THOUSANDS = re.compile(r"(\d),(\d{3})\b")
-_WORD = re.compile(r"[^\W_]+(?:[-.'\u2019][^\W_]+)*")  # letters and digits; 2019: typographic apostrophe
-_PART = re.compile(r"[-'\u2019]")
 
 
 @dataclass(frozen=True)
@@ -91,45 +86,6 @@ class Alignment:
     matched_terms: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _Term:
-    key: str  # stem, or two stems joined by a space
-    surface: str  # the word or words it came from, for people
-
-
-class _Analyzer:
-    """Text to terms: lower-case words, stopwords out, Snowball stems, adjacent pairs."""
-
-    def __init__(self, stopwords: frozenset[str]) -> None:
-        self._stopwords = stopwords
-        self._stemmer = Stemmer.Stemmer("english")
-
-    def terms(self, text: str) -> list[_Term]:
-        out: list[_Term] = []
-        for clause in _CLAUSE.split(_THOUSANDS.sub(r"\1\2", text.lower())):
-            words: list[tuple[_Term, int]] = []  # content words, with the index of the word they came from
-            for n, raw in enumerate(_WORD.findall(clause)):
-                raw = raw.removesuffix("'s").removesuffix("\u2019s")
-                parts = [p for p in _PART.split(raw) if self._is_content(p)]
-                words.extend((_Term(self._stem(p), raw), n) for p in parts)
-                halves = raw.split("-")
-                if len(halves) == 2 and all(h.isalpha() for h in halves):
-                    out.append(_Term(self._stem("".join(halves)), raw))  # 'sign-up' ~ 'signup'
-            # A bare number says little alone; "19 August" or "90 days" says a lot.
-            out.extend(t for t, _ in words if not t.key.isdigit())
-            out.extend(
-                _Term(f"{a.key} {b.key}", a.surface if i == j else f"{a.surface} {b.surface}")
-                for (a, i), (b, j) in pairwise(words)
-            )
-        return out
-
-    def _is_content(self, word: str) -> bool:
-        return (len(word) > 1 or word.isdigit()) and word not in self._stopwords
-
-    def _stem(self, word: str) -> str:
-        return word if word[0].isdigit() else str(self._stemmer.stemWord(word))
-
-
 class Aligner:
     """An OKR set indexed once; `align` scores one request against it."""
 
@@ -139,7 +95,7 @@ class Aligner:
         self._objectives = tuple(objectives)
         self._ids = tuple(o.id for o in objectives)
         self._config = config
-        self._analyzer = _Analyzer(frozenset(STOPWORDS_EN_PLUS) | config.extra_stopwords)
+        self._analyzer = Analyzer(frozenset(STOPWORDS_EN_PLUS) | config.extra_stopwords)
         self._weights = self._index()
 
     def _index(self) -> dict[str, tuple[float, ...]]:

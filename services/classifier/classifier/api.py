@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Path
 from classifier.domain import QUARTER_PATTERN, Classifier, OkrSet, OkrSetCreate
 from classifier.store import OkrStore
 from shared.auth import require_key
-from shared.events import OkrsPublished, RequestDetails, derived_id, envelope
+from shared.envelope import derived_id, envelope
+from shared.events import OkrsPublished, RequestDetails
 from shared.messaging import EventPublisher
 from shared.problems import Problem
 

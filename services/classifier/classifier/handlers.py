@@ -11,15 +11,8 @@ from redis.asyncio.client import Pipeline
 
 from classifier.domain import Classification, Classifier, OkrSet, OpenRequest
 from classifier.store import OkrStore, OpenRequests
-from shared.events import (
-    CloudEvent,
-    OkrsPublished,
-    RequestClassified,
-    RequestSubmitted,
-    derived_id,
-    envelope,
-    parse_data,
-)
+from shared.envelope import CloudEvent, derived_id, envelope, parse_data
+from shared.events import OkrsPublished, RequestClassified, RequestSubmitted
 from shared.messaging import EventPublisher, Handler, Outcomes
 
 log = logging.getLogger(__name__)

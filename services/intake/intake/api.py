@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from intake.domain import can_withdraw, request_id_for, summarize
 from intake.store import RequestStore
 from shared.auth import require_key
-from shared.events import Lane, RequestDetails, RequestSubmitted, RequestWithdrawn, derived_id, envelope
+from shared.envelope import derived_id, envelope
+from shared.events import Lane, RequestDetails, RequestSubmitted, RequestWithdrawn
 from shared.idempotency import IdempotencyKeys, StoredAnswer, fingerprint
 from shared.messaging import TRANSIENT, EventPublisher
 from shared.problems import Problem

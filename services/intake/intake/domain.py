@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.events import derived_id
+from shared.envelope import derived_id
 
 __all__ = ["STATUS_AFTER", "TERMINAL", "TimelineEntry", "can_withdraw", "current_status",
            "request_id_for", "summarize"]

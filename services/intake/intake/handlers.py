@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from intake.domain import TimelineEntry, summarize
 from intake.store import RequestStore
-from shared.events import CloudEvent, RequestSubmitted, parse_data
+from shared.envelope import CloudEvent, parse_data
+from shared.events import RequestSubmitted
 from shared.messaging import Handler
 
 TIMELINE_TYPES = (

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from notifier.domain import Audience, messages_for
 from notifier.store import NotificationLog
-from shared.events import CloudEvent, NotificationSent, derived_id, envelope
+from shared.envelope import CloudEvent, derived_id, envelope
+from shared.events import NotificationSent
 from shared.messaging import EventPublisher, Handler
 
 log = logging.getLogger(__name__)
