@@ -83,3 +83,18 @@ def test_a_new_set_that_only_reranks_objectives_reclassifies_their_requests() ->
                       published_by="ops")
     [(_, result)] = classifier.changed_by(reranked, [request])
     assert (result.objective_id, result.objective_rank) == ("O2", 4)
+
+
+def test_republishing_the_same_set_is_no_new_version_and_a_change_is_the_next() -> None:
+    from datetime import UTC, datetime
+
+    from classifier.domain import next_version
+
+    body = OkrSetCreate.model_validate(okr_set(3))
+    at = datetime(2026, 10, 1, tzinfo=UTC)
+    first = next_version(None, "2026-Q4", body, by="ops", at=at)
+    assert first is not None and first.version == 1
+    assert next_version(first, "2026-Q4", body, by="ops", at=at) is None
+    changed = OkrSetCreate.model_validate(okr_set(4))
+    second = next_version(first, "2026-Q4", changed, by="ops", at=at)
+    assert second is not None and second.version == 2

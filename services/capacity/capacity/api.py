@@ -20,22 +20,24 @@ from shared.events import (
 )
 from shared.problems import Problem
 
+DEFAULT = Policy()
+
 
 class PolicyUpdate(BaseModel):
-    """The body of ``PUT /v1/policy``: the whole policy; what is left out keeps its default."""
+    """The body of ``PUT /v1/policy``: the whole policy; what is left out keeps the planner's default."""
 
     model_config = ConfigDict(extra="forbid")
-    cycle_days: int = Field(default=7, ge=1, le=28)
-    capacity_points: int = Field(default=20, ge=1, le=10_000)
-    customer_reserve: float = Field(default=0.5, ge=0, le=1)
-    lane_caps: dict[str, float] = Field(default_factory=lambda: dict(Policy().lane_caps))
-    wip_limits: dict[str, int] = Field(default_factory=lambda: dict(Policy().wip_limits))
-    wip_total: int = Field(default=5, ge=1)
-    size_points: dict[str, int] = Field(default_factory=lambda: dict(Policy().size_points))
-    default_points: int = Field(default=3, ge=1)
-    horizon_cycles: int = Field(default=26, ge=1, le=104)
-    max_wait_cycles: int = Field(default=4, ge=1)
-    large_points: int = Field(default=5, ge=1)
+    cycle_days: int = Field(default=DEFAULT.cycle_days, ge=1, le=28)
+    capacity_points: int = Field(default=DEFAULT.capacity_points, ge=1, le=10_000)
+    customer_reserve: float = Field(default=DEFAULT.customer_reserve, ge=0, le=1)
+    lane_caps: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT.lane_caps))
+    wip_limits: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT.wip_limits))
+    wip_total: int = Field(default=DEFAULT.wip_total, ge=1)
+    size_points: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT.size_points))
+    default_points: int = Field(default=DEFAULT.default_points, ge=1)
+    horizon_cycles: int = Field(default=DEFAULT.horizon_cycles, ge=1, le=104)
+    max_wait_cycles: int = Field(default=DEFAULT.max_wait_cycles, ge=1)
+    large_points: int = Field(default=DEFAULT.large_points, ge=1)
 
     @model_validator(mode="after")
     def sound(self) -> "PolicyUpdate":

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
-from classifier.domain import QUARTER_PATTERN, Classifier, OkrSet, OkrSetCreate
+from classifier.domain import QUARTER_PATTERN, Classifier, OkrSet, OkrSetCreate, next_version
 from classifier.store import OkrStore
 from shared.auth import require_key
 from shared.envelope import derived_id, envelope
@@ -33,13 +33,10 @@ def okrs_router(store: OkrStore, publisher: EventPublisher, api_keys: dict[str, 
 
     async def publish(quarter: str, body: OkrSetCreate, caller: str) -> dict[str, Any]:
         latest = await store.latest(quarter)
-        if latest is not None and (latest.objectives, latest.approved_by, latest.approved_at) == (
-                body.objectives, body.approved_by, body.approved_at):
+        okrs = next_version(latest, quarter, body, by=caller, at=datetime.now(UTC))
+        if okrs is None:
+            assert latest is not None
             return latest.model_dump(mode="json")
-        okrs = OkrSet(quarter=quarter, version=(latest.version + 1) if latest else 1,
-                      objectives=body.objectives, approved_by=body.approved_by,
-                      approved_at=body.approved_at, published_at=datetime.now(UTC),
-                      published_by=caller)
         event = OkrsPublished(quarter=quarter, version=okrs.version, objectives=okrs.objectives,
                               approved_by=okrs.approved_by, approved_at=okrs.approved_at)
         await publisher.publish(envelope(event, source=source,

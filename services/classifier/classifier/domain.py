@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from classifier.alignment import Aligner, AlignmentConfig, Objective
 from shared.events import OkrObjective, RequestDetails
 
-__all__ = ["Classification", "Classifier", "OkrSetCreate", "OkrSet", "OpenRequest", "current_quarter",
+__all__ = ["Classification", "Classifier", "OkrSetCreate", "OkrSet", "OpenRequest", "current_quarter", "next_version",
            "quarter_bounds", "QUARTER_PATTERN"]
 
 QUARTER_PATTERN = r"^\d{4}-Q[1-4]$"
@@ -67,6 +67,15 @@ class OkrSet(BaseModel):
 
     def objective(self, objective_id: str) -> OkrObjective | None:
         return next((o for o in self.objectives if o.id == objective_id), None)
+
+
+def next_version(latest: OkrSet | None, quarter: str, body: OkrSetCreate, *, by: str, at: datetime) -> OkrSet | None:
+    """The set a publication creates: the next version, or None when it repeats the latest one exactly."""
+    if latest is not None and (latest.objectives, latest.approved_by, latest.approved_at) == (
+            body.objectives, body.approved_by, body.approved_at):
+        return None
+    return OkrSet(quarter=quarter, version=latest.version + 1 if latest else 1, objectives=body.objectives,
+                  approved_by=body.approved_by, approved_at=body.approved_at, published_at=at, published_by=by)
 
 
 def quarter_bounds(quarter: str) -> tuple[date, date]:
