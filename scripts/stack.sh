@@ -50,7 +50,7 @@ native_up() {
       "${upper}_PORT=${PORT[$svc]}" \
       "${upper}_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT" \
       "${upper}_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/${DB[$svc]}" \
-      "${upper}_API_KEYS={\"$key\": \"dev\"}" \
+      "${upper}_API_KEYS={\"$key\": {\"tool\": \"dev\", \"role\": \"ops\"}}" \
       nohup .venv/bin/python -m "$svc" >"$RUN/logs/$svc.log" 2>&1 &
     echo $! > "$pidfile"
   done

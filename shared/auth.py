@@ -1,33 +1,94 @@
-"""Bearer API keys, checked the same way by every service.
+"""Bearer API keys and roles, checked the same way by every service.
 
-Keys come from each service's settings (``<PREFIX>API_KEYS``, a JSON map of key to
-tool name). Roles and per-tool scopes build on this.
+``Access.allow(*roles)`` is a FastAPI dependency answering the ``Caller``, or:
+
+- 401 without a key, with a key nobody issued, or with a revoked key;
+- 403 when the key's role may not make this call (ops may make every call);
+- 429 with ``Retry-After`` when the key is over its rate limit in this service.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.access import Caller, KeyRegistry, Role
 from shared.problems import Problem
+from shared.ratelimit import RateLimiter
 
-__all__ = ["require_key"]
+__all__ = ["AUTH_RESPONSES", "Access", "require_key"]
+
+# What every guarded route may answer besides its own statuses, for the OpenAPI document.
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No API key, an unknown key or a revoked key."},
+    403: {"description": "The key's role may not make this call."},
+    429: {"description": "Too many calls with this key; retry after the Retry-After seconds."},
+    503: {"description": "A backing service is unavailable; nothing was changed."},
+}
 
 
-def require_key(keys: Mapping[str, str]) -> Callable[[Request], str]:
-    """A dependency returning the calling tool's name, or answering 401."""
+# Declares the scheme in the OpenAPI document; the dependency below answers the 401 itself, as problem+json.
+_BEARER = HTTPBearer(auto_error=False, bearerFormat="API key",
+                     description="An API key from ops: `Authorization: Bearer <key>`.")
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Access:
+    def __init__(self, registry: KeyRegistry, limiter: RateLimiter, default_rate_per_minute: int) -> None:
+        self.registry = registry
+        self._limiter = limiter
+        self._default_rate = default_rate_per_minute
+
+    def allow(self, *roles: Role) -> Callable[..., Awaitable[Caller]]:
+        """A dependency admitting keys of ``roles`` (and ops); no roles admits every valid key."""
+        admitted = set(roles) | {Role.OPS} if roles else set(Role)
+
+        async def dependency(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+                             ) -> Caller:
+            caller = self.identify(credentials)
+            if caller.role not in admitted:
+                needed = " or ".join(sorted(r.value for r in admitted))
+                raise Problem(403, f"This call needs a key with the role {needed}; the key of "
+                                   f"'{caller.tool}' has the role {caller.role.value}.")
+            wait = await self._limiter.retry_after_s(caller.key_id,
+                                                     caller.rate_limit_per_minute or self._default_rate)
+            if wait is not None:
+                raise Problem(429, f"The key of '{caller.tool}' made more calls than its limit of "
+                                   f"{caller.rate_limit_per_minute or self._default_rate} a minute.",
+                              headers={"Retry-After": str(wait)})
+            return caller
+
+        return dependency
+
+    def identify(self, credentials: HTTPAuthorizationCredentials | None) -> Caller:
+        if credentials is None or not credentials.credentials.strip():
+            raise _unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
+        record = self.registry.find(credentials.credentials)
+        if record is None:
+            raise _unauthorized("This API key is not known.")
+        if record.revoked_at is not None:
+            raise _unauthorized(f"This API key was revoked on {record.revoked_at:%Y-%m-%d %H:%M} UTC.")
+        return Caller.of(record, record.key_id)
+
+
+def require_key(keys: Mapping[str, Any]) -> Callable[[Request], str]:
+    """Transitional: any configured key, answering the tool's name. Routes move to ``Access.allow``."""
 
     def dependency(request: Request) -> str:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise Problem(401, "Send your API key as 'Authorization: Bearer <key>'.",
-                          headers={"WWW-Authenticate": "Bearer"})
-        for key, tool in keys.items():
+            raise _unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
+        for key, spec in keys.items():
             if hmac.compare_digest(key.encode(), token.strip().encode()):
-                return tool
-        raise Problem(401, "This API key is not known.", headers={"WWW-Authenticate": "Bearer"})
+                return str(getattr(spec, "tool", spec))
+        raise _unauthorized("This API key is not known.")
 
     return dependency

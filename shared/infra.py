@@ -45,6 +45,8 @@ async def ensure_topics(settings: ServiceSettings, topics: Topics) -> None:
     try:
         existing = set(await admin.list_topics())
         missing = [
+            NewTopic(name, 1, settings.topic_replication, topic_configs={"cleanup.policy": "compact"})
+            if name == topics.access_keys else
             NewTopic(name, settings.topic_partitions, settings.topic_replication)
             for name in topics.all() if name not in existing
         ]

@@ -1,24 +1,25 @@
-"""Routes every service has: liveness, readiness, and the dead letters an operator replays."""
+"""Routes every service has: liveness, readiness, who the caller is, and the dead letters ops replays."""
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
-from shared.auth import require_key
+from shared.access import Caller, Role
+from shared.auth import AUTH_RESPONSES, Access
 from shared.dead_letters import DeadLetters
 from shared.problems import Problem
 
 __all__ = ["ops_router"]
 
 
-def ops_router(redis: Redis, broker: KafkaBroker, dead_letters: DeadLetters,
-               keys: Mapping[str, str]) -> APIRouter:
+def ops_router(redis: Redis, broker: KafkaBroker, dead_letters: DeadLetters, access: Access) -> APIRouter:
     router = APIRouter()
-    Caller = Annotated[str, Depends(require_key(keys))]
+    Anyone = Annotated[Caller, Depends(access.allow())]
+    Ops = Annotated[Caller, Depends(access.allow(Role.OPS))]
     checks: dict[str, Callable[[], Any]] = {
         "redis": lambda: redis.ping(),
         "kafka": lambda: broker.ping(timeout=2.0),
@@ -42,12 +43,19 @@ def ops_router(redis: Redis, broker: KafkaBroker, dead_letters: DeadLetters,
                           checks=results)
         return {"status": "ready", "service": dead_letters.service, "checks": results}
 
-    @router.get("/v1/dead-letters", tags=["ops"])
-    async def list_dead_letters() -> dict[str, Any]:
+    @router.get("/v1/me", tags=["ops"], responses=AUTH_RESPONSES)
+    async def me(caller: Anyone) -> dict[str, Any]:
+        """The calling key: its tool, role, and the lanes and teams it may post for."""
+        return {"key_id": caller.key_id, "tool": caller.tool, "role": caller.role.value,
+                "lanes": list(caller.lanes), "teams": list(caller.teams) if caller.teams else None,
+                "sees_every_request": caller.sees_everything}
+
+    @router.get("/v1/dead-letters", tags=["ops"], responses=AUTH_RESPONSES)
+    async def list_dead_letters(caller: Ops) -> dict[str, Any]:
         return {"items": await dead_letters.list()}
 
-    @router.post("/v1/dead-letters/{letter_id}/replay", tags=["ops"])
-    async def replay_dead_letter(letter_id: str, caller: Caller) -> dict[str, Any]:
+    @router.post("/v1/dead-letters/{letter_id}/replay", tags=["ops"], responses={**AUTH_RESPONSES, 404: {}})
+    async def replay_dead_letter(letter_id: str, caller: Ops) -> dict[str, Any]:
         record = await dead_letters.replay(letter_id)
         if record is None:
             raise Problem(404, f"No dead letter {letter_id}.")

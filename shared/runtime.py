@@ -12,6 +12,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
 
 from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
@@ -19,15 +21,20 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from redis.asyncio import Redis
 
+from shared.access import KeyRegistry
+from shared.auth import Access
 from shared.dead_letters import DeadLetters
 from shared.infra import build_broker, connect_redis, ensure_topics
+from shared.keyfeed import KeyFeed
 from shared.messaging import EventConsumer, EventPublisher, Handler, Outcomes
+from shared.openapi import document_problems
 from shared.ops import ops_router
 from shared.problems import BodySizeLimit, install_problem_handlers
+from shared.ratelimit import RateLimiter
 from shared.settings import ServiceSettings
 from shared.topics import Topics
 
-__all__ = ["Runtime", "build_runtime", "configure_logging", "serve", "subscribe", "web_app"]
+__all__ = ["Runtime", "build_runtime", "configure_logging", "serve", "stopping", "subscribe", "web_app"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class Runtime:
     publisher: EventPublisher
     outcomes: Outcomes
     dead_letters: DeadLetters
+    access: Access
+    keyfeed: KeyFeed
 
 
 def configure_logging(name: str, level: str) -> None:
@@ -51,10 +60,13 @@ def build_runtime(name: str, settings: ServiceSettings) -> Runtime:
     redis = connect_redis(settings.redis_url)
     broker = build_broker(settings, name)
     topics = Topics(settings.topic_prefix)
+    registry = KeyRegistry(settings.api_keys, epoch=datetime.now(UTC))
     return Runtime(
         name=name, settings=settings, redis=redis, broker=broker, topics=topics,
         publisher=EventPublisher(broker, topics, settings.publish_timeout_ms / 1000), outcomes=Outcomes(redis, name),
         dead_letters=DeadLetters(redis, broker, topics, name),
+        access=Access(registry, RateLimiter(redis, name), settings.rate_limit_per_minute),
+        keyfeed=KeyFeed(registry, settings.kafka_bootstrap, topics.access_keys),
     )
 
 
@@ -99,6 +111,7 @@ def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, descripti
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ensure_topics(runtime.settings, runtime.topics)
+        await runtime.keyfeed.start()
         await runtime.broker.start()
         relay = (runtime.settings.outbox_relay_s, _relay(runtime))
         tasks = [asyncio.create_task(_every(runtime.name, interval, job)) for interval, job in [relay, *periodic]]
@@ -109,22 +122,34 @@ def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, descripti
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await runtime.broker.stop()
+            await runtime.keyfeed.stop()
             await runtime.redis.aclose()
 
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
     install_problem_handlers(app)
+    document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
-    app.include_router(ops_router(runtime.redis, runtime.broker, runtime.dead_letters,
-                                  runtime.settings.api_keys))
+    app.include_router(ops_router(runtime.redis, runtime.broker, runtime.dead_letters, runtime.access))
     for router in routers:
         app.include_router(router)
     return app
+
+
+def stopping(app: FastAPI) -> bool:
+    """True once the process began to shut down. Endless responses (event streams) end on it: uvicorn
+    waits for open connections to close before it shuts the app down, and sends them no disconnect."""
+    return bool(getattr(app.state, "stopping", False))
 
 
 def serve(name: str, app: FastAPI, settings: ServiceSettings) -> None:
     """Run one service process (``python -m <service>``)."""
     import uvicorn
 
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            app.state.stopping = True
+            super().handle_exit(sig, frame)
+
     configure_logging(name, settings.log_level)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                access_log=False)
+    Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                          access_log=False)).run()

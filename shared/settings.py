@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from shared.access import KeySpec
+
 __all__ = ["ServiceSettings"]
 
 
@@ -17,8 +19,11 @@ class ServiceSettings(BaseSettings):
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication: int = Field(default=1, ge=1)
     publish_timeout_ms: int = Field(default=5_000, ge=500)
-    # api key -> name of the calling tool. Secrets: no default keys in code.
-    api_keys: dict[str, str] = Field(default_factory=dict)
+    # Keys provisioned at start (CI, demos, deployments): secret -> {tool, role, lanes, teams}.
+    # Secrets: no default keys in code. Keys made through the keys API live on the keys topic.
+    api_keys: dict[str, KeySpec] = Field(default_factory=dict)
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    max_page_size: int = Field(default=100, ge=1, le=1000)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     handler_max_attempts: int = Field(default=5, ge=1)
     handler_backoff_s: float = Field(default=0.2, gt=0)

@@ -37,6 +37,11 @@ class Topics:
     def notifications(self) -> str:
         return f"{self.prefix}.notifier.notifications"
 
+    @property
+    def access_keys(self) -> str:
+        """API keys as they are created and revoked: compacted, one partition, keyed by key id."""
+        return f"{self.prefix}.access.keys"
+
     def dead_letters(self, service: str) -> str:
         return f"{self.prefix}.dlq.{service}"
 
@@ -44,7 +49,7 @@ class Topics:
         """Every topic of the system, dead-letter topics included."""
         return [
             self.requests, self.classifications, self.okrs, self.decisions,
-            self.notifications, *(self.dead_letters(s) for s in services),
+            self.notifications, self.access_keys, *(self.dead_letters(s) for s in services),
         ]
 
     def for_type(self, event_type: str) -> str:
@@ -55,6 +60,8 @@ class Topics:
             return self.classifications
         if event_type == "okrs.published":
             return self.okrs
+        if event_type.startswith("apikey."):
+            return self.access_keys
         if event_type == "notification.sent":
             return self.notifications
         return self.decisions

@@ -18,9 +18,25 @@ from shared.envelope import CloudEvent, envelope
 from shared.events import EventData, RequestDetails
 from shared.topics import Topics, record_key
 
-API_KEY = "test-key-0123456789"
-API_KEYS = {API_KEY: "test-tool"}
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
+API_KEY = "test-key-0123456789"  # ops: may make every call
+CRM_KEY = "test-crm-key-0123456789"  # a requester tool that posts for sales only
+FORM_KEY = "test-form-key-0123456789"  # a requester tool for customer and business-unit work
+TEAM_KEY = "test-team-key-0123456789"
+HEAT_SHIELD_KEY = "test-heat-shield-key-0123456789"
+API_KEYS: dict[str, dict[str, Any]] = {
+    API_KEY: {"tool": "test-tool", "role": "ops"},
+    CRM_KEY: {"tool": "crm", "role": "requester_tool", "lanes": ["sales"]},
+    FORM_KEY: {"tool": "intake-form", "role": "requester_tool", "lanes": ["customer", "business_unit"]},
+    TEAM_KEY: {"tool": "team-board", "role": "team_member"},
+    HEAT_SHIELD_KEY: {"tool": "heat-shield", "role": "heat_shield"},
+}
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+AUTH = auth(API_KEY)
 
 
 def request_body(**overrides: Any) -> dict[str, Any]:
@@ -42,11 +58,15 @@ def details(**overrides: Any) -> RequestDetails:
 
 
 @asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan (broker and subscribers started) and an HTTP client on it."""
+async def running(app: FastAPI, key: str | None = API_KEY) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (broker and subscribers started) and an HTTP client on it.
+
+    The client sends ``key`` (ops by default) unless a call sends its own ``Authorization``.
+    """
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                     headers=auth(key) if key else None) as client:
             yield client
 
 

@@ -26,6 +26,10 @@ class ServiceProcess:
         self._log = log
         self._proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def start(self) -> None:
         with self._log.open("ab") as log:
             self._proc = subprocess.Popen([sys.executable, "-m", self.name], env=self._env,
@@ -67,8 +71,9 @@ class ServiceProcess:
         return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
 
 
-def stack(kafka_bootstrap: str, redis_base: str, topic_prefix: str, logs: Path) -> dict[str, ServiceProcess]:
-    """The four services on free ports, one Redis database each, fresh topics."""
+def stack(kafka_bootstrap: str, redis_base: str, topic_prefix: str, logs: Path,
+          extra: dict[str, str] | None = None) -> dict[str, ServiceProcess]:
+    """The four services on free ports, one Redis database each, fresh topics; ``extra`` settings for each."""
     processes = {}
     for db, name in enumerate(SERVICES, start=12):
         upper = name.upper()
@@ -82,6 +87,7 @@ def stack(kafka_bootstrap: str, redis_base: str, topic_prefix: str, logs: Path) 
             f"{upper}_API_KEYS": __import__("json").dumps(API_KEYS),
             f"{upper}_HANDLER_BACKOFF_S": "0.05",
             f"{upper}_HANDLER_BACKOFF_MAX_S": "1",
+            **{f"{upper}_{setting}": value for setting, value in (extra or {}).items()},
         }
         processes[name] = ServiceProcess(name, env, logs / f"{name}.log")
     return processes

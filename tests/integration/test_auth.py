@@ -38,7 +38,7 @@ ROUTES: list[tuple[Callable[..., FastAPI], type[Any], str, str, dict[str, Any] |
 async def test_mutating_route_without_a_known_key_is_401(
         settings_for: Callable[..., Any], create: Callable[..., FastAPI], settings_cls: type[Any], method: str,
         path: str, body: dict[str, Any] | None, headers: dict[str, str]) -> None:
-    async with running(create(settings_for(settings_cls))) as client:
+    async with running(create(settings_for(settings_cls)), key=None) as client:
         answer = await client.request(method, path, json=body, headers=headers)
         assert answer.status_code == 401
         assert answer.headers["content-type"] == "application/problem+json"

@@ -109,7 +109,7 @@ async def test_bad_input_gets_a_problem_and_publishes_nothing(settings: IntakeSe
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}])
 async def test_posting_without_a_known_key_is_unauthorized(settings: IntakeSettings,
                                                            headers: dict[str, str]) -> None:
-    async with running(create_app(settings)) as client:
+    async with running(create_app(settings), key=None) as client:
         answer = await client.post("/v1/requests", json=request_body(), headers=headers)
         assert answer.status_code == 401
         assert answer.headers["content-type"] == "application/problem+json"

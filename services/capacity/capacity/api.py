@@ -12,7 +12,8 @@ from capacity.board import Action, Refused, decide_tradeoff, move
 from capacity.domain import Ledger, policy_to
 from capacity.planning import INTERNAL_LANES, Plan, Policy
 from capacity.service import CapacityService
-from shared.auth import require_key
+from shared.access import TEAM_ROLES, Caller, Role
+from shared.auth import AUTH_RESPONSES, Access
 from shared.events import (
     LANES,
     EventData,
@@ -64,44 +65,50 @@ class Decision(BaseModel):
         return self
 
 
-def capacity_router(service: CapacityService, api_keys: dict[str, str]) -> APIRouter:
+def capacity_router(service: CapacityService, access: Access) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["capacity"])
-    Caller = Annotated[str, Depends(require_key(api_keys))]
+    Reader = Annotated[Caller, Depends(access.allow())]
+    Team = Annotated[Caller, Depends(access.allow(*TEAM_ROLES))]
+    HeatShield = Annotated[Caller, Depends(access.allow(Role.HEAT_SHIELD))]
+    Ops = Annotated[Caller, Depends(access.allow(Role.OPS))]
 
-    @router.get("/policy")
-    async def get_policy() -> dict[str, Any]:
+    async def policy() -> dict[str, Any]:
         ledger, _ = await service.current()
         return policy_to(ledger.policy)
 
-    @router.put("/policy", responses={422: {}})
-    async def put_policy(body: PolicyUpdate, caller: Caller) -> dict[str, Any]:
+    @router.get("/policy", responses=AUTH_RESPONSES)
+    async def get_policy(reader: Reader) -> dict[str, Any]:
+        return await policy()
+
+    @router.put("/policy", responses={**AUTH_RESPONSES, 413: {}, 422: {}})
+    async def put_policy(body: PolicyUpdate, caller: Ops) -> dict[str, Any]:
         def change(ledger: Ledger, _: Plan) -> list[EventData]:
             policy = Policy(version=ledger.policy.version + 1, **body.model_dump())
-            return [PolicyUpdated(version=policy.version, policy=policy_to(policy), updated_by=caller)]
+            return [PolicyUpdated(version=policy.version, policy=policy_to(policy), updated_by=caller.tool)]
 
         await service.apply(change)
-        return await get_policy()
+        return await policy()
 
-    @router.get("/capacity")
-    async def capacity() -> dict[str, Any]:
+    @router.get("/capacity", responses=AUTH_RESPONSES)
+    async def capacity(reader: Reader) -> dict[str, Any]:
         return views.capacity(*await service.current())
 
-    @router.get("/board")
-    async def board() -> dict[str, Any]:
+    @router.get("/board", responses=AUTH_RESPONSES)
+    async def board(reader: Reader) -> dict[str, Any]:
         return views.board(*await service.current())
 
-    @router.get("/backlog")
-    async def backlog() -> dict[str, Any]:
+    @router.get("/backlog", responses=AUTH_RESPONSES)
+    async def backlog(reader: Reader) -> dict[str, Any]:
         return views.backlog(*await service.current())
 
-    @router.get("/reports/shares")
-    async def shares(from_: Annotated[date | None, Query(alias="from")] = None, to: date | None = None
-                     ) -> dict[str, Any]:
+    @router.get("/reports/shares", responses={**AUTH_RESPONSES, 422: {}})
+    async def shares(reader: Reader, from_: Annotated[date | None, Query(alias="from")] = None,
+                     to: date | None = None) -> dict[str, Any]:
         ledger, _ = await service.current()
         return views.shares_report(ledger, from_, to, await service.store.policies())
 
-    @router.get("/bypass-attempts")
-    async def bypass_attempts() -> dict[str, Any]:
+    @router.get("/bypass-attempts", responses=AUTH_RESPONSES)
+    async def bypass_attempts(caller: Team) -> dict[str, Any]:
         return {"items": await service.store.bypass_attempts()}
 
     async def apply_board(change: Callable[[Ledger, Plan], list[EventData]]) -> None:
@@ -127,38 +134,44 @@ def capacity_router(service: CapacityService, api_keys: dict[str, str]) -> APIRo
             await service.store.record_bypass({**bypass.model_dump(mode="json"), "at": date.today().isoformat()})
             raise Problem(refused[0].status, refused[0].detail, type_="/problems/bypass-refused")
 
-    async def moved(request_id: str, caller: str, action: Action) -> dict[str, Any]:
-        await apply_board(lambda ledger, current: move(ledger, current, request_id, action, caller))
+    async def moved(request_id: str, caller: Caller, action: Action) -> dict[str, Any]:
+        await apply_board(lambda ledger, current: move(ledger, current, request_id, action, caller.tool))
         ledger, current = await service.current()
         return views.card(ledger, current, request_id)
 
-    @router.post("/work/{request_id}/start", responses={404: {}, 409: {}})
-    async def start(request_id: str, caller: Caller) -> dict[str, Any]:
+    moves = {**AUTH_RESPONSES, 404: {}, 409: {}}
+
+    @router.post("/work/{request_id}/start", responses=moves)
+    async def start(request_id: str, caller: Team) -> dict[str, Any]:
         return await moved(request_id, caller, "start")
 
-    @router.post("/work/{request_id}/done", responses={404: {}, 409: {}})
-    async def done(request_id: str, caller: Caller) -> dict[str, Any]:
+    @router.post("/work/{request_id}/done", responses=moves)
+    async def done(request_id: str, caller: Team) -> dict[str, Any]:
         return await moved(request_id, caller, "done")
 
-    @router.post("/work/{request_id}/pause", responses={404: {}, 409: {}})
-    async def pause(request_id: str, caller: Caller) -> dict[str, Any]:
+    @router.post("/work/{request_id}/pause", responses=moves)
+    async def pause(request_id: str, caller: Team) -> dict[str, Any]:
         return await moved(request_id, caller, "pause")
 
-    @router.get("/tradeoffs")
-    async def tradeoffs() -> dict[str, Any]:
+    @router.get("/tradeoffs", responses=AUTH_RESPONSES)
+    async def tradeoffs(reader: Reader) -> dict[str, Any]:
         ledger, _ = await service.current()
         return {"items": [views.tradeoff(t) for t in ledger.tradeoffs.values()]}
 
-    @router.get("/tradeoffs/{tradeoff_id}")
-    async def get_tradeoff(tradeoff_id: str) -> dict[str, Any]:
+    async def tradeoff(tradeoff_id: str) -> dict[str, Any]:
         ledger, _ = await service.current()
         if tradeoff_id not in ledger.tradeoffs:
             raise Problem(404, f"No trade-off {tradeoff_id}.")
         return views.tradeoff(ledger.tradeoffs[tradeoff_id])
 
-    @router.post("/tradeoffs/{tradeoff_id}/decision", responses={404: {}, 409: {}, 422: {}})
-    async def decision(tradeoff_id: str, body: Decision, caller: Caller) -> dict[str, Any]:
-        await apply_board(lambda ledger, current: decide_tradeoff(ledger, current, tradeoff_id, body.pause, caller))
-        return await get_tradeoff(tradeoff_id)
+    @router.get("/tradeoffs/{tradeoff_id}", responses={**AUTH_RESPONSES, 404: {}})
+    async def get_tradeoff(tradeoff_id: str, reader: Reader) -> dict[str, Any]:
+        return await tradeoff(tradeoff_id)
+
+    @router.post("/tradeoffs/{tradeoff_id}/decision", responses={**AUTH_RESPONSES, 404: {}, 409: {}, 413: {}, 422: {}})
+    async def decision(tradeoff_id: str, body: Decision, caller: HeatShield) -> dict[str, Any]:
+        await apply_board(lambda ledger, current: decide_tradeoff(ledger, current, tradeoff_id, body.pause,
+                                                                  caller.tool))
+        return await tradeoff(tradeoff_id)
 
     return router

@@ -26,6 +26,6 @@ def create_app(settings: CapacitySettings) -> FastAPI:
     service = CapacityService(LedgerStore(runtime.redis), runtime.outcomes, runtime.publisher,
                               source=f"/{NAME}", heat_shield=settings.heat_shield_email)
     subscribe(runtime, [runtime.topics.requests, runtime.topics.classifications], handlers.routes(service))
-    return web_app(runtime, [capacity_router(service, settings.api_keys)], title="capacity",
+    return web_app(runtime, [capacity_router(service, runtime.access)], title="capacity",
                    description="Capacity by published policy: commitments, backlog, trade-offs, collisions.",
                    periodic=[(settings.cycle_check_s, service.new_cycle)])

@@ -5,11 +5,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from classifier.domain import QUARTER_PATTERN, Classifier, OkrSet, OkrSetCreate, next_version
 from classifier.store import OkrStore
-from shared.auth import require_key
+from shared.access import Caller, Role
+from shared.auth import AUTH_RESPONSES, Access
 from shared.envelope import derived_id, envelope
 from shared.events import OkrsPublished, RequestDetails
 from shared.messaging import EventPublisher
@@ -18,18 +19,19 @@ from shared.problems import Problem
 Quarter = Annotated[str, Path(pattern=QUARTER_PATTERN, examples=["2026-Q4"])]
 
 
-def okrs_router(store: OkrStore, publisher: EventPublisher, api_keys: dict[str, str],
+def okrs_router(store: OkrStore, publisher: EventPublisher, access: Access,
                 classifier: Classifier, current: Callable[[], Awaitable[OkrSet | None]],
                 source: str) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["okrs"])
-    Caller = Annotated[str, Depends(require_key(api_keys))]
+    Ops = Annotated[Caller, Depends(access.allow(Role.OPS))]
+    Reader = Annotated[Caller, Depends(access.allow())]
 
-    @router.put("/okrs/{quarter}", responses={422: {}, 503: {}})
-    async def publish_okrs(quarter: Quarter, body: OkrSetCreate, caller: Caller) -> dict[str, Any]:
+    @router.put("/okrs/{quarter}", responses={**AUTH_RESPONSES, 413: {}, 422: {}})
+    async def publish_okrs(quarter: Quarter, body: OkrSetCreate, caller: Ops) -> dict[str, Any]:
         if body.quarter is not None and body.quarter != quarter:
             raise Problem(422, f"The body is for {body.quarter}, the path for {quarter}.")
         async with store.publishing(quarter):  # one version number per publication
-            return await publish(quarter, body, caller)
+            return await publish(quarter, body, caller.tool)
 
     async def publish(quarter: str, body: OkrSetCreate, caller: str) -> dict[str, Any]:
         latest = await store.latest(quarter)
@@ -44,23 +46,24 @@ def okrs_router(store: OkrStore, publisher: EventPublisher, api_keys: dict[str, 
         await store.save(okrs)
         return okrs.model_dump(mode="json")
 
-    @router.get("/okrs/current")
-    async def current_okrs() -> dict[str, Any]:
+    @router.get("/okrs/current", responses={**AUTH_RESPONSES, 404: {}})
+    async def current_okrs(reader: Reader) -> dict[str, Any]:
         okrs = await current()
         if okrs is None:
             raise Problem(404, "No OKR set is published for the current quarter.")
         return okrs.model_dump(mode="json")
 
-    @router.get("/okrs/{quarter}")
-    async def quarter_okrs(quarter: Quarter, version: int | None = None) -> dict[str, Any]:
+    @router.get("/okrs/{quarter}", responses={**AUTH_RESPONSES, 404: {}, 422: {}})
+    async def quarter_okrs(quarter: Quarter, reader: Reader,
+                           version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
         okrs = await (store.version(quarter, version) if version else store.latest(quarter))
         if okrs is None:
             raise Problem(404, f"No OKR set is published for {quarter}"
                                + (f" at version {version}." if version else "."))
         return {**okrs.model_dump(mode="json"), "versions": await store.versions(quarter)}
 
-    @router.post("/classify", tags=["classify"])
-    async def classify_draft(body: RequestDetails) -> dict[str, Any]:
+    @router.post("/classify", tags=["classify"], responses={**AUTH_RESPONSES, 413: {}, 422: {}})
+    async def classify_draft(body: RequestDetails, reader: Reader) -> dict[str, Any]:
         return asdict(classifier.classify(body, await current()))
 
     return router

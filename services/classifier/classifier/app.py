@@ -40,7 +40,7 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
     subscribe(runtime, [runtime.topics.requests, runtime.topics.okrs, runtime.topics.decisions],
               handlers.routes(store, open_requests, runtime.outcomes, runtime.publisher, current, classifier,
                               roll_over, source))
-    router = okrs_router(store, runtime.publisher, settings.api_keys, classifier, current, source)
+    router = okrs_router(store, runtime.publisher, runtime.access, classifier, current, source)
     return web_app(runtime, [router], title="classifier",
                    description="Which published priority does a request ladder up to?",
                    periodic=[(settings.rollover_check_s, roll_over)])

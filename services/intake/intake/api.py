@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from intake.domain import can_withdraw, request_id_for, summarize
 from intake.store import RequestStore
-from shared.auth import require_key
+from shared.access import Caller, Role
+from shared.auth import AUTH_RESPONSES, Access
 from shared.envelope import derived_id, envelope
 from shared.events import Lane, RequestDetails, RequestSubmitted, RequestWithdrawn
 from shared.idempotency import IdempotencyKeys, StoredAnswer, fingerprint
@@ -42,14 +43,25 @@ def _unavailable(what: str) -> Problem:
 
 
 def requests_router(store: RequestStore, publisher: EventPublisher, keys: IdempotencyKeys,
-                    api_keys: dict[str, str], source: str) -> APIRouter:
+                    access: Access, max_page_size: int, source: str) -> APIRouter:
     router = APIRouter(prefix="/v1/requests", tags=["requests"])
-    Caller = Annotated[str, Depends(require_key(api_keys))]
+    Poster = Annotated[Caller, Depends(access.allow(Role.REQUESTER_TOOL))]
+    Reader = Annotated[Caller, Depends(access.allow())]
+
+    def visible(found: dict[str, Any] | None, request_id: str, reader: Caller) -> dict[str, Any]:
+        # Another tool's request answers as if it did not exist: its id tells nothing.
+        if found is None or not (reader.sees_everything or found["submitted_by"] == reader.tool):
+            raise Problem(404, f"No request {request_id}.")
+        return found
 
     @router.post("", status_code=202, response_model=RequestAccepted,
-                 responses={409: {}, 422: {}, 503: {}})
-    async def submit(body: RequestCreate, http: Request, caller: Caller,
+                 responses={**AUTH_RESPONSES, 409: {}, 413: {}, 422: {}})
+    async def submit(body: RequestCreate, http: Request, poster: Poster,
                      idempotency_key: Annotated[str | None, Header()] = None) -> Any:
+        refusal = poster.refusal_to_post(body.requester.type, body.requester.team)
+        if refusal is not None:
+            raise Problem(403, refusal)
+        caller = poster.tool
         body_hash = fingerprint(await http.body())
         try:
             if idempotency_key is not None:
@@ -80,30 +92,29 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                 await keys.complete(caller, idempotency_key, body_hash, StoredAnswer(202, answer))
         return JSONResponse(answer, status_code=202, headers={"Location": answer["links"]["self"]})
 
-    @router.get("/{request_id}")
-    async def get_request(request_id: str) -> dict[str, Any]:
-        found = await store.get(request_id)
-        if found is None:
-            raise Problem(404, f"No request {request_id}.")
-        return found
+    @router.get("/{request_id}", responses={**AUTH_RESPONSES, 404: {}})
+    async def get_request(request_id: str, reader: Reader) -> dict[str, Any]:
+        return visible(await store.get(request_id), request_id, reader)
 
-    @router.get("")
+    @router.get("", responses={**AUTH_RESPONSES, 422: {}})
     async def list_requests(
-        requester_id: str | None = None,
-        status: str | None = None,
+        reader: Reader,
+        requester_id: Annotated[str | None, Query(max_length=200)] = None,
+        status: Annotated[str | None, Query(max_length=50)] = None,
         lane: Lane | None = None,
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        cursor: Annotated[float | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=max_page_size)] = 20,
+        cursor: Annotated[float | None, Query(allow_inf_nan=False)] = None,
     ) -> dict[str, Any]:
         items, next_cursor = await store.page(after=cursor, limit=limit, requester_id=requester_id,
-                                              status=status, lane=lane)
+                                              status=status, lane=lane,
+                                              submitted_by=None if reader.sees_everything else reader.tool)
         return {"items": items, "next_cursor": next_cursor}
 
-    @router.post("/{request_id}/withdraw", status_code=202, responses={404: {}, 409: {}, 503: {}})
-    async def withdraw(request_id: str, caller: Caller, body: WithdrawBody | None = None) -> dict[str, Any]:
-        found = await store.get(request_id)
-        if found is None:
-            raise Problem(404, f"No request {request_id}.")
+    @router.post("/{request_id}/withdraw", status_code=202,
+                 responses={**AUTH_RESPONSES, 404: {}, 409: {}, 413: {}, 422: {}})
+    async def withdraw(request_id: str, poster: Poster, body: WithdrawBody | None = None) -> dict[str, Any]:
+        found = visible(await store.get(request_id), request_id, poster)
+        caller = poster.tool
         if not can_withdraw(found["status"]):
             raise Problem(409, f"Request {request_id} is already {found['status']}.")
         withdrawn = RequestWithdrawn(request_id=request_id, withdrawn_by=caller,

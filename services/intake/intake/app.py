@@ -14,6 +14,7 @@ from intake.api import requests_router
 from intake.config import IntakeSettings
 from intake.store import RequestStore
 from shared.idempotency import IdempotencyKeys
+from shared.keys_api import keys_router
 from shared.runtime import build_runtime, subscribe, web_app
 
 NAME = "intake"
@@ -26,6 +27,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     subscribe(runtime, [topics.requests, topics.classifications, topics.decisions,
                         topics.notifications], handlers.routes(store))
     router = requests_router(store, runtime.publisher, IdempotencyKeys(runtime.redis, NAME),
-                             settings.api_keys, source=f"/{NAME}")
-    return web_app(runtime, [router], title="intake",
+                             runtime.access, settings.max_page_size, source=f"/{NAME}")
+    keys = keys_router(runtime.access, runtime.publisher, source=f"/{NAME}")
+    return web_app(runtime, [router, keys], title="intake",
                    description="Every request to the marketing team enters here.")

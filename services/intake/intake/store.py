@@ -77,8 +77,9 @@ class RequestStore:
         }
 
     async def page(self, *, after: float | None, limit: int, requester_id: str | None,
-                   status: str | None, lane: str | None) -> tuple[list[dict[str, Any]], float | None]:
-        """Newest first; filters apply to the stored status, lane and requester."""
+                   status: str | None, lane: str | None,
+                   submitted_by: str | None = None) -> tuple[list[dict[str, Any]], float | None]:
+        """Newest first; filters apply to the stored status, lane, requester and posting tool."""
         items: list[dict[str, Any]] = []
         upper: str = f"({after}" if after is not None else "+inf"
         cursor: float | None = None
@@ -90,15 +91,15 @@ class RequestStore:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for request_id, _ in batch:
                     pipe.hmget(_request_key(request_id), "id", "status", "lane", "requester_id",
-                               "submitted_at", "request")
+                               "submitted_at", "request", "submitted_by")
                 rows: list[list[str | None]] = await pipe.execute()
             for (_, score), row in zip(batch, rows, strict=True):
                 cursor = score
-                rid, st, ln, req_id, submitted_at, request = row
+                rid, st, ln, req_id, submitted_at, request, by = row
                 if rid is None or request is None:
                     continue
                 if ((status and st != status) or (lane and ln != lane)
-                        or (requester_id and req_id != requester_id)):
+                        or (requester_id and req_id != requester_id) or (submitted_by and by != submitted_by)):
                     continue
                 items.append({"id": rid, "status": st or "submitted", "lane": ln,
                               "submitted_at": submitted_at, "title": json.loads(request)["title"]})

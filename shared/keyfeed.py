@@ -1,0 +1,70 @@
+"""Keeps a ``KeyRegistry`` in step with the keys topic, on every instance of every service.
+
+The topic is compacted and has one partition, keyed by key id. Each instance
+reads it from the beginning without a consumer group (it needs every record,
+not a share of them), catches up before the service reports ready, then follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from shared.access import ApiKeyCreated, ApiKeyRevoked, KeyRegistry
+from shared.envelope import CloudEvent
+
+__all__ = ["KeyFeed"]
+
+log = logging.getLogger(__name__)
+
+
+class KeyFeed:
+    def __init__(self, registry: KeyRegistry, bootstrap: str, topic: str) -> None:
+        self._registry = registry
+        self._bootstrap = bootstrap
+        self._partition = TopicPartition(topic, 0)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Read every key event there is, then follow the topic in the background."""
+        # Made here, not in __init__: the consumer binds to the running event loop.
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
+                                          auto_offset_reset="earliest")
+        await self._consumer.start()
+        self._consumer.assign([self._partition])
+        await self._consumer.seek_to_beginning(self._partition)
+        end = (await self._consumer.end_offsets([self._partition]))[self._partition]
+        while await self._consumer.position(self._partition) < end:
+            await self._read(timeout_ms=1000)
+        self._task = asyncio.create_task(self._follow())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _follow(self) -> None:
+        while True:
+            await self._read(timeout_ms=1000)
+
+    async def _read(self, timeout_ms: int) -> None:
+        assert self._consumer is not None, "start() first"
+        batches = await self._consumer.getmany(self._partition, timeout_ms=timeout_ms)
+        for record in batches.get(self._partition, []):
+            if record.value is not None:
+                self.apply(record.value)
+
+    def apply(self, raw: bytes) -> None:
+        try:
+            event = CloudEvent.model_validate_json(raw)
+            data = (ApiKeyCreated if event.type == ApiKeyCreated.event_type else ApiKeyRevoked)
+            self._registry.apply(data.model_validate(event.data))
+        except ValidationError:
+            # Only this project writes the topic; a record it cannot read is a bug to see, not to stop on.
+            log.error("unreadable record on the keys topic: %r", raw[:200])
