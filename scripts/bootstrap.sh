@@ -4,6 +4,18 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 PY="${PYTHON:-python3}"
+
+# Debian's Chromium, which the dashboard's browser test drives (never a browser download by Playwright).
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "bootstrap: installing chromium with apt-get..." >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  else
+    echo "bootstrap: chromium is missing; tests/e2e/test_dashboard.py needs it (Debian/Ubuntu: sudo apt-get install chromium)." >&2
+  fi
+fi
+
 stamp=".venv/.deps-$(cat requirements*.txt constraints.txt | sha256sum | cut -c1-16)"
 [ -f "$stamp" ] && exit 0
 if [ ! -x .venv/bin/python ]; then

@@ -48,7 +48,7 @@ def main() -> int:
     auth = {"Authorization": f"Bearer {key}"}
     intake, classifier, capacity, notifier = (f"http://{args.host}:{p}" for p in (8001, 8002, 8003, 8004))
 
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=10, headers=auth) as client:
         okrs = json.loads((ROOT / "data/okrs-2026-Q4.json").read_text())
         current = quarter(date.today())
         okrs["quarter"] = current

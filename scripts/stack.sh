@@ -79,9 +79,10 @@ The system is up ($(mode) mode).
   intake      http://127.0.0.1:${PORT[intake]}/docs       requests: the one door
   classifier  http://127.0.0.1:${PORT[classifier]}/docs       OKRs and classification
   capacity    http://127.0.0.1:${PORT[capacity]}/docs       backlog and policy
+  dashboard   http://127.0.0.1:${PORT[capacity]}/dashboard  the board in lane colours, live (paste the key below)
   notifier    http://127.0.0.1:${PORT[notifier]}/docs       what each person was told
   Kafka 127.0.0.1:${KAFKA_PORT}   Redis 127.0.0.1:${REDIS_PORT}   logs: .run/stack/logs/
-Development API key: $key   (make demo publishes the sample OKRs and the brief's stories)
+Development API key (role ops): $key   (make demo publishes the sample OKRs and the brief's stories)
 
 Submit a first request:
   curl -s -X POST http://127.0.0.1:${PORT[intake]}/v1/requests \\
@@ -89,8 +90,8 @@ Submit a first request:
     -H "Idempotency-Key: \$(date +%s%N)" \\
     -d '{"title":"Landing page for one account","description":"A page for Halvorsen Logistics","work_type":"landing_page","requester":{"id":"u-2201","name":"Dave Morrison","email":"dave@example.com","team":"Sales","type":"sales"},"size":"M"}'
 Then follow it (id from the answer):
-  curl -s http://127.0.0.1:${PORT[intake]}/v1/requests/<id>
-  curl -s 'http://127.0.0.1:${PORT[notifier]}/v1/notifications?request_id=<id>'
+  curl -s -H "Authorization: Bearer $key" http://127.0.0.1:${PORT[intake]}/v1/requests/<id>
+  curl -s -H "Authorization: Bearer $key" 'http://127.0.0.1:${PORT[notifier]}/v1/notifications?request_id=<id>'
 MSG
 }
 

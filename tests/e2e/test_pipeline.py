@@ -4,41 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from shared.topics import Topics
-from tests.e2e.stack import SERVICES, ServiceProcess, stack
+from tests.e2e.stack import SERVICES, ServiceProcess
 from tests.infra import Endpoints
 from tests.support import AUTH, EventTap, eventually, request_body
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def services(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
-    logs = tmp_path_factory.mktemp("e2e-logs")
-    processes = stack(endpoints.kafka_bootstrap, endpoints.redis_base, "e2e", logs)
-    try:
-        for process in processes.values():
-            process.start()
-        yield processes
-    finally:
-        for process in processes.values():
-            process.stop()
-        print(f"\nservice logs: {logs}")
-
-
-@pytest.fixture(scope="module", autouse=True)
-async def clean_databases(endpoints: Endpoints) -> None:
-    for db in range(12, 16):
-        client = Redis.from_url(f"{endpoints.redis_base}/{db}")
-        await client.flushdb()
-        await client.aclose()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from capacity import handlers
 from capacity.api import capacity_router
 from capacity.config import CapacitySettings
+from capacity.dashboard import dashboard_router
 from capacity.service import CapacityService
 from capacity.store import LedgerStore
 from shared.runtime import build_runtime, subscribe, web_app
@@ -26,6 +27,7 @@ def create_app(settings: CapacitySettings) -> FastAPI:
     service = CapacityService(LedgerStore(runtime.redis), runtime.outcomes, runtime.publisher,
                               source=f"/{NAME}", heat_shield=settings.heat_shield_email)
     subscribe(runtime, [runtime.topics.requests, runtime.topics.classifications], handlers.routes(service))
-    return web_app(runtime, [capacity_router(service, runtime.access)], title="capacity",
+    routers = [capacity_router(service, runtime.access), dashboard_router(service, runtime.access.allow())]
+    return web_app(runtime, routers, title="capacity",
                    description="Capacity by published policy: commitments, backlog, trade-offs, collisions.",
                    periodic=[(settings.cycle_check_s, service.new_cycle)])

@@ -9,6 +9,7 @@ from typing import Any
 from capacity.decisions import load_shares
 from capacity.domain import ACTIVE, Ledger, Tradeoff
 from capacity.planning import Plan, cycle_label, cycle_start, lane_budgets
+from capacity.planning_signals import collisions as found_collisions
 
 COLUMNS = ("backlog", "committed", "in_progress", "paused", "done")
 
@@ -112,3 +113,10 @@ def shares_report(ledger: Ledger, start: date | None, end: date | None,
         })
     return {"from": first.isoformat(), "to": last.isoformat(), "customer_reserve": policy.customer_reserve,
             "cycles": rows, "policy_versions": sorted(policies)}
+
+
+def collisions(ledger: Ledger, plan: Plan) -> list[dict[str, Any]]:
+    """Large work of several teams due in the same cycle that the plan cannot all finish by then, as it stands."""
+    return [{"cycle": cycle_label(c.cycle, ledger.policy), "request_ids": list(c.request_ids), "teams": list(c.teams),
+             "points_needed": c.points_needed, "points_available": c.points_available}
+            for c in found_collisions(ledger.items(), plan, ledger.policy)]

@@ -1,0 +1,37 @@
+"""The shares report as a spreadsheet: one row per cycle and lane, and per cycle and objective."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from capacity.charts import LANE_ORDER
+from capacity.planning import CUSTOMER, Policy
+
+__all__ = ["CSV_COLUMNS", "shares_csv"]
+
+CSV_COLUMNS = ("cycle", "cycle_start", "capacity_points", "dimension", "key", "points", "share",
+               "policy_share", "policy_kind")
+
+
+def shares_csv(report: Mapping[str, Any], policy: Policy) -> str:
+    """Every lane of the policy appears in every cycle (0 points when it had none), so the rows pivot
+    cleanly; ``policy_share`` is the customer reserve or the lane's cap, empty for objectives."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    known = [*LANE_ORDER, *sorted(set(policy.lane_caps) - set(LANE_ORDER))]
+    for row in report["cycles"]:
+        capacity = row["capacity_points"]
+        common = (row["cycle"], row["cycle_start"], capacity)
+        lanes = [*known, *sorted(set(row["lanes"]) - set(known))]
+        for lane in lanes:
+            found = row["lanes"].get(lane, {"points": 0, "share": 0.0})
+            target = report["customer_reserve"] if lane == CUSTOMER else policy.lane_caps.get(lane)
+            writer.writerow((*common, "lane", lane, found["points"], found["share"],
+                             "" if target is None else target, "reserve" if lane == CUSTOMER else "cap"))
+        for objective, found in row["objectives"].items():
+            writer.writerow((*common, "objective", objective, found["points"], found["share"], "", ""))
+    return out.getvalue()

@@ -1,0 +1,137 @@
+"""The dashboard's snapshot: everything the board page shows, as one JSON document. Pure.
+
+Built from what ops already reads (``views``: board, capacity, backlog, shares report), plus what a
+page needs to draw it plainly: each lane's shade and text colour, WIP against the limits per column,
+each lane's share of this cycle against the policy's reserve or cap, collisions as the plan stands,
+and the moves the board allows for each card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from capacity import views
+from capacity.charts import DEFAULT_LANE_COLOURS, LANE_ORDER, hex_of, ink
+from capacity.domain import Ledger
+from capacity.planning import CUSTOMER, Plan
+
+__all__ = ["COLUMN_TITLES", "MAX_DONE", "dashboard", "lane_colours"]
+
+COLUMN_TITLES = {"backlog": "Backlog", "committed": "Committed", "in_progress": "In progress",
+                 "paused": "Paused", "done": "Done"}
+MOVES = {"committed": ["start", "done", "pause"], "in_progress": ["done", "pause"]}  # what the board allows
+MAX_DONE = 20  # the done column shows the latest; its count is all of them
+_EPS = 1e-9
+
+
+def lane_colours(ledger: Ledger) -> dict[str, str]:
+    """Each lane's colour: the classifier's, as the lane's cards carry it, else the product brief's."""
+    colours = dict(DEFAULT_LANE_COLOURS)
+    for card in ledger.cards.values():
+        colours[card.item.lane] = card.colour
+    return colours
+
+
+def _lane(lane: str, colour: str) -> dict[str, str]:
+    shade = hex_of(colour)
+    return {"lane": lane, "label": lane.replace("_", " "), "colour": colour, "hex": shade, "ink": ink(shade)}
+
+
+def _face(view: Mapping[str, Any], colours: Mapping[str, str]) -> dict[str, Any]:
+    requester = view["requester"]
+    return {**_lane(view["lane"], view["colour"] or colours.get(view["lane"], "grey")),
+            "request_id": view["request_id"], "title": view["title"], "column": view["column"],
+            "requester": requester.get("name"), "team": view["team"], "objective_id": view["objective_id"],
+            "points": view["points"], "expedite": view["expedite"], "position": view["position"],
+            "expected_start_cycle": view["expected_start_cycle"], "committed_cycle": view["committed_cycle"],
+            "moves": MOVES.get(view["column"], [])}
+
+
+def _by_lane(face: Mapping[str, Any]) -> tuple[int, str, str]:
+    lane = face["lane"]
+    return LANE_ORDER.index(lane) if lane in LANE_ORDER else len(LANE_ORDER), face["title"], face["request_id"]
+
+
+def _count(count: int, limit: int | None) -> dict[str, Any]:
+    return {"count": count, "limit": limit, "over": limit is not None and count > limit}
+
+
+def _wip(ledger: Ledger, columns: Mapping[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """WIP per column: in progress against the team's and each lane's limit; committed and in progress
+    together against the same limits, which is what the planner holds a cycle to."""
+    policy = ledger.policy
+    lanes = [*LANE_ORDER, *sorted(set(policy.wip_limits) - set(LANE_ORDER))]
+    started, this_cycle = columns["in_progress"], [*columns["committed"], *columns["in_progress"]]
+
+    def per_lane(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"lane": lane, **_count(sum(c["lane"] == lane for c in cards), policy.wip_limits.get(lane))}
+                for lane in lanes if lane in policy.wip_limits]
+
+    return {"committed": {"caption": "WIP this cycle", "counts": "committed and in progress",
+                          **_count(len(this_cycle), policy.wip_total), "lanes": per_lane(this_cycle)},
+            "in_progress": {"caption": "WIP", "counts": "in progress", **_count(len(started), policy.wip_total),
+                            "lanes": per_lane(started)}}
+
+
+def _shares(ledger: Ledger, capacity: Mapping[str, Any]) -> dict[str, Any]:
+    policy = ledger.policy
+    lanes = []
+    for lane in [*LANE_ORDER, *sorted(set(capacity["lanes"]) - set(LANE_ORDER))]:
+        found = capacity["lanes"].get(lane, {"committed_points": 0, "budget_points": None, "share": 0.0})
+        customer = lane == CUSTOMER
+        target = policy.customer_reserve if customer else policy.lane_caps.get(lane)
+        over = not customer and target is not None and found["share"] > target + _EPS
+        lanes.append({"lane": lane, "points": found["committed_points"], "share": found["share"],
+                      "budget_points": found["budget_points"], "policy_share": target,
+                      "policy_kind": "reserve" if customer else "cap", "over": over,
+                      "under_reserve": customer and found["share"] + _EPS < policy.customer_reserve})
+    internal = round(sum(row["share"] for row in lanes if row["lane"] != CUSTOMER), 4)
+    objectives = [{"objective_id": None if key == "none" else key, "points": v["committed_points"],
+                   "share": v["share"]}
+                  for key, v in sorted(capacity["objectives"].items(), key=lambda kv: (kv[0] == "none", kv[0]))]
+    return {"capacity_points": policy.capacity_points, "committed_points": capacity["committed_points"],
+            "customer_share": capacity["customer_share"], "customer_reserve": policy.customer_reserve,
+            "internal_share": internal, "internal_allowance": round(1 - policy.customer_reserve, 4),
+            "internal_over": internal > 1 - policy.customer_reserve + _EPS, "lanes": lanes,
+            "objectives": objectives}
+
+
+def dashboard(ledger: Ledger, plan: Plan, *, version: int, history: Mapping[str, Any],
+              generated_at: datetime) -> dict[str, Any]:
+    """The whole dashboard at ledger ``version``; ``history`` is the shares report of the last cycles."""
+    colours = lane_colours(ledger)
+    board = views.board(ledger, plan)
+    capacity = views.capacity(ledger, plan)
+    faces = {name: [_face(v, colours) for v in cards] for name, cards in board["columns"].items()}
+    for name in ("committed", "in_progress", "paused"):  # grouped by lane, so the colours read as blocks
+        faces[name].sort(key=_by_lane)
+    done = sorted(faces["done"], key=lambda c: c["committed_cycle"] or "", reverse=True)
+    wip = _wip(ledger, faces)
+    columns = [{"name": name, "title": title, "count": len(faces[name]), "wip": wip.get(name),
+                "cards": done[:MAX_DONE] if name == "done" else faces[name]}
+               for name, title in COLUMN_TITLES.items()]
+
+    def brief(request_id: str) -> dict[str, Any]:
+        card = ledger.cards.get(request_id)
+        if card is None:
+            return {"request_id": request_id, "title": request_id, **_lane("unknown", "grey")}
+        return {"request_id": request_id, "title": card.title, **_lane(card.item.lane, card.colour)}
+
+    return {
+        "version": version, "generated_at": generated_at.isoformat(),
+        "cycle": capacity["cycle"], "cycle_start": capacity["cycle_start"],
+        "policy_version": capacity["policy_version"],
+        "lanes": [_lane(lane, colours[lane]) for lane in [*LANE_ORDER, *sorted(set(colours) - set(LANE_ORDER))]],
+        "columns": columns,
+        "shares": _shares(ledger, capacity),
+        "history": dict(history),
+        "backlog": [_face(v, colours) for v in views.backlog(ledger, plan)["items"]],
+        "tradeoffs": [{"tradeoff_id": t["tradeoff_id"], "cycle": t["cycle"], **brief(t["request_id"]),
+                       "candidates": [brief(c) for c in t["candidates"]]} for t in capacity["open_tradeoffs"]],
+        "collisions": [{**c, "requests": [brief(r) for r in c["request_ids"]]}
+                       for c in views.collisions(ledger, plan)],
+        "alerts": [{"alert_id": a["alert_id"], "kind": a["kind"], "lane": a.get("lane"), "cycle": a["cycle"],
+                    "observation": a["observation"]} for a in capacity["alerts"]],
+    }

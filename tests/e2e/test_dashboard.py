@@ -1,0 +1,157 @@
+"""The dashboard in a real headless Chromium (Debian's package) against the four running services."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.async_api import Browser, Page, Route, async_playwright
+
+from capacity.charts import PALETTE
+from tests.e2e.stack import ServiceProcess
+from tests.support import API_KEY, AUTH, CRM_KEY, request_body
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+LANES = {"customer": "blue", "sales": "orange", "business_unit": "green", "executive": "yellow"}
+REQUESTS = [
+    ("customer", "Customer onboarding webinar series", "Lena Fischer", "Customer Marketing", "L"),
+    ("sales", "Landing page for Halvorsen Logistics", "Dave Morrison", "Enterprise Sales", "M"),
+    ("business_unit", "Atlas 3.0 launch microsite", "Aisha Khan", "Atlas Product Team", "M"),
+    ("executive", "Board slides for the Q4 review", "Maria Okafor", "Executive Office", "S"),
+    ("sales", "Second landing page for one account", "Dave Morrison", "Enterprise Sales", "M"),
+]
+
+
+@pytest.fixture(scope="module")
+def stack_prefix() -> str:
+    return "e2e-dashboard"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's browser, never one downloaded by Playwright; without it the test fails, it does not skip."""
+    assert CHROMIUM.exists(), (f"Debian's chromium is needed at {CHROMIUM} (apt-get install chromium; "
+                               "scripts/bootstrap.sh installs it when run as root)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(chromium))
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def opened(browser: Browser, services: dict[str, ServiceProcess], key: str) -> Page:
+    """The dashboard page, its key entered once in the form, connected to the stream."""
+    page = await browser.new_page(viewport={"width": 1600, "height": 1000})
+    await page.goto(f"{services['capacity'].url}/dashboard")
+    await page.fill("#key-input", key)
+    await page.click("#key-form button[type=submit]")
+    await page.wait_for_selector("#live[data-state=live]", timeout=15_000)
+    return page
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    shade = PALETTE[colour]
+    return int(shade[1:3], 16), int(shade[3:5], 16), int(shade[5:7], 16)
+
+
+async def submit(http: httpx.AsyncClient, intake: str, lane: str, title: str, name: str, team: str,
+                 size: str) -> str:
+    requester = {"id": f"u-{abs(hash(name)) % 10_000}", "name": name, "email": "someone@example.com",
+                 "team": team, "type": lane}
+    answer = await http.post(f"{intake}/v1/requests", json=request_body(title=title, requester=requester, size=size),
+                             headers={**AUTH, "Idempotency-Key": f"dashboard-{title}"})
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["id"])
+
+
+async def test_cards_appear_live_in_lane_colours_and_a_move_changes_their_column(
+        services: dict[str, ServiceProcess], browser: Browser, tmp_path: Path) -> None:
+    started = time.perf_counter()
+    page = await opened(browser, services, API_KEY)
+    await page.evaluate("window.sameDocument = true")  # gone if anything reloads the page
+    async with httpx.AsyncClient(timeout=10) as http:
+        ids = {title: await submit(http, services["intake"].url, lane, title, name, team, size)
+               for lane, title, name, team, size in REQUESTS}
+
+    for lane, colour in LANES.items():
+        card = page.locator(f"[data-column=committed] .card[data-lane={lane}]").first
+        await card.wait_for(timeout=30_000)
+        background = await card.evaluate("node => getComputedStyle(node).backgroundColor")
+        assert background == "rgb({}, {}, {})".format(*rgb(colour)), lane
+        assert (await card.locator(".lane-tag").inner_text()).lower() == lane.replace("_", " ")
+    waiting = page.locator(f"[data-column=backlog] .card[data-request-id='{ids[REQUESTS[4][1]]}']")
+    await waiting.wait_for(timeout=30_000)  # sales' share of the week is taken: "not right now"
+    assert await page.evaluate("window.sameDocument") is True
+
+    webinar = ids[REQUESTS[0][1]]
+    await page.click(f"[data-column=committed] .card[data-request-id='{webinar}'] button[data-move=start]")
+    await page.locator(f"[data-column=in_progress] .card[data-request-id='{webinar}']").wait_for(timeout=15_000)
+    assert "Start" in await page.inner_text("#message")
+    await page.wait_for_selector("#history-chart svg")
+
+    shot = tmp_path / "dashboard.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    print(f"\ndashboard screenshot: {shot}  ({time.perf_counter() - started:.1f} s in Chromium)")
+    counts = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 24) or []
+    seen = {colour: count for count, colour in counts}
+    present = [lane for lane, colour in LANES.items() if seen.get(rgb(colour), 0) >= 500]
+    assert len(present) >= 3, f"lane colours in the screenshot: {present}"
+    await page.close()
+
+
+async def test_a_requester_tools_key_sees_the_board_without_moves(
+        services: dict[str, ServiceProcess], browser: Browser) -> None:
+    page = await opened(browser, services, CRM_KEY)
+    await page.locator("[data-column=committed] .card").first.wait_for(timeout=15_000)
+    assert "read only" in await page.inner_text("#who")
+    assert await page.locator("button[data-move]").count() == 0
+    await page.close()
+
+
+async def test_a_refused_move_shows_the_reason(services: dict[str, ServiceProcess], browser: Browser) -> None:
+    page = await opened(browser, services, API_KEY)
+    card = page.locator("[data-column=committed] .card").first
+    await card.wait_for(timeout=15_000)
+    request_id = await card.get_attribute("data-request-id")
+
+    async def someone_else_moves_it_first(route: Route) -> None:
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await http.post(f"{services['capacity'].url}/v1/work/{request_id}/done", headers=AUTH)
+            assert answer.status_code == 200
+        await route.continue_()
+
+    await page.route("**/v1/work/*/pause", someone_else_moves_it_first)
+    await card.locator("button[data-move=pause]").click()
+    await page.locator("#message", has_text="is done").wait_for(timeout=15_000)
+    assert "only committed or started work can be paused" in await page.inner_text("#message")
+    await page.close()
+
+
+async def test_an_open_dashboard_does_not_hold_up_a_shutdown(services: dict[str, ServiceProcess]) -> None:
+    capacity = services["capacity"]
+    async with httpx.AsyncClient(timeout=10) as http, \
+            http.stream("GET", f"{capacity.url}/v1/dashboard/stream", headers=AUTH) as stream:
+        assert stream.status_code == 200
+        lines = stream.aiter_lines()
+        assert (await anext(lines)).startswith("event: snapshot")
+        started = time.perf_counter()
+        await asyncio.to_thread(capacity.stop)
+        stopped = time.perf_counter() - started
+        rest = [line async for line in lines]  # the server ended the stream, so this loop ends
+    assert stopped < 5, f"capacity took {stopped:.1f} s to stop with a dashboard open"
+    assert not any(line.startswith("event:") for line in rest)  # nothing after the first snapshot
+    capacity.start()
