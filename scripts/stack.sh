@@ -4,7 +4,8 @@
 #   scripts/stack.sh down    stops what `up` started
 #   scripts/stack.sh status
 # Ports: KAFKA_PORT (9092), REDIS_PORT (6379), INTAKE_PORT 8001, CLASSIFIER_PORT 8002,
-# CAPACITY_PORT 8003, NOTIFIER_PORT 8004. STACK_MODE=native|compose forces a mode.
+# CAPACITY_PORT 8003, NOTIFIER_PORT 8004, MAIL_PORT 8025 (the development mail sink the notifier
+# sends email to). STACK_MODE=native|compose forces a mode.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -12,6 +13,7 @@ RUN="$ROOT/.run/stack"
 SERVICES=(intake classifier capacity notifier)
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 REDIS_PORT="${REDIS_PORT:-6379}"
+MAIL_PORT="${MAIL_PORT:-8025}"
 declare -A PORT=([intake]="${INTAKE_PORT:-8001}" [classifier]="${CLASSIFIER_PORT:-8002}"
                  [capacity]="${CAPACITY_PORT:-8003}" [notifier]="${NOTIFIER_PORT:-8004}")
 declare -A DB=([intake]=0 [classifier]=1 [capacity]=2 [notifier]=3)
@@ -43,10 +45,14 @@ native_up() {
   bash scripts/redis.sh start "$RUN/redis" "$REDIS_PORT"
   bash scripts/kafka.sh start "$RUN/kafka" "$KAFKA_PORT"
   mkdir -p "$RUN/logs"
+  mail_sink_up
   for svc in "${SERVICES[@]}"; do
-    local pidfile="$RUN/$svc.pid" upper="${svc^^}"
+    local pidfile="$RUN/$svc.pid" upper="${svc^^}" extra=()
     if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then continue; fi
-    env PYTHONPATH="$ROOT:$ROOT/services/$svc" \
+    # The notifier mails the local sink and may deliver webhooks to receivers on this machine (a demo).
+    [ "$svc" = notifier ] && extra=(NOTIFIER_SMTP_HOST=127.0.0.1 "NOTIFIER_SMTP_PORT=$MAIL_PORT"
+                                    NOTIFIER_ALLOW_PRIVATE_TARGETS=true)
+    env PYTHONPATH="$ROOT:$ROOT/services/$svc" "${extra[@]}" \
       "${upper}_PORT=${PORT[$svc]}" \
       "${upper}_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT" \
       "${upper}_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/${DB[$svc]}" \
@@ -57,7 +63,16 @@ native_up() {
   for svc in "${SERVICES[@]}"; do wait_ready "$svc" "http://127.0.0.1:${PORT[$svc]}"; done
 }
 
+mail_sink_up() {
+  # A development SMTP server (aiosmtpd) that prints every message it accepts to its log.
+  local pidfile="$RUN/mail.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  nohup .venv/bin/python -u -m aiosmtpd -n -l "127.0.0.1:$MAIL_PORT" >"$RUN/logs/mail.log" 2>&1 &
+  echo $! > "$pidfile"
+}
+
 native_down() {
+  [ -f "$RUN/mail.pid" ] && { kill "$(cat "$RUN/mail.pid")" 2>/dev/null || true; rm -f "$RUN/mail.pid"; }
   for svc in "${SERVICES[@]}"; do
     local pidfile="$RUN/$svc.pid"
     [ -f "$pidfile" ] && { kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; }
@@ -82,6 +97,7 @@ The system is up ($(mode) mode).
   dashboard   http://127.0.0.1:${PORT[capacity]}/dashboard  the board in lane colours, live (paste the key below)
   notifier    http://127.0.0.1:${PORT[notifier]}/docs       what each person was told
   Kafka 127.0.0.1:${KAFKA_PORT}   Redis 127.0.0.1:${REDIS_PORT}   logs: .run/stack/logs/
+  mail sink   127.0.0.1:${MAIL_PORT}   every email the notifier sends: .run/stack/logs/mail.log (compose: docker compose logs mailsink)
 Development API key (role ops): $key   (make demo publishes the sample OKRs and the brief's stories)
 
 Submit a first request:

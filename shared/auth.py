@@ -9,18 +9,17 @@
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.access import Caller, KeyRegistry, Role
 from shared.problems import Problem
 from shared.ratelimit import RateLimiter
 
-__all__ = ["AUTH_RESPONSES", "Access", "require_key"]
+__all__ = ["AUTH_RESPONSES", "Access"]
 
 # What every guarded route may answer besides its own statuses, for the OpenAPI document.
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -77,18 +76,3 @@ class Access:
             raise _unauthorized(f"This API key was revoked on {record.revoked_at:%Y-%m-%d %H:%M} UTC.")
         return Caller.of(record, record.key_id)
 
-
-def require_key(keys: Mapping[str, Any]) -> Callable[[Request], str]:
-    """Transitional: any configured key, answering the tool's name. Routes move to ``Access.allow``."""
-
-    def dependency(request: Request) -> str:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise _unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
-        for key, spec in keys.items():
-            if hmac.compare_digest(key.encode(), token.strip().encode()):
-                return str(getattr(spec, "tool", spec))
-        raise _unauthorized("This API key is not known.")
-
-    return dependency

@@ -167,6 +167,8 @@ class CommittedItem(_Frozen):
     title: str
     lane: Lane
     points: int
+    # Who asked for it (set in collisions, so each stakeholder reads who needs what).
+    requester: Requester | None = None
 
 
 class TradeoffRequired(_CardEvent):
@@ -277,6 +279,11 @@ class NotificationSent(EventData):
     channel: str
     text: str
     sent_at: datetime
+    # "not_sent" when the channel is not configured (no SMTP server): what would have been said.
+    status: Literal["sent", "not_sent"] = "sent"
+    detail: str | None = None
+    audience: str | None = None
+    email_subject: str | None = None
 
     def subject(self) -> str:
         return self.request_id or self.notification_id

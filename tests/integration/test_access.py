@@ -17,6 +17,8 @@ from classifier.app import create_app as create_classifier
 from classifier.config import ClassifierSettings
 from intake.app import create_app as create_intake
 from intake.config import IntakeSettings
+from notifier.app import create_app as create_notifier
+from notifier.config import NotifierSettings
 from shared.topics import Topics
 from tests.builders import okr_set
 from tests.support import (
@@ -56,7 +58,8 @@ async def services(settings_for: Callable[..., Any]) -> AsyncIterator[Services]:
     async with AsyncExitStack() as stack:
         for name, create, cls in (("intake", create_intake, IntakeSettings),
                                   ("classifier", create_classifier, ClassifierSettings),
-                                  ("capacity", create_capacity, CapacitySettings)):
+                                  ("capacity", create_capacity, CapacitySettings),
+                                  ("notifier", create_notifier, NotifierSettings)):
             found.clients[name] = await stack.enter_async_context(running(create(settings_for(cls))))
         yield found
 
@@ -139,6 +142,10 @@ FORBIDDEN: list[tuple[str, str, str, dict[str, Any] | None, str]] = [
     ("capacity", "POST", "/v1/work/r-1/start", None, CRM_KEY),
     ("capacity", "POST", "/v1/tradeoffs/t-1/decision", {"defer": True}, TEAM_KEY),
     ("capacity", "GET", "/v1/bypass-attempts", None, FORM_KEY),
+    ("notifier", "GET", "/v1/notifications?request_id=r-1", None, CRM_KEY),
+    ("notifier", "POST", "/v1/subscriptions", {"url": "https://hooks.example.com/x", "event_types": ["*"]},
+     HEAT_SHIELD_KEY),
+    ("notifier", "GET", "/v1/deliveries", None, TEAM_KEY),
 ]
 
 
@@ -152,6 +159,8 @@ async def test_each_role_is_refused_the_calls_of_other_roles(services: Services)
     assert (await services.capacity.post("/v1/work/r-1/start", headers=auth(TEAM_KEY))).status_code == 409
     assert (await services.capacity.post("/v1/tradeoffs/t-1/decision", json={"defer": True},
                                          headers=auth(HEAT_SHIELD_KEY))).status_code == 404
+    told = await services.clients["notifier"].get("/v1/notifications?request_id=r-1", headers=auth(TEAM_KEY))
+    assert told.status_code == 200 and told.json()["items"] == []
 
 
 async def test_the_lane_comes_from_the_key(services: Services, endpoints: Any, topic_prefix: str) -> None:

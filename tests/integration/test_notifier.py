@@ -42,6 +42,29 @@ async def test_requester_is_told_position_and_expected_start_once(settings: Noti
         assert len({e.id for e in tap.events if e.subject == "r-7"}) == 1
 
 
+async def test_without_an_smtp_server_a_message_is_recorded_as_not_sent_and_says_why(
+        settings: NotifierSettings) -> None:
+    topics = Topics(settings.topic_prefix)
+    async with running(create_app(settings)) as client, \
+            EventTap(settings.kafka_bootstrap, topics.notifications) as tap:
+        await publish(settings.kafka_bootstrap, topics, backlogged("r-9"))
+        [item] = await eventually(lambda: _finished(client, "r-9"))
+        assert item["status"] == "not_sent" and "no SMTP server configured" in item["detail"]
+        assert item["sent_at"] is None
+        await tap.wait_for(lambda es: any(e.subject == "r-9" for e in es))
+        [announced] = [e for e in tap.events if e.subject == "r-9"]
+        assert announced.data["status"] == "not_sent" and "number 1 in the backlog" in announced.data["text"]
+
+
+async def _finished(client: object, request_id: str) -> list[dict[str, str]]:
+    import httpx
+
+    assert isinstance(client, httpx.AsyncClient)
+    items: list[dict[str, str]] = (await client.get("/v1/notifications", params={"request_id": request_id})).json()[
+        "items"]
+    return [i for i in items if i["status"] != "pending"]
+
+
 async def _has(client: object, request_id: str) -> bool:
     import httpx
 

@@ -126,7 +126,7 @@ def _collisions(ledger: Ledger, plan: Plan) -> list[EventData]:
         cards = [ledger.cards[r] for r in found.request_ids]
         cycle = cycle_label(found.cycle, ledger.policy)
         listed = [CommittedItem(request_id=c.request_id, title=c.title, lane=c.item.lane,
-                                points=c.item.points) for c in cards]
+                                points=c.item.points, requester=_requester(c)) for c in cards]
         teams = " and ".join(found.teams)
         observation = (f"{teams} each need large work by cycle {cycle}: {found.points_needed} points against "
                        f"{found.points_available} available. They cannot all be done in time; please settle "

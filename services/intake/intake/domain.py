@@ -99,6 +99,8 @@ def summarize(event_type: str, data: dict[str, Any]) -> str:
             return "Collides with other large work in the same cycle."
         case "request.bypass_refused":
             return "An attempt to start it outside the backlog was refused."
+        case "notification.sent" if data.get("status") == "not_sent":
+            return f"Not told {data.get('recipient')} by {data.get('channel')}: {data.get('detail')}"
         case "notification.sent":
             return f"Told {data.get('recipient')} by {data.get('channel')}."
         case _:

@@ -1,30 +1,97 @@
-"""notifier: tells requesters and integrations what happened, once.
+"""notifier: tells people and integrations what happened, once.
 
-Emits:    notification.sent
-Consumes: request.backlogged, request.scheduled, request.started, request.paused, request.done,
-          request.tradeoff_required, request.tradeoff_decided, request.conflict_detected, capacity.alert
+Consumes: every event of the public interface (requests, classifications, OKRs, capacity's
+          decisions, its own notifications): the people's messages come from capacity's
+          decisions, every event can go to webhook subscriptions.
+Emits:    notification.sent, once a message to a person was sent (or could not be, for want of
+          a configured channel).
+Sends:    email over SMTP, Slack incoming-webhook posts, and signed webhooks, from a durable
+          schedule in Redis with retries; consuming only records.
 """
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
 from notifier import handlers
-from notifier.api import notifications_router
+from notifier.api import deliveries_router, notifications_router
+from notifier.channels import EmailChannel, SlackChannel, SmtpServer, WebhookChannel
 from notifier.config import NotifierSettings
-from notifier.domain import Audience
+from notifier.deliveries import DeliveryLog
+from notifier.dispatch import Dispatcher
+from notifier.domain import Team
+from notifier.jobs import DeliveryJob, NotificationJob, RetryPolicy
+from notifier.messages import Composer
+from notifier.objectives import Objectives
+from notifier.schedule import Schedule
 from notifier.store import NotificationLog
-from shared.runtime import build_runtime, subscribe, web_app
+from notifier.subscriptions import SubscriptionStore
+from notifier.subscriptions_api import subscriptions_router
+from notifier.templates import Templates
+from shared.access import TEAM_ROLES, Role
+from shared.auth import AUTH_RESPONSES
+from shared.idempotency import IdempotencyKeys
+from shared.runtime import Runtime, build_runtime, subscribe, web_app
 
 NAME = "notifier"
 
 
+def _smtp(settings: NotifierSettings) -> SmtpServer | None:
+    if settings.smtp_host is None:
+        return None
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpServer(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender,
+                      sender_name=settings.team_name, starttls=settings.smtp_starttls,
+                      username=settings.smtp_username, password=password)
+
+
+def _dispatcher(settings: NotifierSettings, runtime: Runtime, notifications: NotificationLog,
+                deliveries: DeliveryLog, subscriptions: SubscriptionStore, schedule: Schedule) -> Dispatcher:
+    """The senders and their jobs. HTTP clients connect on first use and close when the dispatcher stops;
+    webhooks keep no connection alive, so a connection made for one host name never carries another's."""
+    timeout = settings.send_timeout_s
+    slack_client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+    webhook_client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False,
+                                       limits=httpx.Limits(max_connections=None, max_keepalive_connections=0))
+
+    async def close() -> None:
+        await slack_client.aclose()
+        await webhook_client.aclose()
+
+    retry = RetryPolicy(settings.retry_schedule_s, settings.retry_jitter)
+    slack = SlackChannel(settings.slack_webhook_url, slack_client, timeout) if settings.slack_webhook_url else None
+    notify = NotificationJob(runtime.redis, notifications, schedule, email=EmailChannel(_smtp(settings), timeout),
+                             slack=slack, retry=retry, outcomes=runtime.outcomes, publisher=runtime.publisher,
+                             source=f"/{NAME}")
+    deliver = DeliveryJob(deliveries, subscriptions, schedule,
+                          WebhookChannel(webhook_client, timeout, allow_private=settings.allow_private_targets), retry)
+    return Dispatcher(schedule, {"notification": notify, "delivery": deliver}, concurrency=settings.send_concurrency,
+                      lease_s=settings.lease_s, poll_s=settings.dispatch_poll_s, grace_s=settings.shutdown_grace_s,
+                      on_stop=close)
+
+
 def create_app(settings: NotifierSettings) -> FastAPI:
     runtime = build_runtime(NAME, settings)
-    notifications = NotificationLog(runtime.redis)
-    subscribe(runtime, [runtime.topics.decisions],
-              handlers.routes(notifications, runtime.publisher,
-                              Audience(ops=settings.ops_email, heat_shield=settings.heat_shield_email),
-                              source=f"/{NAME}"))
-    return web_app(runtime, [notifications_router(notifications)], title="notifier",
-                   description="What each requester was told, and when.")
+    redis, topics = runtime.redis, runtime.topics
+    notifications, deliveries = NotificationLog(redis), DeliveryLog(redis)
+    subscriptions, schedule = SubscriptionStore(redis), Schedule(redis)
+    dispatcher = _dispatcher(settings, runtime, notifications, deliveries, subscriptions, schedule)
+    composer = Composer(Templates(), Team(ops=settings.ops_email, heat_shield=settings.heat_shield_email),
+                        channels=settings.channels, team_name=settings.team_name,
+                        slack_channel=settings.slack_channel if settings.slack_webhook_url else None)
+    subscribe(runtime, [topics.requests, topics.classifications, topics.okrs, topics.decisions, topics.notifications],
+              handlers.routes(composer=composer, objectives=Objectives(redis), notifications=notifications,
+                              subscriptions=subscriptions, deliveries=deliveries, wake=dispatcher.wake))
+    # What people were told: the team. Subscriptions and deliveries: ops.
+    team, ops = runtime.access.allow(*TEAM_ROLES), runtime.access.allow(Role.OPS)
+    routers = [
+        notifications_router(notifications, read=team, guard_responses=AUTH_RESPONSES),
+        subscriptions_router(subscriptions, deliveries, IdempotencyKeys(redis, NAME),
+                             allow_private=settings.allow_private_targets, read=ops, manage=ops,
+                             guard_responses=AUTH_RESPONSES),
+        deliveries_router(deliveries, subscriptions, wake=dispatcher.wake, read=ops, manage=ops,
+                          guard_responses=AUTH_RESPONSES),
+    ]
+    return web_app(runtime, routers, title="notifier", periodic=[(settings.dispatch_poll_s, dispatcher.run)],
+                   description="What each person was told, and when; webhook subscriptions and their deliveries.")

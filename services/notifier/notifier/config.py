@@ -1,6 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from notifier.domain import DEFAULT_CHANNELS, Audience, Channel
 from shared.settings import ServiceSettings
+
+# After a failed attempt, wait this long before the next: about three days in all, as Standard Webhooks do.
+RETRY_SCHEDULE_S = [5.0, 300.0, 1_800.0, 7_200.0, 18_000.0, 36_000.0, 50_400.0, 72_000.0, 72_000.0]
 
 
 class NotifierSettings(ServiceSettings):
@@ -8,3 +17,39 @@ class NotifierSettings(ServiceSettings):
     port: int = 8004
     ops_email: str = "marketing-ops@example.com"
     heat_shield_email: str = "heat-shield@example.com"
+    team_name: str = "The marketing team"
+    # Who hears through which channel, per audience; audiences left out keep these defaults.
+    channels: dict[Audience, list[Channel]] = Field(default_factory=lambda: dict(DEFAULT_CHANNELS))
+
+    # Email: not sent (and recorded as not sent) while no SMTP server is configured.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "marketing-requests@example.com"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # Chat: a Slack incoming webhook; Slack is used only when this is set.
+    slack_webhook_url: str | None = None
+    slack_channel: str = "#marketing-ops"
+
+    # Webhook subscriptions to loopback, private or link-local addresses: only for tests and demos.
+    allow_private_targets: bool = False
+    retry_schedule_s: list[float] = Field(default_factory=lambda: list(RETRY_SCHEDULE_S), min_length=1)
+    retry_jitter: float = Field(default=0.2, ge=0, lt=1)
+    send_timeout_s: float = Field(default=10.0, gt=0)
+    send_concurrency: int = Field(default=32, ge=1)
+    # A claimed send is due again after its lease: what bounds the repeat after a crash.
+    lease_s: float = Field(default=60.0, gt=0)
+    dispatch_poll_s: float = Field(default=0.5, gt=0)
+    shutdown_grace_s: float = Field(default=5.0, ge=0)
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _keep_unnamed_audiences(cls, value: Any) -> Any:
+        return {**DEFAULT_CHANNELS, **value} if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> NotifierSettings:
+        if self.lease_s <= self.send_timeout_s:
+            raise ValueError("lease_s must be longer than send_timeout_s, or a slow send would be claimed twice")
+        return self

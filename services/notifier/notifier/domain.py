@@ -1,82 +1,145 @@
-"""Notifier rules: who is told what about each event, in the team's voice.
+"""Notifier rules: who is told what about each event, through which channel, and when to try again.
 
-No blame, and "not right now" always comes with a position, an expected start
-and the reason.
+Pure functions over plain data. The words themselves are templates (``notifier/templates/``),
+one per event and audience, in the team's voice: no blame, the numbers speak, and "not right
+now" always comes with a position, an expected start and the reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from shared.events import lane_words
+from shared.events import EVENT_TYPES
 
-__all__ = ["Audience", "Message", "messages_for"]
+__all__ = [
+    "DEFAULT_CHANNELS",
+    "Audience",
+    "Channel",
+    "Message",
+    "Notice",
+    "Team",
+    "WILDCARD",
+    "notices_for",
+    "retry_delay",
+    "route",
+    "subscribed",
+    "unknown_event_types",
+    "webhook_verdict",
+]
+
+Audience = Literal["requester", "stakeholders", "ops", "heat_shield"]
+Channel = Literal["email", "slack"]
+DEFAULT_CHANNELS: dict[Audience, list[Channel]] = {
+    "requester": ["email"], "stakeholders": ["email"], "ops": ["email", "slack"], "heat_shield": ["email", "slack"],
+}
+WILDCARD = "*"
 
 
 @dataclass(frozen=True)
-class Message:
-    recipient: str
-    channel: str
-    text: str
-    # What makes it the same message: by default the event; one collision is one notice per person,
-    # however many of its requests' events announce it.
-    about: str | None = None
-
-
-@dataclass(frozen=True)
-class Audience:
+class Team:
     """The team's own addresses, from configuration."""
 
     ops: str
     heat_shield: str
 
 
-def _to_requester(data: dict[str, Any], text: str) -> list[Message]:
-    requester = data["requester"]
-    return [Message(recipient=requester["email"], channel="email", text=f"Hi {requester['name']}, {text}")]
+@dataclass(frozen=True)
+class Notice:
+    """One person to tell about an event, in the voice of one audience."""
+
+    audience: Audience
+    recipient: str
+    name: str | None = None
+    # What makes it the same message: by default the event; one collision is one notice per person,
+    # however many of its requests' events announce it.
+    about: str | None = None
 
 
-def _listed(items: list[dict[str, Any]]) -> str:
-    return "; ".join(f"\"{i['title']}\" ({lane_words(i['lane'])}, {i['points']} points)" for i in items)
+@dataclass(frozen=True)
+class Message:
+    """A notice on one channel: ``recipient`` is an address, or the Slack channel's name."""
+
+    notice: Notice
+    channel: Channel
+    recipient: str
 
 
-def messages_for(event_type: str, data: dict[str, Any], team: Audience) -> list[Message]:
-    """The messages an event causes; events nobody needs to hear about give none."""
-    title = data.get("title", "your request")
+def _requester(data: Mapping[str, Any]) -> Notice:
+    person = data["requester"]
+    return Notice("requester", person["email"], person["name"])
+
+
+def notices_for(event_type: str, data: Mapping[str, Any], team: Team) -> list[Notice]:
+    """Who hears about an event; events nobody needs to hear about give nobody."""
     match event_type:
-        case "request.backlogged":
-            return _to_requester(data, (
-                f"thanks for \"{title}\". We have it, and it is not right now: it is number "
-                f"{data['position']} in the backlog and should start in cycle "
-                f"{data['expected_start_cycle']} (week of {data['expected_start']}). {data['reason']}"))
-        case "request.scheduled":
-            return _to_requester(data, (
-                f"\"{title}\" is committed to cycle {data['cycle']} (starting {data['cycle_start']})."))
-        case "request.started":
-            return _to_requester(data, f"work on \"{title}\" has started.")
-        case "request.paused":
-            why = data.get("reason") or "It goes back to the head of the backlog."
-            return _to_requester(data, f"work on \"{title}\" is paused. {why}")
-        case "request.done":
-            return _to_requester(data, f"\"{title}\" is done. Thank you for bringing it through intake.")
+        case "request.backlogged" | "request.scheduled" | "request.started" | "request.paused" | "request.done":
+            return [_requester(data)]
         case "request.tradeoff_required":
-            text = (f"{data['question']} Committed this cycle: {_listed(data['committed']) or 'nothing'}. "
-                    f"Reply with the request to pause, or to wait (trade-off {data['tradeoff_id']}).")
-            return [Message(recipient=r, channel="email", text=text) for r in data["addressed_to"]]
+            # The heat-shield manager is asked first; ops sees every expedite.
+            asker = _requester(data)
+            asked = [asker if address == asker.recipient else Notice("heat_shield", address)
+                     for address in data["addressed_to"]]
+            return [*asked, Notice("ops", team.ops)]
         case "request.tradeoff_decided":
-            choice = (f"pause {data['paused_request_id']}" if data["decision"] == "pause"
-                      else "keep the plan; the urgent request waits its turn")
-            return [Message(recipient=team.heat_shield, channel="email",
-                            text=f"Trade-off {data['tradeoff_id']} decided by {data['decided_by']} under policy "
-                                 f"version {data['policy_version']}: {choice}.")]
+            return [Notice("heat_shield", team.heat_shield), Notice("ops", team.ops)]
         case "request.conflict_detected":
-            return [Message(recipient=r, channel="email",
-                            text=f"{data['observation']} Involved: {_listed(data['requests'])}.",
-                            about=data["conflict_id"])
-                    for r in sorted({s["email"] for s in data["stakeholders"]} | {team.ops})]
+            conflict = data["conflict_id"]
+            people = [Notice("stakeholders", s["email"], s["name"], about=conflict) for s in data["stakeholders"]]
+            return [*people, Notice("ops", team.ops, about=conflict)]
         case "capacity.alert":
-            return [Message(recipient=r, channel="email", text=f"Cycle {data['cycle']}: {data['observation']}")
-                    for r in (team.ops, team.heat_shield)]
+            return [Notice("ops", team.ops), Notice("heat_shield", team.heat_shield)]
         case _:
             return []
+
+
+def route(notices: Sequence[Notice], channels: Mapping[Audience, Sequence[Channel]],
+          slack_channel: str | None) -> list[Message]:
+    """Each notice on each channel configured for its audience, once per (recipient, channel).
+
+    Slack is one shared channel (``slack_channel``, None when not configured): an event is posted
+    there once, in the voice of the first audience that wants it.
+    """
+    messages: list[Message] = []
+    seen: set[tuple[str, str]] = set()
+    for notice in notices:
+        for channel in channels.get(notice.audience, ()):
+            if channel == "email":
+                message = Message(notice, "email", notice.recipient)
+            elif channel == "slack" and slack_channel is not None:
+                message = Message(notice, "slack", slack_channel)
+            else:
+                continue
+            if (message.recipient, message.channel) not in seen:
+                seen.add((message.recipient, message.channel))
+                messages.append(message)
+    return messages
+
+
+def retry_delay(failures: int, schedule: Sequence[float], jitter: float, draw: float) -> float | None:
+    """Seconds to wait after ``failures`` failed attempts in a row, or None when it is time to give up.
+
+    ``draw`` is uniform in [0, 1): the delay is the schedule's step, give or take ``jitter`` of it.
+    """
+    if failures < 1 or failures > len(schedule):
+        return None
+    step = schedule[failures - 1]
+    return step * (1 + jitter * (2 * draw - 1))
+
+
+def webhook_verdict(status_code: int | None) -> Literal["succeeded", "gone", "retry"]:
+    """Any 2xx is a success; 410 Gone disables the subscription; anything else is tried again."""
+    if status_code is not None and 200 <= status_code < 300:
+        return "succeeded"
+    if status_code == 410:
+        return "gone"
+    return "retry"
+
+
+def unknown_event_types(requested: Sequence[str]) -> list[str]:
+    return [t for t in requested if t != WILDCARD and t not in EVENT_TYPES]
+
+
+def subscribed(event_types: Sequence[str], event_type: str) -> bool:
+    return WILDCARD in event_types or event_type in event_types

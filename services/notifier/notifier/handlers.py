@@ -1,36 +1,41 @@
-"""Notifier's subscribers: tell people what happened to their requests, exactly once."""
+"""Notifier's subscribers: record what to tell whom, and what to deliver to which subscription.
+
+Handling an event never sends anything. It records, once per id and atomically, the messages
+the event causes and one delivery per matching webhook subscription, each due now in the
+durable schedule, then wakes the dispatcher. A redelivered event records nothing new.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from notifier.domain import Audience, messages_for
+from notifier.deliveries import DeliveryLog
+from notifier.messages import Composer
+from notifier.objectives import Objectives
 from notifier.store import NotificationLog
-from shared.envelope import CloudEvent, derived_id, envelope
-from shared.events import NotificationSent
-from shared.messaging import EventPublisher, Handler
+from notifier.subscriptions import SubscriptionStore
+from shared.envelope import CloudEvent
+from shared.events import EVENT_TYPES
+from shared.messaging import Handler
 
 log = logging.getLogger(__name__)
 
-TOLD_ABOUT = ("request.backlogged", "request.scheduled", "request.started", "request.paused",
-              "request.done", "request.tradeoff_required", "request.tradeoff_decided",
-              "request.conflict_detected", "capacity.alert")
 
-
-def routes(notifications: NotificationLog, publisher: EventPublisher, team: Audience,
-           source: str) -> dict[str, Handler]:
+def routes(*, composer: Composer, objectives: Objectives, notifications: NotificationLog,
+           subscriptions: SubscriptionStore, deliveries: DeliveryLog, wake: Callable[[], None]) -> dict[str, Handler]:
     async def on_event(event: CloudEvent) -> None:
-        for message in messages_for(event.type, event.data, team):
-            notification_id = derived_id(message.about or event.id, message.recipient, message.channel)
-            sent = NotificationSent(
-                notification_id=notification_id, request_id=event.data.get("request_id"),
-                about_event_id=event.id, about_event_type=event.type,
-                recipient=message.recipient, channel=message.channel, text=message.text,
-                sent_at=datetime.now(UTC))
-            if not await notifications.record(event.subject, sent):
-                log.info("notification %s was already sent", notification_id)
-            # Announced again on a repeat: same id, so consumers downstream dedupe.
-            await publisher.publish(envelope(sent, source=source, event_id=notification_id))
+        await objectives.learn(event)
+        objective_id = event.data.get("objective_id")
+        title = await objectives.title(event.subject, objective_id) if objective_id else None
+        now, created_at = time.time(), datetime.now(UTC).isoformat()
+        told = await notifications.record(composer.drafts(event, title), now=now, created_at=created_at)
+        delivered = await deliveries.fan_out(event, await subscriptions.matching(event.type), now=now,
+                                             created_at=created_at)
+        if told or delivered:
+            log.info("%s %s: %d message(s) and %d webhook delivery(ies) due", event.type, event.id, told, delivered)
+            wake()
 
-    return dict.fromkeys(TOLD_ABOUT, on_event)
+    return dict.fromkeys(EVENT_TYPES, on_event)

@@ -1,0 +1,159 @@
+"""The channels, each making one attempt and reporting how it went; none of them retries.
+
+    Email     SMTP (aiosmtplib), to people
+    Slack     a Slack incoming webhook: ``{"text": ...}`` in mrkdwn
+    Webhooks  the event's CloudEvents JSON, signed per Standard Webhooks, to a subscription's URL
+
+Every attempt is bounded by ``timeout_s`` in all (DNS, connect, TLS, the answer). Redirects are
+not followed: a 3xx is a failed attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+import aiosmtplib
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from notifier.targets import UnsafeTarget, resolve
+
+__all__ = ["Attempt", "EmailChannel", "SlackChannel", "WebhookChannel", "signed_headers"]
+
+USER_AGENT = "governance-notifier/1"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    at: datetime
+    ok: bool
+    duration_ms: int
+    status_code: int | None = None
+    error: str | None = None
+    # No later attempt can do better (a refused recipient, a channel not configured).
+    final: bool = False
+    # The channel is not configured: nothing was sent, and nothing will be.
+    skipped: bool = False
+
+    def as_record(self) -> dict[str, object]:
+        return {"at": self.at.isoformat(), "ok": self.ok, "status_code": self.status_code,
+                "error": self.error, "duration_ms": self.duration_ms}
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+        self._start = time.monotonic()
+
+    def ms(self) -> int:
+        return round((time.monotonic() - self._start) * 1000)
+
+    def ok(self, status_code: int | None = None) -> Attempt:
+        return Attempt(self.at, True, self.ms(), status_code)
+
+    def failed(self, error: str, status_code: int | None = None, *, final: bool = False) -> Attempt:
+        return Attempt(self.at, False, self.ms(), status_code, error, final)
+
+    def skipped(self, why: str) -> Attempt:
+        return Attempt(self.at, False, 0, None, why, final=True, skipped=True)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    sender: str
+    sender_name: str
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+
+
+class EmailChannel:
+    def __init__(self, server: SmtpServer | None, timeout_s: float) -> None:
+        self._server = server
+        self._timeout_s = timeout_s
+
+    async def send(self, *, to: str, subject: str, text: str, message_id: str) -> Attempt:
+        clock = _Clock()
+        server = self._server
+        if server is None:
+            return clock.skipped("no SMTP server configured (NOTIFIER_SMTP_HOST)")
+        message = EmailMessage()
+        message["From"] = formataddr((server.sender_name, server.sender))
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = format_datetime(clock.at)
+        # The same Message-ID on a repeat, so a mailbox can tell it is the same message.
+        message["Message-ID"] = f"<{message_id}@{server.sender.rsplit('@', 1)[-1]}>"
+        message.set_content(text)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await aiosmtplib.send(message, hostname=server.host, port=server.port, start_tls=server.starttls,
+                                      username=server.username, password=server.password,
+                                      timeout=self._timeout_s)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            return clock.failed(_describe(exc), final=all(r.code >= 500 for r in exc.recipients))
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return clock.failed(_describe(exc))
+        return clock.ok()
+
+
+class SlackChannel:
+    def __init__(self, url: str, client: httpx.AsyncClient, timeout_s: float) -> None:
+        self._url = url
+        self._client = client
+        self._timeout_s = timeout_s
+
+    async def send(self, text: str) -> Attempt:
+        clock = _Clock()
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                answer = await self._client.post(self._url, json={"text": text}, follow_redirects=False)
+        except (httpx.HTTPError, TimeoutError) as exc:
+            return clock.failed(_describe(exc))
+        if answer.is_success:
+            return clock.ok(answer.status_code)
+        return clock.failed(f"HTTP {answer.status_code}: {answer.text[:200]}", answer.status_code)
+
+
+def signed_headers(secret: str, webhook_id: str, body: str, at: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers: a fresh timestamp and signature for each attempt."""
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(webhook_id, at, body),
+    }
+
+
+class WebhookChannel:
+    def __init__(self, client: httpx.AsyncClient, timeout_s: float, *, allow_private: bool) -> None:
+        self._client = client
+        self._timeout_s = timeout_s
+        self._allow_private = allow_private
+
+    async def send(self, *, url: str, secret: str, webhook_id: str, body: str) -> Attempt:
+        clock = _Clock()
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                target = await resolve(url, allow_private=self._allow_private)
+                headers = {"content-type": "application/cloudevents+json", "user-agent": USER_AGENT,
+                           "host": target.netloc, **signed_headers(secret, webhook_id, body, clock.at)}
+                answer = await self._client.post(target.url, content=body.encode(), headers=headers,
+                                                 extensions=target.extensions, follow_redirects=False)
+        except UnsafeTarget as exc:
+            return clock.failed(f"refused: {exc}")
+        except (httpx.HTTPError, TimeoutError) as exc:
+            return clock.failed(_describe(exc))
+        if answer.is_success:
+            return clock.ok(answer.status_code)
+        return clock.failed(f"HTTP {answer.status_code}", answer.status_code)

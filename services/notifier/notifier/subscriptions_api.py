@@ -1,0 +1,122 @@
+"""Webhook subscriptions over HTTP: ``POST``, ``GET`` and ``DELETE /v1/subscriptions``.
+
+A subscription names a URL, the event types it wants (``"*"`` for all) and optionally its secret
+(``whsec_`` + base64); without one, a secret is made and shown in the answer to the POST only.
+"""
+
+import contextlib
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from notifier.api import GUARD_RESPONSES, MAX_PAGE, Responses
+from notifier.deliveries import DeliveryLog
+from notifier.domain import unknown_event_types
+from notifier.subscriptions import Subscription, SubscriptionStore, check_secret, new_secret
+from notifier.targets import UnsafeTarget, resolve
+from shared.envelope import derived_id
+from shared.events import EVENT_TYPES
+from shared.idempotency import IdempotencyKeys, StoredAnswer, fingerprint
+from shared.messaging import TRANSIENT
+from shared.problems import Problem
+
+__all__ = ["SubscriptionCreate", "subscriptions_router"]
+
+# What releases the Idempotency-Key, so the caller may try again with it.
+_NOT_DONE: tuple[type[Exception], ...] = (Problem, *TRANSIENT)
+
+
+class SubscriptionCreate(BaseModel):
+    """The body of ``POST /v1/subscriptions``; unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=2_000)
+    event_types: list[str] = Field(min_length=1, max_length=len(EVENT_TYPES) + 1)
+    secret: str | None = Field(default=None, max_length=200)
+
+
+def _who(caller: Any) -> str:
+    return str(getattr(caller, "tool", caller))
+
+
+def subscriptions_router(store: SubscriptionStore, deliveries: DeliveryLog, keys: IdempotencyKeys, *,
+                         allow_private: bool, read: Callable[..., Any], manage: Callable[..., Any],
+                         guard_responses: Responses = GUARD_RESPONSES) -> APIRouter:
+    router = APIRouter(prefix="/v1/subscriptions", tags=["webhooks"], responses=dict(guard_responses))
+    Manager = Annotated[Any, Depends(manage)]
+
+    async def check(body: SubscriptionCreate) -> None:
+        unknown = unknown_event_types(body.event_types)
+        if unknown:
+            raise Problem(422, f"Unknown event types: {', '.join(unknown)}. Use \"*\" or types of the "
+                               "public interface.", unknown_event_types=unknown, known=sorted(EVENT_TYPES))
+        if body.secret is not None:
+            try:
+                check_secret(body.secret)
+            except ValueError as exc:
+                raise Problem(422, f"The secret is not a Standard Webhooks secret: {exc}") from exc
+        try:
+            await resolve(body.url, allow_private=allow_private)
+        except UnsafeTarget as exc:
+            raise Problem(422, f"This URL cannot receive webhooks: {exc}") from exc
+
+    @router.post("", status_code=201, responses={
+        400: {"description": "The Idempotency-Key is not 1 to 255 characters."},
+        409: {"description": "A POST with this Idempotency-Key is still in flight, or was made before."},
+        422: {"description": "Not valid: unknown event types, a private or unresolvable URL, a bad secret, "
+                             "or an Idempotency-Key used with another body."}})
+    async def subscribe(body: SubscriptionCreate, http: Request, caller: Manager,
+                        idempotency_key: Annotated[str | None, Header()] = None) -> Any:
+        who, body_hash = _who(caller), fingerprint(await http.body())
+        if idempotency_key is not None:
+            stored = await keys.begin(who, idempotency_key, body_hash)
+            if stored is not None:
+                return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
+        try:
+            await check(body)
+            subscription = Subscription(
+                id=derived_id("subscription", who, idempotency_key) if idempotency_key else str(uuid.uuid4()),
+                url=body.url, event_types=sorted(set(body.event_types)), secret=body.secret or new_secret(),
+                created_at=datetime.now(UTC).isoformat(), created_by=who)
+            if not await store.create(subscription):
+                raise Problem(409, f"Subscription {subscription.id} was made with this Idempotency-Key before.")
+        except _NOT_DONE:
+            if idempotency_key is not None:
+                with contextlib.suppress(*TRANSIENT):
+                    await keys.abandon(who, idempotency_key)
+            raise
+        answer = {**subscription.public(with_secret=True),
+                  "links": {"self": f"/v1/subscriptions/{subscription.id}",
+                            "deliveries": f"/v1/deliveries?subscription_id={subscription.id}"}}
+        if idempotency_key is not None:
+            await keys.complete(who, idempotency_key, body_hash, StoredAnswer(201, answer))
+        return JSONResponse(answer, status_code=201, headers={"Location": answer["links"]["self"]})
+
+    @router.get("", dependencies=[Depends(read)])
+    async def list_subscriptions(limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+                                 cursor: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
+        items, next_cursor = await store.page(limit=limit, after=cursor)
+        return {"items": [s.public() for s in items], "next_cursor": next_cursor}
+
+    @router.get("/{subscription_id}", dependencies=[Depends(read)], responses={404: {}})
+    async def get_subscription(subscription_id: str) -> dict[str, Any]:
+        found = await store.get(subscription_id)
+        if found is None:
+            raise Problem(404, f"No subscription {subscription_id}.")
+        return found.public()
+
+    @router.delete("/{subscription_id}", status_code=204, responses={404: {}})
+    async def unsubscribe(subscription_id: str, caller: Manager) -> Response:
+        """Stop delivering to it; its pending deliveries are cancelled, its log is kept."""
+        if not await store.delete(subscription_id):
+            raise Problem(404, f"No subscription {subscription_id}.")
+        for pending in await deliveries.pending_of(subscription_id):
+            await deliveries.move(pending, subscription_id, "cancelled", allowed_from=["pending"], next_attempt_at="")
+        return Response(status_code=204)
+
+    return router

@@ -1,0 +1,195 @@
+"""People's channels against the real broker and Redis: a real SMTP server (aiosmtpd) and a real
+Slack-style HTTP receiver on loopback; sending never holds up consuming, and a restart repeats
+nothing beyond the documented bound and loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from notifier.app import create_app
+from notifier.config import NotifierSettings
+from shared.envelope import derived_id
+from shared.events import OkrObjective, OkrsPublished, RequestClassified
+from shared.infra import ensure_topics
+from shared.topics import Topics
+from tests.notifier_samples import DAVE, backlogged, samples
+from tests.receivers import HttpReceiver, MailSink
+from tests.support import AUTH, EventTap, details, event, eventually, publish, running
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings_with(settings_for: Callable[..., NotifierSettings]) -> Callable[..., NotifierSettings]:
+    def build(sink: MailSink, **overrides: Any) -> NotifierSettings:
+        values: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "allow_private_targets": True,
+                                  "dispatch_poll_s": 0.05, "shutdown_grace_s": 0.0, **overrides}
+        return settings_for(NotifierSettings, **values)
+
+    return build
+
+
+async def told(client: httpx.AsyncClient, request_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (await client.get("/v1/notifications", params={"request_id": request_id})).json()[
+        "items"]
+    return items
+
+
+async def test_the_requester_is_acknowledged_by_email_with_position_expected_start_and_objective(
+        settings_with: Callable[..., NotifierSettings]) -> None:
+    async with MailSink() as sink:
+        settings = settings_with(sink)
+        topics = Topics(settings.topic_prefix)
+        okrs = OkrsPublished(quarter="2026-Q4", version=1, approved_by="Maria Okafor",
+                             approved_at=datetime(2026, 9, 28, tzinfo=UTC), objectives=[OkrObjective(
+                                 id="O2", rank=2, title="Reduce customer churn through onboarding",
+                                 description="Onboarding and webinars.", key_results=["Churn down to 1.5%"])])
+        classified = RequestClassified(request_id="r-1", request=details(), submitted_at=datetime.now(UTC),
+                                       lane="sales", colour="orange", objective_id="O2", objective_rank=2,
+                                       rationale="test", okr_quarter="2026-Q4", okr_version=1)
+        async with running(create_app(settings)) as client, \
+                EventTap(settings.kafka_bootstrap, topics.notifications) as tap:
+            await publish(settings.kafka_bootstrap, topics, event(okrs), event(classified))
+            redis = Redis.from_url(settings.redis_url, decode_responses=True)
+            await eventually(lambda: redis.exists("notifier:okr-quarter:r-1", "notifier:objectives:2026-Q4"),
+                             timeout=20)
+            await redis.aclose()
+            sample = event(backlogged("r-1", position=4, objective_id="O2"))
+            await publish(settings.kafka_bootstrap, topics, sample)
+
+            [mail] = await sink.wait_for(1)
+            assert mail.to == ["dave@example.com"]
+            assert "not right now" in mail.text and "number 4 in the backlog" in mail.text
+            assert "cycle 2026-W49 (the week of Monday 30 November 2026)" in mail.text
+            assert 'O2, "Reduce customer churn through onboarding"' in mail.text
+            assert "The sales share of this cycle (4 of 20 points) is already committed." in mail.text
+            notification_id = derived_id(sample.id, "dave@example.com", "email")
+            assert mail.message["Message-ID"] == f"<{notification_id}@example.com>"
+            assert mail.message["From"] == "The marketing team <marketing-requests@example.com>"
+
+            [item] = await eventually(lambda: _sent(client, "r-1"))
+            assert item["channel"] == "email" and item["recipient"] == "dave@example.com"
+            assert item["subject"] == mail.subject and item["text"] == mail.text and item["sent_at"]
+            await tap.wait_for(lambda es: any(e.type == "notification.sent" for e in es))
+            [announced] = tap.of_type("notification.sent")
+            assert announced.id == notification_id and announced.data["status"] == "sent"
+
+
+async def _sent(client: httpx.AsyncClient, request_id: str) -> list[dict[str, Any]]:
+    return [i for i in await told(client, request_id) if i["status"] == "sent"]
+
+
+async def test_a_share_alert_reaches_ops_and_the_heat_shield_by_email_and_the_team_channel_once(
+        settings_with: Callable[..., NotifierSettings]) -> None:
+    async with MailSink() as sink, HttpReceiver() as slack:
+        settings = settings_with(sink, slack_webhook_url=slack.url)
+        async with running(create_app(settings)):
+            await publish(settings.kafka_bootstrap, Topics(settings.topic_prefix), event(samples()["capacity.alert"]))
+            mail = await sink.wait_for(2)
+            [post] = await slack.wait_for(1)
+            await asyncio.sleep(0.3)
+        assert sorted(r for m in mail for r in m.to) == ["heat-shield@example.com", "marketing-ops@example.com"]
+        assert all("About 35% of this cycle goes to executive requests" in m.text for m in mail)
+        assert len(slack.requests) == 1 and post.headers["content-type"] == "application/json"
+        assert post.body.startswith(b'{"text":"*Cycle 2026-W48:* About 35% of this cycle')
+
+
+async def test_a_slow_or_dead_receiver_delays_nobody_else(settings_with: Callable[..., NotifierSettings]) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+    async with MailSink() as sink, HttpReceiver(delay_s=30) as slow, HttpReceiver() as healthy:
+        settings = settings_with(sink, send_timeout_s=20.0, lease_s=60.0, retry_schedule_s=[30.0])
+        topics = Topics(settings.topic_prefix)
+        async with running(create_app(settings)) as client:
+            for url in (slow.url, dead, healthy.url):
+                answer = await client.post("/v1/subscriptions", headers=AUTH,
+                                           json={"url": url, "event_types": ["request.backlogged"]})
+                assert answer.status_code == 201
+            await publish(settings.kafka_bootstrap, topics, event(backlogged("r-1")))
+            await slow.wait_for(1)
+            await healthy.wait_for(1)
+            await sink.wait_for(1)
+
+            # The slow receiver is still holding its first delivery (for 30 s); the next event goes through.
+            started = time.monotonic()
+            await publish(settings.kafka_bootstrap, topics, event(backlogged("r-2")))
+            await healthy.wait_for(2)
+            to_healthy = time.monotonic() - started
+            await sink.wait_for(2)
+            to_mail = time.monotonic() - started
+            print(f"\nwith a receiver hanging for 30 s: healthy webhook after {to_healthy:.2f} s, email after "
+                  f"{to_mail:.2f} s")
+            assert to_healthy < 3.0 and to_mail < 3.0
+            assert len(slow.requests) == 2  # both its deliveries are in flight at once, neither answered
+            failed_fast = await eventually(lambda: _attempted(client, dead))
+            assert "ConnectError" in failed_fast[0]["error"]
+
+
+async def _attempted(client: httpx.AsyncClient, url: str) -> list[dict[str, Any]]:
+    subscriptions = (await client.get("/v1/subscriptions", headers=AUTH)).json()["items"]
+    [subscription] = [s for s in subscriptions if s["url"] == url]
+    items = (await client.get("/v1/deliveries", params={"subscription_id": subscription["id"]}, headers=AUTH)).json()
+    attempts: list[dict[str, Any]] = [a for d in items["items"] for a in d["attempts"]]
+    return attempts
+
+
+async def test_killing_the_notifier_mid_burst_repeats_at_most_the_sends_in_flight_and_loses_none(
+        settings_with: Callable[..., NotifierSettings]) -> None:
+    count, concurrency = 24, 4
+    events = [event(backlogged(f"r-{i}", title=f"Landing page {i}")) for i in range(count)]
+    async with MailSink(delay_s=0.3) as sink:
+        settings = settings_with(sink, send_concurrency=concurrency, lease_s=2.0, send_timeout_s=1.5)
+        topics = Topics(settings.topic_prefix)
+
+        async def burst() -> None:
+            for start in range(0, count, 8):
+                await publish(settings.kafka_bootstrap, topics, *events[start:start + 8])
+                await asyncio.sleep(0.5)
+
+        await ensure_topics(settings, topics)
+        async with EventTap(settings.kafka_bootstrap, topics.notifications) as tap:
+            publishing = asyncio.create_task(burst())
+            async with running(create_app(settings)):
+                await sink.wait_for(5)
+            stopped_with = len(sink.mail)
+            async with running(create_app(settings)) as client:
+                await publishing
+                await eventually(lambda: _all_delivered(sink, count), timeout=60)
+                for i in range(count):
+                    [item] = await eventually(lambda i=i: _sent(client, f"r-{i}"))  # type: ignore[misc]
+                    assert item["text"] in {m.text for m in sink.mail}
+                await tap.wait_for(lambda es: len({e.id for e in es}) >= count)
+        per_message = Counter(str(m.message["Message-ID"]) for m in sink.mail)
+        repeats = sum(n - 1 for n in per_message.values())
+        print(f"\nstopped after {stopped_with} of {count} messages; {len(sink.mail)} sent in all, {repeats} repeat(s) "
+              f"(bound: the {concurrency} in flight)")
+        assert len(per_message) == count and max(per_message.values()) <= 2 and repeats <= concurrency
+        assert len({e.id for e in tap.of_type("notification.sent")}) == count
+
+
+async def _all_delivered(sink: MailSink, count: int) -> bool:
+    return len({str(m.message["Message-ID"]) for m in sink.mail}) >= count
+
+
+async def test_the_same_event_consumed_twice_sends_once(settings_with: Callable[..., NotifierSettings]) -> None:
+    sample = event(backlogged("r-1"))
+    async with MailSink() as sink:
+        settings = settings_with(sink)
+        async with running(create_app(settings)) as client:
+            await publish(settings.kafka_bootstrap, Topics(settings.topic_prefix), sample, sample)
+            await eventually(lambda: _sent(client, "r-1"))
+            await publish(settings.kafka_bootstrap, Topics(settings.topic_prefix), event(backlogged("marker")))
+            await eventually(lambda: _sent(client, "marker"))
+        assert [m.to for m in sink.mail] == [[DAVE.email], [DAVE.email]]
+        assert len({m.message["Message-ID"] for m in sink.mail}) == 2

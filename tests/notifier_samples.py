@@ -1,0 +1,80 @@
+"""One sample of every event the notifier tells people about, as capacity would send it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from shared.events import (
+    CapacityAlert,
+    CommittedItem,
+    ConflictDetected,
+    EventData,
+    RequestBacklogged,
+    RequestDone,
+    Requester,
+    RequestPaused,
+    RequestScheduled,
+    RequestStarted,
+    TradeoffDecided,
+    TradeoffRequired,
+)
+from tests.support import request_body
+
+DAVE = Requester(**request_body()["requester"])
+AISHA = Requester(id="u-3301", name="Aisha Khan", email="aisha@example.com", team="Atlas Product", type="business_unit")
+VP = Requester(id="u-0001", name="Victoria Price", email="vp@example.com", team="Executive Office", type="executive")
+HEAT_SHIELD = "heat-shield@example.com"
+
+
+def backlogged(request_id: str = "r-1", *, position: int = 4, objective_id: str | None = None,
+               **overrides: Any) -> RequestBacklogged:
+    values: dict[str, Any] = {
+        "request_id": request_id, "title": "Landing page for Halvorsen Logistics", "requester": DAVE,
+        "lane": "sales", "objective_id": objective_id, "position": position, "expected_start_cycle": "2026-W49",
+        "expected_start": date(2026, 11, 30), "points": 3,
+        "reason": "It does not ladder up to one of this quarter's published objectives, so it is accepted and "
+                  "queued after the objective work. The sales share of this cycle (4 of 20 points) is already "
+                  "committed.",
+        **overrides,
+    }
+    return RequestBacklogged(**values)
+
+
+def committed() -> list[CommittedItem]:
+    return [CommittedItem(request_id="r-10", title="Customer webinar series", lane="customer", points=5),
+            CommittedItem(request_id="r-11", title="Quarterly exec report", lane="executive", points=3)]
+
+
+def samples() -> dict[str, EventData]:
+    """Every event type the notifier tells people about, keyed by type."""
+    card: dict[str, Any] = {"request_id": "r-1", "title": "Landing page for Halvorsen Logistics",
+                            "requester": DAVE, "lane": "sales"}
+    summit = CommittedItem(request_id="r-20", title="Sponsored summit booth", lane="sales", points=8, requester=DAVE)
+    launch = CommittedItem(request_id="r-21", title="Atlas 3.0 launch kit", lane="business_unit", points=8,
+                           requester=AISHA)
+    events: list[EventData] = [
+        backlogged(objective_id="O2"),
+        RequestScheduled(**card, cycle="2026-W48", cycle_start=date(2026, 11, 23), points=3, objective_id=None),
+        RequestStarted(**card, by="team-board"),
+        RequestPaused(**card, by="ops", reason=None, tradeoff_id="t-1", resume_from=date(2026, 11, 30)),
+        RequestDone(**card, by="team-board"),
+        TradeoffRequired(
+            request_id="r-30", title="Board slides", requester=VP, lane="executive", tradeoff_id="t-1",
+            cycle="2026-W48", committed=committed(), addressed_to=[HEAT_SHIELD, VP.email],
+            question="\"Board slides\" is marked urgent but does not fit cycle 2026-W48: the executive share is "
+                     "committed. Here is everything committed this cycle (8 points) — what would you like us to "
+                     "pause?"),
+        TradeoffDecided(request_id="r-30", tradeoff_id="t-1", decision="pause", paused_request_id="r-11",
+                        decided_by="heat-shield", policy_version=3),
+        ConflictDetected(request_id="r-20", conflict_id="c-1", cycle="2026-W50", requests=[summit, launch],
+                         stakeholders=[DAVE, AISHA],
+                         observation="Enterprise Sales and Atlas Product each need large work by cycle 2026-W50: "
+                                     "16 points against 8 available. They cannot all be done in time; please "
+                                     "settle the priorities together before the cycle starts."),
+        CapacityAlert(alert_id="a-1", cycle="2026-W48", kind="internal_over_allowance", lane="executive",
+                      observation="About 35% of this cycle goes to executive requests, against a cap of 15%; the "
+                                  "customer share is 0% against a reserve of 50%.",
+                      shares={"executive": 0.35, "sales": 0.2, "customer": 0.0}),
+    ]
+    return {e.event_type: e for e in events}
