@@ -22,11 +22,12 @@ from PIL import Image
 from capacity.app import create_app
 from capacity.charts import PALETTE
 from capacity.config import CapacitySettings
-from shared.envelope import CloudEvent
+from shared.envelope import CloudEvent, derived_id
+from shared.events import OkrsPublished, RequestClassified
 from shared.topics import Topics
-from tests.builders import classified
+from tests.builders import OBJECTIVES, classified
 from tests.infra import free_port
-from tests.support import AUTH, EventTap, publish
+from tests.support import AUTH, EventTap, event, eventually, publish
 
 pytestmark = pytest.mark.integration
 
@@ -78,6 +79,17 @@ class Dashboard:
         found: dict[str, Any] = (await self.get("/v1/dashboard")).json()
         return found
 
+    async def learn(self, *okrs: CloudEvent, sets: int) -> dict[str, Any]:
+        """Publish OKR sets; the snapshot once capacity knows the titles of ``sets`` of them."""
+        await publish(self.settings.kafka_bootstrap, Topics(self.settings.topic_prefix), *okrs)
+
+        async def known() -> dict[str, Any] | None:
+            found = await self.snapshot()
+            return found if found["titles_version"] >= sets else None
+
+        found: dict[str, Any] = await eventually(known)
+        return found
+
 
 @pytest.fixture
 async def dash(settings_for: Callable[..., CapacitySettings]) -> AsyncIterator[Dashboard]:
@@ -100,6 +112,23 @@ def four_lanes() -> list[CloudEvent]:
             classified("launch-microsite", lane="business_unit", colour="green", size="M", objective="O1", rank=1,
                        submitted_at=at(2)),
             classified("board-slides", lane="executive", colour="yellow", size="S", submitted_at=at(3))]
+
+
+def okrs_published(quarter: str = "2026-Q4", version: int = 1, **retitled: str) -> CloudEvent:
+    """The classifier's announcement of an OKR set: the builders' objectives O1-O3, ``retitled`` by id."""
+    objectives = [{**o, "id": f"O{i}", "rank": i, "title": retitled.get(f"O{i}", o["title"])}
+                  for i, o in enumerate(OBJECTIVES[:3], start=1)]
+    data = OkrsPublished(quarter=quarter, version=version, objectives=objectives, approved_by="Maria Okafor",
+                         approved_at=T0)
+    return event(data, event_id=derived_id("okrs", quarter, str(version)))
+
+
+def classified_under(okrs: CloudEvent, request_id: str, **fields: Any) -> CloudEvent:
+    """A ``request.classified`` measured against the OKR set ``okrs`` announced."""
+    plain = classified(request_id, **fields)
+    data = RequestClassified.model_validate(
+        {**plain.data, "okr_quarter": okrs.data["quarter"], "okr_version": okrs.data["version"]})
+    return event(data, event_id=plain.id)
 
 
 def column(snapshot: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -200,8 +229,8 @@ async def test_the_shares_csv_has_the_numbers_of_the_json_report(dash: Dashboard
     assert answer.headers["content-type"].startswith("text/csv")
     assert answer.headers["content-disposition"].startswith("attachment; filename=")
     rows = list(csv.DictReader(io.StringIO(answer.text)))
-    assert rows and set(rows[0]) == {"cycle", "cycle_start", "capacity_points", "dimension", "key", "points", "share",
-                                     "policy_share", "policy_kind"}
+    assert rows and list(rows[0]) == ["cycle", "cycle_start", "capacity_points", "dimension", "key", "points",
+                                      "share", "policy_share", "policy_kind", "title"]
     for cycle in report["cycles"]:
         mine = [r for r in rows if r["cycle"] == cycle["cycle"]]
         lanes = {r["key"]: r for r in mine if r["dimension"] == "lane"}
@@ -213,6 +242,54 @@ async def test_the_shares_csv_has_the_numbers_of_the_json_report(dash: Dashboard
         assert objectives == {k: (v["points"], v["share"]) for k, v in cycle["objectives"].items()}
     assert lanes["customer"]["policy_share"] == "0.5" and lanes["customer"]["policy_kind"] == "reserve"
     assert lanes["sales"]["policy_share"] == "0.2" and lanes["sales"]["policy_kind"] == "cap"
+
+
+async def test_cards_shares_and_exports_name_objectives_by_the_published_okr_set(dash: Dashboard) -> None:
+    okrs = okrs_published(O2="Customers reach value in 90 days")
+    await dash.learn(okrs, sets=1)
+    await dash.send(classified_under(okrs, "webinar", lane="customer", colour="blue", size="M", objective="O2",
+                                     rank=2),
+                    classified("board-slides", lane="executive", colour="yellow", size="S"))
+    snapshot = await dash.snapshot()
+    committed = {c["request_id"]: c for c in column(snapshot, "committed")}
+    assert (committed["webinar"]["objective_id"], committed["webinar"]["objective_title"]) == (
+        "O2", "Customers reach value in 90 days")
+    assert committed["board-slides"]["objective_title"] is None
+    assert [(o["objective_id"], o["title"]) for o in snapshot["shares"]["objectives"]] == [
+        ("O2", "Customers reach value in 90 days"), (None, None)]
+    report = (await dash.get("/v1/reports/shares")).json()
+    assert report["cycles"][-1]["objectives"]["O2"]["title"] == "Customers reach value in 90 days"
+    rows = list(csv.DictReader(io.StringIO((await dash.get("/v1/reports/shares.csv")).text)))
+    assert {(r["key"], r["title"]) for r in rows if r["dimension"] == "objective"} == {
+        ("O2", "Customers reach value in 90 days"), ("none", "")}
+
+
+async def test_a_redelivered_okr_set_changes_nothing_and_a_new_version_leaves_earlier_cards_named_as_before(
+        dash: Dashboard) -> None:
+    first = okrs_published()
+    await dash.send(classified_under(first, "webinar", lane="customer", colour="blue", size="M", objective="O2",
+                                     rank=2))
+    before = await dash.learn(first, sets=1)
+    # The redelivery and the next version share a key, so capacity handles them in this order.
+    after = await dash.learn(first, okrs_published(version=2, O2="Customers reach value in 60 days"), sets=2)
+    assert after["titles_version"] == 2  # the redelivery added no set
+    assert after["version"] == before["version"]  # and no OKR set touches the ledger
+    [webinar] = column(after, "committed")
+    assert webinar["objective_title"] == "Reduce customer churn through onboarding and education"  # its set's
+
+
+async def test_the_stream_sends_a_new_snapshot_when_an_okr_set_names_the_objectives(dash: Dashboard) -> None:
+    okrs = okrs_published(O2="Customers reach value in 90 days")
+    await dash.send(classified_under(okrs, "webinar", lane="customer", colour="blue", size="M", objective="O2",
+                                     rank=2))
+    async with dash.client.stream("GET", "/v1/dashboard/stream") as stream:
+        lines = stream.aiter_lines()
+        first = await asyncio.wait_for(next_snapshot(lines), timeout=5)
+        assert column(first, "committed")[0]["objective_title"] is None  # not published yet
+        await publish(dash.settings.kafka_bootstrap, Topics(dash.settings.topic_prefix), okrs)
+        second = await asyncio.wait_for(next_snapshot(lines), timeout=10)
+        assert (second["version"], second["titles_version"]) == (first["version"], 1)
+        assert column(second, "committed")[0]["objective_title"] == "Customers reach value in 90 days"
 
 
 async def test_the_shares_chart_is_drawn_in_lane_colours_with_the_reserve(dash: Dashboard) -> None:

@@ -8,11 +8,14 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from capacity import views
 from capacity.charts import PALETTE, Line, Rect, Text, hex_of, ink, shares_chart, to_png, to_svg
-from capacity.domain import Card, Ledger
-from capacity.exports import shares_csv
+from capacity.domain import Card, Ledger, fold
+from capacity.exports import CSV_COLUMNS, shares_csv
+from capacity.objectives import NO_TITLES, Titles
 from capacity.planning import Item, Policy, State, plan
 from capacity.snapshot import dashboard
+from tests.builders import classified
 
 TODAY = date(2026, 11, 25)
 T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -27,13 +30,18 @@ def card(request_id: str, lane: str, points: int, *, state: State = "open", minu
                                            "team": f"{lane} team", "type": lane}, COLOURS[lane])
 
 
-def snapshot_of(*cards: Card, policy: Policy | None = None) -> dict[str, Any]:
+def aligned(c: Card, objective: str, quarter: str | None = "2026-Q4", version: int | None = 1) -> Card:
+    """``c`` classified under ``objective`` of OKR set (``quarter``, ``version``)."""
+    return replace(c, item=replace(c.item, objective_id=objective), okr_quarter=quarter, okr_version=version)
+
+
+def snapshot_of(*cards: Card, policy: Policy | None = None, titles: Titles = NO_TITLES) -> dict[str, Any]:
     ledger = Ledger(policy=policy or Policy())
     for c in cards:
         ledger.put(c)
     history = {"from": "2026-09-01", "to": "2026-11-25", "customer_reserve": 0.5, "cycles": []}
     return dashboard(ledger, plan(ledger.items(), ledger.policy, TODAY), version=7, history=history,
-                     generated_at=T0)
+                     generated_at=T0, titles=titles)
 
 
 def report(*cycles: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +103,63 @@ def test_the_done_column_shows_the_latest_and_counts_them_all() -> None:
     assert column["count"] == 25 and len(column["cards"]) == 20
 
 
+TITLES = Titles({("2026-Q4", 1): {"O1": "Launch Atlas 3.0", "O2": "Customers reach value in 90 days"},
+                 ("2026-Q4", 2): {"O2": "Customers reach value in 60 days"},
+                 ("2027-Q1", 1): {"O1": "Grow self-serve revenue"}})
+
+
+def test_cards_and_objective_shares_are_named_by_the_okr_set_their_request_was_classified_under() -> None:
+    found = snapshot_of(aligned(card("webinar", "customer", 5, state="committed"), "O2"),
+                        aligned(card("page", "sales", 3), "O1"), card("deck", "executive", 2, state="in_progress"),
+                        titles=TITLES)
+    faces = {c["request_id"]: c for column in found["columns"] for c in column["cards"]}
+    assert {rid: (c["objective_id"], c["objective_title"]) for rid, c in faces.items()} == {
+        "webinar": ("O2", "Customers reach value in 90 days"), "page": ("O1", "Launch Atlas 3.0"),
+        "deck": (None, None)}
+    assert [(o["objective_id"], o["title"], o["points"]) for o in found["shares"]["objectives"]] == [
+        ("O1", "Launch Atlas 3.0", 3), ("O2", "Customers reach value in 90 days", 5), (None, None, 2)]
+    assert found["titles_version"] == 3
+
+
+def test_an_objective_no_published_set_names_keeps_its_id_alone() -> None:
+    found = snapshot_of(aligned(card("webinar", "customer", 5, state="committed"), "O9"), titles=TITLES)
+    [webinar] = next(c for c in found["columns"] if c["name"] == "committed")["cards"]
+    assert (webinar["objective_id"], webinar["objective_title"]) == ("O9", None)
+    assert found["shares"]["objectives"] == [{"objective_id": "O9", "title": None, "points": 5, "share": 0.25}]
+    assert snapshot_of(card("page", "sales", 3))["titles_version"] == 0
+
+
+def test_an_objective_is_named_from_its_own_quarter_and_never_from_another() -> None:
+    assert TITLES.of("O2", "2026-Q4", 2) == "Customers reach value in 60 days"
+    assert TITLES.of("O1", "2026-Q4", 2) == "Launch Atlas 3.0"  # dropped from v2: the quarter's earlier set
+    assert TITLES.of("O2", "2026-Q4", 7) == "Customers reach value in 60 days"  # unknown version: the latest
+    assert TITLES.of("O2", "2027-Q1", 1) is None  # "O2" of another quarter is another objective
+    assert TITLES.of("O1") == "Grow self-serve revenue"  # no set known for the card: the latest that has it
+    assert TITLES.of(None, "2026-Q4", 1) is None
+
+
+def test_a_card_keeps_the_okr_set_it_was_classified_under_through_the_store() -> None:
+    ledger = Ledger()
+    data = {**classified("webinar", objective="O2", rank=2, lane="customer").data,
+            "okr_quarter": "2026-Q4", "okr_version": 2}
+    fold(ledger, "request.classified", data)
+    stored = Card.from_json(ledger.cards["webinar"].to_json())
+    assert (stored.okr_quarter, stored.okr_version) == ("2026-Q4", 2)
+    assert TITLES.of_card(stored) == "Customers reach value in 60 days"
+    legacy = {k: v for k, v in ledger.cards["webinar"].to_json().items() if not k.startswith("okr_")}
+    assert Card.from_json(legacy).okr_quarter is None  # a card saved before capacity kept the set
+
+
+def test_the_shares_report_names_each_cycles_objectives_as_its_cards_do() -> None:
+    ledger = Ledger()
+    for c in (aligned(card("webinar", "customer", 5, state="committed"), "O2", version=2),
+              aligned(card("launch", "business_unit", 3, state="committed"), "O1", quarter="2027-Q1")):
+        ledger.put(c)
+    [row] = views.shares_report(ledger, date(2026, 11, 1), TODAY, {}, TITLES)["cycles"]
+    assert row["objectives"] == {"O1": {"points": 3, "share": 0.15, "title": "Grow self-serve revenue"},
+                                 "O2": {"points": 5, "share": 0.25, "title": "Customers reach value in 60 days"}}
+
+
 def test_the_chart_stacks_customer_work_at_the_foot_and_draws_the_reserve_dashed() -> None:
     chart = shares_chart(report(cycle("2026-W47", {"sales": 4, "customer": 8})), COLOURS)
     bars = [s for s in chart.shapes if isinstance(s, Rect) and s.w < 100 and s.h > 30]
@@ -137,3 +202,13 @@ def test_the_csv_lists_every_lane_of_the_policy_in_every_cycle_with_its_reserve_
     assert (okr["key"], okr["points"], okr["share"], okr["policy_share"]) == ("O1", "4", "0.2", "")
     legal = next(r for r in rows if r["key"] == "legal")
     assert (legal["policy_share"], legal["policy_kind"]) == ("0.1", "cap")
+
+
+def test_the_csv_names_objectives_in_a_last_column_and_keeps_the_others_in_place() -> None:
+    named = cycle("2026-W46", {"sales": 4}, {"O1": 4, "none": 2})
+    named["objectives"]["O1"]["title"] = "Launch Atlas 3.0"
+    rows = list(csv.reader(io.StringIO(shares_csv(report(named), Policy()))))
+    assert rows[0] == ["cycle", "cycle_start", "capacity_points", "dimension", "key", "points", "share",
+                       "policy_share", "policy_kind", "title"] == list(CSV_COLUMNS)
+    assert {r[4]: r[-1] for r in rows[1:] if r[3] == "objective"} == {"O1": "Launch Atlas 3.0", "none": ""}
+    assert all(r[-1] == "" and len(r) == len(CSV_COLUMNS) for r in rows[1:] if r[3] == "lane")

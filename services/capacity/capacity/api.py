@@ -12,6 +12,7 @@ from capacity.board import Action, Refused, decide_tradeoff, move
 from capacity.domain import Ledger, policy_to
 from capacity.planning import INTERNAL_LANES, Plan, Policy
 from capacity.service import CapacityService
+from capacity.store import TitleStore
 from shared.access import TEAM_ROLES, Caller, Role
 from shared.auth import AUTH_RESPONSES, Access
 from shared.events import (
@@ -65,7 +66,7 @@ class Decision(BaseModel):
         return self
 
 
-def capacity_router(service: CapacityService, access: Access) -> APIRouter:
+def capacity_router(service: CapacityService, titles: TitleStore, access: Access) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["capacity"])
     Reader = Annotated[Caller, Depends(access.allow())]
     Team = Annotated[Caller, Depends(access.allow(*TEAM_ROLES))]
@@ -105,7 +106,7 @@ def capacity_router(service: CapacityService, access: Access) -> APIRouter:
     async def shares(reader: Reader, from_: Annotated[date | None, Query(alias="from")] = None,
                      to: date | None = None) -> dict[str, Any]:
         ledger, _ = await service.current()
-        return views.shares_report(ledger, from_, to, await service.store.policies())
+        return views.shares_report(ledger, from_, to, await service.store.policies(), await titles.load())
 
     @router.get("/bypass-attempts", responses=AUTH_RESPONSES)
     async def bypass_attempts(caller: Team) -> dict[str, Any]:

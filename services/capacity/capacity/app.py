@@ -4,7 +4,7 @@ Emits:    request.scheduled, request.backlogged (position, expected start, reaso
           request.tradeoff_required, request.tradeoff_decided, request.conflict_detected,
           request.started, request.paused, request.done, request.bypass_refused,
           capacity.alert, policy.updated
-Consumes: request.classified, request.withdrawn
+Consumes: request.classified, request.withdrawn, okrs.published (for the dashboard's objective titles)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from capacity.api import capacity_router
 from capacity.config import CapacitySettings
 from capacity.dashboard import dashboard_router
 from capacity.service import CapacityService
-from capacity.store import LedgerStore
+from capacity.store import LedgerStore, TitleStore
 from shared.runtime import build_runtime, subscribe, web_app
 
 NAME = "capacity"
@@ -26,8 +26,11 @@ def create_app(settings: CapacitySettings) -> FastAPI:
     runtime = build_runtime(NAME, settings)
     service = CapacityService(LedgerStore(runtime.redis), runtime.outcomes, runtime.publisher,
                               source=f"/{NAME}", heat_shield=settings.heat_shield_email)
-    subscribe(runtime, [runtime.topics.requests, runtime.topics.classifications], handlers.routes(service))
-    routers = [capacity_router(service, runtime.access), dashboard_router(service, runtime.access.allow())]
+    titles = TitleStore(runtime.redis)
+    subscribe(runtime, [runtime.topics.requests, runtime.topics.classifications, runtime.topics.okrs],
+              handlers.routes(service, titles))
+    routers = [capacity_router(service, titles, runtime.access),
+               dashboard_router(service, titles, runtime.access.allow())]
     return web_app(runtime, routers, title="capacity",
                    description="Capacity by published policy: commitments, backlog, trade-offs, collisions.",
                    periodic=[(settings.cycle_check_s, service.new_cycle)])

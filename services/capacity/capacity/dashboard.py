@@ -6,8 +6,9 @@
     GET /v1/reports/shares.csv|svg|png   the shares report as a spreadsheet and as a chart
 
 Every data route takes the ``reader`` dependency (any caller with a key); moves go through the
-board's own routes. The stream polls the ledger's version, which every save bumps, so one cheap
-Redis read per connection and tick finds every change, whichever instance made it.
+board's own routes. The stream polls the ledger's version, which every save bumps, and the number of
+OKR sets whose titles are known, so two cheap Redis reads per connection and tick find every change,
+whichever instance made it.
 """
 
 import asyncio
@@ -27,6 +28,7 @@ from capacity.charts import Chart, shares_chart, to_png, to_svg
 from capacity.exports import shares_csv
 from capacity.service import CapacityService
 from capacity.snapshot import dashboard, lane_colours
+from capacity.store import TitleStore
 from shared.messaging import TRANSIENT
 from shared.problems import Problem
 from shared.runtime import stopping
@@ -61,8 +63,8 @@ def _frame(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def dashboard_router(service: CapacityService, reader: Callable[..., Any], *, poll_s: float = 0.5,
-                     heartbeat_s: float = 15.0) -> APIRouter:
+def dashboard_router(service: CapacityService, titles: TitleStore, reader: Callable[..., Any], *,
+                     poll_s: float = 0.5, heartbeat_s: float = 15.0) -> APIRouter:
     router = APIRouter()
     Reader = Annotated[Any, Depends(reader)]
     page = _static("dashboard.html")
@@ -70,13 +72,18 @@ def dashboard_router(service: CapacityService, reader: Callable[..., Any], *, po
 
     async def report(start: date | None, end: date | None) -> dict[str, Any]:
         ledger, _ = await service.current()
-        return views.shares_report(ledger, start, end, await service.store.policies())
+        return views.shares_report(ledger, start, end, await service.store.policies(), await titles.load())
+
+    async def versions() -> tuple[int, int]:
+        return await service.store.version(), await titles.version()
 
     async def snapshot() -> dict[str, Any]:
         version = await service.store.version()
         ledger, plan = await service.current()
-        history = views.shares_report(ledger, None, None, await service.store.policies())
-        return dashboard(ledger, plan, version=version, history=history, generated_at=datetime.now(UTC))
+        known = await titles.load()
+        history = views.shares_report(ledger, None, None, await service.store.policies(), known)
+        return dashboard(ledger, plan, version=version, history=history, generated_at=datetime.now(UTC),
+                         titles=known)
 
     @router.get("/dashboard", response_class=HTMLResponse, tags=["dashboard"])
     async def dashboard_page() -> HTMLResponse:
@@ -108,13 +115,14 @@ def dashboard_router(service: CapacityService, reader: Callable[..., Any], *, po
     async def frames(request: Request, first: dict[str, Any]) -> AsyncIterator[bytes]:
         """Ends when the client leaves (Starlette then cancels it) or when the process begins to stop."""
         yield _frame("snapshot", first)
-        seen, quiet_since = first["version"], time.monotonic()
+        seen, quiet_since = (first["version"], first["titles_version"]), time.monotonic()
         while not stopping(request.app):
             await asyncio.sleep(poll_s)
             try:
-                if await service.store.version() != seen:  # every save bumps it, a new cycle's replan too
+                # Every save bumps the ledger's version (a new cycle's replan too); every new OKR set the other.
+                if await versions() != seen:
                     latest = await snapshot()
-                    seen, quiet_since = latest["version"], time.monotonic()
+                    seen, quiet_since = (latest["version"], latest["titles_version"]), time.monotonic()
                     yield _frame("snapshot", latest)
             except TRANSIENT as exc:  # the page says so; the stream carries on once Redis is back
                 log.warning("dashboard stream: cannot read the ledger (%r)", exc)

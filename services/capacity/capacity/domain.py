@@ -29,6 +29,9 @@ class Card:
     title: str
     requester: dict[str, str]
     colour: str
+    # The OKR set the request was classified under, so its objective's title can be found.
+    okr_quarter: str | None = None
+    okr_version: int | None = None
 
     @property
     def request_id(self) -> str:
@@ -39,7 +42,8 @@ class Card:
         item["submitted_at"] = self.item.submitted_at.isoformat()
         for key in DATES:
             item[key] = item[key].isoformat() if item[key] else None
-        return {"item": item, "title": self.title, "requester": self.requester, "colour": self.colour}
+        return {"item": item, "title": self.title, "requester": self.requester, "colour": self.colour,
+                "okr_quarter": self.okr_quarter, "okr_version": self.okr_version}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Card:
@@ -47,7 +51,8 @@ class Card:
         raw["submitted_at"] = datetime.fromisoformat(raw["submitted_at"])
         for key in DATES:
             raw[key] = date.fromisoformat(raw[key]) if raw.get(key) else None
-        return cls(Item(**raw), data["title"], data["requester"], data["colour"])
+        return cls(Item(**raw), data["title"], data["requester"], data["colour"], data.get("okr_quarter"),
+                   data.get("okr_version"))
 
 
 @dataclass(frozen=True)
@@ -176,4 +181,5 @@ def _card_from_classified(data: dict[str, Any], existing: Card | None, policy: P
     if existing is not None:  # re-classified: the objective changes, the card keeps its place on the board
         item = replace(existing.item, objective_id=item.objective_id, objective_rank=item.objective_rank,
                        score=item.score)
-    return Card(item, request["title"], request["requester"], data["colour"])
+    return Card(item, request["title"], request["requester"], data["colour"], data.get("okr_quarter"),
+                data.get("okr_version"))

@@ -12,13 +12,15 @@ from capacity.planning import CUSTOMER, Policy
 
 __all__ = ["CSV_COLUMNS", "shares_csv"]
 
+# New columns go at the end, so spreadsheets that read the columns by position keep working.
 CSV_COLUMNS = ("cycle", "cycle_start", "capacity_points", "dimension", "key", "points", "share",
-               "policy_share", "policy_kind")
+               "policy_share", "policy_kind", "title")
 
 
 def shares_csv(report: Mapping[str, Any], policy: Policy) -> str:
     """Every lane of the policy appears in every cycle (0 points when it had none), so the rows pivot
-    cleanly; ``policy_share`` is the customer reserve or the lane's cap, empty for objectives."""
+    cleanly; ``policy_share`` is the customer reserve or the lane's cap, empty for objectives; ``title``
+    is the objective's, empty for lanes and for objectives whose title is not known."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -31,7 +33,8 @@ def shares_csv(report: Mapping[str, Any], policy: Policy) -> str:
             found = row["lanes"].get(lane, {"points": 0, "share": 0.0})
             target = report["customer_reserve"] if lane == CUSTOMER else policy.lane_caps.get(lane)
             writer.writerow((*common, "lane", lane, found["points"], found["share"],
-                             "" if target is None else target, "reserve" if lane == CUSTOMER else "cap"))
+                             "" if target is None else target, "reserve" if lane == CUSTOMER else "cap", ""))
         for objective, found in row["objectives"].items():
-            writer.writerow((*common, "objective", objective, found["points"], found["share"], "", ""))
+            writer.writerow((*common, "objective", objective, found["points"], found["share"], "", "",
+                             found.get("title") or ""))
     return out.getvalue()

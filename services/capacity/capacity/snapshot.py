@@ -3,7 +3,8 @@
 Built from what ops already reads (``views``: board, capacity, backlog, shares report), plus what a
 page needs to draw it plainly: each lane's shade and text colour, WIP against the limits per column,
 each lane's share of this cycle against the policy's reserve or cap, collisions as the plan stands,
-and the moves the board allows for each card.
+and the moves the board allows for each card. Objectives carry their titles, as the published OKR sets
+name them (``objectives``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from capacity import views
 from capacity.charts import DEFAULT_LANE_COLOURS, LANE_ORDER, hex_of, ink
 from capacity.domain import Ledger
+from capacity.objectives import NO_TITLES, Titles
 from capacity.planning import CUSTOMER, Plan
 
 __all__ = ["COLUMN_TITLES", "MAX_DONE", "dashboard", "lane_colours"]
@@ -39,13 +41,14 @@ def _lane(lane: str, colour: str) -> dict[str, str]:
     return {"lane": lane, "label": lane.replace("_", " "), "colour": colour, "hex": shade, "ink": ink(shade)}
 
 
-def _face(view: Mapping[str, Any], colours: Mapping[str, str]) -> dict[str, Any]:
+def _face(view: Mapping[str, Any], colours: Mapping[str, str], objective_title: str | None) -> dict[str, Any]:
     requester = view["requester"]
     return {**_lane(view["lane"], view["colour"] or colours.get(view["lane"], "grey")),
             "request_id": view["request_id"], "title": view["title"], "column": view["column"],
             "requester": requester.get("name"), "team": view["team"], "objective_id": view["objective_id"],
-            "points": view["points"], "expedite": view["expedite"], "position": view["position"],
-            "expected_start_cycle": view["expected_start_cycle"], "committed_cycle": view["committed_cycle"],
+            "objective_title": objective_title, "points": view["points"], "expedite": view["expedite"],
+            "position": view["position"], "expected_start_cycle": view["expected_start_cycle"],
+            "committed_cycle": view["committed_cycle"],
             "moves": MOVES.get(view["column"], [])}
 
 
@@ -75,7 +78,7 @@ def _wip(ledger: Ledger, columns: Mapping[str, list[dict[str, Any]]]) -> dict[st
                             "lanes": per_lane(started)}}
 
 
-def _shares(ledger: Ledger, capacity: Mapping[str, Any]) -> dict[str, Any]:
+def _shares(ledger: Ledger, capacity: Mapping[str, Any], named: Mapping[str, str]) -> dict[str, Any]:
     policy = ledger.policy
     lanes = []
     for lane in [*LANE_ORDER, *sorted(set(capacity["lanes"]) - set(LANE_ORDER))]:
@@ -88,8 +91,8 @@ def _shares(ledger: Ledger, capacity: Mapping[str, Any]) -> dict[str, Any]:
                       "policy_kind": "reserve" if customer else "cap", "over": over,
                       "under_reserve": customer and found["share"] + _EPS < policy.customer_reserve})
     internal = round(sum(row["share"] for row in lanes if row["lane"] != CUSTOMER), 4)
-    objectives = [{"objective_id": None if key == "none" else key, "points": v["committed_points"],
-                   "share": v["share"]}
+    objectives = [{"objective_id": None if key == "none" else key, "title": named.get(key),
+                   "points": v["committed_points"], "share": v["share"]}
                   for key, v in sorted(capacity["objectives"].items(), key=lambda kv: (kv[0] == "none", kv[0]))]
     return {"capacity_points": policy.capacity_points, "committed_points": capacity["committed_points"],
             "customer_share": capacity["customer_share"], "customer_reserve": policy.customer_reserve,
@@ -99,16 +102,23 @@ def _shares(ledger: Ledger, capacity: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def dashboard(ledger: Ledger, plan: Plan, *, version: int, history: Mapping[str, Any],
-              generated_at: datetime) -> dict[str, Any]:
-    """The whole dashboard at ledger ``version``; ``history`` is the shares report of the last cycles."""
+              generated_at: datetime, titles: Titles = NO_TITLES) -> dict[str, Any]:
+    """The whole dashboard at ledger ``version`` and ``titles``; ``history`` is the shares report of the
+    last cycles."""
     colours = lane_colours(ledger)
     board = views.board(ledger, plan)
     capacity = views.capacity(ledger, plan)
-    faces = {name: [_face(v, colours) for v in cards] for name, cards in board["columns"].items()}
+
+    def face(view: Mapping[str, Any]) -> dict[str, Any]:
+        return _face(view, colours, titles.of_card(ledger.cards[view["request_id"]]))
+
+    faces = {name: [face(v) for v in cards] for name, cards in board["columns"].items()}
     for name in ("committed", "in_progress", "paused"):  # grouped by lane, so the colours read as blocks
         faces[name].sort(key=_by_lane)
     done = sorted(faces["done"], key=lambda c: c["committed_cycle"] or "", reverse=True)
     wip = _wip(ledger, faces)
+    this_cycle = [ledger.cards[f["request_id"]] for name in ("committed", "in_progress") for f in faces[name]]
+    # ^ the cards this cycle's shares count, so each objective is named as they name it
     columns = [{"name": name, "title": title, "count": len(faces[name]), "wip": wip.get(name),
                 "cards": done[:MAX_DONE] if name == "done" else faces[name]}
                for name, title in COLUMN_TITLES.items()]
@@ -120,14 +130,14 @@ def dashboard(ledger: Ledger, plan: Plan, *, version: int, history: Mapping[str,
         return {"request_id": request_id, "title": card.title, **_lane(card.item.lane, card.colour)}
 
     return {
-        "version": version, "generated_at": generated_at.isoformat(),
+        "version": version, "titles_version": titles.version, "generated_at": generated_at.isoformat(),
         "cycle": capacity["cycle"], "cycle_start": capacity["cycle_start"],
         "policy_version": capacity["policy_version"],
         "lanes": [_lane(lane, colours[lane]) for lane in [*LANE_ORDER, *sorted(set(colours) - set(LANE_ORDER))]],
         "columns": columns,
-        "shares": _shares(ledger, capacity),
+        "shares": _shares(ledger, capacity, titles.by_objective(this_cycle)),
         "history": dict(history),
-        "backlog": [_face(v, colours) for v in views.backlog(ledger, plan)["items"]],
+        "backlog": [face(v) for v in views.backlog(ledger, plan)["items"]],
         "tradeoffs": [{"tradeoff_id": t["tradeoff_id"], "cycle": t["cycle"], **brief(t["request_id"]),
                        "candidates": [brief(c) for c in t["candidates"]]} for t in capacity["open_tradeoffs"]],
         "collisions": [{**c, "requests": [brief(r) for r in c["request_ids"]]}

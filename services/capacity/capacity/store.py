@@ -1,4 +1,5 @@
-"""Capacity's Redis state: the ledger (cards, what was announced, trade-offs, alerts, policy)."""
+"""Capacity's Redis state: the ledger (cards, what was announced, trade-offs, alerts, policy), and the
+titles of the published objectives."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.lock import Lock
 
 from capacity.domain import Card, Ledger, Tradeoff, policy_from, policy_to
+from capacity.objectives import SetKey, Titles
 
 CARDS, ANNOUNCED, TRADEOFFS = "capacity:cards", "capacity:announced", "capacity:tradeoffs"
 ALERTS, CONFLICTS, CLOSED = "capacity:alerts", "capacity:conflicts", "capacity:closed"
@@ -19,6 +21,9 @@ POLICY, POLICIES, BYPASSES = "capacity:policy", "capacity:policies", "capacity:b
 VERSION = "capacity:ledger-version"
 # Wiped by a rebuild; VERSION is not, so it only ever grows and no instance mistakes a rebuilt ledger for its copy.
 ALL_KEYS = (CARDS, ANNOUNCED, TRADEOFFS, ALERTS, CONFLICTS, CLOSED, POLICY, POLICIES, BYPASSES)
+# One field per published OKR set, "quarter#version" → {objective id: title}. Not part of the ledger:
+# a rebuild keeps it (it reads no OKR sets), and learning a set leaves VERSION alone.
+OBJECTIVES = "capacity:objective-titles"
 
 
 class LedgerStore:
@@ -98,3 +103,31 @@ class LedgerStore:
         await self._redis.delete(*ALL_KEYS)
         async for key in self._redis.scan_iter(match="capacity:outcome:*", count=1000):
             await self._redis.delete(key)
+
+
+class TitleStore:
+    """The objective titles of every published OKR set; a set, once published, never changes."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def learn(self, quarter: str, version: int, titles: dict[str, str]) -> bool:
+        """Keep a published set's titles; False when it was known already (a redelivery changes nothing)."""
+        return bool(await self._redis.hsetnx(OBJECTIVES, _field(quarter, version), json.dumps(titles)))
+
+    async def version(self) -> int:
+        """How many sets are known, as ``Titles.version`` counts them: it grows with every new set."""
+        return int(await self._redis.hlen(OBJECTIVES))
+
+    async def load(self) -> Titles:
+        rows = cast(dict[str, str], await self._redis.hgetall(OBJECTIVES))
+        return Titles({_key(name): json.loads(titles) for name, titles in rows.items()})
+
+
+def _field(quarter: str, version: int) -> str:
+    return f"{quarter}#{version}"
+
+
+def _key(name: str) -> SetKey:
+    quarter, version = name.rsplit("#", 1)
+    return quarter, int(version)

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from capacity.decisions import load_shares
-from capacity.domain import ACTIVE, Ledger, Tradeoff
+from capacity.domain import ACTIVE, Card, Ledger, Tradeoff
+from capacity.objectives import NO_TITLES, Titles
 from capacity.planning import Plan, cycle_label, cycle_start, lane_budgets
 from capacity.planning_signals import collisions as found_collisions
 
@@ -84,12 +85,13 @@ def tradeoff(found: Tradeoff) -> dict[str, Any]:
 
 
 def shares_report(ledger: Ledger, start: date | None, end: date | None,
-                  policies: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """Committed points and shares per lane and per objective, for each cycle in the range."""
+                  policies: dict[int, dict[str, Any]], titles: Titles = NO_TITLES) -> dict[str, Any]:
+    """Committed points and shares per lane and per objective (with its title), for each cycle in the range."""
     policy = ledger.policy
     first = cycle_start(start or date.today() - timedelta(days=policy.cycle_days * 12), policy)
     last = cycle_start(end or date.today(), policy)
     cycles: dict[date, dict[str, dict[str, int]]] = {}
+    counted: dict[date, list[Card]] = {}
     for found in ledger.cards.values():
         item = found.item
         if item.committed_cycle is None or not first <= item.committed_cycle <= last:
@@ -97,18 +99,19 @@ def shares_report(ledger: Ledger, start: date | None, end: date | None,
         if item.state not in ACTIVE and item.state != "done":
             continue
         row = cycles.setdefault(item.committed_cycle, {"lanes": {}, "objectives": {}})
+        counted.setdefault(item.committed_cycle, []).append(found)
         row["lanes"][item.lane] = row["lanes"].get(item.lane, 0) + item.points
         objective = item.objective_id or "none"
         row["objectives"][objective] = row["objectives"].get(objective, 0) + item.points
     rows = []
     for start_day in sorted(cycles):
-        row = cycles[start_day]
+        row, named = cycles[start_day], titles.by_objective(counted[start_day])
         rows.append({
             "cycle": cycle_label(start_day, policy), "cycle_start": start_day.isoformat(),
             "capacity_points": policy.capacity_points,
             "lanes": {k: {"points": v, "share": round(v / policy.capacity_points, 4)}
                       for k, v in sorted(row["lanes"].items())},
-            "objectives": {k: {"points": v, "share": round(v / policy.capacity_points, 4)}
+            "objectives": {k: {"points": v, "share": round(v / policy.capacity_points, 4), "title": named.get(k)}
                            for k, v in sorted(row["objectives"].items())},
         })
     return {"from": first.isoformat(), "to": last.isoformat(), "customer_reserve": policy.customer_reserve,

@@ -224,13 +224,20 @@ function column(col) {
   return node;
 }
 
+// "O2 · Customers reach value in 90 days"; "OKR O2" (`unnamed` and the id) while its title is not known.
+function objectiveLabel(id, title, unnamed) {
+  return title ? `${id} · ${title}` : `${unnamed} ${id}`;
+}
+
 function card(item) {
   const node = paint(el("article", { className: "card", data: { requestId: item.request_id, lane: item.lane } }), item);
   const tagline = el("div", { className: "tagline" }, [el("span", { className: "lane-tag", text: item.label })]);
   if (item.expedite) tagline.append(el("span", { className: "urgent", text: "urgent" }));
   if (item.position) tagline.append(el("span", { text: `#${item.position} · from ${item.expected_start_cycle}` }));
-  const objective = item.objective_id ? `OKR ${item.objective_id}` : "no OKR";
-  const meta = el("div", { className: "meta" }, [el("p", { text: `${item.points} pts · ${objective}` })]);
+  // An objective gets a line of its own, as wide as the card: beside the move buttons its title would not show.
+  const objective = item.objective_id ? objectiveLabel(item.objective_id, item.objective_title, "OKR") : null;
+  const figures = `${item.points} pts${objective ? "" : " · no OKR"}`;
+  const meta = el("div", { className: "meta" }, [el("p", { text: figures })]);
   if (state.canMove && item.moves.length > 0) {
     meta.append(el("div", { className: "moves" }, item.moves.map((move) => el("button", {
       text: VERBS[move] || move, attrs: { type: "button", "aria-label": `${VERBS[move] || move}: ${item.title}` },
@@ -238,11 +245,13 @@ function card(item) {
     }))));
   }
   node.append(tagline, el("h3", { text: item.title, attrs: { title: item.title } }),
-              el("p", { className: "who", text: `${item.requester || "?"} · ${item.team}` }), meta);
+              el("p", { className: "who", text: `${item.requester || "?"} · ${item.team}` }));
+  if (objective) node.append(el("p", { className: "objective", text: objective, attrs: { title: objective } }));
+  node.append(meta);
   return node;
 }
 
-function shareRow(name, lane, share, target, text, over) {
+function shareRow(name, lane, share, target, text, over, className = "") {
   const track = el("div", { className: "track" });
   const fill = el("div", { className: "fill" });
   const scale = Math.max(1, share, target || 0);
@@ -254,8 +263,8 @@ function shareRow(name, lane, share, target, text, over) {
     mark.style.left = `${(target / scale) * 100}%`;
     track.append(mark);
   }
-  return el("div", { className: "share-row" }, [
-    el("span", { className: "name", text: name }), track,
+  return el("div", { className: `share-row ${className}`.trim() }, [
+    el("span", { className: "name", text: name, attrs: { title: name } }), track,
     el("span", { className: `share-text${over ? " over" : ""}`, text }),
   ]);
 }
@@ -275,7 +284,8 @@ function renderShares(shares, lanes) {
     `${pct(shares.internal_allowance)} the customer reserve leaves` + (shares.internal_over ? " — over" : ".");
   internal.className = `summary${shares.internal_over ? " over" : ""}`;
   const objectives = shares.objectives.map((row) => shareRow(
-    row.objective_id ? `objective ${row.objective_id}` : "no objective", null, row.share, null, `${pct(row.share)} · ${row.points} pts`, false));
+    row.objective_id ? objectiveLabel(row.objective_id, row.title, "objective") : "no objective",
+    null, row.share, null, `${pct(row.share)} · ${row.points} pts`, false, "titled"));
   byId("objective-shares").replaceChildren(
     ...(objectives.length ? objectives : [el("p", { className: "empty", text: "Nothing committed yet." })]));
 }
