@@ -38,6 +38,7 @@ bench:         ## figures, not assertions: classifier speed, then the pipeline o
 	$(PY) bench/bench_capacity.py
 	$(PY) bench/bench_capacity_service.py
 	$(PY) bench/bench_pipeline.py
+	$(PY) bench/bench_access.py
 
 eval-classifier:  ## agreement of the classifier with the labelled sample in data/
 	bash scripts/bootstrap.sh

@@ -18,10 +18,19 @@ def stack_prefix() -> str:
 
 
 @pytest.fixture(scope="module")
+def stack_settings() -> dict[str, str]:
+    """Settings every service of a module's stack gets (names without the service prefix).
+
+    Tests poll with one key far faster than a tool would: the per-key rate limit is not what they test.
+    """
+    return {"RATE_LIMIT_PER_MINUTE": "100000"}
+
+
+@pytest.fixture(scope="module")
 def services(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory,
-             stack_prefix: str) -> Iterator[dict[str, ServiceProcess]]:
+             stack_prefix: str, stack_settings: dict[str, str]) -> Iterator[dict[str, ServiceProcess]]:
     logs = tmp_path_factory.mktemp("e2e-logs")
-    processes = stack(endpoints.kafka_bootstrap, endpoints.redis_base, stack_prefix, logs)
+    processes = stack(endpoints.kafka_bootstrap, endpoints.redis_base, stack_prefix, logs, extra=stack_settings)
     try:
         for process in processes.values():
             process.start()
