@@ -160,6 +160,20 @@ def test_the_shares_report_names_each_cycles_objectives_as_its_cards_do() -> Non
                                  "O2": {"points": 5, "share": 0.25, "title": "Customers reach value in 60 days"}}
 
 
+def test_work_spanning_cycles_counts_its_part_in_each_cycle_as_this_cycles_panel_does() -> None:
+    ledger = Ledger(policy=Policy())
+    ledger.put(card("launch", "business_unit", 8, state="committed"))  # twice the lane's 4 points a cycle
+    current = plan(ledger.items(), ledger.policy, TODAY)
+    rows = views.shares_report(ledger, date(2026, 11, 1), date(2026, 12, 31), {}, plan=current)["cycles"]
+    spread = {row["cycle"]: row["lanes"]["business_unit"]["points"] for row in rows}
+    this_cycle = views.capacity(ledger, current)["lanes"]["business_unit"]["committed_points"]
+    assert spread[rows[0]["cycle"]] == this_cycle == 4
+    assert sum(spread.values()) == 8 and len(spread) == 2
+    # Without the plan (as before), all of it landed in the cycle it was committed to.
+    [whole] = views.shares_report(ledger, date(2026, 11, 1), date(2026, 12, 31), {})["cycles"]
+    assert whole["lanes"]["business_unit"]["points"] == 8
+
+
 def test_the_chart_stacks_customer_work_at_the_foot_and_draws_the_reserve_dashed() -> None:
     chart = shares_chart(report(cycle("2026-W47", {"sales": 4, "customer": 8})), COLOURS)
     bars = [s for s in chart.shapes if isinstance(s, Rect) and s.w < 100 and s.h > 30]

@@ -105,8 +105,8 @@ def capacity_router(service: CapacityService, titles: TitleStore, access: Access
     @router.get("/reports/shares", responses={**AUTH_RESPONSES, 422: {}})
     async def shares(reader: Reader, from_: Annotated[date | None, Query(alias="from")] = None,
                      to: date | None = None) -> dict[str, Any]:
-        ledger, _ = await service.current()
-        return views.shares_report(ledger, from_, to, await service.store.policies(), await titles.load())
+        ledger, plan = await service.current()
+        return views.shares_report(ledger, from_, to, await service.store.policies(), await titles.load(), plan)
 
     @router.get("/bypass-attempts", responses=AUTH_RESPONSES)
     async def bypass_attempts(caller: Team) -> dict[str, Any]:

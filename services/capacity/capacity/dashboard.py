@@ -71,8 +71,8 @@ def dashboard_router(service: CapacityService, titles: TitleStore, reader: Calla
     assets = {name: _static(name) for name in ASSETS}
 
     async def report(start: date | None, end: date | None) -> dict[str, Any]:
-        ledger, _ = await service.current()
-        return views.shares_report(ledger, start, end, await service.store.policies(), await titles.load())
+        ledger, plan = await service.current()
+        return views.shares_report(ledger, start, end, await service.store.policies(), await titles.load(), plan)
 
     async def versions() -> tuple[int, int]:
         return await service.store.version(), await titles.version()
@@ -81,7 +81,7 @@ def dashboard_router(service: CapacityService, titles: TitleStore, reader: Calla
         version = await service.store.version()
         ledger, plan = await service.current()
         known = await titles.load()
-        history = views.shares_report(ledger, None, None, await service.store.policies(), known)
+        history = views.shares_report(ledger, None, None, await service.store.policies(), known, plan)
         return dashboard(ledger, plan, version=version, history=history, generated_at=datetime.now(UTC),
                          titles=known)
 

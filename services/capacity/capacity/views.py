@@ -84,9 +84,25 @@ def tradeoff(found: Tradeoff) -> dict[str, Any]:
     return {**asdict(found), "candidates": list(found.candidates)}
 
 
+def _points_by_cycle(card: Card, plan: Plan | None) -> list[tuple[date, int]]:
+    """Where a card's points fall: a span over several cycles counts in each cycle its part, as the plan
+    has it from this cycle on; what it already used before this cycle counts in the cycle it was committed to."""
+    item = card.item
+    assert item.committed_cycle is not None
+    slot = plan.slots.get(item.request_id) if plan is not None else None
+    if slot is None or not slot.committed:
+        return [(item.committed_cycle, item.points)]
+    ahead = [(cycle, points) for cycle, points in slot.points_by_cycle if points]
+    before = item.points - sum(points for _, points in ahead)
+    return [(item.committed_cycle, before)] * (before > 0) + ahead
+
+
 def shares_report(ledger: Ledger, start: date | None, end: date | None,
-                  policies: dict[int, dict[str, Any]], titles: Titles = NO_TITLES) -> dict[str, Any]:
-    """Committed points and shares per lane and per objective (with its title), for each cycle in the range."""
+                  policies: dict[int, dict[str, Any]], titles: Titles = NO_TITLES,
+                  plan: Plan | None = None) -> dict[str, Any]:
+    """Committed points and shares per lane and per objective (with its title), for each cycle in the range.
+
+    With the current ``plan``, work spanning cycles counts in each cycle its part, as ``capacity`` does."""
     policy = ledger.policy
     first = cycle_start(start or date.today() - timedelta(days=policy.cycle_days * 12), policy)
     last = cycle_start(end or date.today(), policy)
@@ -94,15 +110,16 @@ def shares_report(ledger: Ledger, start: date | None, end: date | None,
     counted: dict[date, list[Card]] = {}
     for found in ledger.cards.values():
         item = found.item
-        if item.committed_cycle is None or not first <= item.committed_cycle <= last:
+        if item.committed_cycle is None or (item.state not in ACTIVE and item.state != "done"):
             continue
-        if item.state not in ACTIVE and item.state != "done":
-            continue
-        row = cycles.setdefault(item.committed_cycle, {"lanes": {}, "objectives": {}})
-        counted.setdefault(item.committed_cycle, []).append(found)
-        row["lanes"][item.lane] = row["lanes"].get(item.lane, 0) + item.points
-        objective = item.objective_id or "none"
-        row["objectives"][objective] = row["objectives"].get(objective, 0) + item.points
+        for cycle, points in _points_by_cycle(found, plan):
+            if not first <= cycle <= last:
+                continue
+            row = cycles.setdefault(cycle, {"lanes": {}, "objectives": {}})
+            counted.setdefault(cycle, []).append(found)
+            row["lanes"][item.lane] = row["lanes"].get(item.lane, 0) + points
+            objective = item.objective_id or "none"
+            row["objectives"][objective] = row["objectives"].get(objective, 0) + points
     rows = []
     for start_day in sorted(cycles):
         row, named = cycles[start_day], titles.by_objective(counted[start_day])
