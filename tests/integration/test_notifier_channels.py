@@ -122,16 +122,16 @@ async def test_a_slow_or_dead_receiver_delays_nobody_else(settings_with: Callabl
             await sink.wait_for(1)
 
             # The slow receiver is still holding its first delivery (for 30 s); the next event goes through.
-            started = time.monotonic()
             await publish(settings.kafka_bootstrap, topics, event(backlogged("r-2")))
+            started = time.monotonic()  # once published: the producer's start-up is not the notifier's doing
             await healthy.wait_for(2)
             to_healthy = time.monotonic() - started
             await sink.wait_for(2)
             to_mail = time.monotonic() - started
             print(f"\nwith a receiver hanging for 30 s: healthy webhook after {to_healthy:.2f} s, email after "
                   f"{to_mail:.2f} s")
-            assert to_healthy < 3.0 and to_mail < 3.0
-            assert len(slow.requests) == 2  # both its deliveries are in flight at once, neither answered
+            assert to_healthy < 8.0 and to_mail < 8.0  # far below the 30 s the slow receiver holds each one
+            await slow.wait_for(2)  # both its deliveries are in flight at once, neither answered
             failed_fast = await eventually(lambda: _attempted(client, dead))
             assert "ConnectError" in failed_fast[0]["error"]
 
@@ -149,7 +149,7 @@ async def test_killing_the_notifier_mid_burst_repeats_at_most_the_sends_in_fligh
     count, concurrency = 24, 4
     events = [event(backlogged(f"r-{i}", title=f"Landing page {i}")) for i in range(count)]
     async with MailSink(delay_s=0.3) as sink:
-        settings = settings_with(sink, send_concurrency=concurrency, lease_s=2.0, send_timeout_s=1.5)
+        settings = settings_with(sink, send_concurrency=concurrency, lease_s=14.0, send_timeout_s=2.0)
         topics = Topics(settings.topic_prefix)
 
         async def burst() -> None:
@@ -187,9 +187,15 @@ async def test_the_same_event_consumed_twice_sends_once(settings_with: Callable[
     async with MailSink() as sink:
         settings = settings_with(sink)
         async with running(create_app(settings)) as client:
-            await publish(settings.kafka_bootstrap, Topics(settings.topic_prefix), sample, sample)
-            await eventually(lambda: _sent(client, "r-1"))
-            await publish(settings.kafka_bootstrap, Topics(settings.topic_prefix), event(backlogged("marker")))
-            await eventually(lambda: _sent(client, "marker"))
+            # A later event about the same request rides the same partition: once it is sent, the repeat
+            # before it was consumed too.
+            later = event(backlogged("r-1", position=3))
+            await publish(settings.kafka_bootstrap, Topics(settings.topic_prefix), sample, sample, later)
+            await eventually(lambda: _sent_about(client, "r-1", later.id))
+            await asyncio.sleep(0.3)
         assert [m.to for m in sink.mail] == [[DAVE.email], [DAVE.email]]
         assert len({m.message["Message-ID"] for m in sink.mail}) == 2
+
+
+async def _sent_about(client: httpx.AsyncClient, request_id: str, event_id: str) -> bool:
+    return any(i["about_event_id"] == event_id for i in await _sent(client, request_id))

@@ -19,6 +19,7 @@ from email.utils import format_datetime, formataddr
 
 import aiosmtplib
 import httpx
+from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
 
 from notifier.targets import UnsafeTarget, resolve
@@ -88,19 +89,21 @@ class EmailChannel:
         server = self._server
         if server is None:
             return clock.skipped("no SMTP server configured (NOTIFIER_SMTP_HOST)")
-        message = EmailMessage()
-        message["From"] = formataddr((server.sender_name, server.sender))
-        message["To"] = to
-        message["Subject"] = subject
-        message["Date"] = format_datetime(clock.at)
-        # The same Message-ID on a repeat, so a mailbox can tell it is the same message.
-        message["Message-ID"] = f"<{message_id}@{server.sender.rsplit('@', 1)[-1]}>"
-        message.set_content(text)
         try:
+            message = EmailMessage()
+            message["From"] = formataddr((server.sender_name, server.sender))
+            message["To"] = to
+            message["Subject"] = subject
+            message["Date"] = format_datetime(clock.at)
+            # The same Message-ID on a repeat, so a mailbox can tell it is the same message.
+            message["Message-ID"] = f"<{message_id}@{server.sender.rsplit('@', 1)[-1]}>"
+            message.set_content(text)
             async with asyncio.timeout(self._timeout_s):
                 await aiosmtplib.send(message, hostname=server.host, port=server.port, start_tls=server.starttls,
                                       username=server.username, password=server.password,
                                       timeout=self._timeout_s)
+        except ValueError as exc:  # a header no retry can mend (a line break in an address, say)
+            return clock.failed(_describe(exc), final=True)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return clock.failed(_describe(exc), final=all(r.code >= 500 for r in exc.recipients))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
@@ -109,8 +112,8 @@ class EmailChannel:
 
 
 class SlackChannel:
-    def __init__(self, url: str, client: httpx.AsyncClient, timeout_s: float) -> None:
-        self._url = url
+    def __init__(self, url: SecretStr, client: httpx.AsyncClient, timeout_s: float) -> None:
+        self._url = url  # its path is the webhook's token: kept out of reprs and logs
         self._client = client
         self._timeout_s = timeout_s
 
@@ -118,7 +121,10 @@ class SlackChannel:
         clock = _Clock()
         try:
             async with asyncio.timeout(self._timeout_s):
-                answer = await self._client.post(self._url, json={"text": text}, follow_redirects=False)
+                answer = await self._client.post(self._url.get_secret_value(), json={"text": text},
+                                                 follow_redirects=False)
+        except (httpx.InvalidURL, ValueError) as exc:  # a malformed webhook URL: no retry can mend it
+            return clock.failed(_describe(exc), final=True)
         except (httpx.HTTPError, TimeoutError) as exc:
             return clock.failed(_describe(exc))
         if answer.is_success:
@@ -152,6 +158,8 @@ class WebhookChannel:
                                                  extensions=target.extensions, follow_redirects=False)
         except UnsafeTarget as exc:
             return clock.failed(f"refused: {exc}")
+        except (httpx.InvalidURL, ValueError) as exc:  # a malformed URL: no retry can mend it
+            return clock.failed(_describe(exc), final=True)
         except (httpx.HTTPError, TimeoutError) as exc:
             return clock.failed(_describe(exc))
         if answer.is_success:

@@ -29,7 +29,7 @@ class NotifierSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     # Chat: a Slack incoming webhook; Slack is used only when this is set.
-    slack_webhook_url: str | None = None
+    slack_webhook_url: SecretStr | None = None  # its path is a token
     slack_channel: str = "#marketing-ops"
 
     # Webhook subscriptions to loopback, private or link-local addresses: only for tests and demos.
@@ -38,7 +38,8 @@ class NotifierSettings(ServiceSettings):
     retry_jitter: float = Field(default=0.2, ge=0, lt=1)
     send_timeout_s: float = Field(default=10.0, gt=0)
     send_concurrency: int = Field(default=32, ge=1)
-    # A claimed send is due again after its lease: what bounds the repeat after a crash.
+    # A claimed send is due again after its lease: what bounds the repeat after a crash. It must
+    # outlast two sends and the writes around them, or a slow send would be claimed again.
     lease_s: float = Field(default=60.0, gt=0)
     dispatch_poll_s: float = Field(default=0.5, gt=0)
     shutdown_grace_s: float = Field(default=5.0, ge=0)
@@ -50,6 +51,7 @@ class NotifierSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> NotifierSettings:
-        if self.lease_s <= self.send_timeout_s:
-            raise ValueError("lease_s must be longer than send_timeout_s, or a slow send would be claimed twice")
+        if self.lease_s < 2 * self.send_timeout_s + 10:
+            raise ValueError("lease_s must be at least 2 * send_timeout_s + 10, or a slow send would be claimed "
+                             "again while it is still running")
         return self

@@ -15,7 +15,7 @@ from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 
-from notifier.schedule import DUE
+from notifier.schedule import DUE, lease_key
 from notifier.subscriptions import Subscription
 from shared.envelope import CloudEvent, derived_id
 
@@ -44,13 +44,14 @@ end
 return created
 """
 
-# KEYS: record, attempts list, due, then the four status indexes of the subscription, then of all.
-# ARGV: id, new status, statuses it may move from (comma separated), due score or '', attempt or '',
-# then field/value pairs to set.
+# KEYS: record, attempts list, due, then the four status indexes of the subscription, then of all,
+# then the job's lease. ARGV: id, new status, statuses it may move from (comma separated), due score
+# or '', attempt or '', the lease token the move needs ('' for none), then field/value pairs to set.
 _MOVE = """
 local order = {pending = 0, succeeded = 1, failed = 2, cancelled = 3}
 local old = redis.call('HGET', KEYS[1], 'status')
 if not old then return false end
+if ARGV[6] ~= '' and redis.call('GET', KEYS[12]) ~= ARGV[6] then return 'stale' end
 if not string.find(',' .. ARGV[3] .. ',', ',' .. old .. ',', 1, true) then return old end
 local seq = redis.call('HGET', KEYS[1], 'seq')
 if old ~= ARGV[2] then
@@ -68,7 +69,8 @@ if ARGV[5] ~= '' then
   redis.call('RPUSH', KEYS[2], ARGV[5])
   redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 6))
+redis.call('DEL', KEYS[12])
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 7))
 return 'ok'
 """
 
@@ -118,15 +120,17 @@ class DeliveryLog:
 
     async def move(self, delivery_id: str, subscription_id: str, status: Status, *,
                    allowed_from: Sequence[Status], due: float | None = None,
-                   attempt: Mapping[str, Any] | None = None, **fields: str | int) -> str | None:
-        """Move a delivery to ``status`` if it is in one of ``allowed_from``: answers "ok", the status it
-        was left in, or None when there is no such delivery."""
+                   attempt: Mapping[str, Any] | None = None, lease: str | None = None,
+                   **fields: str | int) -> str | None:
+        """Move a delivery to ``status`` if it is in one of ``allowed_from`` (and, given a ``lease`` token,
+        only while that is still the job's lease): answers "ok", "stale", the status it was left in, or
+        None when there is no such delivery."""
         keys = [_record(delivery_id), _attempts(delivery_id), DUE,
                 *(_index(subscription_id, s) for s in STATUSES),
-                *(_index(ANY_SUBSCRIPTION, s) for s in STATUSES)]
+                *(_index(ANY_SUBSCRIPTION, s) for s in STATUSES), lease_key(KIND, delivery_id)]
         pairs = [str(v) for kv in fields.items() for v in kv]
         args = [delivery_id, status, ",".join(allowed_from), "" if due is None else due,
-                json.dumps(attempt) if attempt else "", *pairs]
+                json.dumps(attempt) if attempt else "", lease or "", *pairs]
         return cast(str | None, await self._redis.eval(_MOVE, len(keys), *keys, *args))
 
     async def for_attempt(self, delivery_id: str) -> Delivery | None:

@@ -3,26 +3,37 @@
 Consuming never sends; it records and wakes the dispatcher. Each claimed job runs concurrently
 (at most ``concurrency`` at once) with its own time limit, so a slow or dead receiver holds up
 nothing but itself. A job is claimed under a lease: if the process dies mid-send, the job is due
-again when the lease runs out, which is the one repeat a crash can cause. On shutdown, sends in
-flight get ``grace_s`` to finish before they are cancelled (and left to their lease).
+again when the lease runs out, which is the one repeat a crash can cause. A job claimed again
+while its attempt is still running here is only re-leased, never started twice. An attempt that
+breaks down counts as a failed attempt of its job (unless Redis or Kafka is away: then its lease
+brings it back). On shutdown, sends in flight get ``grace_s`` to finish before they are cancelled
+(and left to their lease), and the senders' clients are closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
 
-from notifier.schedule import Schedule
+from notifier.schedule import Claim, Schedule
 from shared.messaging import TRANSIENT
 
 __all__ = ["Dispatcher", "Job"]
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[str], Awaitable[None]]
+
+class Job(Protocol):
+    async def __call__(self, claim: Claim) -> None:
+        """One attempt; its outcome is written only while ``claim`` holds the lease."""
+
+    async def failed(self, claim: Claim, error: str) -> None:
+        """The attempt broke down: count it as a failed attempt."""
 
 
 class Dispatcher:
@@ -36,51 +47,85 @@ class Dispatcher:
         self._grace_s = grace_s
         self._on_stop = on_stop
         self._wake = asyncio.Event()
-        self._running: set[asyncio.Task[None]] = set()
+        self._running: dict[str, tuple[asyncio.Task[None], Claim]] = {}
 
     def wake(self) -> None:
         """Something may be due now: look without waiting for the next poll."""
         self._wake.set()
 
     async def run(self) -> None:
-        """Claim and send until cancelled (shared.runtime restarts it if it fails; sends in flight go on)."""
+        """Claim and send until cancelled; then let sends in flight finish (or cancel them) and close."""
+        this = asyncio.current_task()
+        assert this is not None
         try:
             while True:
-                self._wake.clear()
-                free = self._concurrency - len(self._running)
+                # A cancellation that a client turned into an error of its own (or that Python 3.11's
+                # wait_for lost) would otherwise keep this loop, and the shutdown waiting on it, going.
+                if this.cancelling():
+                    raise asyncio.CancelledError
                 try:
-                    claimed = await self._schedule.claim(time.time(), self._lease_s, free) if free > 0 else []
-                except TRANSIENT as exc:  # Redis away: sends in flight carry on, claiming resumes when it is back
-                    log.warning("cannot claim due sends yet: %r", exc)
-                    claimed, free = [], 0
-                for kind, job_id in claimed:
-                    task = asyncio.create_task(self._attempt(kind, job_id), name=f"send {kind} {job_id}")
-                    self._running.add(task)
-                    task.add_done_callback(self._done)
-                if len(claimed) < free or free <= 0:
+                    busy = await self._dispatch()
+                except Exception:  # Redis away, or a fault of ours: visible here, tried again next poll
+                    log.exception("claiming due sends failed; trying again in %.1fs", self._poll_s)
+                    busy = False
+                if not busy:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll_s)
-        except asyncio.CancelledError:
+                        async with asyncio.timeout(self._poll_s):
+                            await self._wake.wait()
+        finally:
             await self._drain()
             if self._on_stop is not None:
                 await self._on_stop()
-            raise
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
+    async def _dispatch(self) -> bool:
+        """Claim what is due and start it; answers whether there may be more due right away."""
+        self._wake.clear()
+        free = self._concurrency - len(self._running)
+        if free <= 0:
+            return False
+        claimed = await self._schedule.claim(time.time(), self._lease_s, free)
+        started = 0
+        for claim in claimed:
+            running = self._running.get(claim.job)
+            if running is not None:  # still sending it: the claim only renewed its lease
+                running[1].token = claim.token
+                continue
+            task = asyncio.create_task(self._attempt(claim), name=f"send {claim.job}")
+            self._running[claim.job] = (task, claim)
+            task.add_done_callback(functools.partial(self._done, claim.job))
+            started += 1
+        return len(claimed) >= free and started > 0
+
+    def _done(self, job: str, _: asyncio.Task[None]) -> None:
+        self._running.pop(job, None)
         self._wake.set()  # a slot is free
 
-    async def _attempt(self, kind: str, job_id: str) -> None:
+    async def _attempt(self, claim: Claim) -> None:
+        job = self._jobs.get(claim.kind)
         try:
-            await self._jobs[kind](job_id)
-        except Exception:  # one job's fault must not stop the others; its lease makes it due again
-            log.exception("sending %s %s failed; it is due again after its lease (%.0fs)", kind, job_id,
-                          self._lease_s)
+            if job is None:
+                log.error("%s: no such kind of job; dropped from the schedule", claim.job)
+                await self._schedule.forget(claim.kind, claim.id)
+                return
+            await job(claim)
+        except TRANSIENT as exc:
+            log.warning("sending %s was interrupted; it is due again after its lease (%.0fs): %r", claim.job,
+                        self._lease_s, exc)
+        except Exception as exc:
+            if job is None:
+                raise
+            log.exception("sending %s broke down; counted as a failed attempt", claim.job)
+            try:
+                await job.failed(claim, f"{type(exc).__name__}: {exc}")
+            except Exception:  # its lease brings it back
+                log.exception("could not record the failed attempt of %s; it is due again after its lease",
+                              claim.job)
 
     async def _drain(self) -> None:
         if not self._running:
             return
-        _, pending = await asyncio.wait(set(self._running), timeout=self._grace_s)
+        tasks = {task for task, _ in self._running.values()}
+        _, pending = await asyncio.wait(tasks, timeout=self._grace_s)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)

@@ -31,11 +31,15 @@ def routes(*, composer: Composer, objectives: Objectives, notifications: Notific
         objective_id = event.data.get("objective_id")
         title = await objectives.title(event.subject, objective_id) if objective_id else None
         now, created_at = time.time(), datetime.now(UTC).isoformat()
-        told = await notifications.record(composer.drafts(event, title), now=now, created_at=created_at)
+        # Subscribers first: a message that cannot be composed must not keep the event from them.
         delivered = await deliveries.fan_out(event, await subscriptions.matching(event.type), now=now,
                                              created_at=created_at)
-        if told or delivered:
-            log.info("%s %s: %d message(s) and %d webhook delivery(ies) due", event.type, event.id, told, delivered)
+        if delivered:
+            log.info("%s %s: %d webhook delivery(ies) due", event.type, event.id, delivered)
+            wake()
+        told = await notifications.record(composer.drafts(event, title), now=now, created_at=created_at)
+        if told:
+            log.info("%s %s: %d message(s) due", event.type, event.id, told)
             wake()
 
     return dict.fromkeys(EVENT_TYPES, on_event)

@@ -4,22 +4,28 @@
                   (channel not configured), retried on the schedule, or failed after the last retry
     delivery      a signed webhook; any 2xx succeeds, 410 disables the subscription and cancels its
                   pending deliveries, anything else is retried on the schedule, then failed
+
+An attempt that cannot succeed (a malformed address) fails at once; one that breaks down for
+another reason counts as a failed attempt (``failed``). Every outcome is written only while the
+attempt still holds its lease (``Schedule.under_lease``), so a stale attempt changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from notifier.channels import Attempt, EmailChannel, SlackChannel, WebhookChannel
-from notifier.deliveries import DeliveryLog
+from notifier.deliveries import Delivery, DeliveryLog, Status
 from notifier.domain import retry_delay, webhook_verdict
-from notifier.schedule import Schedule
+from notifier.schedule import Claim, Schedule
 from notifier.store import Draft, NotificationLog
 from notifier.subscriptions import SubscriptionStore
 from shared.envelope import CloudEvent, envelope
@@ -60,24 +66,39 @@ class NotificationJob:
         self._publisher = publisher
         self._source = source
 
-    async def __call__(self, notification_id: str) -> None:
-        found = await self._log.draft(notification_id)
+    async def __call__(self, claim: Claim) -> None:
+        found = await self._log.draft(claim.id)
         if found is None or found[1] != "pending":
-            await self._schedule.forget("notification", notification_id)
+            await self._schedule.forget(claim.kind, claim.id)
             return
         draft, _, failures = found
         attempt = await self._send(draft)
         if attempt.ok or attempt.skipped:
-            await self._finish(draft, "sent" if attempt.ok else "not_sent", attempt)
+            await self._finish(claim, draft, "sent" if attempt.ok else "not_sent", attempt)
             return
-        due = None if attempt.final else self._retry.next_due(failures + 1, attempt.at.timestamp())
+        await self._failed(claim, draft, failures, attempt, final=attempt.final)
+
+    async def failed(self, claim: Claim, error: str) -> None:
+        """The attempt broke down (not for want of a channel): it counts as a failed attempt."""
+        found = await self._log.draft(claim.id)
+        if found is None or found[1] != "pending":
+            await self._schedule.forget(claim.kind, claim.id)
+            return
+        draft, _, failures = found
+        await self._failed(claim, draft, failures, Attempt(datetime.now(UTC), False, 0, error=error), final=False)
+
+    async def _failed(self, claim: Claim, draft: Draft, failures: int, attempt: Attempt, *, final: bool) -> None:
+        # From now, not from the attempt's start: a send that timed out is not due again at once.
+        due = None if final else self._retry.next_due(failures + 1, time.time())
         if due is None:
             log.warning("notification %s to %s by %s failed for good: %s", draft.id, draft.recipient,
                         draft.channel, attempt.error)
-            await self._finish(draft, "failed", attempt)
+            await self._finish(claim, draft, "failed", attempt)
             return
-        await self._log.retry(draft.id, due=due, due_at=_iso(due), failures=failures + 1,
-                              detail=attempt.error or "failed")
+        detail = attempt.error or "failed"
+        if not await self._schedule.under_lease(claim, lambda pipe: NotificationLog.retry(
+                pipe, draft.id, due=due, due_at=_iso(due), failures=failures + 1, detail=detail)):
+            claim.stale(f"failed: {detail}")
 
     async def _send(self, draft: Draft) -> Attempt:
         if draft.channel == "slack" and self._slack is not None:
@@ -88,7 +109,7 @@ class NotificationJob:
         return await self._email.send(to=draft.recipient, subject=draft.title, text=draft.text,
                                       message_id=draft.id)
 
-    async def _finish(self, draft: Draft, status: str, attempt: Attempt) -> None:
+    async def _finish(self, claim: Claim, draft: Draft, status: str, attempt: Attempt) -> None:
         at = attempt.at.isoformat()
         announced: list[CloudEvent] = []
         if status != "failed":
@@ -99,10 +120,14 @@ class NotificationJob:
                 detail=attempt.error, audience=draft.audience, email_subject=draft.title),
                 source=self._source, event_id=draft.id))
         outcome = f"sent:{draft.id}"
-        async with self._redis.pipeline(transaction=True) as pipe:
+
+        def queue(pipe: Pipeline) -> None:
             NotificationLog.finish(pipe, draft.id, status, at=at, detail=attempt.error)
             self._outcomes.record(pipe, outcome, announced)
-            await pipe.execute()
+
+        if not await self._schedule.under_lease(claim, queue):
+            claim.stale(status)
+            return
         try:
             await self._outcomes.deliver(outcome, announced, self._publisher)
         except TRANSIENT as exc:  # the outbox relay announces it once Kafka is back
@@ -118,36 +143,55 @@ class DeliveryJob:
         self._channel = channel
         self._retry = retry
 
-    async def __call__(self, delivery_id: str) -> None:
-        delivery = await self._deliveries.for_attempt(delivery_id)
+    async def __call__(self, claim: Claim) -> None:
+        delivery = await self._deliveries.for_attempt(claim.id)
         if delivery is None or delivery.status != "pending":
-            await self._schedule.forget("delivery", delivery_id)
+            await self._schedule.forget(claim.kind, claim.id)
             return
         subscription = await self._subscriptions.get(delivery.subscription_id)
         if subscription is None or subscription.status != "active":
-            await self._deliveries.move(delivery_id, delivery.subscription_id, "cancelled",
+            await self._deliveries.move(claim.id, delivery.subscription_id, "cancelled",
                                         allowed_from=["pending"], next_attempt_at="")
             return
         attempt = await self._channel.send(url=subscription.url, secret=subscription.secret,
-                                           webhook_id=delivery_id, body=delivery.payload)
-        record, sub = attempt.as_record(), delivery.subscription_id
+                                           webhook_id=claim.id, body=delivery.payload)
         match webhook_verdict(attempt.status_code):
             case "succeeded":
-                await self._deliveries.move(delivery_id, sub, "succeeded", allowed_from=["pending"],
-                                            attempt=record, failures=0, next_attempt_at="")
+                await self._move(claim, delivery, "succeeded", attempt, failures=0)
             case "gone":
-                await self._deliveries.move(delivery_id, sub, "failed", allowed_from=["pending"],
-                                            attempt=record, next_attempt_at="")
-                await self._disable(sub, at=attempt.at.isoformat())
+                if await self._move(claim, delivery, "failed", attempt):
+                    await self._disable(delivery.subscription_id, at=attempt.at.isoformat())
             case "retry":
-                failures = delivery.failures + 1
-                due = self._retry.next_due(failures, attempt.at.timestamp())
-                if due is None:
-                    await self._deliveries.move(delivery_id, sub, "failed", allowed_from=["pending"],
-                                                attempt=record, failures=failures, next_attempt_at="")
-                else:
-                    await self._deliveries.move(delivery_id, sub, "pending", allowed_from=["pending"], due=due,
-                                                attempt=record, failures=failures, next_attempt_at=_iso(due))
+                await self._retry_or_fail(claim, delivery, attempt)
+
+    async def failed(self, claim: Claim, error: str) -> None:
+        """The attempt broke down: it counts as a failed attempt."""
+        delivery = await self._deliveries.for_attempt(claim.id)
+        if delivery is None or delivery.status != "pending":
+            await self._schedule.forget(claim.kind, claim.id)
+            return
+        await self._retry_or_fail(claim, delivery, Attempt(datetime.now(UTC), False, 0, error=error))
+
+    async def _retry_or_fail(self, claim: Claim, delivery: Delivery, attempt: Attempt) -> None:
+        failures = delivery.failures + 1
+        # From now, not from the attempt's start: a send that timed out is not due again at once.
+        due = None if attempt.final else self._retry.next_due(failures, time.time())
+        if due is None:
+            log.warning("delivery %s to subscription %s failed for good: %s", delivery.id,
+                        delivery.subscription_id, attempt.error)
+            await self._move(claim, delivery, "failed", attempt, failures=failures)
+        else:
+            await self._move(claim, delivery, "pending", attempt, due=due, failures=failures,
+                             next_attempt_at=_iso(due))
+
+    async def _move(self, claim: Claim, delivery: Delivery, status: Status, attempt: Attempt, *,
+                    due: float | None = None, **fields: str | int) -> bool:
+        moved = await self._deliveries.move(delivery.id, delivery.subscription_id, status, allowed_from=["pending"],
+                                            due=due, attempt=attempt.as_record(), lease=claim.token,
+                                            **{"next_attempt_at": "", **fields})
+        if moved == "stale":
+            claim.stale(status)
+        return moved == "ok"
 
     async def _disable(self, subscription_id: str, *, at: str) -> None:
         await self._subscriptions.disable(subscription_id, at=at, reason="the endpoint answered 410 Gone")

@@ -1,26 +1,39 @@
 """The durable schedule of sends: a Redis sorted set of jobs scored by the time they are due.
 
 A job is ``<kind>:<id>`` (``notification:…`` or ``delivery:…``); its body is the record of that
-id, kept by its log. Claiming a job re-scores it to now + lease in the same script, so a job is
-sent by one dispatcher at a time, and one whose dispatcher died mid-send is due again once its
-lease runs out. Nothing waits in memory: a restart finds every job where it was.
+id, kept by its log. Claiming a job re-scores it to now + lease and gives it a fresh lease token
+(``notifier:lease:<job>``) in the same script. Whatever an attempt concludes (finished, retried)
+is written only while its token is still the job's: an attempt that outlived its lease, and was
+claimed again meanwhile, has its outcome dropped. A job whose dispatcher died mid-send is due
+again once its lease runs out. Nothing waits in memory: a restart finds every job where it was.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 
-__all__ = ["DUE", "Schedule", "job"]
+__all__ = ["DUE", "Claim", "Schedule", "job", "lease_key"]
 
 DUE = "notifier:due"
+_LEASE = "notifier:lease:"
 
+log = logging.getLogger(__name__)
+
+# A lease key outlives its lease (it is only tidied away then): a token that was replaced, not one
+# that expired, is what makes an outcome stale.
 _CLAIM = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, member in ipairs(due) do
   redis.call('ZADD', KEYS[1], ARGV[2], member)
+  redis.call('SET', ARGV[5] .. member, ARGV[4], 'PX', tonumber(ARGV[6]))
 end
 return due
 """
@@ -30,24 +43,70 @@ def job(kind: str, job_id: str) -> str:
     return f"{kind}:{job_id}"
 
 
+def lease_key(kind: str, job_id: str) -> str:
+    return _LEASE + job(kind, job_id)
+
+
+@dataclass
+class Claim:
+    """One claimed job and the token of its current lease (renewed in place when it is claimed again)."""
+
+    kind: str
+    id: str
+    token: str
+
+    @property
+    def job(self) -> str:
+        return job(self.kind, self.id)
+
+    @property
+    def lease(self) -> str:
+        return lease_key(self.kind, self.id)
+
+    def stale(self, what: str) -> None:
+        log.warning("%s %s: dropped the outcome of an attempt whose lease was taken over (%s)", self.kind,
+                    self.id, what)
+
+
 class Schedule:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def claim(self, now: float, lease_s: float, limit: int) -> list[tuple[str, str]]:
-        """Up to ``limit`` due jobs as (kind, id), each leased to the caller until now + ``lease_s``."""
-        members = cast(list[str], await self._redis.eval(_CLAIM, 1, DUE, now, now + lease_s, limit))
-        return [cast(tuple[str, str], tuple(m.split(":", 1))) for m in members]
+    async def claim(self, now: float, lease_s: float, limit: int) -> list[Claim]:
+        """Up to ``limit`` due jobs, each leased to the caller until now + ``lease_s`` under a new token."""
+        token = uuid.uuid4().hex
+        members = cast(list[str], await self._redis.eval(_CLAIM, 1, DUE, now, now + lease_s, limit, token, _LEASE,
+                                                         int(lease_s * 2000) + 60_000))
+        return [Claim(kind, job_id, token) for kind, job_id in (member.split(":", 1) for member in members)]
+
+    async def under_lease(self, claim: Claim, queue: Callable[[Pipeline], None]) -> bool:
+        """Apply what ``queue`` queues, in one transaction, only while ``claim`` still holds its lease;
+        answers whether it did."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(claim.lease)
+                if cast(str | None, await pipe.get(claim.lease)) != claim.token:
+                    return False
+                pipe.multi()  # type: ignore[no-untyped-call]
+                queue(pipe)
+                await pipe.execute()
+            except WatchError:
+                return False
+        return True
 
     @staticmethod
     def at(pipe: Pipeline, kind: str, job_id: str, due: float) -> None:
-        """Queue on ``pipe``: send (again) at ``due``."""
+        """Queue on ``pipe``: send (again) at ``due``; the next claim gets a new lease."""
         pipe.zadd(DUE, {job(kind, job_id): due})
+        pipe.delete(lease_key(kind, job_id))
 
     @staticmethod
     def drop(pipe: Pipeline, kind: str, job_id: str) -> None:
         pipe.zrem(DUE, job(kind, job_id))
+        pipe.delete(lease_key(kind, job_id))
 
     async def forget(self, kind: str, job_id: str) -> None:
         """Drop a job that has nothing left to send (already finished, or its record is gone)."""
-        await self._redis.zrem(DUE, job(kind, job_id))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self.drop(pipe, kind, job_id)
+            await pipe.execute()

@@ -30,10 +30,10 @@ for i = 1, (#KEYS - 1) / 2 do
   if redis.call('HSETNX', record, 'body', body) == 1 then
     redis.call('HSET', record, 'status', 'pending', 'attempts', 0, 'failures', 0,
                'created_at', ARGV[2], 'next_attempt_at', ARGV[2])
-    redis.call('SADD', index, id)
     redis.call('ZADD', KEYS[1], ARGV[1], 'notification:' .. id)
     created = created + 1
   end
+  redis.call('SADD', index, id)
 end
 return created
 """
@@ -99,13 +99,13 @@ class NotificationLog:
         pipe.hincrby(key, "attempts", 1)
         Schedule.drop(pipe, KIND, notification_id)
 
-    async def retry(self, notification_id: str, *, due: float, due_at: str, failures: int, detail: str) -> None:
+    @staticmethod
+    def retry(pipe: Pipeline, notification_id: str, *, due: float, due_at: str, failures: int, detail: str) -> None:
+        """Queue on ``pipe``: the attempt failed; try again at ``due``."""
         key = _record_key(notification_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"failures": failures, "detail": detail, "next_attempt_at": due_at})
-            pipe.hincrby(key, "attempts", 1)
-            Schedule.at(pipe, KIND, notification_id, due)
-            await pipe.execute()
+        pipe.hset(key, mapping={"failures": failures, "detail": detail, "next_attempt_at": due_at})
+        pipe.hincrby(key, "attempts", 1)
+        Schedule.at(pipe, KIND, notification_id, due)
 
     async def draft(self, notification_id: str) -> tuple[Draft, str, int] | None:
         """The draft, its status and its failures in a row, for the dispatcher."""

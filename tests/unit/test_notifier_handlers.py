@@ -1,0 +1,64 @@
+"""Consuming an event, with its collaborators faked: subscribers get it even when no message can be composed."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+from pydantic import ValidationError
+
+from notifier import handlers
+from notifier.config import NotifierSettings
+from notifier.deliveries import DeliveryLog
+from notifier.messages import Composer
+from notifier.objectives import Objectives
+from notifier.store import NotificationLog
+from notifier.subscriptions import SubscriptionStore
+from tests.notifier_samples import backlogged
+from tests.support import event
+
+
+class Fakes:
+    def __init__(self) -> None:
+        self.fanned_out: list[str] = []
+
+    async def learn(self, _: Any) -> None: ...
+
+    async def title(self, *_: Any) -> None: ...
+
+    async def matching(self, event_type: str) -> list[str]:
+        return ["sub-1"]
+
+    async def fan_out(self, e: Any, subscriptions: list[str], **_: Any) -> int:
+        self.fanned_out.append(e.id)
+        return len(subscriptions)
+
+    async def record(self, drafts: list[Any], **_: Any) -> int:
+        return len(drafts)
+
+    def drafts(self, *_: Any) -> list[Any]:
+        raise KeyError("template request.backlogged.requester.email")
+
+
+async def test_subscribers_get_an_event_whose_message_cannot_be_composed() -> None:
+    fakes, woken = Fakes(), []
+    routes = handlers.routes(composer=cast(Composer, fakes), objectives=cast(Objectives, fakes),
+                             notifications=cast(NotificationLog, fakes), subscriptions=cast(SubscriptionStore, fakes),
+                             deliveries=cast(DeliveryLog, fakes), wake=lambda: woken.append(True))
+    sample = event(backlogged("r-1"))
+    with pytest.raises(KeyError):  # the event is retried, then dead-lettered: visibly
+        await routes["request.backlogged"](sample)
+    assert fakes.fanned_out == [sample.id] and woken == [True]
+
+
+def test_a_lease_must_outlast_two_sends_and_then_some() -> None:
+    with pytest.raises(ValidationError, match="lease_s"):
+        NotifierSettings(send_timeout_s=10.0, lease_s=29.0)
+    assert NotifierSettings(send_timeout_s=10.0, lease_s=30.0).lease_s == 30.0
+
+
+def test_the_slack_webhook_token_stays_out_of_reprs() -> None:
+    settings = NotifierSettings(slack_webhook_url="https://hooks.slack.com/services/T0/B0/sEcReTtOkEn")
+    assert "sEcReTtOkEn" not in repr(settings) and "sEcReTtOkEn" not in str(settings.model_dump())
+    assert settings.slack_webhook_url is not None
+    assert settings.slack_webhook_url.get_secret_value().endswith("sEcReTtOkEn")
