@@ -174,6 +174,14 @@ def test_work_spanning_cycles_counts_its_part_in_each_cycle_as_this_cycles_panel
     assert whole["lanes"]["business_unit"]["points"] == 8
 
 
+def test_an_objective_title_that_looks_like_a_formula_is_exported_as_text() -> None:
+    row = cycle("2026-W47", {"customer": 5}, {"O1": 5})
+    row["objectives"]["O1"]["title"] = '=HYPERLINK("http://evil.example","Grow revenue")'
+    [*_, objective] = csv.DictReader(io.StringIO(shares_csv(report(row), Policy())))
+    assert objective["title"] == "'" + row["objectives"]["O1"]["title"]
+    assert objective["key"] == "O1"
+
+
 def test_the_chart_stacks_customer_work_at_the_foot_and_draws_the_reserve_dashed() -> None:
     chart = shares_chart(report(cycle("2026-W47", {"sales": 4, "customer": 8})), COLOURS)
     bars = [s for s in chart.shapes if isinstance(s, Rect) and s.w < 100 and s.h > 30]

@@ -17,6 +17,11 @@ CSV_COLUMNS = ("cycle", "cycle_start", "capacity_points", "dimension", "key", "p
                "policy_share", "policy_kind", "title")
 
 
+def _as_text(value: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (OWASP's CSV injection advice)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def shares_csv(report: Mapping[str, Any], policy: Policy) -> str:
     """Every lane of the policy appears in every cycle (0 points when it had none), so the rows pivot
     cleanly; ``policy_share`` is the customer reserve or the lane's cap, empty for objectives; ``title``
@@ -35,6 +40,6 @@ def shares_csv(report: Mapping[str, Any], policy: Policy) -> str:
             writer.writerow((*common, "lane", lane, found["points"], found["share"],
                              "" if target is None else target, "reserve" if lane == CUSTOMER else "cap", ""))
         for objective, found in row["objectives"].items():
-            writer.writerow((*common, "objective", objective, found["points"], found["share"], "", "",
-                             found.get("title") or ""))
+            writer.writerow((*common, "objective", _as_text(objective), found["points"], found["share"], "", "",
+                             _as_text(found.get("title") or "")))
     return out.getvalue()
