@@ -134,15 +134,24 @@ class Caller:
     rate_limit_per_minute: int | None
 
     @classmethod
-    def of(cls, record: KeySpec, key_id: str) -> Caller:
+    def of(cls, record: KeyRecord) -> Caller:
         lanes = record.lanes if record.lanes is not None else (LANES if record.role is Role.OPS else ())
-        return cls(key_id=key_id, tool=record.tool, role=record.role, lanes=lanes, teams=record.teams,
+        return cls(key_id=record.key_id, tool=record.tool, role=record.role, lanes=lanes, teams=record.teams,
                    rate_limit_per_minute=record.rate_limit_per_minute)
 
     @property
     def sees_everything(self) -> bool:
         """Requester tools see only what they posted; everyone else sees all requests."""
         return self.role is not Role.REQUESTER_TOOL
+
+    @property
+    def only_posted_by(self) -> str | None:
+        """The tool whose requests alone this caller may see; None when it may see every request."""
+        return None if self.sees_everything else self.tool
+
+    def may_see(self, posted_by: str) -> bool:
+        """Whether a request posted by the tool ``posted_by`` is visible to this caller."""
+        return self.sees_everything or posted_by == self.tool
 
     def refusal_to_post(self, lane: Lane, team: str) -> str | None:
         """Why this key may not post a request for ``lane`` and ``team``; None when it may."""

@@ -74,5 +74,5 @@ class Access:
             raise _unauthorized("This API key is not known.")
         if record.revoked_at is not None:
             raise _unauthorized(f"This API key was revoked on {record.revoked_at:%Y-%m-%d %H:%M} UTC.")
-        return Caller.of(record, record.key_id)
+        return Caller.of(record)
 

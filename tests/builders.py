@@ -9,6 +9,14 @@ from shared.envelope import CloudEvent, derived_id
 from shared.events import RequestBacklogged, RequestClassified, Requester, RequestSubmitted
 from tests.support import details, event, request_body
 
+# A capacity policy for PUT /v1/policy: 20 points a cycle; half reserved for customer work; sales and
+# business units 4 points each, executives 3, legal 2.
+POLICY: dict[str, Any] = {
+    "capacity_points": 20, "customer_reserve": 0.5,
+    "lane_caps": {"sales": 0.2, "business_unit": 0.2, "executive": 0.15, "legal": 0.1},
+    "wip_limits": {"customer": 5, "sales": 5, "business_unit": 5, "executive": 5, "legal": 5},
+    "wip_total": 20}
+
 OBJECTIVES: list[dict[str, Any]] = [
     {"id": "O1", "title": "Launch Atlas 3.0 into the mid-market",
      "description": "Launch campaign, launch events, demos and comparison content for the new release.",

@@ -42,8 +42,8 @@ async def receiver() -> AsyncIterator[HttpReceiver]:
 
 
 @pytest.fixture(scope="module")
-def stack_settings(sink: MailSink) -> dict[str, str]:
-    return {"RATE_LIMIT_PER_MINUTE": "100000", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port),
+def stack_settings(stack_settings: dict[str, str], sink: MailSink) -> dict[str, str]:
+    return {**stack_settings, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port),
             "ALLOW_PRIVATE_TARGETS": "true", "SEND_CONCURRENCY": str(IN_FLIGHT), "SEND_TIMEOUT_S": "2",
             "LEASE_S": "15", "RETRY_SCHEDULE_S": "[1, 2, 4]"}
 

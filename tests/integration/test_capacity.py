@@ -16,16 +16,11 @@ from capacity.config import CapacitySettings
 from capacity.rebuild import rebuild
 from shared.envelope import CloudEvent
 from shared.topics import Topics
-from tests.builders import classified
+from tests.builders import POLICY, classified
 from tests.support import AUTH, EventTap, eventually, publish, running
 
 pytestmark = pytest.mark.integration
 
-# 20 points a cycle; half reserved for customer work; sales and business units 4 each, executives 3, legal 2.
-POLICY = {"capacity_points": 20, "customer_reserve": 0.5,
-          "lane_caps": {"sales": 0.2, "business_unit": 0.2, "executive": 0.15, "legal": 0.1},
-          "wip_limits": {"customer": 5, "sales": 5, "business_unit": 5, "executive": 5, "legal": 5},
-          "wip_total": 20}
 T0 = datetime.now(UTC) - timedelta(hours=1)
 
 

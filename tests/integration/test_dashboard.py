@@ -25,16 +25,12 @@ from capacity.config import CapacitySettings
 from shared.envelope import CloudEvent, derived_id
 from shared.events import OkrsPublished, RequestClassified
 from shared.topics import Topics
-from tests.builders import OBJECTIVES, classified
+from tests.builders import OBJECTIVES, POLICY, classified
 from tests.infra import free_port
 from tests.support import AUTH, EventTap, event, eventually, publish
 
 pytestmark = pytest.mark.integration
 
-POLICY = {"capacity_points": 20, "customer_reserve": 0.5,
-          "lane_caps": {"sales": 0.2, "business_unit": 0.2, "executive": 0.15, "legal": 0.1},
-          "wip_limits": {"customer": 5, "sales": 5, "business_unit": 5, "executive": 5, "legal": 5},
-          "wip_total": 20}
 T0 = datetime.now(UTC) - timedelta(hours=1)
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -50,7 +50,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
 
     def visible(found: dict[str, Any] | None, request_id: str, reader: Caller) -> dict[str, Any]:
         # Another tool's request answers as if it did not exist: its id tells nothing.
-        if found is None or not (reader.sees_everything or found["submitted_by"] == reader.tool):
+        if found is None or not reader.may_see(found["submitted_by"]):
             raise Problem(404, f"No request {request_id}.")
         return found
 
@@ -107,7 +107,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
     ) -> dict[str, Any]:
         items, next_cursor = await store.page(after=cursor, limit=limit, requester_id=requester_id,
                                               status=status, lane=lane,
-                                              submitted_by=None if reader.sees_everything else reader.tool)
+                                              submitted_by=reader.only_posted_by)
         return {"items": items, "next_cursor": next_cursor}
 
     @router.post("/{request_id}/withdraw", status_code=202,
