@@ -21,7 +21,8 @@ def test_events_consumed_out_of_order_still_give_the_latest_status() -> None:
 
 def test_done_and_withdrawn_are_final_whatever_comes_after() -> None:
     assert current_status([entry("request.withdrawn", 1), entry("request.backlogged", 2)]) == "withdrawn"
-    assert current_status([entry("request.done", 1), entry("request.paused", 2)]) == "done"
+    assert current_status([entry("request.scheduled", 0), entry("request.done", 1),
+                           entry("request.paused", 2)]) == "done"
 
 
 def test_notifications_and_tradeoffs_do_not_change_the_status() -> None:
@@ -42,8 +43,9 @@ def test_request_id_is_stable_for_the_same_idempotency_key_and_caller() -> None:
 
 
 def test_the_first_final_event_wins_when_both_done_and_withdrawn_arrive() -> None:
-    assert current_status([entry("request.done", 1), entry("request.withdrawn", 2)]) == "done"
-    assert current_status([entry("request.withdrawn", 1), entry("request.done", 2)]) == "withdrawn"
+    started = [entry("request.scheduled", 0), entry("request.started", 0.5)]
+    assert current_status([*started, entry("request.done", 1), entry("request.withdrawn", 2)]) == "done"
+    assert current_status([*started, entry("request.withdrawn", 1), entry("request.done", 2)]) == "withdrawn"
 
 
 def test_a_reclassification_does_not_move_committed_work_back() -> None:

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from intake.domain import can_withdraw, request_id_for, summarize
+from intake.domain import can_withdraw, redacted, request_id_for
 from intake.store import RequestStore
 from shared.access import Caller, Role
 from shared.auth import AUTH_RESPONSES, Access
@@ -23,6 +23,15 @@ from shared.problems import Problem
 
 class RequestCreate(RequestDetails):
     """The body of ``POST /v1/requests``; unknown fields are refused."""
+
+    justification: str | None = Field(default=None, max_length=2_000, validate_default=True)
+
+    @field_validator("justification")
+    @classmethod
+    def _expedite_is_justified(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("expedite") and not (value and value.strip()):
+            raise ValueError("an expedited request (expedite: true) needs a justification: why it cannot wait")
+        return value
 
 
 class RequestAccepted(BaseModel):
@@ -70,9 +79,13 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                     return JSONResponse(stored.body, status_code=stored.status,
                                         headers={"Idempotent-Replayed": "true"})
             request_id = request_id_for(caller, idempotency_key, str(uuid.uuid4()))
-            submitted = RequestSubmitted(
-                request_id=request_id, request=RequestDetails(**body.model_dump()),
-                submitted_at=datetime.now(UTC), submitted_by=caller)
+            details = RequestDetails(**body.model_dump())
+            if idempotency_key is not None:
+                existing = await store.get(request_id)
+                if existing is not None:  # the key's answer expired, its request did not
+                    return await _reused(keys, caller, idempotency_key, body_hash, existing, details)
+            submitted = RequestSubmitted(request_id=request_id, request=details, submitted_at=datetime.now(UTC),
+                                         submitted_by=caller)
             event = envelope(submitted, source=source,
                              event_id=derived_id(request_id, submitted.event_type))
             await publisher.publish(event)
@@ -83,18 +96,19 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                                else "The request store") from exc
         # Accepted: the event is on Kafka. If Redis fails now, intake's consumer writes the same
         # record from the event, and a retry with the same key finds the same request id.
-        answer: dict[str, Any] = {"id": request_id, "status": "submitted",
-                                  "links": {"self": f"/v1/requests/{request_id}",
-                                            "withdraw": f"/v1/requests/{request_id}/withdraw"}}
+        answer = _accepted(request_id)
         with contextlib.suppress(*TRANSIENT):
-            await store.save_submitted(event.id, event.time, submitted, summarize(event.type, event.data))
+            await store.save_submitted(event.id, event.time, submitted)
             if idempotency_key is not None:
                 await keys.complete(caller, idempotency_key, body_hash, StoredAnswer(202, answer))
         return JSONResponse(answer, status_code=202, headers={"Location": answer["links"]["self"]})
 
     @router.get("/{request_id}", responses={**AUTH_RESPONSES, 404: {}})
     async def get_request(request_id: str, reader: Reader) -> dict[str, Any]:
-        return visible(await store.get(request_id), request_id, reader)
+        found = visible(await store.get(request_id), request_id, reader)
+        if not reader.sees_everything:
+            found["timeline"] = [redacted(entry) for entry in found["timeline"]]
+        return found
 
     @router.get("", responses={**AUTH_RESPONSES, 422: {}})
     async def list_requests(
@@ -129,6 +143,27 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                 "links": {"self": f"/v1/requests/{request_id}"}}
 
     return router
+
+
+def _accepted(request_id: str) -> dict[str, Any]:
+    return {"id": request_id, "status": "submitted",
+            "links": {"self": f"/v1/requests/{request_id}", "withdraw": f"/v1/requests/{request_id}/withdraw"}}
+
+
+async def _reused(keys: IdempotencyKeys, caller: str, key: str, body_hash: str, existing: dict[str, Any],
+                  details: RequestDetails) -> JSONResponse:
+    """A key reused after its answer expired: the same body replays, another body is refused. The request
+    made under the key is never changed."""
+    if existing["request"] != details.model_dump(mode="json"):
+        await _release(keys, caller, key)
+        raise Problem(422, f"This Idempotency-Key was already used for request {existing['id']}, with a "
+                           "different body; use a new key for a new request.",
+                      type_="https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/",
+                      request_id=existing["id"])
+    answer = _accepted(existing["id"])
+    await keys.complete(caller, key, body_hash, StoredAnswer(202, answer))
+    return JSONResponse(answer, status_code=202,
+                        headers={"Idempotent-Replayed": "true", "Location": answer["links"]["self"]})
 
 
 async def _release(keys: IdempotencyKeys, caller: str, key: str) -> None:

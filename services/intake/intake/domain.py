@@ -1,47 +1,44 @@
-"""Intake rules: request identity, and a request's status from its lifecycle events."""
+"""Intake rules: request identity, a request's status from its lifecycle events, and its timeline."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from shared.envelope import derived_id
+from shared.lifecycle import STATUS_AFTER, Status, can_withdraw, fold_status
 
-__all__ = ["STATUS_AFTER", "TERMINAL", "TimelineEntry", "can_withdraw", "current_status",
-           "request_id_for", "summarize"]
+__all__ = ["TimelineEntry", "can_withdraw", "current_status", "redacted", "request_id_for", "summarize"]
 
-# The status a request is in after each lifecycle event; other events are timeline-only.
-STATUS_AFTER: dict[str, str] = {
-    "request.submitted": "submitted",
-    "request.classified": "classified",
-    "request.backlogged": "backlogged",
-    "request.scheduled": "committed",
-    "request.started": "in_progress",
-    "request.paused": "paused",
-    "request.done": "done",
-    "request.withdrawn": "withdrawn",
-}
-TERMINAL = frozenset({"done", "withdrawn"})
 _PIPELINE_ORDER = {t: i for i, t in enumerate(STATUS_AFTER)}
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
+    """One event on a request's timeline: a line to read, and the event's data to act on."""
+
     event_id: str
     type: str
     time: datetime
     summary: str
     changes_status: bool = True  # False for a re-classification: the request keeps its place
+    data: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"event_id": self.event_id, "type": self.type, "time": self.time.isoformat(),
-                "summary": self.summary, "changes_status": self.changes_status}
+                "summary": self.summary, "changes_status": self.changes_status, "data": self.data}
 
     @classmethod
     def of(cls, event_id: str, event_type: str, time: datetime, data: dict[str, Any]) -> TimelineEntry:
-        return cls(event_id, event_type, time, summarize(event_type, data), not data.get("reclassified", False))
+        return cls(event_id, event_type, time, summarize(event_type, data), not data.get("reclassified", False),
+                   data)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TimelineEntry:
+        return cls(raw["event_id"], raw["type"], datetime.fromisoformat(raw["time"]), raw["summary"],
+                   raw.get("changes_status", True), raw.get("data", {}))
 
 
 def request_id_for(caller: str, idempotency_key: str | None, fresh: str) -> str:
@@ -49,19 +46,39 @@ def request_id_for(caller: str, idempotency_key: str | None, fresh: str) -> str:
     return derived_id("request", caller, idempotency_key) if idempotency_key else fresh
 
 
-def current_status(timeline: Iterable[TimelineEntry]) -> str:
-    """The one current status: the first terminal event wins, else the latest status-changing event."""
+def current_status(timeline: Iterable[TimelineEntry]) -> Status:
+    """The one current status: the shared state machine run over the events in the order they happened."""
     changes = sorted((e for e in timeline if e.type in STATUS_AFTER and e.changes_status),
                      key=lambda e: (e.time, _PIPELINE_ORDER[e.type]))
-    statuses = [STATUS_AFTER[e.type] for e in changes]
-    terminal = [s for s in statuses if s in TERMINAL]
-    if terminal:
-        return terminal[0]
-    return statuses[-1] if statuses else "submitted"
+    return fold_status(e.type for e in changes)
 
 
-def can_withdraw(status: str) -> bool:
-    return status not in TERMINAL
+_PEOPLE = {"heat_shield": "the heat-shield manager", "ops": "marketing ops", "stakeholders": "a stakeholder"}
+
+
+def redacted(entry: dict[str, Any]) -> dict[str, Any]:
+    """A timeline entry as a requester tool may read it: nobody's contact details but its requester's.
+
+    A collision names every stakeholder, a trade-off the heat-shield manager, and notices go to ops and
+    the heat shield too: a requester tool learns the other asks and their teams (so they can settle
+    things), and that the others were told, never their names or addresses.
+    """
+    data = dict(entry.get("data") or {})
+    summary = entry.get("summary", "")
+    if "stakeholders" in data:
+        data["stakeholders"] = [{"team": s.get("team"), "type": s.get("type")} for s in data["stakeholders"]]
+    for listed in ("requests", "committed"):
+        if listed in data:
+            data[listed] = [{k: v for k, v in item.items() if k != "requester"} for item in data[listed]]
+    if "addressed_to" in data:
+        data["addressed_to"] = []
+    audience = data.get("audience")
+    if entry.get("type") == "notification.sent" and audience not in (None, "requester"):
+        who = _PEOPLE.get(str(audience), "someone else")
+        data = {k: v for k, v in data.items() if k not in ("recipient", "text", "email_subject", "detail")}
+        data["recipient"] = who
+        summary = f"Told {who}." if data.get("status") == "sent" else f"Not told {who}."
+    return {**entry, "summary": summary, "data": data}
 
 
 def summarize(event_type: str, data: dict[str, Any]) -> str:
@@ -78,6 +95,9 @@ def summarize(event_type: str, data: dict[str, Any]) -> str:
             lane = data.get("lane", "?")
             return (f"Ladders up to objective {objective}; lane {lane}." if objective
                     else f"Ladders up to no published objective; lane {lane}.")
+        case "request.backlogged" if data.get("paused"):
+            return (f"Paused: back at position {data.get('position')} in the backlog, "
+                    f"expected to resume in {data.get('expected_start_cycle')}.")
         case "request.backlogged":
             return (f"Not right now: position {data.get('position')} in the backlog, "
                     f"expected to start in {data.get('expected_start_cycle')}.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from intake.domain import TimelineEntry, summarize
+from intake.domain import TimelineEntry
 from intake.store import RequestStore
 from shared.envelope import CloudEvent, parse_data
 from shared.events import RequestSubmitted
@@ -18,7 +18,7 @@ TIMELINE_TYPES = (
 def routes(store: RequestStore) -> dict[str, Handler]:
     async def on_submitted(event: CloudEvent) -> None:
         submitted = parse_data(event, RequestSubmitted)
-        await store.save_submitted(event.id, event.time, submitted, summarize(event.type, event.data))
+        await store.save_submitted(event.id, event.time, submitted)
 
     async def on_lifecycle(event: CloudEvent) -> None:
         await store.append(event.subject, TimelineEntry.of(event.id, event.type, event.time, event.data))

@@ -26,22 +26,24 @@ class RequestStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def save_submitted(self, event_id: str, event_time: datetime, event: RequestSubmitted,
-                             summary: str) -> None:
-        """Idempotent: the POST and the consumed event both call it."""
+    async def save_submitted(self, event_id: str, event_time: datetime, event: RequestSubmitted) -> None:
+        """Idempotent, and never changes a request that exists: the POST and the consumed event both call it."""
         request = event.request
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(_request_key(event.request_id), mapping={
-                "id": event.request_id,
-                "request": request.model_dump_json(),
-                "submitted_at": event.submitted_at.isoformat(),
-                "submitted_by": event.submitted_by,
-                "requester_id": request.requester.id,
-                "lane": request.requester.type,
-            })
-            pipe.zadd(_INDEX, {event.request_id: event.submitted_at.timestamp()})
-            await pipe.execute()
-        await self.append(event.request_id, TimelineEntry(event_id, event.event_type, event_time, summary))
+        key = _request_key(event.request_id)
+        created = await self._redis.hsetnx(key, "request", request.model_dump_json())
+        if created or not await self._redis.hexists(key, "id"):  # new, or a write cut short before
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(key, mapping={
+                    "id": event.request_id,
+                    "submitted_at": event.submitted_at.isoformat(),
+                    "submitted_by": event.submitted_by,
+                    "requester_id": request.requester.id,
+                    "lane": request.requester.type,
+                })
+                pipe.zadd(_INDEX, {event.request_id: event.submitted_at.timestamp()})
+                await pipe.execute()
+        await self.append(event.request_id, TimelineEntry.of(event_id, event.event_type, event_time,
+                                                             event.model_dump(mode="json")))
 
     async def append(self, request_id: str, entry: TimelineEntry) -> None:
         """Add a lifecycle event once (keyed by event id) and refresh the stored status."""
@@ -53,13 +55,7 @@ class RequestStore:
 
     async def timeline(self, request_id: str) -> list[TimelineEntry]:
         rows = await self._redis.hvals(_timeline_key(request_id))
-        entries = [json.loads(r) for r in rows]
-        return sorted(
-            (TimelineEntry(e["event_id"], e["type"], datetime.fromisoformat(e["time"]), e["summary"],
-                           e.get("changes_status", True))
-             for e in entries),
-            key=lambda e: e.time,
-        )
+        return sorted((TimelineEntry.from_dict(json.loads(r)) for r in rows), key=lambda e: e.time)
 
     async def get(self, request_id: str) -> dict[str, Any] | None:
         record = await self._redis.hgetall(_request_key(request_id))
