@@ -5,13 +5,16 @@
   its handling produced, written in the same Redis transaction as the handler's
   state. A redelivered event re-publishes that outcome (same ids, so consumers
   downstream dedupe) instead of being handled twice or dropped. Outcomes stay
-  marked pending until published: an outbox that ``republish_pending`` empties
-  once Kafka is back, so a change made while it was away is still announced.
-- ``EventConsumer`` routes by ``type``, retries transient faults (Redis, Kafka)
-  until they pass, retries other failures with backoff, then dead-letters them.
-  A body that is not an envelope is dead-lettered at once. It never raises, so
-  with ``AckPolicy.ACK`` the offset is committed only once an event was handled
-  or dead-lettered.
+  marked pending until published: an outbox, kept in commit order, that
+  ``republish_pending`` empties once Kafka is back, so a change made while it was
+  away is still announced. Every publish goes through it oldest first, so a live
+  publish never overtakes an older pending outcome of the same process.
+- ``EventConsumer`` routes by ``type``, retries transient faults (Redis away,
+  out of memory or read-only; Kafka) until they pass, retries other failures with
+  backoff, then dead-letters them. A body that is not an envelope is dead-lettered
+  at once. It returns only once an event was handled or dead-lettered (a failing
+  dead-letter write is retried until it succeeds), so with ``AckPolicy.ACK`` no
+  offset is committed for an event that is neither.
 """
 
 from __future__ import annotations
@@ -29,8 +32,16 @@ from faststream.kafka.message import KafkaMessage
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import (
+    BusyLoadingError,
+    ExecAbortError,
+    LockError,
+    MasterDownError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.dead_letters import DeadLetters
@@ -43,9 +54,12 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
 
-# Faults of the infrastructure, not of the message: retried until they pass.
+# Faults of the infrastructure, not of the message: retried until they pass. A Redis at its memory
+# limit (noeviction) or turned read-only (a replica) refuses writes until an operator acts; the events
+# wait for it, uncommitted, rather than filling the dead-letter list.
 TRANSIENT: tuple[type[Exception], ...] = (
-    RedisConnectionError, RedisTimeoutError, LockError, KafkaError, asyncio.TimeoutError, ConnectionError,
+    RedisConnectionError, RedisTimeoutError, LockError, OutOfMemoryError, ReadOnlyError, BusyLoadingError,
+    TryAgainError, MasterDownError, ExecAbortError, KafkaError, asyncio.TimeoutError, ConnectionError,
 )
 OUTCOME_TTL_S = 14 * 24 * 3600
 
@@ -81,7 +95,9 @@ class Outcomes:
     def __init__(self, redis: Redis, service: str) -> None:
         self._redis = redis
         self._prefix = f"{service}:outcome:"
-        self._pending = f"{service}:outbox"
+        # A list, not a set: transactions append in commit order, and the relay keeps that order.
+        self._pending = f"{service}:outbox-ordered"
+        self._publishing = asyncio.Lock()
 
     async def get(self, event_id: str) -> list[CloudEvent] | None:
         raw = await self._redis.get(self._prefix + event_id)
@@ -110,7 +126,7 @@ class Outcomes:
         payload = json.dumps([e.model_dump(mode="json") for e in produced])
         pipe.set(self._prefix + event_id, payload, ex=OUTCOME_TTL_S)
         if produced:
-            pipe.sadd(self._pending, event_id)
+            pipe.rpush(self._pending, event_id)
 
     async def run(self, event_id: str, work: Callable[[Pipeline], Awaitable[Sequence[CloudEvent]]],
                   publisher: EventPublisher) -> Sequence[CloudEvent]:
@@ -120,18 +136,39 @@ class Outcomes:
         return produced
 
     async def deliver(self, event_id: str, produced: Sequence[CloudEvent], publisher: EventPublisher) -> None:
-        await publisher.publish_all(produced)
-        await self._redis.srem(self._pending, event_id)
+        """Publish ``produced``, after every outcome committed before it that is still pending.
+
+        A redelivered event whose outcome left the outbox long ago is published again (same ids).
+        """
+        async with self._publishing:
+            pending = cast(list[str], await self._redis.lrange(self._pending, 0, -1))
+            if event_id not in pending:
+                await publisher.publish_all(produced)
+                return
+            for earlier in pending[:pending.index(event_id)]:
+                await self._publish_pending(earlier, publisher)
+            await publisher.publish_all(produced)
+            await self._redis.lrem(self._pending, 0, event_id)
 
     async def republish_pending(self, publisher: EventPublisher) -> int:
-        """Publish every outcome not yet known to be on Kafka; the outbox's relay."""
-        pending = cast(set[str], await self._redis.smembers(self._pending))
-        for event_id in sorted(pending):
-            produced = await self.get(event_id)
-            await self.deliver(event_id, produced or [], publisher)
+        """Publish every outcome not yet known to be on Kafka, in commit order; the outbox's relay."""
+        async with self._publishing:
+            pending = cast(list[str], await self._redis.lrange(self._pending, 0, -1))
+            for event_id in dict.fromkeys(pending):
+                await self._publish_pending(event_id, publisher)
         if pending:
             log.info("re-sent the events of %d pending outcome(s)", len(pending))
         return len(pending)
+
+    async def _publish_pending(self, event_id: str, publisher: EventPublisher) -> None:
+        await publisher.publish_all(await self.get(event_id) or [])
+        await self._redis.lrem(self._pending, 0, event_id)
+
+    async def clear(self) -> None:
+        """Forget every outcome and the outbox (a rebuild replays the log, which has them all)."""
+        await self._redis.delete(self._pending)
+        async for key in self._redis.scan_iter(match=f"{self._prefix}*", count=1000):
+            await self._redis.delete(key)
 
 
 class EventConsumer:
@@ -195,6 +232,9 @@ class EventConsumer:
 
     async def _dead_letter(self, body: bytes, topic: str, partition: int, offset: int,
                            exc: BaseException, attempts: int, key: bytes | None) -> None:
+        """Keep the event where an operator sees it; until that worked, the offset must not be committed,
+        so any failure of the write itself is retried (with backoff) rather than raised."""
+        tries = 0
         while True:
             try:
                 letter = await self._dead.add(body, topic=topic, partition=partition, offset=offset,
@@ -202,9 +242,12 @@ class EventConsumer:
                 log.error("%s: dead-lettered %s/%s@%s as %s after %d attempt(s): %r",
                           self._service, topic, partition, offset, letter, attempts, exc)
                 return
-            except TRANSIENT as fault:
-                log.warning("%s: cannot dead-letter yet, retrying: %r", self._service, fault)
-                await asyncio.sleep(self._backoff_max_s / 10)
+            except Exception as fault:  # raising would let AckPolicy.ACK commit an event nobody can see
+                tries += 1
+                delay = self._delay(min(tries, 10))
+                log.warning("%s: cannot dead-letter %s/%s@%s yet, retrying in %.1fs: %r",
+                            self._service, topic, partition, offset, delay, fault)
+                await asyncio.sleep(delay)
 
 
 class _Malformed(Exception):

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ from shared.messaging import TRANSIENT
 __all__ = ["BodySizeLimit", "Problem", "install_problem_handlers", "problem_response"]
 
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
 
 _TITLES = {
     400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
@@ -80,7 +82,14 @@ def install_problem_handlers(app: FastAPI) -> None:
                                      "changed. Retry later.", instance=request.url.path,
                                 headers={"Retry-After": "5"})
 
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not bad input: still problem+json, with nothing of the exception shown to the caller.
+        log.exception("unexpected error answering %s %s", request.method, request.url.path, exc_info=exc)
+        return problem_response(500, "Something went wrong on our side; nothing was changed that the answer "
+                                     "does not say. The error was logged.", instance=request.url.path)
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(Exception, on_unexpected)
     for fault in TRANSIENT:
         app.add_exception_handler(fault, on_unavailable)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -14,8 +16,8 @@ from classifier.config import ClassifierSettings
 from intake.app import create_app as create_intake
 from intake.config import IntakeSettings
 from shared.topics import Topics
-from tests.builders import submitted
-from tests.infra import NativeKafka, NativeRedis
+from tests.builders import okr_set, submitted
+from tests.infra import NativeKafka, NativeRedis, free_port
 from tests.support import API_KEYS, AUTH, EventTap, eventually, publish, publish_raw, request_body, running
 
 pytestmark = pytest.mark.integration
@@ -170,3 +172,46 @@ async def test_a_card_move_while_kafka_is_down_is_announced_once_it_is_back(
         async with EventTap(own_broker.bootstrap, topics.decisions) as tap:
             await tap.wait_for(lambda es: any(e.type == "request.started" for e in es), timeout=60)
             assert len({e.id for e in tap.of_type("request.started")}) == 1
+
+
+@pytest.mark.parametrize("degrade", ["out_of_memory", "read_only"])
+async def test_a_degraded_redis_answers_503_and_consumers_wait_without_losing_events(
+        tmp_path: Path, settings_for: Callable[..., Any], degrade: str) -> None:
+    """A Redis at its memory limit or turned replica refuses writes: routes answer 503 problem+json with
+    Retry-After, consumers retry without committing or dead-lettering, and resume when it is fixed."""
+    redis = NativeRedis(tmp_path / "redis")
+    redis.start()
+    admin = Redis.from_url(f"{redis.base}/0")
+    try:
+        intake = create_intake(settings_for(IntakeSettings, redis_url=f"{redis.base}/1"))
+        settings = settings_for(ClassifierSettings, redis_url=f"{redis.base}/2", handler_max_attempts=2,
+                                handler_backoff_s=0.05, handler_backoff_max_s=0.5)
+        topics = Topics(settings.topic_prefix)
+        async with running(intake) as intake_client, running(create_classifier(settings)) as classifier, \
+                EventTap(settings.kafka_bootstrap, topics.classifications) as tap:
+            await classifier.put(f"/v1/okrs/{_quarter()}", json=okr_set())
+            if degrade == "out_of_memory":
+                await admin.config_set("maxmemory", "1")
+            else:
+                await admin.replicaof("127.0.0.1", free_port())
+            answer = await intake_client.post("/v1/requests", json=request_body(),
+                                              headers={**AUTH, "Idempotency-Key": "degraded-1"})
+            assert answer.status_code == 503
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert int(answer.headers["Retry-After"]) > 0
+            await publish(settings.kafka_bootstrap, topics, submitted("r-waits"))
+            await asyncio.sleep(3)  # many more attempts than handler_max_attempts would allow a poison message
+            assert await admin.hlen("classifier:dead-letters") == 0
+            assert not [e for e in tap.events if e.subject == "r-waits"]
+            if degrade == "out_of_memory":
+                await admin.config_set("maxmemory", "0")
+            else:
+                await admin.replicaof("NO", "ONE")
+            await tap.wait_for(lambda es: any(e.subject == "r-waits" for e in es), timeout=30)
+            retried = await intake_client.post("/v1/requests", json=request_body(),
+                                               headers={**AUTH, "Idempotency-Key": "degraded-1"})
+            assert retried.status_code == 202
+            assert (await classifier.get("/v1/dead-letters")).json()["items"] == []
+    finally:
+        await admin.aclose()
+        redis.stop()

@@ -1,0 +1,77 @@
+"""The outbox keeps commit order on the real broker and Redis: what was committed first is published first."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+import pytest
+from faststream.kafka import KafkaBroker
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from intake.config import IntakeSettings
+from shared.envelope import CloudEvent
+from shared.infra import build_broker, ensure_topics
+from shared.messaging import EventPublisher, Outcomes
+from shared.topics import Topics
+
+pytestmark = pytest.mark.integration
+
+
+def _paused(n: int) -> CloudEvent:
+    """One request's n-th decision, all with the same subject so order on its partition is what counts."""
+    return CloudEvent(id=f"decision-{n}", source="/tests", type="request.paused", subject="one-request",
+                      time=datetime.now(UTC), data={"n": n})
+
+
+def _producing(events: list[CloudEvent]) -> Callable[[Pipeline], Awaitable[Sequence[CloudEvent]]]:
+    async def work(_: Pipeline) -> list[CloudEvent]:
+        return events
+
+    return work
+
+
+@pytest.fixture
+async def outbox(settings_for: Callable[..., IntakeSettings]) -> AsyncIterator[tuple[Outcomes, EventPublisher,
+                                                                                      KafkaBroker, Topics]]:
+    settings = settings_for(IntakeSettings)
+    topics = Topics(settings.topic_prefix)
+    await ensure_topics(settings, topics)
+    broker = build_broker(settings, "outbox-test")
+    await broker.start()
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        yield Outcomes(redis, "outbox-test"), EventPublisher(broker, topics, 10), broker, topics
+    finally:
+        await broker.stop()
+        await redis.aclose()
+
+
+async def _published(settings_for: Callable[..., IntakeSettings], topics: Topics, count: int) -> list[int]:
+    from tests.support import EventTap
+
+    async with EventTap(settings_for(IntakeSettings).kafka_bootstrap, topics.decisions) as tap:
+        events = await tap.wait_for(lambda es: len(es) >= count)
+        return [int(e.data["n"]) for e in events]
+
+
+async def test_the_relay_publishes_pending_outcomes_in_commit_order(
+        outbox: tuple[Outcomes, EventPublisher, KafkaBroker, Topics], settings_for: Callable[..., IntakeSettings],
+) -> None:
+    outcomes, publisher, _, topics = outbox
+    # Committed, then the process died before publishing; ids chosen so that sorting them reverses the order.
+    for n, cause in enumerate(["cause-c", "cause-b", "cause-a"]):
+        await outcomes.once(cause, _producing([_paused(n)]))
+    assert await outcomes.republish_pending(publisher) == 3
+    assert await _published(settings_for, topics, 3) == [0, 1, 2]
+
+
+async def test_a_live_publish_never_overtakes_an_older_pending_outcome(
+        outbox: tuple[Outcomes, EventPublisher, KafkaBroker, Topics], settings_for: Callable[..., IntakeSettings],
+) -> None:
+    outcomes, publisher, _, topics = outbox
+    await outcomes.once("cause-older", _producing([_paused(0)]))
+    await outcomes.run("cause-newer", _producing([_paused(1)]), publisher)
+    assert await _published(settings_for, topics, 2) == [0, 1]
+    assert await outcomes.republish_pending(publisher) == 0
