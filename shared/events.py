@@ -134,6 +134,9 @@ class RequestClassified(_RequestEvent):
     reclassified: bool = False
     previous_objective_id: str | None = None
     no_longer_aligned: bool = False
+    # The tool whose key posted the request (``RequestSubmitted.submitted_by``), so views can keep
+    # a requester tool to its own cards. None on events from before the field existed.
+    submitted_by: str | None = None
 
 
 class _CardEvent(_RequestEvent):
@@ -160,6 +163,8 @@ class RequestBacklogged(_CardEvent):
     expected_start: date
     points: int
     reason: str
+    # The card is paused: it waits at the head of the backlog and its status stays ``paused``.
+    paused: bool = False
 
 
 class CommittedItem(_Frozen):
