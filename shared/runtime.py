@@ -110,7 +110,7 @@ def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, descripti
             periodic: Sequence[Periodic] = ()) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await ensure_topics(runtime.settings, runtime.topics)
+        await ensure_topics(runtime.settings, runtime.topics, owner=runtime.name)
         await runtime.keyfeed.start()
         await runtime.broker.start()
         relay = (runtime.settings.outbox_relay_s, _relay(runtime))
