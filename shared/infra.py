@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -12,7 +13,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from shared.settings import ServiceSettings
 from shared.topics import Topics
 
-__all__ = ["build_broker", "connect_redis", "ensure_topics"]
+__all__ = ["FiniteRetention", "build_broker", "connect_redis", "ensure_topics", "topic_configs"]
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +38,29 @@ def build_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
     )
 
 
-async def ensure_topics(settings: ServiceSettings, topics: Topics) -> None:
-    """Declare every topic with enough partitions for a consumer group of several instances."""
+# Events are kept forever; keyed state is compacted (its latest record per key is kept forever).
+KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+COMPACTED = {"cleanup.policy": "compact"}
+
+
+class FiniteRetention(RuntimeError):
+    """A topic this service owns would delete events, so Kafka could not rebuild the system from it."""
+
+
+async def ensure_topics(settings: ServiceSettings, topics: Topics, owner: str | None = None) -> None:
+    """Declare every topic (enough partitions for a consumer group of several instances, kept forever),
+    then check that the topics ``owner`` writes keep their events; refuse to start otherwise."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
                                 request_timeout_ms=settings.publish_timeout_ms)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        durability = {"min.insync.replicas": str(settings.topic_min_insync_replicas)}
         missing = [
-            NewTopic(name, 1, settings.topic_replication, topic_configs={"cleanup.policy": "compact"})
-            if name == topics.access_keys else
-            NewTopic(name, settings.topic_partitions, settings.topic_replication)
+            NewTopic(name, 1, settings.topic_replication, topic_configs={**COMPACTED, **durability})
+            if name in topics.compacted() else
+            NewTopic(name, settings.topic_partitions, settings.topic_replication,
+                     topic_configs={**KEEP_FOREVER, **durability})
             for name in topics.all() if name not in existing
         ]
         if missing:
@@ -55,5 +68,40 @@ async def ensure_topics(settings: ServiceSettings, topics: Topics) -> None:
             for name, code, *_ in response.topic_errors:
                 if code not in (0, TopicAlreadyExistsError.errno):
                     raise RuntimeError(f"could not create topic {name}: error code {code}")
+        if owner is not None:
+            await _check_retention(admin, topics.owned_by(owner), topics.compacted(), settings)
     finally:
         await admin.close()
+
+
+async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    """The effective configuration of each topic, defaults included."""
+    responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in names])
+    found: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for _, _, _, name, entries, *_ in response.resources:
+            found[name] = {entry[0]: entry[1] for entry in entries}
+    return found
+
+
+async def _check_retention(admin: AIOKafkaAdminClient, owned: list[str], compacted: frozenset[str],
+                           settings: ServiceSettings) -> None:
+    finite = []
+    for name, config in (await topic_configs(admin, owned)).items():
+        keeps = ("compact" in config.get("cleanup.policy", "") if name in compacted
+                 else config.get("retention.ms") == "-1" and config.get("retention.bytes", "-1") == "-1")
+        if not keeps:
+            settings_seen = ", ".join(f"{k}={config.get(k)}" for k in ("cleanup.policy", "retention.ms",
+                                                                       "retention.bytes"))
+            finite.append(f"{name} ({settings_seen})")
+    if not finite:
+        return
+    message = ("these topics would delete events, so Kafka could not rebuild the system from them: "
+               + "; ".join(finite) + ". Set retention.ms=-1 and retention.bytes=-1 on them (kafka-configs.sh "
+               "--alter --entity-type topics --entity-name <topic> --add-config retention.ms=-1,retention.bytes=-1), "
+               "or start with <SERVICE>_ALLOW_FINITE_RETENTION=true to run anyway.")
+    if settings.allow_finite_retention:
+        log.warning("running with finite retention, as allowed: %s", message)
+        return
+    log.critical("refusing to start: %s", message)
+    raise FiniteRetention(message)

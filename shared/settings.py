@@ -17,7 +17,12 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     topic_prefix: str = "governance"
     topic_partitions: int = Field(default=6, ge=1)
+    # One machine: 1 and 1. A production cluster: 3 replicas and min.insync.replicas 2, so acks=all
+    # means two brokers have every event.
     topic_replication: int = Field(default=1, ge=1)
+    topic_min_insync_replicas: int = Field(default=1, ge=1)
+    # Kafka is the source of truth: a topic this service owns that would delete events refuses the start.
+    allow_finite_retention: bool = False
     publish_timeout_ms: int = Field(default=5_000, ge=500)
     # Keys provisioned at start (CI, demos, deployments): secret -> {tool, role, lanes, teams}.
     # Secrets: no default keys in code. Keys made through the keys API live on the keys topic.

@@ -52,6 +52,20 @@ class Topics:
             self.notifications, self.access_keys, *(self.dead_letters(s) for s in services),
         ]
 
+    def owned_by(self, service: str) -> list[str]:
+        """The topics ``service`` writes, whose retention it answers for."""
+        owned = {
+            "intake": [self.requests, self.access_keys],
+            "classifier": [self.classifications, self.okrs],
+            "capacity": [self.decisions],
+            "notifier": [self.notifications],
+        }
+        return [*owned.get(service, []), self.dead_letters(service)]
+
+    def compacted(self) -> frozenset[str]:
+        """Topics of keyed state, where the latest record per key is what counts."""
+        return frozenset({self.access_keys})
+
     def for_type(self, event_type: str) -> str:
         """The topic that carries events of ``event_type``."""
         if event_type in ("request.submitted", "request.withdrawn"):
