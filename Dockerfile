@@ -1,5 +1,5 @@
 # One image recipe for the four services: docker build --build-arg SERVICE=intake .
-FROM python:3.11-slim
+FROM python:3.11.11-slim-bookworm
 WORKDIR /app
 COPY requirements.txt constraints.txt ./
 RUN pip install --no-cache-dir -c constraints.txt -r requirements.txt
@@ -9,6 +9,6 @@ ARG SERVICE
 ENV SERVICE=${SERVICE} PYTHONPATH=/app:/app/services/${SERVICE} PYTHONUNBUFFERED=1
 RUN useradd --system --uid 10001 app
 USER app
-HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=10 \
-  CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[os.environ[\"SERVICE\"].upper() + \"_PORT\"]}/readyz', timeout=2)"
+# The port comes from the service's own settings (<SERVICE>_PORT, else its default).
+HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=10 CMD python -m shared.healthcheck "$SERVICE"
 CMD ["sh", "-c", "exec python -m \"$SERVICE\""]
