@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from notifier.channels import Attempt, EmailChannel, SlackChannel, SmtpServer
 from notifier.dispatch import Dispatcher, Job
 from notifier.jobs import NotificationJob, RetryPolicy
+from notifier.recipients import Recipients
 from notifier.schedule import Claim, Schedule
 from notifier.store import Draft, NotificationLog
 from shared.messaging import EventPublisher, Outcomes
@@ -168,16 +169,23 @@ class FakeLog:
     async def draft(self, notification_id: str) -> tuple[Draft, str, int]:
         return DRAFT, "pending", 0
 
+    async def withdrawn(self, request_id: str) -> bool:
+        return False
+
 
 class SlowFailingEmail:
+    configured = False
+
     async def send(self, **_: str) -> Attempt:
         return Attempt(datetime.now(UTC) - timedelta(seconds=10), False, 10_000, error="TimeoutError")
 
 
 async def test_the_next_try_after_a_slow_failure_is_a_full_step_after_it_ended() -> None:
     schedule = FakeSchedule()
-    job = NotificationJob(cast(Any, None), cast(NotificationLog, FakeLog()), cast(Schedule, schedule),
-                          email=cast(EmailChannel, SlowFailingEmail()), slack=None,
+    recipients = Recipients(cast(Any, None), allowed_domains=frozenset({"example.com"}), limit_per_hour=1,
+                            unthrottled=[])
+    job = NotificationJob(cast(NotificationLog, FakeLog()), cast(Schedule, schedule),
+                          email=cast(EmailChannel, SlowFailingEmail()), slack=None, recipients=recipients,
                           retry=RetryPolicy([5.0], jitter=0.0), outcomes=cast(Outcomes, None),
                           publisher=cast(EventPublisher, None), source="/notifier")
     before = time.time()

@@ -4,14 +4,22 @@ from notifier.domain import (
     DEFAULT_CHANNELS,
     Notice,
     Team,
+    allowed_domains,
+    escalation_released,
     notices_for,
+    recipient_refusal,
     retry_delay,
     route,
+    silenced_by_withdrawal,
     subscribed,
+    told_first,
     unknown_event_types,
     webhook_verdict,
 )
+from notifier.messages import Composer
+from notifier.templates import Templates
 from tests.notifier_samples import HEAT_SHIELD, samples
+from tests.support import event
 
 TEAM = Team(ops="ops@example.com", heat_shield=HEAT_SHIELD)
 
@@ -98,3 +106,53 @@ def test_subscriptions_name_known_event_types_or_the_wildcard() -> None:
     assert unknown_event_types(["request.scheduled", "request.exploded"]) == ["request.exploded"]
     assert subscribed(["*"], "capacity.alert") and subscribed(["capacity.alert"], "capacity.alert")
     assert not subscribed(["request.done"], "capacity.alert")
+
+
+def test_an_escalation_is_told_to_the_heat_shield_first_and_nothing_else_waits() -> None:
+    assert told_first("request.tradeoff_required") == "heat_shield"
+    assert [told_first(t) for t in ("request.backlogged", "request.tradeoff_decided", "capacity.alert")] == [
+        None, None, None]
+
+
+def test_the_requester_and_ops_hear_of_a_tradeoff_only_once_the_heat_shield_was_told() -> None:
+    composer = Composer(Templates(), TEAM, channels=DEFAULT_CHANNELS, slack_channel=None, team_name="Team")
+    drafts = composer.drafts(event(samples()["request.tradeoff_required"]))
+    [first] = [d for d in drafts if d.audience == "heat_shield"]
+    others = [d for d in drafts if d.audience != "heat_shield"]
+    assert {d.audience for d in others} == {"requester", "ops"}
+    assert all(d.after == (first.id,) for d in others) and not first.after
+    assert set(first.releases) == {d.id for d in others}
+
+
+def test_a_held_notice_goes_once_the_first_was_sent_or_cannot_be_or_its_hold_ran_out() -> None:
+    assert not escalation_released(["pending"], now=10.0, hold_until=20.0)
+    assert not escalation_released(["pending", "not_sent"], now=10.0, hold_until=20.0)
+    assert escalation_released(["pending", "sent"], now=10.0, hold_until=20.0)  # told on one channel
+    assert escalation_released(["failed", "not_sent"], now=10.0, hold_until=20.0)  # no channel can tell them
+    assert escalation_released([None], now=10.0, hold_until=20.0)  # nothing left to wait for
+    assert escalation_released(["pending"], now=20.0, hold_until=20.0)
+
+
+def test_mail_goes_only_to_the_teams_domains_and_the_listed_ones_and_their_subdomains() -> None:
+    allowed = allowed_domains("ops@Example.com", "heat-shield@example.com", extra=["Partner.test."])
+    assert allowed == {"example.com", "partner.test"}
+    assert recipient_refusal("dave@example.com", allowed) is None
+    assert recipient_refusal("Dave@EMEA.Example.COM", allowed) is None
+    assert recipient_refusal("ana@partner.test", allowed) is None
+    refusal = recipient_refusal("victim@elsewhere.test", allowed)
+    assert refusal is not None and "elsewhere.test is not on the allow-list" in refusal
+    assert recipient_refusal("someone@notexample.com", allowed) is not None  # a suffix is not a subdomain
+    assert recipient_refusal("no-at-sign", allowed) is not None
+
+
+def test_a_withdrawn_request_hears_of_nothing_but_its_withdrawal() -> None:
+    assert not silenced_by_withdrawal("request.withdrawn")
+    assert all(silenced_by_withdrawal(t) for t in (
+        "request.scheduled", "request.backlogged", "request.tradeoff_required", "request.conflict_detected",
+        "request.tradeoff_decided", "request.started"))
+
+
+def test_a_paused_card_waiting_in_the_backlog_is_not_announced_as_new_backlog_work() -> None:
+    paused = samples()["request.backlogged"].model_copy(update={"paused": True}).model_dump(mode="json")
+    assert notices_for("request.backlogged", paused, TEAM) == []
+    assert notices_for("request.backlogged", data("request.backlogged"), TEAM) != []

@@ -3,8 +3,9 @@
 Consumes: every event of the public interface (requests, classifications, OKRs, capacity's
           decisions, its own notifications): the people's messages come from capacity's
           decisions, every event can go to webhook subscriptions.
-Emits:    notification.sent, once a message to a person was sent (or could not be, for want of
-          a configured channel).
+Emits:    notification.sent, once a message to a person was sent (or was not, for want of a
+          configured channel, a recipient off the allow-list or over its throttle, or because the
+          request was withdrawn).
 Sends:    email over SMTP, Slack incoming-webhook posts, and signed webhooks, from a durable
           schedule in Redis with retries; consuming only records.
 """
@@ -24,6 +25,7 @@ from notifier.domain import Team
 from notifier.jobs import DeliveryJob, NotificationJob, RetryPolicy
 from notifier.messages import Composer
 from notifier.objectives import Objectives
+from notifier.recipients import Recipients
 from notifier.schedule import Schedule
 from notifier.store import NotificationLog
 from notifier.subscriptions import SubscriptionStore
@@ -61,9 +63,12 @@ def _dispatcher(settings: NotifierSettings, runtime: Runtime, notifications: Not
 
     retry = RetryPolicy(settings.retry_schedule_s, settings.retry_jitter)
     slack = SlackChannel(settings.slack_webhook_url, slack_client, timeout) if settings.slack_webhook_url else None
-    notify = NotificationJob(runtime.redis, notifications, schedule, email=EmailChannel(_smtp(settings), timeout),
-                             slack=slack, retry=retry, outcomes=runtime.outcomes, publisher=runtime.publisher,
-                             source=f"/{NAME}")
+    recipients = Recipients(runtime.redis, allowed_domains=settings.allowed_recipient_domains,
+                            limit_per_hour=settings.recipient_limit_per_hour,
+                            unthrottled=[settings.ops_email, settings.heat_shield_email])
+    notify = NotificationJob(notifications, schedule, email=EmailChannel(_smtp(settings), timeout), slack=slack,
+                             recipients=recipients, retry=retry, outcomes=runtime.outcomes,
+                             publisher=runtime.publisher, source=f"/{NAME}")
     deliver = DeliveryJob(deliveries, subscriptions, schedule,
                           WebhookChannel(webhook_client, timeout, allow_private=settings.allow_private_targets), retry)
     return Dispatcher(schedule, {"notification": notify, "delivery": deliver}, concurrency=settings.send_concurrency,
@@ -82,7 +87,8 @@ def create_app(settings: NotifierSettings) -> FastAPI:
                         slack_channel=settings.slack_channel if settings.slack_webhook_url else None)
     subscribe(runtime, [topics.requests, topics.classifications, topics.okrs, topics.decisions, topics.notifications],
               handlers.routes(composer=composer, objectives=Objectives(redis), notifications=notifications,
-                              subscriptions=subscriptions, deliveries=deliveries, wake=dispatcher.wake))
+                              subscriptions=subscriptions, deliveries=deliveries, wake=dispatcher.wake,
+                              escalation_grace_s=settings.escalation_grace_s))
     # What people were told: the team. Subscriptions and deliveries: ops.
     team, ops = runtime.access.allow(*TEAM_ROLES), runtime.access.allow(Role.OPS)
     routers = [

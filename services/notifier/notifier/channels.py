@@ -84,6 +84,10 @@ class EmailChannel:
         self._server = server
         self._timeout_s = timeout_s
 
+    @property
+    def configured(self) -> bool:
+        return self._server is not None
+
     async def send(self, *, to: str, subject: str, text: str, message_id: str) -> Attempt:
         clock = _Clock()
         server = self._server

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from notifier.domain import DEFAULT_CHANNELS, Audience, Channel
+from notifier.domain import DEFAULT_CHANNELS, Audience, Channel, allowed_domains
 from shared.settings import ServiceSettings
 
 # After a failed attempt, wait this long before the next: about three days in all, as Standard Webhooks do.
@@ -43,6 +43,20 @@ class NotifierSettings(ServiceSettings):
     lease_s: float = Field(default=60.0, gt=0)
     dispatch_poll_s: float = Field(default=0.5, gt=0)
     shutdown_grace_s: float = Field(default=5.0, ge=0)
+
+    # Escalations: the requester's and ops' notices of a trade-off go once the heat-shield manager's
+    # went out (or cannot), and at the latest this long after the event was consumed. Keep it above
+    # lease_s, so a crash while the heat shield's notice is being sent does not let the others overtake it.
+    escalation_grace_s: float = Field(default=90.0, ge=0)
+    # Mail goes only to these domains (and their subdomains), besides those of ops_email and
+    # heat_shield_email; others are recorded as not sent.
+    recipient_domains: list[str] = Field(default_factory=list)
+    # At most this many emails to one person in any hour; the team's own addresses are not counted.
+    recipient_limit_per_hour: int = Field(default=30, ge=1)
+
+    @property
+    def allowed_recipient_domains(self) -> frozenset[str]:
+        return allowed_domains(self.ops_email, self.heat_shield_email, extra=self.recipient_domains)
 
     @field_validator("channels", mode="before")
     @classmethod

@@ -1,4 +1,5 @@
-"""Notifier rules: who is told what about each event, through which channel, and when to try again.
+"""Notifier rules: who is told what about each event, through which channel, and when to try again;
+who is told first, which addresses may be written to, and what a withdrawal silences.
 
 Pure functions over plain data. The words themselves are templates (``notifier/templates/``),
 one per event and audience, in the team's voice: no blame, the numbers speak, and "not right
@@ -7,7 +8,7 @@ now" always comes with a position, an expected start and the reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,16 +16,22 @@ from shared.events import EVENT_TYPES
 
 __all__ = [
     "DEFAULT_CHANNELS",
+    "FINAL_STATUSES",
     "Audience",
     "Channel",
     "Message",
     "Notice",
     "Team",
     "WILDCARD",
+    "allowed_domains",
+    "escalation_released",
     "notices_for",
+    "recipient_refusal",
     "retry_delay",
     "route",
+    "silenced_by_withdrawal",
     "subscribed",
+    "told_first",
     "unknown_event_types",
     "webhook_verdict",
 ]
@@ -35,6 +42,8 @@ DEFAULT_CHANNELS: dict[Audience, list[Channel]] = {
     "requester": ["email"], "stakeholders": ["email"], "ops": ["email", "slack"], "heat_shield": ["email", "slack"],
 }
 WILDCARD = "*"
+# A notice that has reached one of these will not change any more.
+FINAL_STATUSES = frozenset({"sent", "not_sent", "failed"})
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,10 @@ def _requester(data: Mapping[str, Any]) -> Notice:
 def notices_for(event_type: str, data: Mapping[str, Any], team: Team) -> list[Notice]:
     """Who hears about an event; events nobody needs to hear about give nobody."""
     match event_type:
+        case "request.backlogged" if data.get("paused"):
+            # A paused card waiting at the head of the backlog: the pause notice already told its requester
+            # so, and from when it can resume; "not right now, position N" would read as new backlog work.
+            return []
         case "request.backlogged" | "request.scheduled" | "request.started" | "request.paused" | "request.done":
             return [_requester(data)]
         case "request.tradeoff_required":
@@ -115,6 +128,44 @@ def route(notices: Sequence[Notice], channels: Mapping[Audience, Sequence[Channe
                 seen.add((message.recipient, message.channel))
                 messages.append(message)
     return messages
+
+
+def told_first(event_type: str) -> Audience | None:
+    """The audience whose notices must go out before anyone else hears of the event: escalations reach
+    the heat-shield manager first."""
+    return "heat_shield" if event_type == "request.tradeoff_required" else None
+
+
+def escalation_released(first: Sequence[str | None], *, now: float, hold_until: float) -> bool:
+    """Whether a notice held behind the first-told notices (their statuses; None: no such record) may go:
+    once one of them was sent, or none of them can be any more, or once the hold ran out."""
+    if now >= hold_until or not first or "sent" in first:
+        return True
+    return all(status is None or status in FINAL_STATUSES for status in first)
+
+
+def allowed_domains(*addresses: str, extra: Iterable[str] = ()) -> frozenset[str]:
+    """The recipient domains mail may go to: those of the team's own addresses, and ``extra``."""
+    found = {a.rsplit("@", 1)[-1] for a in addresses if "@" in a} | set(extra)
+    return frozenset(d.strip().strip(".").lower() for d in found if d.strip().strip("."))
+
+
+def recipient_refusal(address: str, allowed: frozenset[str]) -> str | None:
+    """Why mail may not go to ``address`` (None: it may). An allowed domain admits its subdomains."""
+    local, at, domain = address.rpartition("@")
+    domain = domain.strip().lower()
+    if not at or not local or not domain:
+        return f"{address!r} is not an email address"
+    labels = domain.split(".")
+    if any(".".join(labels[i:]) in allowed for i in range(len(labels))):
+        return None
+    return (f"the recipient domain {domain} is not on the allow-list (NOTIFIER_RECIPIENT_DOMAINS and the "
+            "domains of the team's own addresses)")
+
+
+def silenced_by_withdrawal(about_event_type: str) -> bool:
+    """Once a request is withdrawn, nothing more is said about it but the withdrawal itself."""
+    return about_event_type != "request.withdrawn"
 
 
 def retry_delay(failures: int, schedule: Sequence[float], jitter: float, draw: float) -> float | None:

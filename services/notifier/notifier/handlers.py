@@ -3,6 +3,10 @@
 Handling an event never sends anything. It records, once per id and atomically, the messages
 the event causes and one delivery per matching webhook subscription, each due now in the
 durable schedule, then wakes the dispatcher. A redelivered event records nothing new.
+
+``request.withdrawn`` also marks the request withdrawn and makes its pending notices due at once:
+the dispatcher finishes them as not sent, and every later notice about it the same way, whichever
+of its events arrives first.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def routes(*, composer: Composer, objectives: Objectives, notifications: NotificationLog,
-           subscriptions: SubscriptionStore, deliveries: DeliveryLog, wake: Callable[[], None]) -> dict[str, Handler]:
+           subscriptions: SubscriptionStore, deliveries: DeliveryLog, wake: Callable[[], None],
+           escalation_grace_s: float = 0.0) -> dict[str, Handler]:
     async def on_event(event: CloudEvent) -> None:
         await objectives.learn(event)
         objective_id = event.data.get("objective_id")
@@ -37,9 +42,16 @@ def routes(*, composer: Composer, objectives: Objectives, notifications: Notific
         if delivered:
             log.info("%s %s: %d webhook delivery(ies) due", event.type, event.id, delivered)
             wake()
-        told = await notifications.record(composer.drafts(event, title), now=now, created_at=created_at)
+        told = await notifications.record(composer.drafts(event, title), now=now, created_at=created_at,
+                                          hold_s=escalation_grace_s)
         if told:
             log.info("%s %s: %d message(s) due", event.type, event.id, told)
             wake()
 
-    return dict.fromkeys(EVENT_TYPES, on_event)
+    async def on_withdrawn(event: CloudEvent) -> None:
+        log.info("%s %s: nothing more is said about %s", event.type, event.id, event.subject)
+        await notifications.withdraw(event.subject, now=time.time())
+        wake()
+        await on_event(event)
+
+    return {**dict.fromkeys(EVENT_TYPES, on_event), "request.withdrawn": on_withdrawn}

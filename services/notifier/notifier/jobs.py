@@ -1,7 +1,9 @@
 """One attempt at one claimed job, and what its outcome means for the record and the schedule.
 
     notification  email or Slack; sent (then ``notification.sent`` through the outbox), not sent
-                  (channel not configured), retried on the schedule, or failed after the last retry
+                  (channel not configured, recipient refused or throttled, request withdrawn),
+                  held while the notices told first are not out, retried on the schedule, or
+                  failed after the last retry
     delivery      a signed webhook; any 2xx succeeds, 410 disables the subscription and cancels its
                   pending deliveries, anything else is retried on the schedule, then failed
 
@@ -19,12 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from notifier.channels import Attempt, EmailChannel, SlackChannel, WebhookChannel
 from notifier.deliveries import Delivery, DeliveryLog, Status
-from notifier.domain import retry_delay, webhook_verdict
+from notifier.domain import escalation_released, retry_delay, silenced_by_withdrawal, webhook_verdict
+from notifier.recipients import Recipients
 from notifier.schedule import Claim, Schedule
 from notifier.store import Draft, NotificationLog
 from notifier.subscriptions import SubscriptionStore
@@ -52,12 +54,15 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
+WITHDRAWN = "not sent: the request was withdrawn"
+
+
 class NotificationJob:
-    def __init__(self, redis: Redis, log_: NotificationLog, schedule: Schedule, *, email: EmailChannel,
-                 slack: SlackChannel | None, retry: RetryPolicy, outcomes: Outcomes, publisher: EventPublisher,
-                 source: str) -> None:
-        self._redis = redis
+    def __init__(self, log_: NotificationLog, schedule: Schedule, *, email: EmailChannel,
+                 slack: SlackChannel | None, recipients: Recipients, retry: RetryPolicy, outcomes: Outcomes,
+                 publisher: EventPublisher, source: str) -> None:
         self._log = log_
+        self._recipients = recipients
         self._schedule = schedule
         self._email = email
         self._slack = slack
@@ -72,11 +77,37 @@ class NotificationJob:
             await self._schedule.forget(claim.kind, claim.id)
             return
         draft, _, failures = found
+        if (why_not := await self._silenced(draft)) is None:
+            if draft.after and not await self._released(claim, draft):
+                return  # due again when the notices told first are out, or at its hold's end
+            why_not = await self._refused(draft)
+        if why_not is not None:
+            log.warning("notification %s to %s: %s", draft.id, draft.recipient, why_not)
+            await self._finish(claim, draft, "not_sent", _not_sent(why_not), attempted=False)
+            return
         attempt = await self._send(draft)
         if attempt.ok or attempt.skipped:
             await self._finish(claim, draft, "sent" if attempt.ok else "not_sent", attempt)
             return
         await self._failed(claim, draft, failures, attempt, final=attempt.final)
+
+    async def _silenced(self, draft: Draft) -> str | None:
+        if draft.request_id and silenced_by_withdrawal(draft.about_event_type) \
+                and await self._log.withdrawn(draft.request_id):
+            return WITHDRAWN
+        return None
+
+    async def _released(self, claim: Claim, draft: Draft) -> bool:
+        now = time.time()
+        verdict = await self._log.hold(claim, draft, lambda first, until: escalation_released(
+            first, now=now, hold_until=until))
+        return verdict == "released"
+
+    async def _refused(self, draft: Draft) -> str | None:
+        refused = self._recipients.refused(draft)
+        if refused is None and self._email.configured:
+            refused = await self._recipients.throttled(draft, time.time())
+        return refused
 
     async def failed(self, claim: Claim, error: str) -> None:
         """The attempt broke down (not for want of a channel): it counts as a failed attempt."""
@@ -109,7 +140,8 @@ class NotificationJob:
         return await self._email.send(to=draft.recipient, subject=draft.title, text=draft.text,
                                       message_id=draft.id)
 
-    async def _finish(self, claim: Claim, draft: Draft, status: str, attempt: Attempt) -> None:
+    async def _finish(self, claim: Claim, draft: Draft, status: str, attempt: Attempt, *,
+                      attempted: bool = True) -> None:
         at = attempt.at.isoformat()
         announced: list[CloudEvent] = []
         if status != "failed":
@@ -122,7 +154,8 @@ class NotificationJob:
         outcome = f"sent:{draft.id}"
 
         def queue(pipe: Pipeline) -> None:
-            NotificationLog.finish(pipe, draft.id, status, at=at, detail=attempt.error)
+            NotificationLog.finish(pipe, draft, status, at=at, detail=attempt.error, now=time.time(),
+                                   attempted=attempted)
             self._outcomes.record(pipe, outcome, announced)
 
         if not await self._schedule.under_lease(claim, queue):
@@ -132,6 +165,10 @@ class NotificationJob:
             await self._outcomes.deliver(outcome, announced, self._publisher)
         except TRANSIENT as exc:  # the outbox relay announces it once Kafka is back
             log.warning("notification.sent for %s stays in the outbox for now: %r", draft.id, exc)
+
+
+def _not_sent(why: str) -> Attempt:
+    return Attempt(datetime.now(UTC), False, 0, error=why, final=True, skipped=True)
 
 
 class DeliveryJob:

@@ -1,12 +1,14 @@
 """From an event to the drafts of its messages: who (domain), on which channel (configuration),
-in which words (templates). The words are fixed here, when the event is consumed."""
+in which words (templates), and who is told first. The words are fixed here, when the event is
+consumed."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from notifier.domain import Audience, Channel, Message, Team, notices_for, route
+from notifier.domain import Audience, Channel, Message, Team, notices_for, route, told_first
 from notifier.store import Draft
 from notifier.templates import Templates
 from shared.envelope import CloudEvent, derived_id
@@ -38,7 +40,7 @@ class Composer:
                 about_event_type=event.type, audience=notice.audience, recipient=message.recipient,
                 channel=message.channel, title=rendered.subject,
                 text=rendered.slack if message.channel == "slack" else rendered.text))
-        return drafts
+        return _in_order(drafts, told_first(event.type))
 
     def context(self, event: CloudEvent, message: Message, objective_title: str | None) -> dict[str, Any]:
         context: dict[str, Any] = {
@@ -52,3 +54,12 @@ class Composer:
             objective_id = event.data["objective_id"]
             context["objective"] = None if objective_id is None else {"id": objective_id, "title": objective_title}
         return context
+
+
+def _in_order(drafts: list[Draft], first: Audience | None) -> list[Draft]:
+    """The others wait for the notices of the audience told first, which release them."""
+    firsts = tuple(d.id for d in drafts if d.audience == first)
+    others = tuple(d.id for d in drafts if d.audience != first)
+    if not firsts or not others:
+        return drafts
+    return [replace(d, releases=others) if d.id in firsts else replace(d, after=firsts) for d in drafts]

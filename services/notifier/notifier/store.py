@@ -3,40 +3,53 @@
 Recording is once per notification id, whichever event announces it, and schedules its send in
 the same script: a consumed event either leaves every message it causes recorded and due, or
 none. The dispatcher then moves each record from ``pending`` to ``sent`` (or ``not_sent`` when
-the channel is not configured, or ``failed`` after the last retry).
+the channel is not configured, the recipient is refused or the request was withdrawn, or
+``failed`` after the last retry).
+
+A notice told after others (``after``: an escalation's requester and ops, behind the heat-shield
+manager) is due at its hold's end; the first-told notice, once finished, makes the ones it holds
+(``releases``) due at once, in the same transaction that finishes it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 
-from notifier.schedule import DUE, Schedule
+from notifier.schedule import DUE, Claim, Schedule, job
 
 __all__ = ["Draft", "NotificationLog"]
 
 KIND = "notification"
+WITHDRAWN_TTL_S = 400 * 24 * 3600
 
+# KEYS: the schedule, then record and index per draft. ARGV: created_at, then per draft its id, body,
+# due score, due time and detail.
 _RECORD_ONCE = """
 local created = 0
 for i = 1, (#KEYS - 1) / 2 do
   local record, index = KEYS[2 * i], KEYS[2 * i + 1]
-  local id, body = ARGV[2 * i + 1], ARGV[2 * i + 2]
+  local a = 2 + 5 * (i - 1)
+  local id, body = ARGV[a], ARGV[a + 1]
   if redis.call('HSETNX', record, 'body', body) == 1 then
-    redis.call('HSET', record, 'status', 'pending', 'attempts', 0, 'failures', 0,
-               'created_at', ARGV[2], 'next_attempt_at', ARGV[2])
-    redis.call('ZADD', KEYS[1], ARGV[1], 'notification:' .. id)
+    redis.call('HSET', record, 'status', 'pending', 'attempts', 0, 'failures', 0, 'created_at', ARGV[1],
+               'next_attempt_at', ARGV[a + 3], 'hold_until', ARGV[a + 2], 'detail', ARGV[a + 4])
+    redis.call('ZADD', KEYS[1], ARGV[a + 2], 'notification:' .. id)
     created = created + 1
   end
   redis.call('SADD', index, id)
 end
 return created
 """
+HOLD_DETAIL = "waits for the heat-shield manager's notice"
+Released = Callable[[list[str | None], float], bool]
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,13 @@ class Draft:
     channel: str
     title: str  # the email's subject line
     text: str  # what is sent on this channel
+    after: tuple[str, ...] = ()  # notices told first: this one waits for them (or its hold's end)
+    releases: tuple[str, ...] = ()  # notices waiting for this one
+
+
+def _draft(body: str) -> Draft:
+    fields = json.loads(body)
+    return Draft(**{**fields, "after": tuple(fields.get("after", ())), "releases": tuple(fields.get("releases", ()))})
 
 
 def _record_key(notification_id: str) -> str:
@@ -63,20 +83,64 @@ def _index_key(subject: str) -> str:
     return f"notifier:notifications:{subject}"
 
 
+def _withdrawn_key(request_id: str) -> str:
+    return f"notifier:withdrawn:{request_id}"
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
 class NotificationLog:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def record(self, drafts: Sequence[Draft], *, now: float, created_at: str) -> int:
-        """Record the drafts not seen before and make them due now; answers how many were new."""
+    async def record(self, drafts: Sequence[Draft], *, now: float, created_at: str, hold_s: float = 0.0) -> int:
+        """Record the drafts not seen before and make them due now (those told after others: at the latest
+        ``hold_s`` from now); answers how many were new."""
         if not drafts:
             return 0
         keys = [DUE]
-        args: list[Any] = [now, created_at]
+        args: list[Any] = [created_at]
         for draft in drafts:
+            due = now + hold_s if draft.after else now
             keys += [_record_key(draft.id), _index_key(draft.subject)]
-            args += [draft.id, json.dumps(asdict(draft))]
+            args += [draft.id, json.dumps(asdict(draft)), due, _iso(due) if draft.after else created_at,
+                     HOLD_DETAIL if draft.after else ""]
         return int(await self._redis.eval(_RECORD_ONCE, len(keys), *keys, *args))
+
+    async def hold(self, claim: Claim, draft: Draft, released: Released) -> Literal["held", "released", "stale"]:
+        """For a claimed notice told after others: "released" when ``released(their statuses, hold_until)``
+        says it may go; otherwise it is due again at its hold's end ("held"). A first-told notice finishing
+        meanwhile is seen (its record is watched), so its release is never overwritten."""
+        watched = [_record_key(first) for first in draft.after]
+        for _ in range(5):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(claim.lease, *watched)
+                    if cast(str | None, await pipe.get(claim.lease)) != claim.token:
+                        return "stale"
+                    statuses = [cast(str | None, await pipe.hget(key, "status")) for key in watched]
+                    hold_until = float(cast(str | None, await pipe.hget(_record_key(draft.id), "hold_until")) or 0)
+                    if released(statuses, hold_until):
+                        return "released"
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    Schedule.at(pipe, KIND, draft.id, hold_until)
+                    await pipe.execute()
+                    return "held"
+                except WatchError:
+                    continue
+        return "stale"  # busy: its lease brings it back
+
+    async def withdraw(self, request_id: str, *, now: float) -> None:
+        """The request was withdrawn: mark it, and make its pending notices due now, to be cancelled."""
+        await self._redis.set(_withdrawn_key(request_id), "1", ex=WITHDRAWN_TTL_S)
+        ids = cast(set[str], await self._redis.smembers(_index_key(request_id)))
+        if ids:  # only those still scheduled (XX), and never later than they are (LT)
+            await self._redis.zadd(DUE, {job(KIND, i): now for i in ids}, xx=True, lt=True)
+
+    async def withdrawn(self, request_id: str) -> bool:
+        return bool(await self._redis.exists(_withdrawn_key(request_id)))
 
     async def get(self, notification_id: str) -> dict[str, Any] | None:
         raw = cast(dict[str, str], await self._redis.hgetall(_record_key(notification_id)))
@@ -91,13 +155,18 @@ class NotificationLog:
         return sorted(rows, key=lambda r: (r["created_at"], r["id"]))
 
     @staticmethod
-    def finish(pipe: Pipeline, notification_id: str, status: str, *, at: str, detail: str | None) -> None:
-        """Queue on ``pipe``: the last attempt was made (sent, not_sent or failed); nothing is due any more."""
-        key = _record_key(notification_id)
+    def finish(pipe: Pipeline, draft: Draft, status: str, *, at: str, detail: str | None, now: float,
+               attempted: bool = True) -> None:
+        """Queue on ``pipe``: the last attempt was made (sent, not_sent or failed), or none will be; nothing
+        is due any more, and the notices it held are due now."""
+        key = _record_key(draft.id)
         pipe.hset(key, mapping={"status": status, "detail": detail or "", "next_attempt_at": "",
                                 **({"sent_at": at} if status == "sent" else {})})
-        pipe.hincrby(key, "attempts", 1)
-        Schedule.drop(pipe, KIND, notification_id)
+        if attempted:
+            pipe.hincrby(key, "attempts", 1)
+        Schedule.drop(pipe, KIND, draft.id)
+        if draft.releases:
+            pipe.zadd(DUE, {job(KIND, held): now for held in draft.releases}, xx=True, lt=True)
 
     @staticmethod
     def retry(pipe: Pipeline, notification_id: str, *, due: float, due_at: str, failures: int, detail: str) -> None:
@@ -112,7 +181,7 @@ class NotificationLog:
         raw = cast(dict[str, str], await self._redis.hgetall(_record_key(notification_id)))
         if not raw:
             return None
-        return Draft(**json.loads(raw["body"])), raw["status"], int(raw.get("failures") or 0)
+        return _draft(raw["body"]), raw["status"], int(raw.get("failures") or 0)
 
 
 def _public(raw: dict[str, str]) -> dict[str, Any]:
