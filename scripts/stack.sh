@@ -50,8 +50,10 @@ native_up() {
     local pidfile="$RUN/$svc.pid" upper="${svc^^}" extra=()
     if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then continue; fi
     # The notifier mails the local sink and may deliver webhooks to receivers on this machine (a demo).
+    # The demo's people (data/stories.json) write from northwind-analytics.com: on the recipient allow-list.
     [ "$svc" = notifier ] && extra=(NOTIFIER_SMTP_HOST=127.0.0.1 "NOTIFIER_SMTP_PORT=$MAIL_PORT"
-                                    NOTIFIER_ALLOW_PRIVATE_TARGETS=true)
+                                    NOTIFIER_ALLOW_PRIVATE_TARGETS=true
+                                    'NOTIFIER_RECIPIENT_DOMAINS=["northwind-analytics.com"]')
     env PYTHONPATH="$ROOT:$ROOT/services/$svc" "${extra[@]}" \
       "${upper}_PORT=${PORT[$svc]}" \
       "${upper}_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT" \
