@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -25,8 +28,9 @@ def connect_redis(url: str, max_connections: int = 50) -> Redis:
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
 
-def build_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
-    """An idempotent producer (acks=all) whose sends fail within ``publish_timeout_ms``."""
+def build_broker(settings: ServiceSettings, service: str, middlewares: Sequence[Any] = ()) -> KafkaBroker:
+    """An idempotent producer (acks=all) whose sends fail within ``publish_timeout_ms``; ``middlewares``
+    wrap every publish and every consumed record (tracing, metrics)."""
     return KafkaBroker(
         settings.kafka_bootstrap,
         client_id=service,
@@ -35,6 +39,7 @@ def build_broker(settings: ServiceSettings, service: str) -> KafkaBroker:
         allow_auto_create_topics=False,
         logger=logging.getLogger(f"{service}.kafka"),
         log_level=logging.DEBUG,
+        middlewares=tuple(middlewares),
     )
 
 
@@ -86,8 +91,14 @@ async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[st
 
 async def _check_retention(admin: AIOKafkaAdminClient, owned: list[str], compacted: frozenset[str],
                            settings: ServiceSettings) -> None:
+    configs = await topic_configs(admin, owned)
+    for _ in range(50):  # a topic created a moment ago may not have reached the broker's metadata yet
+        if all(configs.get(name) for name in owned):
+            break
+        await asyncio.sleep(0.1)
+        configs = await topic_configs(admin, owned)
     finite = []
-    for name, config in (await topic_configs(admin, owned)).items():
+    for name, config in configs.items():
         keeps = ("compact" in config.get("cleanup.policy", "") if name in compacted
                  else config.get("retention.ms") == "-1" and config.get("retention.bytes", "-1") == "-1")
         if not keeps:
