@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from redis.asyncio import Redis
 
 from notifier.app import create_app
 from notifier.config import NotifierSettings
@@ -216,3 +217,38 @@ async def test_a_commitment_still_pending_when_the_withdrawal_arrives_is_cancell
             await asyncio.sleep(2.5)  # past the next retries it would have had
             assert [i["status"] for i in await told(client, "r-1")] == ["not_sent"]
         assert sink.mail == []
+
+
+async def test_a_held_notice_claimed_early_waits_again_until_the_first_one_finishes(redis_url: str) -> None:
+    from dataclasses import replace
+
+    from notifier.domain import escalation_released
+    from notifier.schedule import DUE, Schedule
+    from notifier.store import Draft, NotificationLog
+
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        log, schedule = NotificationLog(redis), Schedule(redis)
+        base = Draft(id="n-heat", subject="r-1", request_id="r-1", about_event_id="e-1",
+                     about_event_type="request.tradeoff_required", audience="heat_shield", recipient=HEAT_SHIELD,
+                     channel="email", title="Trade-off", text="What should we pause?")
+        first, held = replace(base, releases=("n-vp",)), replace(base, id="n-vp", audience="requester",
+                                                                  recipient=VP.email, after=("n-heat",))
+        assert await log.record([first, held], now=100.0, created_at="then", hold_s=50.0) == 2
+        assert await redis.zscore(DUE, "notification:n-vp") == 150.0
+
+        def rule(at: float) -> Callable[[list[str | None], float], bool]:
+            return lambda statuses, until: escalation_released(statuses, now=at, hold_until=until)
+
+        [claim] = [c for c in await schedule.claim(160.0, 10.0, 10) if c.id == "n-vp"]  # say, claimed early
+        assert await log.hold(claim, held, rule(120.0)) == "held"
+        assert await redis.zscore(DUE, "notification:n-vp") == 150.0  # back to its hold's end
+
+        async with redis.pipeline(transaction=True) as pipe:
+            NotificationLog.finish(pipe, first, "sent", at="now", detail=None, now=121.0)
+            await pipe.execute()
+        assert await redis.zscore(DUE, "notification:n-vp") == 121.0  # released at once
+        [claim] = await schedule.claim(121.0, 10.0, 10)
+        assert await log.hold(claim, held, rule(121.0)) == "released"
+    finally:
+        await redis.aclose()
