@@ -1,5 +1,5 @@
 # One command per task, the same for people and CI.
-.PHONY: up down status demo test test-unit lint bench eval-classifier rebuild-capacity
+.PHONY: up down status demo test test-unit lint bench eval-classifier rebuild rebuild-capacity
 
 export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/classifier:$(CURDIR)/services/capacity:$(CURDIR)/services/notifier
 PY := .venv/bin/python
@@ -44,8 +44,9 @@ eval-classifier:  ## agreement of the classifier with the labelled sample in dat
 	bash scripts/bootstrap.sh
 	$(PY) scripts/eval_classifier.py
 
-rebuild-capacity:  ## wipe capacity's Redis state and replay it from Kafka (native stack defaults)
+rebuild:       ## wipe one service's Redis state and replay it from Kafka: make rebuild SERVICE=intake|classifier|capacity|notifier
 	bash scripts/bootstrap.sh
-	CAPACITY_REDIS_URL=$${CAPACITY_REDIS_URL:-redis://127.0.0.1:$${REDIS_PORT:-6379}/2} \
-	CAPACITY_KAFKA_BOOTSTRAP=$${CAPACITY_KAFKA_BOOTSTRAP:-127.0.0.1:$${KAFKA_PORT:-9092}} \
-	$(PY) -m capacity.rebuild
+	bash scripts/stack.sh rebuild $(SERVICE)
+
+rebuild-capacity:
+	$(MAKE) rebuild SERVICE=capacity

@@ -46,23 +46,64 @@ native_up() {
   bash scripts/kafka.sh start "$RUN/kafka" "$KAFKA_PORT"
   mkdir -p "$RUN/logs"
   mail_sink_up
-  for svc in "${SERVICES[@]}"; do
-    local pidfile="$RUN/$svc.pid" upper="${svc^^}" extra=()
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then continue; fi
-    # The notifier mails the local sink and may deliver webhooks to receivers on this machine (a demo).
-    # The demo's people (data/stories.json) write from northwind-analytics.com: on the recipient allow-list.
-    [ "$svc" = notifier ] && extra=(NOTIFIER_SMTP_HOST=127.0.0.1 "NOTIFIER_SMTP_PORT=$MAIL_PORT"
-                                    NOTIFIER_ALLOW_PRIVATE_TARGETS=true
-                                    'NOTIFIER_RECIPIENT_DOMAINS=["northwind-analytics.com"]')
-    env PYTHONPATH="$ROOT:$ROOT/services/$svc" "${extra[@]}" \
-      "${upper}_PORT=${PORT[$svc]}" \
-      "${upper}_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT" \
-      "${upper}_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/${DB[$svc]}" \
-      "${upper}_API_KEYS={\"$key\": {\"tool\": \"dev\", \"role\": \"ops\"}}" \
-      nohup .venv/bin/python -m "$svc" >"$RUN/logs/$svc.log" 2>&1 &
-    echo $! > "$pidfile"
-  done
+  for svc in "${SERVICES[@]}"; do native_start "$svc"; done
   for svc in "${SERVICES[@]}"; do wait_ready "$svc" "http://127.0.0.1:${PORT[$svc]}"; done
+}
+
+# The environment of one service in the native stack.
+native_env() {
+  local svc="$1" upper="${1^^}" key; key="$(dev_key)"
+  echo "PYTHONPATH=$ROOT:$ROOT/services/$svc"
+  echo "${upper}_PORT=${PORT[$svc]}"
+  echo "${upper}_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
+  echo "${upper}_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/${DB[$svc]}"
+  echo "${upper}_API_KEYS={\"$key\": {\"tool\": \"dev\", \"role\": \"ops\"}}"
+  # The notifier mails the local sink and may deliver webhooks to receivers on this machine (a demo).
+  # The demo's people (data/stories.json) write from northwind-analytics.com: on the recipient allow-list.
+  if [ "$svc" = notifier ]; then
+    echo "NOTIFIER_SMTP_HOST=127.0.0.1"
+    echo "NOTIFIER_SMTP_PORT=$MAIL_PORT"
+    echo "NOTIFIER_ALLOW_PRIVATE_TARGETS=true"
+    echo 'NOTIFIER_RECIPIENT_DOMAINS=["northwind-analytics.com"]'
+  fi
+}
+
+native_start() {
+  local svc="$1" pidfile="$RUN/$1.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  mapfile -t envs < <(native_env "$svc")
+  env "${envs[@]}" nohup .venv/bin/python -m "$svc" >>"$RUN/logs/$svc.log" 2>&1 &
+  echo $! > "$pidfile"
+}
+
+native_stop() {
+  local pidfile="$RUN/$1.pid"
+  [ -f "$pidfile" ] || return 0
+  local pid; pid="$(cat "$pidfile")"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  rm -f "$pidfile"
+}
+
+# Wipe one service's Redis state and replay it from Kafka. Capacity keeps running (its planner takes
+# a lock); the others are stopped first, rebuilt, and started again.
+rebuild() {
+  local svc="${1:?usage: stack.sh rebuild intake|classifier|capacity|notifier}"
+  [ -n "${PORT[$svc]:-}" ] || { echo "stack: no service $svc" >&2; exit 2; }
+  if [ "$(mode)" = compose ]; then
+    echo "stack: rebuilding $svc (compose mode)"
+    [ "$svc" = capacity ] || docker compose stop "$svc"
+    docker compose run --rm --no-deps "$svc" python -m "$svc.rebuild"
+    docker compose start "$svc"
+    return
+  fi
+  echo "stack: rebuilding $svc (native mode)"
+  [ "$svc" = capacity ] || native_stop "$svc"
+  mapfile -t envs < <(native_env "$svc")
+  env "${envs[@]}" .venv/bin/python -m "$svc.rebuild"
+  native_start "$svc"
+  wait_ready "$svc" "http://127.0.0.1:${PORT[$svc]}"
+  echo "stack: $svc rebuilt and running"
 }
 
 mail_sink_up() {
@@ -76,8 +117,7 @@ mail_sink_up() {
 native_down() {
   [ -f "$RUN/mail.pid" ] && { kill "$(cat "$RUN/mail.pid")" 2>/dev/null || true; rm -f "$RUN/mail.pid"; }
   for svc in "${SERVICES[@]}"; do
-    local pidfile="$RUN/$svc.pid"
-    [ -f "$pidfile" ] && { kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; }
+    native_stop "$svc"
   done
   bash scripts/kafka.sh stop "$RUN/kafka"
   bash scripts/redis.sh stop "$RUN/redis"
@@ -92,7 +132,7 @@ banner() {
   local key; key="$(cat "$ROOT/.run/dev-api-key")"
   cat <<MSG
 
-The system is up ($(mode) mode).
+The system is up ($(mode) mode: $( [ "$(mode)" = compose ] && echo "a Docker engine answered; STACK_MODE=native make up runs native processes instead" || echo "no Docker engine answered; STACK_MODE=compose make up uses docker compose" )).
   intake      http://127.0.0.1:${PORT[intake]}/docs       requests: the one door
   classifier  http://127.0.0.1:${PORT[classifier]}/docs       OKRs and classification
   capacity    http://127.0.0.1:${PORT[capacity]}/docs       backlog and policy
@@ -123,5 +163,7 @@ case "${1:-}" in
     for svc in "${SERVICES[@]}"; do
       printf '%-11s ' "$svc"; curl -fsS "http://127.0.0.1:${PORT[$svc]}/readyz" 2>/dev/null || printf 'down'; echo
     done ;;
-  *) echo "usage: $0 up | down | status" >&2; exit 2 ;;
+  rebuild)
+    rebuild "${2:-}" ;;
+  *) echo "usage: $0 up | down | status | rebuild SERVICE" >&2; exit 2 ;;
 esac

@@ -19,8 +19,9 @@ CARDS, ANNOUNCED, TRADEOFFS = "capacity:cards", "capacity:announced", "capacity:
 ALERTS, CONFLICTS, CLOSED = "capacity:alerts", "capacity:conflicts", "capacity:closed"
 POLICY, POLICIES, BYPASSES = "capacity:policy", "capacity:policies", "capacity:bypass-attempts"
 VERSION = "capacity:ledger-version"
-# Wiped by a rebuild; VERSION is not, so it only ever grows and no instance mistakes a rebuilt ledger for its copy.
-ALL_KEYS = (CARDS, ANNOUNCED, TRADEOFFS, ALERTS, CONFLICTS, CLOSED, POLICY, POLICIES, BYPASSES)
+LOCK = "capacity:plan-lock"
+# A rebuild wipes every capacity key but LOCK (it holds it) and VERSION, which only ever grows, so no
+# instance mistakes a rebuilt ledger for its copy.
 # One field per published OKR set, "quarter#version" → {objective id: title}. Not part of the ledger:
 # a rebuild keeps it (it reads no OKR sets), and learning a set leaves VERSION alone.
 OBJECTIVES = "capacity:objective-titles"
@@ -36,7 +37,7 @@ class LedgerStore:
 
     def lock(self, timeout: float = 30) -> Lock:
         """One planner at a time, across every capacity instance."""
-        return self._redis.lock("capacity:plan-lock", timeout=timeout, blocking_timeout=max(60, timeout))
+        return self._redis.lock(LOCK, timeout=timeout, blocking_timeout=max(60, timeout))
 
     async def version(self) -> int:
         """Bumped by every save, so an instance knows whether its copy of the ledger is current."""
@@ -98,11 +99,6 @@ class LedgerStore:
 
     async def bypass_attempts(self) -> list[dict[str, Any]]:
         return [json.loads(r) for r in cast(list[str], await self._redis.lrange(BYPASSES, 0, -1))]
-
-    async def wipe(self) -> None:
-        await self._redis.delete(*ALL_KEYS)
-        async for key in self._redis.scan_iter(match="capacity:outcome:*", count=1000):
-            await self._redis.delete(key)
 
 
 class TitleStore:

@@ -143,7 +143,12 @@ class Classifier:
 
     @staticmethod
     def marker(okrs: OkrSet | None) -> str | None:
-        return f"{okrs.quarter}:v{okrs.version}" if okrs else None
+        return Classifier.marker_of(okrs.quarter, okrs.version) if okrs else None
+
+    @staticmethod
+    def marker_of(quarter: str | None, version: int | None) -> str | None:
+        """The OKR set a request was classified under, as ``quarter:vN``."""
+        return f"{quarter}:v{version}" if quarter else None
 
     def changed_by(self, okrs: OkrSet, open_requests: Iterable[OpenRequest]
                    ) -> list[tuple[OpenRequest, Classification]]:

@@ -40,7 +40,7 @@ def rollover(open_requests: OpenRequests, publisher: EventPublisher, current: Cu
             # Published before the requests are marked: a crash in between repeats the same event ids.
             await publisher.publish_all(events)
             results = {request.request_id: result for request, result in changed}
-            await open_requests.record_rollover([
+            await open_requests.keep([
                 replace(r, classified_under=marker, objective_id=results[r.request_id].objective_id,
                         objective_rank=results[r.request_id].objective_rank) if r.request_id in results
                 else replace(r, classified_under=marker)
@@ -64,6 +64,20 @@ def _reclassified(request: OpenRequest, result: Classification, source: str, mar
     return envelope(data, source=source, event_id=derived_id(request.request_id, data.event_type, marker))
 
 
+def published_set(event: CloudEvent) -> OkrSet:
+    """The OKR set an ``okrs.published`` event announces, as the store keeps it."""
+    published = parse_data(event, OkrsPublished)
+    return OkrSet(quarter=published.quarter, version=published.version, objectives=published.objectives,
+                  approved_by=published.approved_by, approved_at=published.approved_at,
+                  published_at=event.time or datetime.now(UTC), published_by=event.source)
+
+
+def open_request(classified: RequestClassified) -> OpenRequest:
+    """An open request as a classification (first or again) leaves it."""
+    return OpenRequest(classified.request_id, classified.request, classified.submitted_at, classified.objective_id,
+                       classified.objective_rank, Classifier.marker_of(classified.okr_quarter, classified.okr_version))
+
+
 def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, publisher: EventPublisher,
            current: Current, classifier: Classifier, roll_over: Callable[[], Awaitable[int]],
            source: str) -> dict[str, Handler]:
@@ -75,7 +89,7 @@ def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, pub
             result = classifier.classify(submitted.request, okrs)
             classified = RequestClassified(
                 request_id=submitted.request_id, request=submitted.request,
-                submitted_at=submitted.submitted_at, **asdict(result))
+                submitted_at=submitted.submitted_at, submitted_by=submitted.submitted_by, **asdict(result))
             if not await open_requests.is_closed(submitted.request_id):
                 OpenRequests.put(pipe, OpenRequest(submitted.request_id, submitted.request,
                                                    submitted.submitted_at, result.objective_id,
@@ -89,11 +103,7 @@ def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, pub
         await open_requests.close(event.subject)
 
     async def on_okrs_published(event: CloudEvent) -> None:
-        published = parse_data(event, OkrsPublished)
-        await store.save(OkrSet(
-            quarter=published.quarter, version=published.version, objectives=published.objectives,
-            approved_by=published.approved_by, approved_at=published.approved_at,
-            published_at=event.time or datetime.now(UTC), published_by=event.source))
+        await store.save(published_set(event))
         await roll_over()
 
     return {"request.submitted": on_submitted, "request.withdrawn": on_closed, "request.done": on_closed,

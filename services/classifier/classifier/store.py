@@ -86,8 +86,8 @@ class OpenRequests:
                                         data.get("objective_rank"), data.get("classified_under")))
         return requests
 
-    async def record_rollover(self, updated: list[OpenRequest]) -> None:
-        """The requests classified again, with their objective and the set they were classified under."""
+    async def keep(self, updated: list[OpenRequest]) -> None:
+        """Keep open requests with their (new) objective and the set they were classified under."""
         async with self._redis.pipeline(transaction=True) as pipe:
             for request in updated:
                 self.put(pipe, request)

@@ -1,0 +1,56 @@
+"""Rebuild the classifier's Redis state (every OKR set version, the open requests) from the Kafka log.
+
+    python -m classifier.rebuild        (make rebuild SERVICE=classifier)
+
+OKR sets come back from ``okrs.published``; each open request, with its objective and the set it was
+classified under, from the classifier's own ``request.classified`` (first or again); withdrawn and done
+requests are closed. Nothing is classified or published: the log already says what was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from classifier.app import NAME
+from classifier.config import ClassifierSettings
+from classifier.handlers import open_request, published_set
+from classifier.store import OkrStore, OpenRequests
+from shared.envelope import CloudEvent, parse_data
+from shared.events import RequestClassified
+from shared.infra import connect_redis
+from shared.rebuild import Rebuilt, rebuild_service
+from shared.runtime import configure_logging
+from shared.topics import Topics
+
+
+async def rebuild(settings: ClassifierSettings) -> Rebuilt:
+    redis = connect_redis(settings.redis_url)
+    okrs, open_requests = OkrStore(redis), OpenRequests(redis)
+
+    async def fold(event: CloudEvent) -> None:
+        match event.type:
+            case "okrs.published":
+                await okrs.save(published_set(event))
+            case "request.classified" if not await open_requests.is_closed(event.subject):
+                await open_requests.keep([open_request(parse_data(event, RequestClassified))])
+            case "request.withdrawn" | "request.done":
+                await open_requests.close(event.subject)
+
+    topics = Topics(settings.topic_prefix)
+    try:
+        return await rebuild_service(NAME, settings, redis, [topics.okrs, topics.classifications, topics.requests,
+                                                             topics.decisions], fold)
+    finally:
+        await redis.aclose()
+
+
+def main() -> None:
+    settings = ClassifierSettings()
+    configure_logging(f"{NAME}.rebuild", settings)
+    rebuilt = asyncio.run(rebuild(settings))
+    logging.getLogger(__name__).info("classifier rebuilt: %d events in %.1f s", rebuilt.events, rebuilt.seconds)
+
+
+if __name__ == "__main__":
+    main()
