@@ -1,11 +1,13 @@
-"""Agreement of the OKR aligner with a labelled sample of requests.
+"""Agreement of the OKR aligner with labelled sets of requests.
 
-    python scripts/eval_classifier.py [--okrs PATH] [--sample PATH] [--half all|a|b]
+    python scripts/eval_classifier.py [--okrs PATH] [--sample PATH ...] [--half all|a|b]
 
-Prints agreement on the objective and on the claim verdict, a confusion matrix
-between objectives (including none), and every disagreement with its scores.
-`--half a` and `--half b` split the sample in two, alternating within each
-expected objective, so settings tuned on one half can be checked on the other.
+For each labelled set (by default every one in data/: the sample the aligner was
+first tuned on, the development set, the held-out set) prints agreement on the
+objective and on the claim verdict, a confusion matrix between objectives
+(including none), and every disagreement with its scores. `--half a` and
+`--half b` split a set in two, alternating within each expected objective, so
+settings tuned on one half can be checked on the other.
 """
 
 import argparse
@@ -19,6 +21,7 @@ from classifier.alignment import Aligner, Alignment, Objective
 DATA = Path(__file__).resolve().parents[1] / "data"
 # The sample labels a request that names no objective "none"; the aligner says "not_claimed".
 CLAIM_LABELS = {"none": "not_claimed"}
+LABELLED_SETS = ("classification-sample.jsonl", "classification-dev.jsonl", "classification-heldout.jsonl")
 
 
 def load_objectives(path: Path) -> list[Objective]:
@@ -53,13 +56,21 @@ def align(aligner: Aligner, request: dict[str, Any]) -> Alignment:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--okrs", type=Path, default=DATA / "okrs-2026-Q4.json")
-    parser.add_argument("--sample", type=Path, default=DATA / "classification-sample.jsonl")
+    parser.add_argument("--sample", type=Path, action="append",
+                        help="a labelled set (repeatable); default: every labelled set in data/")
     parser.add_argument("--half", choices=("all", "a", "b"), default="all")
     args = parser.parse_args()
 
     objectives = load_objectives(args.okrs)
     aligner = Aligner(objectives)
-    rows = load_sample(args.sample, args.half)
+    paths = args.sample or [DATA / name for name in LABELLED_SETS if (DATA / name).exists()]
+    for n, path in enumerate(paths):
+        print(("\n" if n else "") + f"== {path.name}")
+        report(aligner, objectives, load_sample(path, args.half), args.half)
+
+
+def report(aligner: Aligner, objectives: list[Objective], rows: list[dict[str, Any]], half: str) -> None:
+    """Agreement, confusion and disagreements of one labelled set."""
 
     confusion: Counter[tuple[str, str]] = Counter()
     okr_ok = claim_ok = 0
@@ -80,7 +91,7 @@ def main() -> None:
             )
 
     n = len(rows)
-    print(f"sample: {n} requests ({args.half}), {len(objectives)} objectives")
+    print(f"{n} requests ({half}), {len(objectives)} objectives")
     print(f"objective agreement: {okr_ok}/{n} = {okr_ok / n:.0%}")
     print(f"claim agreement:     {claim_ok}/{n} = {claim_ok / n:.0%}")
     labels = [o.id for o in objectives] + ["none"]
