@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from classifier import alignment
-from classifier.alignment import Aligner, Alignment, AlignmentConfig, Objective
+from classifier.alignment import NARROW_AUDIENCE, Aligner, Alignment, AlignmentConfig, Objective
+from classifier.terms import phrases_in
 
 
 @pytest.fixture
@@ -258,6 +259,56 @@ def test_objectives_without_keywords_still_align(objectives: tuple[Objective, ..
     bare = tuple(dataclasses.replace(o, keywords=()) for o in objectives)
 
     assert align(Aligner(bare), LAUNCH_PAGE).objective_id == "K1"
+
+
+def test_work_for_one_account_needs_a_clearer_match_to_ladder_up(objectives: tuple[Objective, ...]) -> None:
+    general = align(Aligner(objectives), LAUNCH_PAGE)
+    config = AlignmentConfig(threshold=general.score * 0.9, narrow_threshold_factor=1.5)
+    one_account = {**LAUNCH_PAGE, "description": LAUNCH_PAGE["description"] + " Custom, with their logo."}
+
+    assert align(Aligner(objectives, config), LAUNCH_PAGE).objective_id == "K1"
+    narrow = align(Aligner(objectives, config), one_account)
+    assert (narrow.objective_id, narrow.score) == (None, general.score)
+    assert '"custom", "their logo"' in narrow.rationale
+    assert f"below the threshold of {config.threshold * 1.5:.2f}" in narrow.rationale
+
+
+def test_work_for_an_internal_audience_needs_a_clearer_match_to_ladder_up(
+    objectives: tuple[Objective, ...],
+) -> None:
+    deck = {**LAUNCH_PAGE, "title": "Board deck: " + LAUNCH_PAGE["title"]}
+    score = align(Aligner(objectives), deck).score
+    config = AlignmentConfig(threshold=score * 0.9, narrow_threshold_factor=1.5)
+    unaware = dataclasses.replace(config, narrow_audience=frozenset())
+
+    assert align(Aligner(objectives, unaware), deck).objective_id == "K1"
+    assert align(Aligner(objectives, config), deck).objective_id is None
+
+
+def test_a_clear_match_ladders_up_even_for_one_account(aligner: Aligner) -> None:
+    tailored = {**LAUNCH_PAGE, "description": LAUNCH_PAGE["description"] + " Tailored to one account."}
+
+    result = align(aligner, tailored)
+
+    assert result.objective_id == "K1"
+    assert result.score >= AlignmentConfig().threshold * AlignmentConfig().narrow_threshold_factor
+
+
+def test_a_claim_on_work_for_one_account_is_judged_against_the_raised_threshold(
+    objectives: tuple[Objective, ...],
+) -> None:
+    one_account = {**CHECKOUT_COPY, "title": "Personalised checkout for Müller Räder"}
+    score = align(Aligner(objectives), one_account, okr_claim="K3").score
+    config = AlignmentConfig(threshold=score * 0.9, narrow_threshold_factor=1.5)
+
+    result = align(Aligner(objectives, config), one_account, okr_claim="K3")
+
+    assert (result.objective_id, result.claim) == (None, "contradicted")
+
+
+def test_audience_words_are_matched_as_whole_words() -> None:
+    assert phrases_in("Dashboard for onboarding, co-branded", NARROW_AUDIENCE) == ("co-branded",)
+    assert phrases_in("Their logo on the board's deck", NARROW_AUDIENCE) == ("their logo", "board")
 
 
 def test_an_empty_okr_set_is_refused() -> None:

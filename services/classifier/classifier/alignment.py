@@ -6,6 +6,11 @@ summing the per-term weights the library computed, so `Aligner.align` is a few
 dictionary look-ups per word. Terms are Snowball-stemmed words plus adjacent
 word pairs, so a keyword phrase such as "pricing page" counts more than its
 words do apart.
+
+Objectives are the company's priorities for its market, so work written for one
+account ("a custom page for Halvorsen", "their logo") or for an internal audience
+(the board, investors, an internal newsletter) has to match an objective much more
+clearly before it ladders up to it.
 """
 
 import math
@@ -16,9 +21,9 @@ from typing import Any, Literal
 import bm25s  # type: ignore[import-untyped]
 from bm25s.stopwords import STOPWORDS_EN_PLUS  # type: ignore[import-untyped]
 
-from classifier.terms import Analyzer
+from classifier.terms import Analyzer, phrases_in
 
-__all__ = ["Aligner", "Alignment", "AlignmentConfig", "ClaimVerdict", "Objective"]
+__all__ = ["NARROW_AUDIENCE", "Aligner", "Alignment", "AlignmentConfig", "ClaimVerdict", "Objective"]
 
 # The same vocabulary as shared.events.ClaimVerdict; this module stays free of the contract's imports.
 ClaimVerdict = Literal["confirmed", "contradicted", "unknown_objective", "not_claimed"]
@@ -29,8 +34,13 @@ REQUEST_PHRASING = frozenset({
     "need", "needs", "want", "wants", "like", "would", "could", "please", "can", "get", "make",
     "let", "us", "also", "new", "use", "using", "via", "per", "marketing",
 })
+# Words that say a request is for one account or an internal audience rather than a market.
+NARROW_AUDIENCE = frozenset({
+    "custom", "customised", "customized", "personalised", "personalized", "tailored", "bespoke",
+    "co-branded", "their logo", "their branding", "my biggest", "one account", "single account",
+    "internal", "board", "investor", "investors", "leadership team",
+})
 # fmt: on
-
 
 
 @dataclass(frozen=True)
@@ -51,13 +61,17 @@ class Objective:
 
 @dataclass(frozen=True)
 class AlignmentConfig:
-    """Scoring knobs; the defaults were tuned on half of a labelled sample and checked on the other half.
+    """Scoring knobs; the defaults were tuned on one half of a labelled development set and checked on
+    the other half (scripts/eval_classifier.py --half).
 
     A score adds up BM25 weights scaled so that a word found in one objective only counts up to
-    about 1, times the weight of the request field it appears in.
+    `unique_word_score`, times the weight of the request field it appears in.
     """
 
     threshold: float = 3.0  # minimum score to ladder up to anything
+    unique_word_score: float = 1.5
+    narrow_audience: frozenset[str] = NARROW_AUDIENCE  # words or phrases, lower case
+    narrow_threshold_factor: float = 2.5  # the threshold is this many times higher for such work
     claim_margin: float = 0.25  # a claimed objective this close to the best (relative) wins the tie
     title_weight: float = 2.0  # request fields
     description_weight: float = 1.0
@@ -113,8 +127,9 @@ class Aligner:
         retriever = bm25s.BM25(k1=c.k1, b=c.b, method="lucene")
         retriever.index(docs, show_progress=False)
         unique_idf = math.log(1 + (len(docs) - 0.5) / 1.5)  # Lucene idf of a word in one objective only
+        unit = c.unique_word_score / unique_idf
         return {
-            term: tuple(float(s) / unique_idf for s in retriever.get_scores([term]))
+            term: tuple(float(s) * unit for s in retriever.get_scores([term]))
             for term in retriever.vocab_dict
             if term
         }
@@ -138,7 +153,9 @@ class Aligner:
                 scores[i] += weight * s
         order = sorted(range(len(scores)), key=lambda i: (-scores[i], self._objectives[i].rank))  # tie: rank
         best = order[0]
-        chosen = best if self._clears(scores[best]) else None
+        narrow = phrases_in(" ".join((title, description, customer_outcome or "")), c.narrow_audience)
+        bar = c.threshold * (c.narrow_threshold_factor if narrow else 1.0)
+        chosen = best if self._clears(scores[best], bar) else None
 
         claim: ClaimVerdict = "not_claimed"
         if okr_claim and okr_claim not in self._ids:
@@ -146,7 +163,7 @@ class Aligner:
         elif okr_claim:
             claimed = self._ids.index(okr_claim)
             near_best = scores[claimed] >= (1 - c.claim_margin) * scores[best]
-            claim = "confirmed" if self._clears(scores[claimed]) and near_best else "contradicted"
+            claim = "confirmed" if self._clears(scores[claimed], bar) and near_best else "contradicted"
             chosen = claimed if claim == "confirmed" else chosen
 
         top = best if chosen is None else chosen
@@ -158,12 +175,13 @@ class Aligner:
             runner_up_id=None if runner_up is None else self._ids[runner_up],
             runner_up_score=None if runner_up is None else round(scores[runner_up], 3),
             claim=claim,
-            rationale=self._rationale(chosen, runner_up, scores, matched, okr_claim, claim),
+            rationale=self._rationale(chosen, runner_up, scores, matched, okr_claim, claim, (bar, narrow)),
             matched_terms=matched,
         )
 
-    def _clears(self, score: float) -> bool:
-        return score > 0 and score >= self._config.threshold
+    @staticmethod
+    def _clears(score: float, bar: float) -> bool:
+        return score > 0 and score >= bar
 
     def _request_terms(self, *fields: tuple[str | None, float]) -> tuple[dict[str, float], dict[str, str]]:
         """Each known term's weight (its best field's; pairs boosted), and the words it came from."""
@@ -202,8 +220,15 @@ class Aligner:
         matched: tuple[str, ...],
         okr_claim: str | None,
         claim: ClaimVerdict,
+        threshold: tuple[float, tuple[str, ...]],
     ) -> str:
+        """Why: the objective and its best terms, or how far the closest fell short of the (raised) threshold."""
+        bar, narrow = threshold
         terms = ", ".join(f'"{t}"' for t in matched) or "nothing"
+        raised = ""
+        if narrow:
+            cues = ", ".join(f'"{t}"' for t in narrow)
+            raised = f" for work for one account or an internal audience ({cues})"
         if chosen is not None:
             o = self._objectives[chosen]
             next_best = "" if runner_up is None else f", next best {scores[runner_up]:.2f}"
@@ -214,7 +239,7 @@ class Aligner:
             near = 0 if runner_up is None else runner_up
             first = (
                 f"Ladders up to no objective: the closest, {self._ids[near]}, scores {scores[near]:.2f}, "
-                f"below the threshold of {self._config.threshold:.2f} (matching {terms})."
+                f"below the threshold of {bar:.2f}{raised} (matching {terms})."
             )
         if claim == "unknown_objective":
             return f"{first} The claimed objective {okr_claim} is not in this OKR set."

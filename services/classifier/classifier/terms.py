@@ -6,7 +6,7 @@ from itertools import pairwise
 
 import Stemmer  # type: ignore[import-not-found]
 
-__all__ = ["Analyzer", "Term"]
+__all__ = ["Analyzer", "Term", "phrases_in"]
 
 _CLAUSE = re.compile(r"[.;:!?()\[\]\"\u201c\u201d]+(?:\s|$)|[,\u2013\u2014]\s")  # 2013/2014: en/em dash
 _THOUSANDS = re.compile(r"(\d),(\d{3})\b")
@@ -51,3 +51,18 @@ class Analyzer:
 
     def _stem(self, word: str) -> str:
         return word if word[0].isdigit() else str(self._stemmer.stemWord(word))
+
+
+def phrases_in(text: str, phrases: frozenset[str]) -> tuple[str, ...]:
+    """The phrases (lower-case words, space-separated) that occur in ``text`` word for word, in text order."""
+    words = [w.removesuffix("'s").removesuffix("\u2019s") for w in _WORD.findall(text.lower())]
+    starts: dict[str, int] = {}  # first word: most words in a phrase that starts with it
+    for p in phrases:
+        starts[p.split(" ", 1)[0]] = max(starts.get(p.split(" ", 1)[0], 0), p.count(" ") + 1)
+    found: list[str] = []
+    for i, word in enumerate(words):
+        for n in range(1, starts.get(word, 0) + 1):
+            phrase = " ".join(words[i:i + n])
+            if i + n <= len(words) and phrase in phrases and phrase not in found:
+                found.append(phrase)
+    return tuple(found)
