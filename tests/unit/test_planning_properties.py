@@ -92,6 +92,30 @@ def test_every_plan_keeps_the_rules(rules: Policy, work: list[Item]) -> None:
 
 
 @given(policies(), backlogs())
+def test_customer_work_waits_only_when_the_current_cycle_has_no_room_it_could_use(rules: Policy,
+                                                                                  work: list[Item]) -> None:
+    """Whenever customer work waits in the backlog (not paused), the reserve is fillable by it: the
+    current cycle has less room left than its first share, or the horizon too little for all of it."""
+    result = plan(work, rules, TODAY)
+    days = [result.current_cycle + timedelta(days=n * rules.cycle_days) for n in range(max(1, rules.horizon_cycles))]
+    room = [max(0, rules.capacity_points - sum(result.load.get(day, {}).values())) for day in days]
+    reserve = rules.capacity_points - Restated(rules).allowance
+    by_id = {item.request_id: item for item in work}
+    for rid in result.backlog:
+        item = by_id[rid]
+        if item.lane == "customer" and item.state == "open":
+            first_share = min(item.points, reserve if reserve > 0 else rules.capacity_points)
+            could_use = 0 < first_share <= room[0] and item.points <= sum(room)
+            assert not could_use, (rid, item.points, room)
+
+
+@given(policies(), backlogs())
+def test_wip_limits_never_hold_commitment_back(rules: Policy, work: list[Item]) -> None:
+    unlimited = replace(rules, wip_total=10**6, wip_limits={})
+    assert plan(work, rules, TODAY) == plan(work, unlimited, TODAY)
+
+
+@given(policies(), backlogs())
 def test_the_plan_is_the_rules_applied_one_request_at_a_time(rules: Policy, work: list[Item]) -> None:
     result = plan(work, rules, TODAY)
     assert {rid: slot.points_by_cycle for rid, slot in result.slots.items()} == Restated(rules).plan(work)
@@ -190,6 +214,7 @@ class Restated:
     """The placement rules said plainly, with none of the planner's shortcuts: the oracle for ``plan``.
 
     Every start from the earliest on is tried until one places all the points within the horizon.
+    WIP limits play no part: they gate starting work, not commitment.
     """
 
     def __init__(self, rules: Policy) -> None:
@@ -197,7 +222,6 @@ class Restated:
         self.capacity = rules.capacity_points
         self.allowance = min(self.capacity, max(0, math.floor((1 - rules.customer_reserve) * self.capacity + 1e-9)))
         self.used: Counter[tuple[int, str]] = Counter()
-        self.started: Counter[str] = Counter()
 
     def plan(self, work: list[Item]) -> dict[str, tuple[tuple[date, int], ...]]:
         current = cycle_start(TODAY, self.rules)
@@ -219,11 +243,8 @@ class Restated:
         return self.book(lane, takes)
 
     def place(self, lane: str, points: int, not_before: int) -> list[tuple[int, int]]:
-        limit = self.rules.wip_limits.get(lane)
-        wip_allows = sum(self.started.values()) < self.rules.wip_total and (limit is None or self.started[lane] < limit)
-        first = max(not_before, 0 if wip_allows else 1)
         horizon = max(1, self.rules.horizon_cycles)
-        for start in range(first, horizon):
+        for start in range(not_before, horizon):
             if points == 0:
                 return self.book(lane, [(start, 0)])
             if self.room(start, lane) < self.need(lane, points) or self.need(lane, points) == 0:
@@ -237,8 +258,6 @@ class Restated:
     def book(self, lane: str, takes: list[tuple[int, int]]) -> list[tuple[int, int]]:
         for cycle, points in takes:
             self.used[cycle, lane] += points
-        if takes and takes[0][0] == 0:
-            self.started[lane] += 1
         return takes
 
     def room(self, cycle: int, lane: str) -> int:

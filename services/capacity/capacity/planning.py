@@ -137,8 +137,8 @@ def plan(items: Iterable[Item], policy: Policy, today: date) -> Plan:
     the following cycles as they allow. Open and paused items follow in ``priority`` order: each
     starts in the earliest cycle of the horizon (the current cycle and the ``horizon_cycles - 1``
     after it) that gives it its full share, so big work never starts with a sliver, then takes what
-    each cycle leaves until all its points are placed. One that would break a WIP limit by starting
-    now starts in a later cycle. One that cannot be placed in full within the horizon gets the first
+    each cycle leaves until all its points are placed; WIP limits do not hold commitment back (they
+    gate starting work). One that cannot be placed in full within the horizon gets the first
     cycle after it as ``start`` and an empty ``points_by_cycle``; every other slot has at least one
     entry (zero-point work: one entry of 0).
     """
@@ -196,9 +196,7 @@ def place_new(result: Plan, items: Iterable[Item], new: Item, policy: Policy, to
         cycle = dates.index(day)
         if 0 <= cycle < ledger.limits.horizon:
             for lane, points in row.items():
-                ledger.restore(lane, [(cycle, points)], started=False)
-    for rid in committed:
-        ledger.restore(known[rid].lane, [], started=True)
+                ledger.restore(lane, [(cycle, points)])
     backlog = list(result.backlog)
     slot = _waiting_slot(new.request_id, ledger.place(new.lane, max(new.points, 0),
                                                       _not_before(new, current, policy)), backlog, dates,
@@ -213,9 +211,11 @@ def invariant_violations(items: Iterable[Item], result: Plan, policy: Policy) ->
 
     Limits hold in every cycle, except that committed and in-progress items hold their current-cycle
     points by force: a total, a lane or the internal lanes together may exceed its limit in the
-    current cycle only by those forced points, with nothing else added on top. The same goes for
-    WIP. Also: every item not done has one slot, with all its points placed or none (beyond the
-    horizon); waiting work starts with a full first share; positions run 1..n in backlog order.
+    current cycle only by those forced points, with nothing else added on top. WIP limits are not
+    the planner's: they gate starting work. Customer work that may start now never waits while the
+    current cycle has room it could use (the reserve is always fillable by it). Also: every item not
+    done has one slot, with all its points placed or none (beyond the horizon); waiting work starts
+    with a full first share; positions run 1..n in backlog order.
     """
     facts = Facts(current=result.current_cycle, cycle_days=policy.cycle_days, limits=limits_of(policy))
     return violations([item for item in items if item.state != "done"], result, facts)
@@ -229,8 +229,7 @@ def internal_allowance(policy: Policy) -> int:
 def limits_of(policy: Policy) -> Limits:
     """The policy as the placement ledger reads it."""
     return Limits(customer=CUSTOMER, capacity=policy.capacity_points, allowance=internal_allowance(policy),
-                  budgets=lane_budgets(policy), wip_limits=policy.wip_limits, wip_total=policy.wip_total,
-                  horizon=max(1, policy.horizon_cycles))
+                  budgets=lane_budgets(policy), horizon=max(1, policy.horizon_cycles))
 
 
 def _live(items: Iterable[Item]) -> list[Item]:

@@ -106,12 +106,10 @@ def _slot(item: Item, result: Plan, facts: Facts) -> list[str]:
 
 
 def _limits(by_id: dict[str, Item], result: Plan, facts: Facts) -> list[str]:
-    """Capacity, lane budgets, the reserve and WIP; forced points may exceed them in the current cycle only."""
+    """Capacity, lane budgets and the reserve; forced points may exceed them in the current cycle only."""
     limits, current = facts.limits, facts.current
     load: dict[date, dict[str, int]] = {}
     forced: dict[str, int] = {}
-    wip: dict[str, int] = {}
-    wip_forced: dict[str, int] = {}
     for rid, slot in result.slots.items():
         lane = by_id[rid].lane if rid in by_id else "?"
         fixed = rid in by_id and by_id[rid].state in _FIXED
@@ -120,9 +118,6 @@ def _limits(by_id: dict[str, Item], result: Plan, facts: Facts) -> list[str]:
             row[lane] = row.get(lane, 0) + points
             if fixed and cycle == current:
                 forced[lane] = forced.get(lane, 0) + points
-        if slot.committed:
-            wip[lane] = wip.get(lane, 0) + 1
-            wip_forced[lane] = wip_forced.get(lane, 0) + fixed
     problems = [] if {c: dict(row) for c, row in result.load.items()} == load else [
         "the load does not add up to the slots' points"]
     for cycle, row in sorted(load.items()):
@@ -137,13 +132,27 @@ def _limits(by_id: dict[str, Item], result: Plan, facts: Facts) -> list[str]:
         for lane, points in sorted(row.items()):
             if limits.internal(lane) and points > max(limits.budget(lane), now.get(lane, 0)):
                 problems.append(f"{label}: {lane} holds {points} points against a budget of {limits.budget(lane)}")
-    label = facts.label(current)
-    if sum(wip.values()) > max(limits.wip_total, sum(wip_forced.values())):
-        problems.append(f"{label}: {sum(wip.values())} items committed against a WIP limit of {limits.wip_total}")
-    for lane, count in sorted(wip.items()):
-        limit = limits.wip_limits.get(lane)
-        if limit is not None and count > max(limit, wip_forced[lane]):
-            problems.append(f"{label}: {count} {lane} items committed against a WIP limit of {limit}")
+    return problems + _reserve(by_id, result, facts, load)
+
+
+def _reserve(by_id: dict[str, Item], result: Plan, facts: Facts, load: dict[date, dict[str, int]]) -> list[str]:
+    """Customer work that may start now waits only when the plan leaves it no room it could use: less
+    than its first share in the current cycle, or too little over the horizon to place it all."""
+    limits, current = facts.limits, facts.current
+    days = [current + timedelta(days=n * facts.cycle_days) for n in range(limits.horizon)]
+    room = [max(0, limits.capacity - sum(load.get(day, {}).values())) for day in days]
+    problems = []
+    for rid in result.backlog:
+        item = by_id.get(rid)
+        if item is None or item.lane != limits.customer or item.state != "open":
+            continue
+        if item.not_before is not None and item.not_before > current:
+            continue
+        points = max(item.points, 0)
+        need = limits.need(item.lane, points)
+        if 0 < need <= room[0] and points <= sum(room):
+            problems.append(f"{rid}: customer work waits while {facts.label(current)} has {room[0]} points "
+                            "it could use")
     return problems
 
 

@@ -27,8 +27,6 @@ class Limits:
     capacity: int
     allowance: int  # what internal lanes together may use per cycle
     budgets: Mapping[str, int]
-    wip_limits: Mapping[str, int]
-    wip_total: int
     horizon: int  # cycles in the planning window, the current one included
 
     def internal(self, lane: str) -> bool:
@@ -62,7 +60,6 @@ class _Lane:
         self.used = used = [0] * len(total)
         self.internal = limits.internal(name)
         self.effective, self.share = limits.effective(name), limits.need(name, sys.maxsize)
-        self.wip, self.wip_limit = 0, limits.wip_limits.get(name)
         self.first_fit: dict[int, int] = {}  # need -> no earlier cycle has that much room left
         self.misfit = sys.maxsize  # the fewest points that found no place
         capacity, budget = limits.capacity, limits.budget(name)
@@ -80,9 +77,10 @@ class _Lane:
 
 
 class Ledger:
-    """Points used per cycle, in total, by internal lanes and per lane, and the WIP of the current cycle.
+    """Points used per cycle, in total, by internal lanes and per lane.
 
-    Room only ever shrinks and WIP only grows, which is what makes the shortcuts in ``place`` sound.
+    Room only ever shrinks, which is what makes the shortcuts in ``place`` sound. WIP limits play no
+    part here: they gate starting work (``capacity.board``), not commitment to a cycle.
     """
 
     def __init__(self, limits: Limits) -> None:
@@ -90,7 +88,6 @@ class Ledger:
         self.total = [0] * limits.horizon
         self.internal = [0] * limits.horizon
         self.lanes: dict[str, _Lane] = {}
-        self.wip_all = 0
 
     def hold(self, lane: str, points: int) -> Takes:
         """Place committed work: now what is left or its full share, by force if need be; the rest later.
@@ -109,7 +106,7 @@ class Ledger:
                 takes.append((cycle, min(free, left)))
                 left -= takes[-1][1]
             cycle += 1
-        self._apply(state, takes, True)
+        self._apply(state, takes)
         return takes
 
     def place(self, lane: str, points: int, not_before: int = 0) -> Takes | None:
@@ -118,7 +115,7 @@ class Ledger:
         state = self._lane(lane)
         if points >= state.misfit:
             return None  # what did not fit still does not, nor anything bigger
-        first = max(not_before, 0 if self._wip_allows(state) else 1)
+        first = max(not_before, 0)
         if points <= 0:
             takes: Takes | None = [(first, 0)] if first < self.limits.horizon else None
         else:
@@ -126,7 +123,7 @@ class Ledger:
             if takes is None and not_before == 0:
                 state.misfit = points
         if takes is not None:
-            self._apply(state, takes, takes[0][0] == 0)
+            self._apply(state, takes)
         return takes
 
     def _fit(self, state: _Lane, points: int, first: int) -> Takes | None:
@@ -151,23 +148,17 @@ class Ledger:
             cycle += 1
         return None if left > 0 else takes
 
-    def _wip_allows(self, state: _Lane) -> bool:
-        return self.wip_all < self.limits.wip_total and (state.wip_limit is None or state.wip < state.wip_limit)
+    def restore(self, lane: str, takes: Takes) -> None:
+        """Book points that an earlier placement took."""
+        self._apply(self._lane(lane), takes)
 
-    def restore(self, lane: str, takes: Takes, *, started: bool) -> None:
-        """Book points (and a WIP place when ``started``) that an earlier placement took."""
-        self._apply(self._lane(lane), takes, started)
-
-    def _apply(self, state: _Lane, takes: Takes, started: bool) -> None:
+    def _apply(self, state: _Lane, takes: Takes) -> None:
         total, internal, used = self.total, self.internal, state.used
         for cycle, points in takes:
             total[cycle] += points
             used[cycle] += points
             if state.internal:
                 internal[cycle] += points
-        if started:
-            state.wip += 1
-            self.wip_all += 1
 
     def _lane(self, lane: str) -> _Lane:
         state = self.lanes.get(lane)
