@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -14,10 +15,12 @@ from redis.asyncio import Redis
 from capacity.app import create_app
 from capacity.config import CapacitySettings
 from capacity.rebuild import rebuild
-from shared.envelope import CloudEvent
+from shared.envelope import CloudEvent, derived_id
+from shared.events import RequestWithdrawn
+from shared.messaging import Outcomes
 from shared.topics import Topics
 from tests.builders import POLICY, classified
-from tests.support import AUTH, EventTap, eventually, publish, running
+from tests.support import AUTH, EventTap, event, eventually, publish, running
 
 pytestmark = pytest.mark.integration
 
@@ -44,8 +47,8 @@ class Board:
             "request.scheduled", "request.backlogged")})
 
     async def send_in_turn(self, *events: CloudEvent) -> None:
-        for event in events:
-            await self.send(event)
+        for sent in events:
+            await self.send(sent)
 
     def decisions(self, subject: str, event_type: str | None = None) -> list[CloudEvent]:
         return [e for e in self.tap.events if e.subject == subject and (event_type is None or e.type == event_type)]
@@ -275,3 +278,148 @@ async def group_members(bootstrap: str, group: str) -> int:
         return len(described.groups[0][-1])  # (error, group, state, protocol type, protocol, members)
     finally:
         await admin.close()
+
+
+# Issue 11: lifecycle truth
+
+
+def withdrawal(request_id: str) -> CloudEvent:
+    return event(RequestWithdrawn(request_id=request_id, withdrawn_by="crm", reason="Not needed any more"),
+                 event_id=derived_id(request_id, "request.withdrawn"))
+
+
+async def settled(board: Board, *events: CloudEvent) -> list[CloudEvent]:
+    """Publish ``events`` in this order, each once the one before was handled; what handling them produced."""
+    redis = Redis.from_url(board.settings.redis_url, decode_responses=True)
+    outcomes = Outcomes(redis, "capacity")
+    produced: list[CloudEvent] = []
+    try:
+        for sent in events:
+            await publish(board.settings.kafka_bootstrap, board.topics, sent)
+            # Handled once its outcome is kept (an empty list when it led to no decision).
+            produced += (await eventually(partial(handled, outcomes, sent.id)))[0]
+    finally:
+        await redis.aclose()
+    return produced
+
+
+async def handled(outcomes: Outcomes, event_id: str) -> tuple[list[CloudEvent]] | None:
+    found = await outcomes.get(event_id)
+    return None if found is None else (found,)
+
+
+def names(found: CloudEvent, request_ids: set[str]) -> bool:
+    """Whether an announcement is about one of ``request_ids`` or lists one of them."""
+    listed = {c["request_id"] for key in ("committed", "requests") for c in found.data.get(key, [])}
+    return found.subject in request_ids or bool(listed & request_ids)
+
+
+ANNOUNCEMENTS = ("request.scheduled", "request.backlogged", "request.tradeoff_required", "request.conflict_detected")
+
+
+async def test_paused_work_reads_paused_on_the_board_and_in_its_backlog_notice(board: Board) -> None:
+    await board.send(classified("exec-report", lane="executive", size="M", submitted_at=at(0)))
+    await board.send(classified("board-slides", lane="executive", size="S", expedite=True,
+                                justification="Board meets Friday", submitted_at=at(1)),
+                     classified("page", lane="sales", size="M", submitted_at=at(2)))
+    [question] = board.decisions("board-slides", "request.tradeoff_required")
+    decided = await board.client.post(f"/v1/tradeoffs/{question.data['tradeoff_id']}/decision",
+                                      json={"pause": "exec-report"}, headers=AUTH)
+    assert decided.status_code == 200, decided.text
+    assert (await board.client.post("/v1/work/page/pause", headers=AUTH)).status_code == 200
+    await board.tap.wait_for(lambda es: {"exec-report", "page"} <= {
+        e.subject for e in es if e.type == "request.backlogged"})
+    assert sorted(await board.column("paused")) == ["exec-report", "page"]
+    for request_id in ("exec-report", "page"):
+        told = board.decisions(request_id, "request.backlogged")
+        assert told and all(e.data.get("paused") is True for e in told), [e.data for e in told]
+        [card] = [c for c in (await board.get("/v1/board"))["columns"]["paused"] if c["request_id"] == request_id]
+        assert card["status"] == "paused"
+
+
+@pytest.mark.parametrize("withdrawn_first", [True, False], ids=["withdrawn-first", "classified-first"])
+async def test_a_withdrawn_request_is_never_scheduled_announced_or_counted_whatever_the_order(
+        board: Board, withdrawn_first: bool) -> None:
+    await board.send(classified("exec-report", lane="executive", size="M", submitted_at=at(0)))
+    gone = {"webinar", "board-slides"}
+    arrivals = [classified("webinar", lane="customer", colour="blue", size="L", objective="O2", rank=2,
+                           submitted_at=at(1)),
+                classified("board-slides", lane="executive", size="S", expedite=True,
+                           justification="Board meets Friday", submitted_at=at(2))]
+    # Made after the classifications, as intake withdraws while capacity still has them to read.
+    withdrawals = [withdrawal(rid) for rid in sorted(gone)]
+    if withdrawn_first:
+        after = await settled(board, *withdrawals, *arrivals)
+    else:
+        await settled(board, *arrivals)
+        await board.tap.wait_for(lambda es: any(e.type == "request.tradeoff_required" for e in es))
+        before = [e for e in board.tap.events if names(e, gone)]
+        after = await settled(board, *withdrawals)
+    after += await settled(board, classified("later", lane="sales", size="S", submitted_at=at(3)))
+    assert [e.type for e in after if names(e, gone)] == []
+    await board.tap.wait_for(lambda es: any(e.subject == "later" for e in es))
+    announced = [e for e in board.tap.events if names(e, gone) and e.type in ANNOUNCEMENTS]
+    assert announced == ([] if withdrawn_first else [e for e in before if e.type in ANNOUNCEMENTS])
+
+    async def nowhere() -> None:
+        cards = {c["request_id"] for cards in (await board.get("/v1/board"))["columns"].values() for c in cards}
+        assert cards == {"exec-report", "later"}
+        assert (await board.get("/v1/backlog"))["depth"] == 0
+        capacity = await board.get("/v1/capacity")
+        assert (capacity["committed_points"], capacity["open_tradeoffs"]) == (5, [])  # exec-report, later
+        assert capacity["lanes"]["customer"]["committed_points"] == 0 and "O2" not in capacity["objectives"]
+        for t in (await board.get("/v1/tradeoffs"))["items"]:
+            assert t["status"] == "closed" and not set(t["candidates"]) & gone, t
+        [row] = (await board.get("/v1/reports/shares"))["cycles"]
+        assert set(row["lanes"]) == {"executive", "sales"}
+
+    await nowhere()
+    redis = Redis.from_url(board.settings.redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    await rebuild(board.settings)  # folds by time: each withdrawal before capacity's answers to the arrivals
+    await nowhere()
+
+
+async def test_wip_limits_gate_starts_not_commitment(settings_for: Callable[..., CapacitySettings]) -> None:
+    """The default policy: 8 customer requests of 2 points are all committed (WIP total 5); starts are gated."""
+    settings = settings_for(CapacitySettings)
+    customer = [classified(f"c-{i}", lane="customer", colour="blue", size="S", submitted_at=at(i)) for i in range(8)]
+    internal = [classified(f"{lane}-1", lane=lane, size="XS", submitted_at=at(10 + n))
+                for n, lane in enumerate(("sales", "business_unit", "executive"))]
+    async with running(create_app(settings)) as client, \
+            EventTap(settings.kafka_bootstrap, Topics(settings.topic_prefix).decisions) as tap:
+        board = Board(settings, client, tap)
+        assert (await board.get("/v1/policy"))["wip_total"] == 5
+        await board.send(*customer, *internal)
+        assert len(await board.column("committed")) == 11 and await board.column("backlog") == []
+        capacity = await board.get("/v1/capacity")
+        assert (capacity["lanes"]["customer"]["committed_points"], capacity["customer_share"]) == (16, 0.8)
+        for request_id in ("c-0", "c-1", "c-2", "sales-1", "business_unit-1"):
+            answer = await client.post(f"/v1/work/{request_id}/start", headers=AUTH)
+            assert answer.status_code == 200, answer.text
+        lane_full = await client.post("/v1/work/c-3/start", headers=AUTH)
+        team_full = await client.post("/v1/work/executive-1/start", headers=AUTH)  # the 6th start
+        for refused, why in ((lane_full, "customer lane has 3"), (team_full, "WIP limit of 5")):
+            assert refused.status_code == 409 and refused.headers["content-type"] == "application/problem+json"
+            assert why in refused.json()["detail"] and refused.json()["type"] == "/problems/wip-limit"
+        assert (await board.get("/v1/bypass-attempts"))["items"] == []  # committed work: no bypass
+        assert {"c-3", "executive-1"} <= set(await board.column("committed"))
+        assert (await board.get("/v1/capacity"))["wip"]["total"] == {"in_progress": 5, "limit": 5}
+        assert (await client.post("/v1/work/c-0/done", headers=AUTH)).status_code == 200
+        assert (await client.post("/v1/work/executive-1/start", headers=AUTH)).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/reports/shares", "/v1/reports/shares.csv", "/v1/reports/shares.svg",
+                                  "/v1/reports/shares.png"])
+async def test_a_shares_range_out_of_bounds_is_a_clear_422(board: Board, path: str) -> None:
+    for cycle_days in (7, 28, 1):
+        answer = await board.client.put("/v1/policy", json={**POLICY, "cycle_days": cycle_days}, headers=AUTH)
+        assert answer.status_code == 200
+        for query in ({"from": "0001-01-01"}, {"to": "9999-12-31"}, {"from": "2000-01-01", "to": "2200-12-31"},
+                      {"from": "2026-12-01", "to": "2026-01-01"}):
+            refused = await board.client.get(path, params=query)
+            assert refused.status_code == 422, (cycle_days, query, refused.text)
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert any(word in refused.json()["detail"] for word in ("between", "after", "at most")), refused.text
+    assert (await board.client.get(path, params={"from": "2026-01-01"})).status_code == 200

@@ -1,8 +1,9 @@
 from datetime import UTC, date, datetime, timedelta
 
 from capacity.decisions import decide
-from capacity.domain import Card, Ledger, fold
+from capacity.domain import Card, Ledger, fold, status_of
 from capacity.planning import Item, Policy, plan
+from tests.builders import classified
 
 TODAY = date(2026, 11, 25)
 T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -80,3 +81,50 @@ def test_a_paused_card_may_start_again_from_the_cycle_its_pause_names() -> None:
     assert (item.state, item.head_of_backlog, item.not_before) == ("paused", True, date(2026, 11, 30))
     assert not plan(ledger.items(), ledger.policy, TODAY).slots["page"].committed
     assert plan(ledger.items(), ledger.policy, date(2026, 12, 2)).slots["page"].committed
+
+
+def test_a_paused_card_waiting_at_the_head_of_the_backlog_is_announced_as_paused() -> None:
+    ledger = ledger_of(card("page", "sales", 3, state="committed"))
+    fold(ledger, "request.paused", {"request_id": "page", "resume_from": "2026-11-30"})
+    [told] = decided(ledger)
+    assert (told["type"], told["paused"]) == ("request.backlogged", True)
+    waiting = ledger_of(card("first", "sales", 3, state="committed"), card("other", "sales", 3, minutes=1))
+    assert [(e["type"], e["paused"]) for e in decided(waiting, new="other")] == [("request.backlogged", False)]
+
+
+def test_a_card_status_comes_from_its_state_and_its_plan_slot() -> None:
+    ledger = ledger_of(card("fits", "sales", 3), card("waits", "sales", 3, minutes=1),
+                       card("going", "sales", 1, state="committed"))
+    fold(ledger, "request.paused", {"request_id": "going", "resume_from": "2026-11-30"})
+    current = plan(ledger.items(), ledger.policy, TODAY)
+    assert {rid: status_of(c.item, current.slots.get(rid)) for rid, c in ledger.cards.items()} == {
+        "fits": "committed", "waits": "backlogged", "going": "paused"}
+
+
+def test_a_tradeoff_replayed_after_its_request_was_withdrawn_stays_closed() -> None:
+    """A rebuild folds by time: intake's withdrawal can come before capacity's late question."""
+    ledger = ledger_of(card("keynote", "executive", 3, state="committed"),
+                       card("slides", "executive", 2, minutes=1, expedite=True))
+    [question] = [e for e in decided(ledger, new="slides") if e["type"] == "request.tradeoff_required"]
+    fold(ledger, "request.withdrawn", {"request_id": "slides"})
+    fold(ledger, "request.tradeoff_required", question)
+    assert [t.status for t in ledger.tradeoffs.values()] == ["closed"]
+
+
+def test_a_withdrawn_card_is_no_longer_offered_for_pausing_in_an_open_tradeoff() -> None:
+    ledger = ledger_of(card("keynote", "executive", 2, state="committed"),
+                       card("memo", "executive", 1, minutes=1, state="committed"),
+                       card("slides", "executive", 2, minutes=2, expedite=True))
+    for event in decided(ledger, new="slides"):
+        fold(ledger, str(event["type"]), event)
+    fold(ledger, "request.withdrawn", {"request_id": "memo"})
+    [tradeoff] = ledger.tradeoffs.values()
+    assert (tradeoff.status, tradeoff.candidates) == ("open", ("keynote",))
+    assert "memo" not in ledger.cards
+
+
+def test_a_withdrawn_request_classified_late_never_reaches_the_board() -> None:
+    ledger = ledger_of()
+    fold(ledger, "request.withdrawn", {"request_id": "late"})
+    fold(ledger, "request.classified", classified("late", lane="customer").data)
+    assert ledger.cards == {} and decided(ledger, new="late") == []

@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from capacity import views
 from capacity.charts import PALETTE, Line, Rect, Text, hex_of, ink, shares_chart, to_png, to_svg
 from capacity.domain import Card, Ledger, fold
@@ -234,3 +236,41 @@ def test_the_csv_names_objectives_in_a_last_column_and_keeps_the_others_in_place
                        "policy_share", "policy_kind", "title"] == list(CSV_COLUMNS)
     assert {r[4]: r[-1] for r in rows[1:] if r[3] == "objective"} == {"O1": "Launch Atlas 3.0", "none": ""}
     assert all(r[-1] == "" and len(r) == len(CSV_COLUMNS) for r in rows[1:] if r[3] == "lane")
+
+
+def test_committed_cards_count_in_points_never_against_the_wip_limits() -> None:
+    cards = [card(f"c{i}", "customer", 2, state="committed", minutes=i) for i in range(8)]
+    columns = {c["name"]: c for c in snapshot_of(*cards, card("s", "sales", 1, state="in_progress"))["columns"]}
+    assert columns["committed"]["count"] == 8 and columns["committed"]["wip"] is None
+    assert (columns["in_progress"]["wip"]["count"], columns["in_progress"]["wip"]["over"]) == (1, False)
+
+
+def posted_by(c: Card, tool: str) -> Card:
+    return replace(c, submitted_by=tool)
+
+
+def test_a_requester_tool_sees_its_own_cards_and_counts_the_others() -> None:
+    ledger = Ledger(policy=Policy())
+    for c in (posted_by(card("mine", "sales", 3), "crm"), posted_by(card("mine-too", "sales", 3, minutes=1), "crm"),
+              posted_by(card("theirs", "customer", 2, state="committed"), "form"), card("unknown", "legal", 1)):
+        ledger.put(c)
+    current = plan(ledger.items(), ledger.policy, TODAY)
+    board = views.board(ledger, current, only="crm")
+    assert {name: [c["request_id"] for c in cards] for name, cards in board["columns"].items() if cards} == {
+        "committed": ["mine"], "backlog": ["mine-too"]}
+    assert board["hidden"] == {"backlog": 0, "committed": 2, "in_progress": 0, "paused": 0, "done": 0}
+    backlog = views.backlog(ledger, current, only="crm")
+    assert (backlog["depth"], backlog["hidden"], len(backlog["items"])) == (1, 0, 1)
+    everyone = views.board(ledger, current)
+    assert sum(map(len, everyone["columns"].values())) == 4 and set(everyone["hidden"].values()) == {0}
+    snapshot = snapshot_of(*ledger.cards.values())
+    assert "Pat Lee" in str(snapshot)
+
+
+def test_a_shares_report_range_out_of_bounds_is_refused_not_overflowed() -> None:
+    ledger = Ledger(policy=Policy(cycle_days=28))
+    for start, end in ((date(1, 1, 1), None), (None, date(9999, 12, 31)), (date(1999, 12, 31), TODAY),
+                       (date(2026, 11, 1), date(2026, 1, 1)), (date(2000, 1, 1), date(2200, 12, 31))):
+        with pytest.raises(views.OutOfRange):
+            views.shares_report(ledger, start, end, {})
+    assert views.report_range(date(2000, 1, 1), date(2009, 6, 30), 7, TODAY)[0] == date(1999, 12, 27)

@@ -92,21 +92,27 @@ def capacity_router(service: CapacityService, titles: TitleStore, access: Access
 
     @router.get("/capacity", responses=AUTH_RESPONSES)
     async def capacity(reader: Reader) -> dict[str, Any]:
-        return views.capacity(*await service.current())
+        """The current cycle; a requester tool sees the open trade-offs of its own requests only."""
+        return views.capacity(*await service.current(), only=reader.only_posted_by)
 
     @router.get("/board", responses=AUTH_RESPONSES)
     async def board(reader: Reader) -> dict[str, Any]:
-        return views.board(*await service.current())
+        """Cards by column; a requester tool sees its own cards, and ``hidden`` counts the others per column."""
+        return views.board(*await service.current(), only=reader.only_posted_by)
 
     @router.get("/backlog", responses=AUTH_RESPONSES)
     async def backlog(reader: Reader) -> dict[str, Any]:
-        return views.backlog(*await service.current())
+        """The backlog in order; a requester tool sees its own cards; ``depth`` counts them all."""
+        return views.backlog(*await service.current(), only=reader.only_posted_by)
 
     @router.get("/reports/shares", responses={**AUTH_RESPONSES, 422: {}})
     async def shares(reader: Reader, from_: Annotated[date | None, Query(alias="from")] = None,
                      to: date | None = None) -> dict[str, Any]:
         ledger, plan = await service.current()
-        return views.shares_report(ledger, from_, to, await service.store.policies(), await titles.load(), plan)
+        try:
+            return views.shares_report(ledger, from_, to, await service.store.policies(), await titles.load(), plan)
+        except views.OutOfRange as exc:
+            raise Problem(422, str(exc), type_="/problems/report-range") from exc
 
     @router.get("/bypass-attempts", responses=AUTH_RESPONSES)
     async def bypass_attempts(caller: Team) -> dict[str, Any]:
@@ -128,7 +134,7 @@ def capacity_router(service: CapacityService, titles: TitleStore, access: Access
         try:
             await service.apply(guarded)
         except Refused as exc:
-            raise Problem(exc.status, exc.detail) from exc
+            raise Problem(exc.status, exc.detail, type_=exc.kind) from exc
         if refused:
             bypass = refused[0].bypass
             assert bypass is not None
@@ -156,18 +162,20 @@ def capacity_router(service: CapacityService, titles: TitleStore, access: Access
 
     @router.get("/tradeoffs", responses=AUTH_RESPONSES)
     async def tradeoffs(reader: Reader) -> dict[str, Any]:
+        """Every trade-off; a requester tool sees those of its own requests."""
         ledger, _ = await service.current()
-        return {"items": [views.tradeoff(t) for t in ledger.tradeoffs.values()]}
+        return {"items": views.tradeoffs(ledger, reader.only_posted_by)}
 
-    async def tradeoff(tradeoff_id: str) -> dict[str, Any]:
+    async def tradeoff(tradeoff_id: str, only: str | None = None) -> dict[str, Any]:
         ledger, _ = await service.current()
-        if tradeoff_id not in ledger.tradeoffs:
+        found = ledger.tradeoffs.get(tradeoff_id)
+        if found is None or not views.tradeoff_shown(ledger, found, only):
             raise Problem(404, f"No trade-off {tradeoff_id}.")
-        return views.tradeoff(ledger.tradeoffs[tradeoff_id])
+        return views.tradeoff(ledger, found, only)
 
     @router.get("/tradeoffs/{tradeoff_id}", responses={**AUTH_RESPONSES, 404: {}})
     async def get_tradeoff(tradeoff_id: str, reader: Reader) -> dict[str, Any]:
-        return await tradeoff(tradeoff_id)
+        return await tradeoff(tradeoff_id, reader.only_posted_by)
 
     @router.post("/tradeoffs/{tradeoff_id}/decision", responses={**AUTH_RESPONSES, 404: {}, 409: {}, 413: {}, 422: {}})
     async def decision(tradeoff_id: str, body: Decision, caller: HeatShield) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Card moves and trade-off decisions: who may do what on the board. Pure.
 
-Refusals are ``Refused``; the API answers them as problems, and a refused start
-is also recorded as a bypass attempt.
+Refusals are ``Refused``; the API answers them as problems, and a start of work that
+was never committed is also recorded as a bypass attempt. WIP limits gate starting
+work, per lane and in total, counting the cards in progress: a start past one is
+refused, but it is no bypass (the card was committed).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from shared.events import (
     RequestPaused,
     RequestStarted,
     TradeoffDecided,
+    lane_words,
 )
 
-__all__ = ["Action", "Refused", "decide_tradeoff", "move"]
+__all__ = ["Action", "Refused", "decide_tradeoff", "move", "wip_refusal"]
 
 Action = Literal["start", "done", "pause"]
 
@@ -30,11 +33,26 @@ Action = Literal["start", "done", "pause"]
 class Refused(Exception):
     """A move or decision the board does not allow; ``status`` is the HTTP status to answer with."""
 
-    def __init__(self, status: int, detail: str, bypass: BypassRefused | None = None) -> None:
+    def __init__(self, status: int, detail: str, bypass: BypassRefused | None = None,
+                 kind: str = "about:blank") -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.bypass = bypass
+        self.kind = kind  # the problem type
+
+
+def wip_refusal(ledger: Ledger, lane: str) -> str | None:
+    """Why one more card of ``lane`` may not start (a WIP limit it would pass); None when it may."""
+    policy = ledger.policy
+    started = [card.item.lane for card in ledger.cards.values() if card.item.state == "in_progress"]
+    limit, in_lane = policy.wip_limits.get(lane), started.count(lane)
+    if limit is not None and in_lane >= limit:
+        return (f"the {lane_words(lane)} lane has {in_lane} card(s) in progress against its WIP limit of "
+                f"{limit}")
+    if len(started) >= policy.wip_total:
+        return f"{len(started)} cards are in progress against the team's WIP limit of {policy.wip_total}"
+    return None
 
 
 def _paused(card: Card, plan: Plan, ledger: Ledger, by: str, reason: str,
@@ -62,7 +80,12 @@ def move(ledger: Ledger, plan: Plan, request_id: str, action: Action, by: str) -
     common = {"request_id": request_id, "title": card.title, "lane": card.item.lane,
               "requester": Requester.model_validate(card.requester), "by": by}
     if action == "start":
-        return [] if state == "in_progress" else [RequestStarted(**common)]
+        if state == "in_progress":
+            return []
+        if (over := wip_refusal(ledger, card.item.lane)) is not None:
+            raise Refused(409, f"Cannot start {request_id} yet: {over}. Finish or pause work in progress first; "
+                               "it stays committed.", kind="/problems/wip-limit")
+        return [RequestStarted(**common)]
     if action == "done":
         return [RequestDone(**common)]
     return [_paused(card, plan, ledger, by, "Paused by the team; it goes back to the head of the backlog.")]

@@ -5,7 +5,8 @@
     GET /v1/dashboard/stream        server-sent events: the snapshot on connect and after every change
     GET /v1/reports/shares.csv|svg|png   the shares report as a spreadsheet and as a chart
 
-Every data route takes the ``reader`` dependency (any caller with a key); moves go through the
+Every data route takes the ``reader`` dependency (any caller with a key); a requester tool's
+snapshot and stream show only the cards its tool posted, and count the others. Moves go through the
 board's own routes. The stream polls the ledger's version, which every save bumps, and the number of
 OKR sets whose titles are known, so two cheap Redis reads per connection and tick find every change,
 whichever instance made it.
@@ -29,6 +30,7 @@ from capacity.exports import shares_csv
 from capacity.service import CapacityService
 from capacity.snapshot import dashboard, lane_colours
 from capacity.store import TitleStore
+from shared.access import Caller
 from shared.messaging import TRANSIENT
 from shared.problems import Problem
 from shared.runtime import stopping
@@ -48,7 +50,8 @@ READ: dict[int | str, dict[str, Any]] = {
     429: {"description": "Too many calls with this key."},
     503: {"description": "Redis is unreachable."},
 }
-QUERIED = {**READ, 422: {"description": "A query parameter is not valid (dates are YYYY-MM-DD)."}}
+QUERIED = {**READ, 422: {"description": "A query parameter is not valid (dates are YYYY-MM-DD, from 2000-01-01 "
+                                        "to 2200-12-31, at most 520 cycles)."}}
 From = Annotated[date | None, Query(alias="from", description="First day of the range (default: 12 cycles ago).")]
 To = Annotated[date | None, Query(description="Last day of the range (default: today).")]
 Width = Annotated[int, Query(ge=480, le=2400, description="Width of the chart in pixels (CSS pixels for SVG).")]
@@ -66,24 +69,27 @@ def _frame(event: str, data: dict[str, Any]) -> bytes:
 def dashboard_router(service: CapacityService, titles: TitleStore, reader: Callable[..., Any], *,
                      poll_s: float = 0.5, heartbeat_s: float = 15.0) -> APIRouter:
     router = APIRouter()
-    Reader = Annotated[Any, Depends(reader)]
+    Reader = Annotated[Caller, Depends(reader)]
     page = _static("dashboard.html")
     assets = {name: _static(name) for name in ASSETS}
 
     async def report(start: date | None, end: date | None) -> dict[str, Any]:
         ledger, plan = await service.current()
-        return views.shares_report(ledger, start, end, await service.store.policies(), await titles.load(), plan)
+        try:
+            return views.shares_report(ledger, start, end, await service.store.policies(), await titles.load(), plan)
+        except views.OutOfRange as exc:
+            raise Problem(422, str(exc), type_="/problems/report-range") from exc
 
     async def versions() -> tuple[int, int]:
         return await service.store.version(), await titles.version()
 
-    async def snapshot() -> dict[str, Any]:
+    async def snapshot(caller: Caller) -> dict[str, Any]:
         version = await service.store.version()
         ledger, plan = await service.current()
         known = await titles.load()
         history = views.shares_report(ledger, None, None, await service.store.policies(), known, plan)
         return dashboard(ledger, plan, version=version, history=history, generated_at=datetime.now(UTC),
-                         titles=known)
+                         titles=known, only=caller.only_posted_by)
 
     @router.get("/dashboard", response_class=HTMLResponse, tags=["dashboard"])
     async def dashboard_page() -> HTMLResponse:
@@ -100,7 +106,7 @@ def dashboard_router(service: CapacityService, titles: TitleStore, reader: Calla
     async def dashboard_snapshot(caller: Reader) -> dict[str, Any]:
         """Everything the dashboard shows: the board, WIP, this cycle's shares, their history, the backlog,
         open trade-offs, collisions and alerts."""
-        return await snapshot()
+        return await snapshot(caller)
 
     @router.get("/v1/dashboard/stream", tags=["dashboard"], response_class=StreamingResponse,
                 responses={**READ, 200: {"content": {"text/event-stream": {}},
@@ -108,11 +114,11 @@ def dashboard_router(service: CapacityService, titles: TitleStore, reader: Calla
     async def dashboard_stream(request: Request, caller: Reader) -> StreamingResponse:
         """Server-sent events: a ``snapshot`` event (the ``/v1/dashboard`` document) now and after every
         change; ``unavailable`` while Redis cannot be read. Send the key in the ``Authorization`` header."""
-        first = await snapshot()  # before the stream starts, so an outage still answers 503 problem+json
-        return StreamingResponse(frames(request, first), media_type="text/event-stream",
+        first = await snapshot(caller)  # before the stream starts, so an outage still answers 503 problem+json
+        return StreamingResponse(frames(request, caller, first), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    async def frames(request: Request, first: dict[str, Any]) -> AsyncIterator[bytes]:
+    async def frames(request: Request, caller: Caller, first: dict[str, Any]) -> AsyncIterator[bytes]:
         """Ends when the client leaves (Starlette then cancels it) or when the process begins to stop."""
         yield _frame("snapshot", first)
         seen, quiet_since = (first["version"], first["titles_version"]), time.monotonic()
@@ -121,7 +127,7 @@ def dashboard_router(service: CapacityService, titles: TitleStore, reader: Calla
             try:
                 # Every save bumps the ledger's version (a new cycle's replan too); every new OKR set the other.
                 if await versions() != seen:
-                    latest = await snapshot()
+                    latest = await snapshot(caller)
                     seen, quiet_since = (latest["version"], latest["titles_version"]), time.monotonic()
                     yield _frame("snapshot", latest)
             except TRANSIENT as exc:  # the page says so; the stream carries on once Redis is back

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from capacity.domain import ACTIVE, Card, Ledger
+from capacity.domain import ACTIVE, Card, Ledger, status_of
 from capacity.planning import Plan, Slot, cycle_label, internal_allowance, lane_budgets
 from capacity.planning_signals import collisions, share_alerts
 from shared.envelope import derived_id
@@ -67,7 +67,7 @@ def _backlogged(card: Card, slot: Slot, plan: Plan, ledger: Ledger) -> RequestBa
         request_id=card.request_id, title=card.title, requester=_requester(card), lane=card.item.lane,
         objective_id=card.item.objective_id, position=slot.position or 1,
         expected_start_cycle=cycle_label(slot.start, ledger.policy), expected_start=slot.start,
-        points=card.item.points, reason=reason(card, plan, ledger))
+        points=card.item.points, reason=reason(card, plan, ledger), paused=status_of(card.item, slot) == "paused")
 
 
 def reason(card: Card, plan: Plan, ledger: Ledger) -> str:

@@ -12,13 +12,24 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from capacity.planning import FIXED_STATES, Item, Policy, State, points_for
+from capacity.planning import FIXED_STATES, Item, Policy, Slot, State, points_for
+from shared.lifecycle import Status
 
-__all__ = ["Card", "Ledger", "Tradeoff", "fold", "policy_from", "policy_to"]
+__all__ = ["Card", "Ledger", "Tradeoff", "fold", "policy_from", "policy_to", "status_of"]
 
 ACTIVE: frozenset[State] = FIXED_STATES
 WAITING: frozenset[State] = frozenset({"open", "paused"})
 DATES = ("due_date", "committed_cycle", "not_before")
+_STATUS: dict[State, Status] = {"committed": "committed", "in_progress": "in_progress", "paused": "paused",
+                                "done": "done"}
+
+
+def status_of(item: Item, slot: Slot | None) -> Status:
+    """A card's status in the one state machine (``shared.lifecycle``): open work is committed when its
+    plan slot is, else backlogged; a paused card stays paused while it waits at the head of the backlog."""
+    if item.state == "open":
+        return "committed" if slot is not None and slot.committed else "backlogged"
+    return _STATUS[item.state]
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,8 @@ class Card:
     # The OKR set the request was classified under, so its objective's title can be found.
     okr_quarter: str | None = None
     okr_version: int | None = None
+    # The tool whose key posted the request: a requester tool sees only its own cards. None when unknown.
+    submitted_by: str | None = None
 
     @property
     def request_id(self) -> str:
@@ -43,7 +56,7 @@ class Card:
         for key in DATES:
             item[key] = item[key].isoformat() if item[key] else None
         return {"item": item, "title": self.title, "requester": self.requester, "colour": self.colour,
-                "okr_quarter": self.okr_quarter, "okr_version": self.okr_version}
+                "okr_quarter": self.okr_quarter, "okr_version": self.okr_version, "submitted_by": self.submitted_by}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Card:
@@ -52,7 +65,7 @@ class Card:
         for key in DATES:
             raw[key] = date.fromisoformat(raw[key]) if raw.get(key) else None
         return cls(Item(**raw), data["title"], data["requester"], data["colour"], data.get("okr_quarter"),
-                   data.get("okr_version"))
+                   data.get("okr_version"), data.get("submitted_by"))
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,17 @@ class Ledger:
             if tradeoff.request_id == request_id and tradeoff.status == "open":
                 self.tradeoffs[tradeoff_id] = replace(tradeoff, status="closed")
 
+    def withdraw(self, request_id: str) -> None:
+        """A withdrawn request leaves for good: its card, its open trade-offs, and every list of work a
+        trade-off offers to pause (the decision itself still names what was paused)."""
+        self.closed.add(request_id)
+        self.remove(request_id)
+        self.close_tradeoffs_of(request_id)
+        for tradeoff_id, tradeoff in self.tradeoffs.items():
+            if request_id in tradeoff.candidates:
+                self.tradeoffs[tradeoff_id] = replace(
+                    tradeoff, candidates=tuple(c for c in tradeoff.candidates if c != request_id))
+
 
 def policy_to(policy: Policy) -> dict[str, Any]:
     return {k: dict(v) if isinstance(v, dict) else v for k, v in asdict(policy).items()}
@@ -124,10 +148,8 @@ def fold(ledger: Ledger, event_type: str, data: dict[str, Any]) -> None:
     match event_type:
         case "request.classified" if request_id not in ledger.closed:
             ledger.put(_card_from_classified(data, ledger.cards.get(request_id), ledger.policy))
-        case "request.withdrawn":
-            ledger.closed.add(request_id)
-            ledger.remove(request_id)
-            ledger.close_tradeoffs_of(request_id)
+        case "request.withdrawn" if not (known and ledger.cards[request_id].item.state == "done"):
+            ledger.withdraw(request_id)
         case "request.scheduled" if known:
             ledger.move(request_id, state="committed", committed_cycle=date.fromisoformat(data["cycle_start"]),
                         head_of_backlog=False, not_before=None)
@@ -147,10 +169,11 @@ def fold(ledger: Ledger, event_type: str, data: dict[str, Any]) -> None:
             ledger.move(request_id, state="done")
             ledger.closed.add(request_id)
             ledger.close_tradeoffs_of(request_id)
-        case "request.tradeoff_required":
+        case "request.tradeoff_required":  # replayed after a withdrawal it names (a rebuild folds by time)
             ledger.tradeoffs[data["tradeoff_id"]] = Tradeoff(
                 data["tradeoff_id"], request_id, data["cycle"],
-                tuple(c["request_id"] for c in data["committed"]))
+                tuple(c["request_id"] for c in data["committed"] if c["request_id"] not in ledger.closed),
+                status="closed" if request_id in ledger.closed else "open")
         case "request.tradeoff_decided" if data["tradeoff_id"] in ledger.tradeoffs:
             ledger.tradeoffs[data["tradeoff_id"]] = replace(
                 ledger.tradeoffs[data["tradeoff_id"]],
@@ -178,8 +201,10 @@ def _card_from_classified(data: dict[str, Any], existing: Card | None, policy: P
         submitted_at=datetime.fromisoformat(data["submitted_at"]),
         due_date=date.fromisoformat(request["due_date"]) if request.get("due_date") else None,
         expedite=bool(request.get("expedite")))
+    submitted_by = data.get("submitted_by")
     if existing is not None:  # re-classified: the objective changes, the card keeps its place on the board
         item = replace(existing.item, objective_id=item.objective_id, objective_rank=item.objective_rank,
                        score=item.score)
+        submitted_by = submitted_by or existing.submitted_by  # a rollover's event may not name the tool
     return Card(item, request["title"], request["requester"], data["colour"], data.get("okr_quarter"),
-                data.get("okr_version"))
+                data.get("okr_version"), submitted_by)

@@ -1,7 +1,7 @@
 """The dashboard's snapshot: everything the board page shows, as one JSON document. Pure.
 
 Built from what ops already reads (``views``: board, capacity, backlog, shares report), plus what a
-page needs to draw it plainly: each lane's shade and text colour, WIP against the limits per column,
+page needs to draw it plainly: each lane's shade and text colour, WIP (cards in progress) against the limits,
 each lane's share of this cycle against the policy's reserve or cap, collisions as the plan stands,
 and the moves the board allows for each card. Objectives carry their titles, as the published OKR sets
 name them (``objectives``).
@@ -15,7 +15,7 @@ from typing import Any
 
 from capacity import views
 from capacity.charts import DEFAULT_LANE_COLOURS, LANE_ORDER, hex_of, ink
-from capacity.domain import Ledger
+from capacity.domain import Ledger, status_of
 from capacity.objectives import NO_TITLES, Titles
 from capacity.planning import CUSTOMER, Plan
 
@@ -61,21 +61,17 @@ def _count(count: int, limit: int | None) -> dict[str, Any]:
     return {"count": count, "limit": limit, "over": limit is not None and count > limit}
 
 
-def _wip(ledger: Ledger, columns: Mapping[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """WIP per column: in progress against the team's and each lane's limit; committed and in progress
-    together against the same limits, which is what the planner holds a cycle to."""
+def _wip(ledger: Ledger) -> dict[str, dict[str, Any]]:
+    """WIP of the in-progress column against the team's and each lane's limit, counting every card in
+    progress (shown or not). WIP limits gate starting work, so committed cards count in points
+    (``shares``), never against them."""
     policy = ledger.policy
     lanes = [*LANE_ORDER, *sorted(set(policy.wip_limits) - set(LANE_ORDER))]
-    started, this_cycle = columns["in_progress"], [*columns["committed"], *columns["in_progress"]]
-
-    def per_lane(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{"lane": lane, **_count(sum(c["lane"] == lane for c in cards), policy.wip_limits.get(lane))}
+    started = [card.item.lane for card in ledger.cards.values() if card.item.state == "in_progress"]
+    per_lane = [{"lane": lane, **_count(started.count(lane), policy.wip_limits.get(lane))}
                 for lane in lanes if lane in policy.wip_limits]
-
-    return {"committed": {"caption": "WIP this cycle", "counts": "committed and in progress",
-                          **_count(len(this_cycle), policy.wip_total), "lanes": per_lane(this_cycle)},
-            "in_progress": {"caption": "WIP", "counts": "in progress", **_count(len(started), policy.wip_total),
-                            "lanes": per_lane(started)}}
+    return {"in_progress": {"caption": "WIP", "counts": "in progress", **_count(len(started), policy.wip_total),
+                            "lanes": per_lane}}
 
 
 def _shares(ledger: Ledger, capacity: Mapping[str, Any], named: Mapping[str, str]) -> dict[str, Any]:
@@ -102,12 +98,13 @@ def _shares(ledger: Ledger, capacity: Mapping[str, Any], named: Mapping[str, str
 
 
 def dashboard(ledger: Ledger, plan: Plan, *, version: int, history: Mapping[str, Any],
-              generated_at: datetime, titles: Titles = NO_TITLES) -> dict[str, Any]:
+              generated_at: datetime, titles: Titles = NO_TITLES, only: str | None = None) -> dict[str, Any]:
     """The whole dashboard at ledger ``version`` and ``titles``; ``history`` is the shares report of the
-    last cycles."""
+    last cycles. Built for ``only`` (a requester tool), it shows that tool's cards and counts the others."""
     colours = lane_colours(ledger)
-    board = views.board(ledger, plan)
-    capacity = views.capacity(ledger, plan)
+    board = views.board(ledger, plan, only)
+    capacity = views.capacity(ledger, plan, only)
+    backlog = views.backlog(ledger, plan, only)
 
     def face(view: Mapping[str, Any]) -> dict[str, Any]:
         return _face(view, colours, titles.of_card(ledger.cards[view["request_id"]]))
@@ -116,11 +113,12 @@ def dashboard(ledger: Ledger, plan: Plan, *, version: int, history: Mapping[str,
     for name in ("committed", "in_progress", "paused"):  # grouped by lane, so the colours read as blocks
         faces[name].sort(key=_by_lane)
     done = sorted(faces["done"], key=lambda c: c["committed_cycle"] or "", reverse=True)
-    wip = _wip(ledger, faces)
-    this_cycle = [ledger.cards[f["request_id"]] for name in ("committed", "in_progress") for f in faces[name]]
+    wip = _wip(ledger)
+    this_cycle = [c for c in ledger.cards.values()
+                  if status_of(c.item, plan.slots.get(c.request_id)) in ("committed", "in_progress")]
     # ^ the cards this cycle's shares count, so each objective is named as they name it
-    columns = [{"name": name, "title": title, "count": len(faces[name]), "wip": wip.get(name),
-                "cards": done[:MAX_DONE] if name == "done" else faces[name]}
+    columns = [{"name": name, "title": title, "count": len(faces[name]), "hidden": board["hidden"][name],
+                "wip": wip.get(name), "cards": done[:MAX_DONE] if name == "done" else faces[name]}
                for name, title in COLUMN_TITLES.items()]
 
     def brief(request_id: str) -> dict[str, Any]:
@@ -137,11 +135,13 @@ def dashboard(ledger: Ledger, plan: Plan, *, version: int, history: Mapping[str,
         "columns": columns,
         "shares": _shares(ledger, capacity, titles.by_objective(this_cycle)),
         "history": dict(history),
-        "backlog": [face(v) for v in views.backlog(ledger, plan)["items"]],
+        "backlog": [face(v) for v in backlog["items"]],
+        "backlog_depth": backlog["depth"], "backlog_hidden": backlog["hidden"],
         "tradeoffs": [{"tradeoff_id": t["tradeoff_id"], "cycle": t["cycle"], **brief(t["request_id"]),
-                       "candidates": [brief(c) for c in t["candidates"]]} for t in capacity["open_tradeoffs"]],
+                       "candidates": [brief(c) for c in t["candidates"]], "hidden_candidates": t["hidden_candidates"]}
+                      for t in capacity["open_tradeoffs"]],
         "collisions": [{**c, "requests": [brief(r) for r in c["request_ids"]]}
-                       for c in views.collisions(ledger, plan)],
+                       for c in views.collisions(ledger, plan, only)],
         "alerts": [{"alert_id": a["alert_id"], "kind": a["kind"], "lane": a.get("lane"), "cycle": a["cycle"],
                     "observation": a["observation"]} for a in capacity["alerts"]],
     }

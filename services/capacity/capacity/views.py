@@ -1,4 +1,8 @@
-"""What ops reads: the current cycle's numbers, the board, the backlog, the shares over time."""
+"""What ops reads: the current cycle's numbers, the board, the backlog, the shares over time.
+
+A view built for ``only`` (a requester tool's name, ``Caller.only_posted_by``) shows the cards that
+tool posted and counts the others (``hidden``) without showing them; ``only=None`` shows every card.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from capacity.decisions import load_shares
-from capacity.domain import ACTIVE, Card, Ledger, Tradeoff
+from capacity.domain import ACTIVE, Card, Ledger, Tradeoff, status_of
 from capacity.objectives import NO_TITLES, Titles
-from capacity.planning import Plan, cycle_label, cycle_start, lane_budgets
+from capacity.planning import Plan, cycle_label, lane_budgets
+from capacity.planning_order import start_of
 from capacity.planning_signals import collisions as found_collisions
+from shared.lifecycle import BOARD_COLUMN
 
 COLUMNS = ("backlog", "committed", "in_progress", "paused", "done")
 
@@ -19,10 +25,11 @@ def card(ledger: Ledger, plan: Plan, request_id: str) -> dict[str, Any]:
     found = ledger.cards[request_id]
     item = found.item
     slot = plan.slots.get(request_id)
-    column = item.state if item.state != "open" else ("committed" if slot and slot.committed else "backlog")
+    status = status_of(item, slot)
     return {
         "request_id": request_id, "title": found.title, "lane": item.lane, "colour": found.colour,
-        "column": column, "requester": found.requester, "team": item.team, "objective_id": item.objective_id,
+        "status": status, "column": BOARD_COLUMN[status], "requester": found.requester, "team": item.team,
+        "objective_id": item.objective_id,
         "points": item.points, "expedite": item.expedite,
         "position": slot.position if slot and not slot.committed else None,
         "expected_start_cycle": cycle_label(slot.start, ledger.policy) if slot else None,
@@ -31,13 +38,23 @@ def card(ledger: Ledger, plan: Plan, request_id: str) -> dict[str, Any]:
     }
 
 
-def board(ledger: Ledger, plan: Plan) -> dict[str, Any]:
+def shown(found: Card, only: str | None) -> bool:
+    """Whether a view kept to the cards of tool ``only`` (None: every card) may show ``found``."""
+    return only is None or found.submitted_by == only
+
+
+def board(ledger: Ledger, plan: Plan, only: str | None = None) -> dict[str, Any]:
     columns: dict[str, list[dict[str, Any]]] = {c: [] for c in COLUMNS}
-    for request_id in ledger.cards:
-        view = card(ledger, plan, request_id)
-        columns[view["column"]].append(view)
+    hidden = dict.fromkeys(COLUMNS, 0)
+    for request_id, found in ledger.cards.items():
+        if shown(found, only):
+            view = card(ledger, plan, request_id)
+            columns[view["column"]].append(view)
+        else:
+            hidden[BOARD_COLUMN[status_of(found.item, plan.slots.get(request_id))]] += 1
     columns["backlog"].sort(key=lambda v: v["position"] or 0)
-    return {"cycle": cycle_label(plan.current_cycle, ledger.policy), "columns": columns, "wip": wip(ledger)}
+    return {"cycle": cycle_label(plan.current_cycle, ledger.policy), "columns": columns, "hidden": hidden,
+            "wip": wip(ledger)}
 
 
 def wip(ledger: Ledger) -> dict[str, Any]:
@@ -47,12 +64,13 @@ def wip(ledger: Ledger) -> dict[str, Any]:
     return {"lanes": lanes, "total": {"in_progress": len(started), "limit": ledger.policy.wip_total}}
 
 
-def backlog(ledger: Ledger, plan: Plan) -> dict[str, Any]:
-    items = [card(ledger, plan, request_id) for request_id in plan.backlog]
-    return {"items": items, "depth": len(items)}
+def backlog(ledger: Ledger, plan: Plan, only: str | None = None) -> dict[str, Any]:
+    """The waiting cards in order; ``depth`` counts them all, ``hidden`` those not shown."""
+    items = [card(ledger, plan, rid) for rid in plan.backlog if shown(ledger.cards[rid], only)]
+    return {"items": items, "depth": len(plan.backlog), "hidden": len(plan.backlog) - len(items)}
 
 
-def capacity(ledger: Ledger, plan: Plan) -> dict[str, Any]:
+def capacity(ledger: Ledger, plan: Plan, only: str | None = None) -> dict[str, Any]:
     policy = ledger.policy
     load = plan.load.get(plan.current_cycle, {})
     by_objective: dict[str, int] = {}
@@ -76,12 +94,25 @@ def capacity(ledger: Ledger, plan: Plan) -> dict[str, Any]:
         "customer_reserve": policy.customer_reserve,
         "wip": wip(ledger), "backlog_depth": len(plan.backlog),
         "alerts": [a for a in ledger.alerts.values() if a["cycle"] == cycle],
-        "open_tradeoffs": [tradeoff(t) for t in ledger.tradeoffs.values() if t.status == "open"],
+        "open_tradeoffs": tradeoffs(ledger, only, open_only=True),
     }
 
 
-def tradeoff(found: Tradeoff) -> dict[str, Any]:
-    return {**asdict(found), "candidates": list(found.candidates)}
+def tradeoff_shown(ledger: Ledger, found: Tradeoff, only: str | None) -> bool:
+    """A trade-off is shown with its urgent request (one withdrawn since, to every caller who sees all)."""
+    urgent = ledger.cards.get(found.request_id)
+    return only is None or (urgent is not None and shown(urgent, only))
+
+
+def tradeoff(ledger: Ledger, found: Tradeoff, only: str | None = None) -> dict[str, Any]:
+    """A trade-off; the committed work it offers to pause is listed where the viewer may see it, else counted."""
+    candidates = [c for c in found.candidates if only is None or (c in ledger.cards and shown(ledger.cards[c], only))]
+    return {**asdict(found), "candidates": candidates, "hidden_candidates": len(found.candidates) - len(candidates)}
+
+
+def tradeoffs(ledger: Ledger, only: str | None = None, *, open_only: bool = False) -> list[dict[str, Any]]:
+    return [tradeoff(ledger, t, only) for t in ledger.tradeoffs.values()
+            if tradeoff_shown(ledger, t, only) and (t.status == "open" or not open_only)]
 
 
 def _points_by_cycle(card: Card, plan: Plan | None) -> list[tuple[date, int]]:
@@ -97,15 +128,41 @@ def _points_by_cycle(card: Card, plan: Plan | None) -> list[tuple[date, int]]:
     return [(item.committed_cycle, before)] * (before > 0) + ahead
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2200, 12, 31)  # the days a shares report may name
+MAX_REPORT_CYCLES = 520  # ten years of weekly cycles
+
+
+class OutOfRange(ValueError):
+    """A shares report range the service does not answer (answered 422)."""
+
+
+def report_range(start: date | None, end: date | None, cycle_days: int, today: date) -> tuple[date, date]:
+    """The first and last cycle starts of a shares report: by default the last 12 cycles to today.
+
+    Refused (``OutOfRange``): a day before ``EARLIEST`` or after ``LATEST``, ``from`` after ``to``, or a
+    span of more than ``MAX_REPORT_CYCLES`` cycles."""
+    for name, day in (("from", start), ("to", end)):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise OutOfRange(f"'{name}' must be between {EARLIEST} and {LATEST}; it is {day}.")
+    first = start_of(start or today - timedelta(days=cycle_days * 12), cycle_days)
+    last = start_of(end or today, cycle_days)
+    if first > last:
+        raise OutOfRange(f"'from' ({first}) is after 'to' ({last}).")
+    if (last - first).days // cycle_days + 1 > MAX_REPORT_CYCLES:
+        raise OutOfRange(f"A shares report covers at most {MAX_REPORT_CYCLES} cycles of {cycle_days} day(s); "
+                         "ask for a shorter range.")
+    return first, last
+
+
 def shares_report(ledger: Ledger, start: date | None, end: date | None,
                   policies: dict[int, dict[str, Any]], titles: Titles = NO_TITLES,
                   plan: Plan | None = None) -> dict[str, Any]:
     """Committed points and shares per lane and per objective (with its title), for each cycle in the range.
 
-    With the current ``plan``, work spanning cycles counts in each cycle its part, as ``capacity`` does."""
+    With the current ``plan``, work spanning cycles counts in each cycle its part, as ``capacity`` does.
+    Raises ``OutOfRange`` for a range ``report_range`` refuses."""
     policy = ledger.policy
-    first = cycle_start(start or date.today() - timedelta(days=policy.cycle_days * 12), policy)
-    last = cycle_start(end or date.today(), policy)
+    first, last = report_range(start, end, policy.cycle_days, date.today())
     cycles: dict[date, dict[str, dict[str, int]]] = {}
     counted: dict[date, list[Card]] = {}
     for found in ledger.cards.values():
@@ -135,8 +192,17 @@ def shares_report(ledger: Ledger, start: date | None, end: date | None,
             "cycles": rows, "policy_versions": sorted(policies)}
 
 
-def collisions(ledger: Ledger, plan: Plan) -> list[dict[str, Any]]:
-    """Large work of several teams due in the same cycle that the plan cannot all finish by then, as it stands."""
-    return [{"cycle": cycle_label(c.cycle, ledger.policy), "request_ids": list(c.request_ids), "teams": list(c.teams),
-             "points_needed": c.points_needed, "points_available": c.points_available}
-            for c in found_collisions(ledger.items(), plan, ledger.policy)]
+def collisions(ledger: Ledger, plan: Plan, only: str | None = None) -> list[dict[str, Any]]:
+    """Large work of several teams due in the same cycle that the plan cannot all finish by then, as it stands.
+
+    A viewer kept to its own cards sees the collisions they are part of, naming only its cards and teams."""
+    found = []
+    for c in found_collisions(ledger.items(), plan, ledger.policy):
+        mine = [r for r in c.request_ids if shown(ledger.cards[r], only)]
+        if not mine:
+            continue
+        teams = sorted({ledger.cards[r].item.team for r in mine}) if only is not None else list(c.teams)
+        found.append({"cycle": cycle_label(c.cycle, ledger.policy), "request_ids": mine, "teams": teams,
+                      "hidden": len(c.request_ids) - len(mine), "points_needed": c.points_needed,
+                      "points_available": c.points_available})
+    return found

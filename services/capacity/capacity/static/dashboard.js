@@ -189,7 +189,7 @@ function render(snapshot) {
     `policy version ${snapshot.policy_version} · updated ${updated}`;
   byId("columns").replaceChildren(...snapshot.columns.map(column));
   renderShares(snapshot.shares, snapshot.lanes);
-  renderBacklog(snapshot.backlog);
+  renderBacklog(snapshot.backlog, snapshot.backlog_hidden || 0);
   renderAttention(snapshot);
   if (state.chartVersion !== snapshot.version) refreshChart(snapshot.version);
 }
@@ -219,8 +219,10 @@ function column(col) {
   const limit = SHOWN[col.name] || 8;
   const cards = el("div", { className: "cards" }, col.cards.slice(0, limit).map(card));
   node.append(cards);
-  const hidden = col.count - Math.min(limit, col.cards.length);
-  if (hidden > 0) node.append(el("p", { className: "more", text: `+ ${hidden} more` }));
+  const more = col.count - Math.min(limit, col.cards.length);
+  if (more > 0) node.append(el("p", { className: "more", text: `+ ${more} more` }));
+  // A requester tool's key sees its own cards; the others are counted, never shown.
+  if (col.hidden > 0) node.append(el("p", { className: "more", text: `+ ${col.hidden} of other tools (not shown)` }));
   return node;
 }
 
@@ -294,8 +296,12 @@ function chip(item) {
   return paint(el("span", { className: "chip", text: item.label }), item);
 }
 
-function renderBacklog(items) {
+function renderBacklog(items, hidden) {
   const list = byId("backlog");
+  if (items.length === 0 && hidden > 0) {
+    list.replaceChildren(el("li", { className: "more", text: `${hidden} waiting, of other tools (not shown)` }));
+    return;
+  }
   if (items.length === 0) {
     list.replaceChildren(el("li", { className: "empty", text: "The backlog is empty." }));
     return;
@@ -305,6 +311,7 @@ function renderBacklog(items) {
     el("span", { className: "when", text: `— expected to start ${item.expected_start_cycle}` }),
   ])));
   if (items.length > 10) list.append(el("li", { className: "more", text: `+ ${items.length - 10} more` }));
+  if (hidden > 0) list.append(el("li", { className: "more", text: `+ ${hidden} of other tools (not shown)` }));
 }
 
 function renderAttention(snapshot) {
