@@ -50,3 +50,7 @@ rebuild:       ## wipe one service's Redis state and replay it from Kafka: make 
 
 rebuild-capacity:
 	$(MAKE) rebuild SERVICE=capacity
+
+asyncapi:      ## regenerate docs/asyncapi.json from shared/events.py and shared/topics.py
+	bash scripts/bootstrap.sh
+	$(PY) -m shared.observability.asyncapi > docs/asyncapi.json

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import EventData
 
-__all__ = ["CloudEvent", "derived_id", "envelope", "parse_data"]
+__all__ = ["CONTRACT_ID", "CloudEvent", "dataschema", "derived_id", "envelope", "parse_data"]
 
+# The ``id`` of the AsyncAPI document (docs/asyncapi.json, served at /asyncapi.json by every service).
+CONTRACT_ID = "urn:request-governance:events"
 _ID_NAMESPACE = uuid.UUID("6f1b3c52-8a0e-4d4b-9a57-2d4c1f0e7a11")
 
 
@@ -32,7 +34,14 @@ class CloudEvent(BaseModel):
     subject: str = Field(min_length=1)
     time: datetime
     datacontenttype: Literal["application/json"] = "application/json"
+    # The schema of ``data`` in the AsyncAPI document (absent on events from before it was set).
+    dataschema: str | None = None
     data: dict[str, Any]
+
+
+def dataschema(model: type[EventData]) -> str:
+    """The URI of ``model``'s schema: the AsyncAPI document's id and the schema's place in it."""
+    return f"{CONTRACT_ID}#/components/schemas/{model.__name__}"
 
 
 def envelope(data: EventData, *, source: str, event_id: str | None = None,
@@ -44,6 +53,7 @@ def envelope(data: EventData, *, source: str, event_id: str | None = None,
         type=data.event_type,
         subject=data.subject(),
         time=time or datetime.now(UTC),
+        dataschema=dataschema(type(data)),
         data=data.model_dump(mode="json"),
     )
 

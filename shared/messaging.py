@@ -14,7 +14,8 @@
   backoff, then dead-letters them. A body that is not an envelope is dead-lettered
   at once. It returns only once an event was handled or dead-lettered (a failing
   dead-letter write is retried until it succeeds), so with ``AckPolicy.ACK`` no
-  offset is committed for an event that is neither.
+  offset is committed for an event that is neither. Each outcome and retry is counted
+  (``ConsumerMetrics``), and every log line written while handling names the event.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import cast
 
@@ -46,6 +48,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.dead_letters import DeadLetters
 from shared.envelope import CloudEvent
+from shared.observability.logs import log_context
+from shared.observability.metrics import ConsumerMetrics
 from shared.topics import Topics, record_key
 
 __all__ = ["EventConsumer", "EventPublisher", "Handler", "Outcomes", "TRANSIENT"]
@@ -164,6 +168,10 @@ class Outcomes:
         await publisher.publish_all(await self.get(event_id) or [])
         await self._redis.lrem(self._pending, 0, event_id)
 
+    async def depth(self) -> int:
+        """Outcomes committed but not yet known to be on Kafka (the outbox)."""
+        return int(await self._redis.llen(self._pending))
+
     async def clear(self) -> None:
         """Forget every outcome and the outbox (a rebuild replays the log, which has them all)."""
         await self._redis.delete(self._pending)
@@ -175,8 +183,10 @@ class EventConsumer:
     """Routes consumed envelopes to handlers by ``type``; other types are ignored."""
 
     def __init__(self, service: str, routes: Mapping[str, Handler], dead_letters: DeadLetters,
-                 *, max_attempts: int, backoff_s: float, backoff_max_s: float) -> None:
+                 *, max_attempts: int, backoff_s: float, backoff_max_s: float,
+                 metrics: ConsumerMetrics | None = None) -> None:
         self._service = service
+        self._metrics = metrics
         self._routes = routes
         self._dead = dead_letters
         self._max_attempts = max_attempts
@@ -192,18 +202,35 @@ class EventConsumer:
         topic, partition, offset = record.topic, record.partition, record.offset  # type: ignore[union-attr]
         key: bytes | None = record.key  # type: ignore[union-attr]
         body: bytes = msg.body
+        started = time.perf_counter()
+        try:
+            event = CloudEvent.model_validate_json(body)
+        except ValidationError as exc:
+            # Not an envelope at all: no retry will make it one.
+            await self._dead_letter(body, topic, partition, offset, exc, 1, key)
+            self._observe(topic, "malformed", "dead_lettered", started)
+            return
+        handler = self._routes.get(event.type)
+        if handler is None:
+            self._observe(topic, "other", "ignored", started)
+            return
+        with log_context(event_id=event.id, event_type=event.type, request_id=event.subject):
+            outcome = await self._attempts(handler, event, body, topic, partition, offset, key)
+        self._observe(topic, event.type, outcome, started)
+
+    async def _attempts(self, handler: Handler, event: CloudEvent, body: bytes, topic: str, partition: int,
+                        offset: int, key: bytes | None) -> str:
+        """Handle ``event`` until it was handled or dead-lettered; answers which."""
         failures = 0
         transient = 0
+        log.info("%s: handling %s %s (subject %s)", self._service, event.id, event.type, event.subject)
         while True:
             try:
-                await self._handle(body)
-                return
-            except _Malformed as exc:
-                # Not an envelope at all: no retry will make it one.
-                await self._dead_letter(body, topic, partition, offset, exc.cause, failures + 1, key)
-                return
+                await handler(event)
+                return "handled"
             except TRANSIENT as exc:
                 transient += 1
+                self._retried(topic, event.type, "transient")
                 delay = self._delay(min(transient, 10))
                 log.warning("%s: transient fault at %s/%s@%s, retrying in %.1fs: %r",
                             self._service, topic, partition, offset, delay, exc)
@@ -212,23 +239,25 @@ class EventConsumer:
                 failures += 1
                 if failures >= self._max_attempts:
                     await self._dead_letter(body, topic, partition, offset, exc, failures, key)
-                    return
+                    return "dead_lettered"
+                self._retried(topic, event.type, "failure")
                 delay = self._delay(failures)
                 log.warning("%s: handler failed at %s/%s@%s (attempt %d of %d), retrying in %.1fs: %r",
                             self._service, topic, partition, offset, failures,
                             self._max_attempts, delay, exc)
                 await asyncio.sleep(delay)
 
-    async def _handle(self, body: bytes) -> None:
-        try:
-            event = CloudEvent.model_validate_json(body)
-        except ValidationError as exc:
-            raise _Malformed(exc) from exc
-        handler = self._routes.get(event.type)
-        if handler is None:
+    def _retried(self, topic: str, event_type: str, fault: str) -> None:
+        if self._metrics is not None:
+            self._metrics.retries.labels(topic, event_type, fault).inc()
+
+    def _observe(self, topic: str, event_type: str, outcome: str, started: float) -> None:
+        if self._metrics is None:
             return
-        log.info("%s: handling %s %s (subject %s)", self._service, event.id, event.type, event.subject)
-        await handler(event)
+        self._metrics.handled.labels(topic, event_type, outcome).inc()
+        self._metrics.seconds.labels(topic, event_type).observe(time.perf_counter() - started)
+        if outcome == "dead_lettered":
+            self._metrics.dead_letters.labels(topic).inc()
 
     async def _dead_letter(self, body: bytes, topic: str, partition: int, offset: int,
                            exc: BaseException, attempts: int, key: bytes | None) -> None:
@@ -248,9 +277,3 @@ class EventConsumer:
                 log.warning("%s: cannot dead-letter %s/%s@%s yet, retrying in %.1fs: %r",
                             self._service, topic, partition, offset, delay, fault)
                 await asyncio.sleep(delay)
-
-
-class _Malformed(Exception):
-    def __init__(self, cause: ValidationError) -> None:
-        super().__init__(str(cause))
-        self.cause = cause

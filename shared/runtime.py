@@ -3,6 +3,8 @@
 ``build_runtime`` creates the clients (nothing connects until the app starts);
 ``subscribe`` routes topics to handlers with the delivery guarantees of
 ``shared.messaging``; ``web_app`` starts and stops the broker in the lifespan.
+Every service gets the same view from outside (``shared.observability``): ``/metrics``,
+a trace per request across Kafka, JSON logs with an access log, and ``/asyncapi``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -19,6 +21,8 @@ from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import trace
+from prometheus_client.core import Metric
 from redis.asyncio import Redis
 
 from shared.access import KeyRegistry
@@ -27,6 +31,11 @@ from shared.dead_letters import DeadLetters
 from shared.infra import build_broker, connect_redis, ensure_topics
 from shared.keyfeed import KeyFeed
 from shared.messaging import EventConsumer, EventPublisher, Handler, Outcomes
+from shared.observability.asyncapi import asyncapi_router
+from shared.observability.http import AccessLog
+from shared.observability.logs import configure_logging as configure_json_logging
+from shared.observability.metrics import LagProbe, ServiceMetrics, gauge, metrics_router
+from shared.observability.tracing import Tracing
 from shared.openapi import document_problems
 from shared.ops import ops_router
 from shared.problems import BodySizeLimit, install_problem_handlers
@@ -49,24 +58,42 @@ class Runtime:
     dead_letters: DeadLetters
     access: Access
     keyfeed: KeyFeed
+    metrics: ServiceMetrics
+    tracing: Tracing
+    subscribed: list[str] = field(default_factory=list)  # the topics ``subscribe`` routed, for the lag probe
 
 
-def configure_logging(name: str, level: str) -> None:
-    logging.basicConfig(level=level, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+def configure_logging(name: str, settings: ServiceSettings) -> None:
+    configure_json_logging(name, settings.log_level, json=settings.log_format == "json")
 
 
 def build_runtime(name: str, settings: ServiceSettings) -> Runtime:
+    metrics = ServiceMetrics(name)
+    tracing = Tracing(name, settings.tracing_exporter, otlp_endpoint=settings.tracing_otlp_endpoint,
+                      sample_ratio=settings.tracing_sample_ratio)
     redis = connect_redis(settings.redis_url)
-    broker = build_broker(settings, name)
+    tracing.instrument_redis(redis)
+    broker = build_broker(settings, name, middlewares=[tracing.kafka_middleware(), metrics.kafka_middleware()])
     topics = Topics(settings.topic_prefix)
     registry = KeyRegistry(settings.api_keys, epoch=datetime.now(UTC))
+    outcomes = Outcomes(redis, name)
+    dead_letters = DeadLetters(redis, broker, topics, name)
+
+    async def backlog() -> list[Metric]:
+        outbox, letters = await outcomes.depth(), await dead_letters.count()
+        return [gauge("governance_outbox_depth", "Outcomes committed but not yet known to be on Kafka",
+                      samples=[((), outbox)]),
+                gauge("governance_dead_letters_stored", "Dead letters kept for an operator (replayed ones too)",
+                      samples=[((), letters)])]
+
+    metrics.watch("outbox", backlog)
     return Runtime(
         name=name, settings=settings, redis=redis, broker=broker, topics=topics,
-        publisher=EventPublisher(broker, topics, settings.publish_timeout_ms / 1000), outcomes=Outcomes(redis, name),
-        dead_letters=DeadLetters(redis, broker, topics, name),
+        publisher=EventPublisher(broker, topics, settings.publish_timeout_ms / 1000), outcomes=outcomes,
+        dead_letters=dead_letters,
         access=Access(registry, RateLimiter(redis, name), settings.rate_limit_per_minute),
         keyfeed=KeyFeed(registry, settings.kafka_bootstrap, topics.access_keys),
+        metrics=metrics, tracing=tracing,
     )
 
 
@@ -76,7 +103,9 @@ def subscribe(runtime: Runtime, topics: list[str], routes: Mapping[str, Handler]
     consumer = EventConsumer(runtime.name, routes, runtime.dead_letters,
                              max_attempts=settings.handler_max_attempts,
                              backoff_s=settings.handler_backoff_s,
-                             backoff_max_s=settings.handler_backoff_max_s)
+                             backoff_max_s=settings.handler_backoff_max_s,
+                             metrics=runtime.metrics.consumer)
+    runtime.subscribed.extend(topics)
 
     async def on_message(msg: KafkaMessage) -> None:
         await consumer(msg)
@@ -114,22 +143,32 @@ def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, descripti
         await runtime.keyfeed.start()
         await runtime.broker.start()
         relay = (runtime.settings.outbox_relay_s, _relay(runtime))
-        tasks = [asyncio.create_task(_every(runtime.name, interval, job)) for interval, job in [relay, *periodic]]
+        lag = LagProbe(runtime.settings.kafka_bootstrap, runtime.name, lambda: runtime.subscribed,
+                       runtime.metrics.lag, runtime.settings.publish_timeout_ms)
+        jobs = [relay, *periodic, *([(runtime.settings.lag_probe_s, lag.probe)] if runtime.subscribed else [])]
+        tasks = [asyncio.create_task(_every(runtime.name, interval, job)) for interval, job in jobs]
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await lag.close()
             await runtime.broker.stop()
             await runtime.keyfeed.stop()
             await runtime.redis.aclose()
+            runtime.tracing.shutdown()
 
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
     install_problem_handlers(app)
     document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(AccessLog, metrics=runtime.metrics)
+    runtime.tracing.instrument_app(app)
+    app.state.runtime = runtime
     app.include_router(ops_router(runtime.redis, runtime.broker, runtime.dead_letters, runtime.access))
+    app.include_router(metrics_router(runtime.metrics))
+    app.include_router(asyncapi_router(runtime.settings.kafka_bootstrap, runtime.settings.topic_prefix))
     for router in routers:
         app.include_router(router)
     return app
@@ -150,6 +189,9 @@ def serve(name: str, app: FastAPI, settings: ServiceSettings) -> None:
             app.state.stopping = True
             super().handle_exit(sig, frame)
 
-    configure_logging(name, settings.log_level)
+    configure_logging(name, settings)
+    runtime: Runtime = app.state.runtime
+    trace.set_tracer_provider(runtime.tracing.provider)  # for any library that asks the global provider
+    # The access log is ours (``AccessLog``, JSON); uvicorn's loggers go through the same JSON handler.
     Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                          access_log=False)).run()
+                          access_log=False, log_config=None)).run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
@@ -35,3 +37,9 @@ class ServiceSettings(BaseSettings):
     handler_backoff_max_s: float = Field(default=30.0, gt=0)
     outbox_relay_s: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
+    # Observability: JSON log lines (or text for a terminal); traces exported over OTLP/HTTP, or none.
+    log_format: Literal["json", "text"] = "json"
+    tracing_exporter: Literal["none", "otlp", "console", "memory"] = "none"
+    tracing_otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    tracing_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    lag_probe_s: float = Field(default=15.0, gt=0)  # how often consumer lag is measured for /metrics

@@ -15,6 +15,7 @@ from capacity import handlers
 from capacity.api import capacity_router
 from capacity.config import CapacitySettings
 from capacity.dashboard import dashboard_router
+from capacity.metrics import capacity_gauges
 from capacity.service import CapacityService
 from capacity.store import LedgerStore, TitleStore
 from shared.runtime import build_runtime, subscribe, web_app
@@ -27,6 +28,7 @@ def create_app(settings: CapacitySettings) -> FastAPI:
     service = CapacityService(LedgerStore(runtime.redis), runtime.outcomes, runtime.publisher,
                               source=f"/{NAME}", heat_shield=settings.heat_shield_email)
     titles = TitleStore(runtime.redis)
+    runtime.metrics.watch("capacity", capacity_gauges(service))
     subscribe(runtime, [runtime.topics.requests, runtime.topics.classifications, runtime.topics.okrs],
               handlers.routes(service, titles))
     routers = [capacity_router(service, titles, runtime.access),

@@ -24,6 +24,7 @@ from notifier.dispatch import Dispatcher
 from notifier.domain import Team
 from notifier.jobs import DeliveryJob, NotificationJob, RetryPolicy
 from notifier.messages import Composer
+from notifier.metrics import SendCounter, schedule_gauges
 from notifier.objectives import Objectives
 from notifier.recipients import Recipients
 from notifier.schedule import Schedule
@@ -56,24 +57,31 @@ def _dispatcher(settings: NotifierSettings, runtime: Runtime, notifications: Not
     slack_client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
     webhook_client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False,
                                        limits=httpx.Limits(max_connections=None, max_keepalive_connections=0))
+    for client in (slack_client, webhook_client):
+        runtime.tracing.instrument_httpx(client)  # a span per post, and traceparent in its headers
+    sends = SendCounter(runtime.metrics)
 
     async def close() -> None:
         await slack_client.aclose()
         await webhook_client.aclose()
 
     retry = RetryPolicy(settings.retry_schedule_s, settings.retry_jitter)
-    slack = SlackChannel(settings.slack_webhook_url, slack_client, timeout) if settings.slack_webhook_url else None
+    slack = (sends.counted(SlackChannel(settings.slack_webhook_url, slack_client, timeout), "slack")
+             if settings.slack_webhook_url else None)
     recipients = Recipients(runtime.redis, allowed_domains=settings.allowed_recipient_domains,
                             limit_per_hour=settings.recipient_limit_per_hour,
                             unthrottled=[settings.ops_email, settings.heat_shield_email])
-    notify = NotificationJob(notifications, schedule, email=EmailChannel(_smtp(settings), timeout), slack=slack,
+    email = sends.counted(EmailChannel(_smtp(settings), timeout), "email")
+    notify = NotificationJob(notifications, schedule, email=email, slack=slack,
                              recipients=recipients, retry=retry, outcomes=runtime.outcomes,
                              publisher=runtime.publisher, source=f"/{NAME}")
     deliver = DeliveryJob(deliveries, subscriptions, schedule,
-                          WebhookChannel(webhook_client, timeout, allow_private=settings.allow_private_targets), retry)
+                          sends.counted(WebhookChannel(webhook_client, timeout,
+                                                       allow_private=settings.allow_private_targets), "webhook"),
+                          retry)
     return Dispatcher(schedule, {"notification": notify, "delivery": deliver}, concurrency=settings.send_concurrency,
                       lease_s=settings.lease_s, poll_s=settings.dispatch_poll_s, grace_s=settings.shutdown_grace_s,
-                      on_stop=close)
+                      on_stop=close, tracer=runtime.tracing.tracer)
 
 
 def create_app(settings: NotifierSettings) -> FastAPI:
@@ -82,6 +90,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     notifications, deliveries = NotificationLog(redis), DeliveryLog(redis)
     subscriptions, schedule = SubscriptionStore(redis), Schedule(redis)
     dispatcher = _dispatcher(settings, runtime, notifications, deliveries, subscriptions, schedule)
+    runtime.metrics.watch("schedule", schedule_gauges(redis))
     composer = Composer(Templates(), Team(ops=settings.ops_email, heat_shield=settings.heat_shield_email),
                         channels=settings.channels, team_name=settings.team_name,
                         slack_channel=settings.slack_channel if settings.slack_webhook_url else None)

@@ -15,7 +15,7 @@ from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 
-from notifier.schedule import DUE, lease_key
+from notifier.schedule import DUE, TRACES, job, lease_key
 from notifier.subscriptions import Subscription
 from shared.envelope import CloudEvent, derived_id
 
@@ -116,7 +116,12 @@ class DeliveryLog:
                      _index(ANY_SUBSCRIPTION), _index(ANY_SUBSCRIPTION, "pending")]
             args += [delivery_id, json.dumps({"id": delivery_id, "subscription_id": subscription.id,
                                               "event_id": event.id, "event_type": event.type})]
-        return int(await self._redis.eval(_FAN_OUT, len(keys), *keys, *args))
+        created = int(await self._redis.eval(_FAN_OUT, len(keys), *keys, *args))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for subscription in subscriptions:
+                TRACES.queue(pipe, job(KIND, derived_id("webhook", event.id, subscription.id)))
+            await pipe.execute()
+        return created
 
     async def move(self, delivery_id: str, subscription_id: str, status: Status, *,
                    allowed_from: Sequence[Status], due: float | None = None,

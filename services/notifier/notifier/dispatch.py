@@ -20,8 +20,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
+from opentelemetry import trace
+
 from notifier.schedule import Claim, Schedule
 from shared.messaging import TRANSIENT
+from shared.observability.tracing import continued
 
 __all__ = ["Dispatcher", "Job"]
 
@@ -38,7 +41,8 @@ class Job(Protocol):
 
 class Dispatcher:
     def __init__(self, schedule: Schedule, jobs: Mapping[str, Job], *, concurrency: int, lease_s: float,
-                 poll_s: float, grace_s: float, on_stop: Callable[[], Awaitable[None]] | None = None) -> None:
+                 poll_s: float, grace_s: float, on_stop: Callable[[], Awaitable[None]] | None = None,
+                 tracer: trace.Tracer | None = None) -> None:
         self._schedule = schedule
         self._jobs = jobs
         self._concurrency = concurrency
@@ -48,6 +52,7 @@ class Dispatcher:
         self._on_stop = on_stop
         self._wake = asyncio.Event()
         self._running: dict[str, tuple[asyncio.Task[None], Claim]] = {}
+        self._tracer = tracer or trace.get_tracer(__name__)
 
     def wake(self) -> None:
         """Something may be due now: look without waiting for the next poll."""
@@ -107,7 +112,10 @@ class Dispatcher:
                 log.error("%s: no such kind of job; dropped from the schedule", claim.job)
                 await self._schedule.forget(claim.kind, claim.id)
                 return
-            await job(claim)
+            # Each send continues the trace of the event that scheduled it (webhooks carry it on).
+            with continued(self._tracer, await self._schedule.trace_of(claim), f"send {claim.kind}",
+                           **{"notifier.job": claim.job}):
+                await job(claim)
         except TRANSIENT as exc:
             log.warning("sending %s was interrupted; it is due again after its lease (%.0fs): %r", claim.job,
                         self._lease_s, exc)

@@ -20,9 +20,13 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-__all__ = ["DUE", "Claim", "Schedule", "job", "lease_key"]
+from shared.observability.tracing import TraceCarrier
+
+__all__ = ["DUE", "TRACES", "Claim", "Schedule", "job", "lease_key"]
 
 DUE = "notifier:due"
+# The trace each job was scheduled in, so its send continues the trace of the event that caused it.
+TRACES = TraceCarrier("notifier:trace:")
 _LEASE = "notifier:lease:"
 
 log = logging.getLogger(__name__)
@@ -99,11 +103,16 @@ class Schedule:
         """Queue on ``pipe``: send (again) at ``due``; the next claim gets a new lease."""
         pipe.zadd(DUE, {job(kind, job_id): due})
         pipe.delete(lease_key(kind, job_id))
+        TRACES.queue(pipe, job(kind, job_id))
 
     @staticmethod
     def drop(pipe: Pipeline, kind: str, job_id: str) -> None:
         pipe.zrem(DUE, job(kind, job_id))
         pipe.delete(lease_key(kind, job_id))
+
+    async def trace_of(self, claim: Claim) -> str | None:
+        """The ``traceparent`` the job was scheduled under, if it was scheduled inside a trace."""
+        return await TRACES.load(self._redis, claim.job)
 
     async def forget(self, kind: str, job_id: str) -> None:
         """Drop a job that has nothing left to send (already finished, or its record is gone)."""

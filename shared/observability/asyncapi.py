@@ -1,0 +1,230 @@
+"""The event contract as an AsyncAPI 3 document, generated from ``shared.events`` (the payloads),
+``shared.envelope`` (the CloudEvents envelope) and ``shared.topics`` (which topic carries which type,
+and who sends and receives it).
+
+Every service serves it at ``/asyncapi.json`` and as a page at ``/asyncapi`` (a server-rendered
+table: no script, nothing from a CDN). ``docs/asyncapi.json`` is the committed copy:
+``python -m shared.observability.asyncapi > docs/asyncapi.json`` (``make asyncapi``) writes it, and
+a test fails when it and the code disagree. Each envelope's ``dataschema`` is
+``<document id>#/components/schemas/<Model>``, the schema of its ``data`` in this document.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from shared.access import ApiKeyCreated, ApiKeyRevoked
+from shared.envelope import CONTRACT_ID, CloudEvent, dataschema
+from shared.events import EVENT_TYPES, EventData
+from shared.topics import Topics
+
+__all__ = ["RECEIVES", "SENDS", "asyncapi_router", "document", "page"]
+
+_BINDING = "0.5.0"
+_REF = "#/components/schemas/{model}"
+
+# Channel (a ``Topics`` property) -> what it is for.
+CHANNELS: dict[str, str] = {
+    "requests": "Requests as they enter through the one door, and withdrawals.",
+    "classifications": "Each request measured against the published objectives: lane, colour, objective.",
+    "okrs": "Each quarter's published objectives (keyed by quarter).",
+    "decisions": "Capacity's decisions and card moves: commitments, backlog, trade-offs, collisions, alerts.",
+    "notifications": "What each person was told, and when (or why not).",
+    "access_keys": "API keys as they are issued and revoked (compacted; secrets never travel, only hashes).",
+}
+# Who owns (sends on) each channel, and which channels each service consumes (``subscribe`` in its app).
+SENDS: dict[str, tuple[str, ...]] = {
+    "intake": ("requests", "access_keys"), "classifier": ("classifications", "okrs", "access_keys"),
+    "capacity": ("decisions", "access_keys"), "notifier": ("notifications", "access_keys"),
+}
+RECEIVES: dict[str, tuple[str, ...]] = {
+    "intake": ("requests", "classifications", "decisions", "notifications"),
+    "classifier": ("requests", "okrs", "decisions"),
+    "capacity": ("requests", "classifications", "okrs"),
+    "notifier": ("requests", "classifications", "okrs", "decisions", "notifications"),
+}
+_KEY_EVENTS: tuple[type[EventData], ...] = (ApiKeyCreated, ApiKeyRevoked)
+
+
+def _models() -> list[type[EventData]]:
+    return [*EVENT_TYPES.values(), *_KEY_EVENTS]
+
+
+def _channel_of(model: type[EventData], topics: Topics) -> str:
+    address = topics.for_type(model.event_type)
+    return next(name for name in CHANNELS if getattr(topics, name) == address)
+
+
+def _schemas() -> dict[str, Any]:
+    models: list[type[BaseModel]] = [CloudEvent, *_models()]
+    _, top = models_json_schema([(m, "serialization") for m in models], ref_template=_REF)
+    schemas: dict[str, Any] = dict(sorted(top["$defs"].items()))
+    schemas["CloudEvent"]["properties"]["dataschema"]["format"] = "uri"
+    for model in _models():
+        name = model.__name__
+        schemas[f"{name}Envelope"] = {
+            "title": f"{model.event_type} envelope",
+            "allOf": [{"$ref": _REF.format(model="CloudEvent")}],
+            "type": "object",
+            "required": ["dataschema"],
+            "properties": {"type": {"const": model.event_type}, "dataschema": {"const": dataschema(model)},
+                           "data": {"$ref": _REF.format(model=name)}},
+        }
+    schemas["KafkaHeaders"] = {
+        "type": "object",
+        "properties": {
+            "content-type": {"const": "application/cloudevents+json"},
+            "ce_id": {"type": "string", "description": "The envelope's id: the dedupe key everywhere."},
+            "ce_type": {"type": "string", "description": "The envelope's type, to filter without parsing."},
+            "traceparent": {"type": "string", "description": "W3C trace context of the producing span."},
+        },
+    }
+    return schemas
+
+
+def _message(model: type[EventData]) -> dict[str, Any]:
+    doc = (model.__doc__ or "").strip().splitlines()
+    message: dict[str, Any] = {
+        "name": model.event_type, "title": model.event_type,
+        "contentType": "application/cloudevents+json",
+        "headers": {"$ref": _REF.format(model="KafkaHeaders")},
+        "payload": {"$ref": _REF.format(model=f"{model.__name__}Envelope")},
+        "bindings": {"kafka": {"key": {"type": "string", "description": "The envelope's subject (request id)."},
+                               "bindingVersion": _BINDING}},
+    }
+    if doc:
+        message["summary"] = doc[0]
+    return message
+
+
+@cache
+def document(server: str = "127.0.0.1:9092", prefix: str = "governance") -> dict[str, Any]:
+    """The AsyncAPI 3.0 document; the topic names are those under ``prefix``."""
+    topics = Topics(prefix)
+    by_channel: dict[str, list[type[EventData]]] = {name: [] for name in CHANNELS}
+    for model in _models():
+        by_channel[_channel_of(model, topics)].append(model)
+    channels = {
+        name: {"address": getattr(topics, name), "description": CHANNELS[name],
+               "messages": {m.__name__: {"$ref": f"#/components/messages/{m.__name__}"} for m in models},
+               "bindings": {"kafka": {"topic": getattr(topics, name), "bindingVersion": _BINDING}}}
+        for name, models in by_channel.items()
+    }
+    operations: dict[str, Any] = {}
+    for service, names in SENDS.items():
+        for name in names:
+            models = [m for m in by_channel[name] if name != "access_keys" or m in _KEY_EVENTS]
+            operations[f"{service}.send.{name}"] = _operation("send", service, name, models)
+    for service, names in RECEIVES.items():
+        for name in names:
+            operations[f"{service}.receive.{name}"] = _operation("receive", service, name, by_channel[name])
+    return {
+        "asyncapi": "3.0.0",
+        "id": CONTRACT_ID,
+        "info": {
+            "title": "Request governance events",
+            "version": "1.0.0",
+            "description": "CloudEvents 1.0 envelopes in structured JSON mode, the same JSON on Kafka and in "
+                           "webhooks. The record key is the envelope's subject (the request id for request "
+                           "events); `ce_id` is the dedupe key. Topic names start with the deployment's "
+                           f"topic prefix (`{prefix}` here). Events change only by adding optional fields or "
+                           "by a new type version.",
+        },
+        "defaultContentType": "application/cloudevents+json",
+        "servers": {"kafka": {"host": server, "protocol": "kafka",
+                              "description": "The Kafka cluster every service uses (its KAFKA_BOOTSTRAP)."}},
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": {m.__name__: _message(m) for m in _models()}, "schemas": _schemas()},
+    }
+
+
+def _operation(action: str, service: str, channel: str, models: Iterable[type[EventData]]) -> dict[str, Any]:
+    return {"action": action, "title": f"{service} {action}s on {channel}",
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "messages": [{"$ref": f"#/channels/{channel}/messages/{m.__name__}"} for m in models]}
+
+
+def _type_of(schema: dict[str, Any] | bool) -> str:
+    if isinstance(schema, bool):
+        return "any"
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return f'<a href="#schema-{html.escape(name)}">{html.escape(name)}</a>'
+    if "const" in schema:
+        return html.escape(json.dumps(schema["const"]))
+    if "enum" in schema:
+        return " | ".join(html.escape(json.dumps(v)) for v in schema["enum"])
+    if "anyOf" in schema:
+        return " | ".join(_type_of(s) for s in schema["anyOf"])
+    if schema.get("type") == "array":
+        return f"list of {_type_of(schema.get('items', {}))}"
+    if schema.get("type") == "object" and "additionalProperties" in schema:
+        return f"map of {_type_of(schema['additionalProperties'])}"
+    kind = str(schema.get("type", "any"))
+    return html.escape(f"{kind} ({schema['format']})" if "format" in schema else kind)
+
+
+def _fields(name: str, schema: dict[str, Any]) -> str:
+    required = set(schema.get("required", []))
+    rows = "".join(
+        f"<tr><td><code>{html.escape(field)}</code></td><td>{_type_of(spec)}</td>"
+        f"<td>{'yes' if field in required else ''}</td>"
+        f"<td>{html.escape(str(spec.get('description', '')))}</td></tr>"
+        for field, spec in schema.get("properties", {}).items())
+    return (f'<h3 id="schema-{html.escape(name)}">{html.escape(name)}</h3>'
+            f"<table><tr><th>field</th><th>type</th><th>required</th><th>about</th></tr>{rows}</table>")
+
+
+def page(doc: dict[str, Any]) -> str:
+    """The document as one HTML page: channels, who sends and receives, each message's fields."""
+    messages, schemas = doc["components"]["messages"], doc["components"]["schemas"]
+    parts = [f"<h1>{html.escape(doc['info']['title'])} {html.escape(doc['info']['version'])}</h1>",
+             f"<p>{html.escape(doc['info']['description'])}</p>",
+             '<p>Machine-readable: <a href="asyncapi.json">asyncapi.json</a> (AsyncAPI 3.0).</p>', "<h2>Channels</h2>"]
+    for name, channel in doc["channels"].items():
+        senders = sorted(op.split(".")[0] for op, o in doc["operations"].items()
+                         if o["channel"]["$ref"] == f"#/channels/{name}" and o["action"] == "send")
+        receivers = sorted(op.split(".")[0] for op, o in doc["operations"].items()
+                           if o["channel"]["$ref"] == f"#/channels/{name}" and o["action"] == "receive")
+        types = ", ".join(f'<a href="#schema-{k}">{html.escape(messages[k]["name"])}</a>' for k in channel["messages"])
+        parts.append(f"<h3><code>{html.escape(channel['address'])}</code></h3><p>{html.escape(channel['description'])}"
+                     f"</p><table><tr><th>sent by</th><td>{', '.join(senders)}</td></tr><tr><th>received by</th>"
+                     f"<td>{', '.join(receivers) or '(integrations)'}</td></tr><tr><th>types</th><td>{types}"
+                     "</td></tr></table>")
+    parts.append("<h2>Envelope and payloads</h2>")
+    parts.append(_fields("CloudEvent", schemas["CloudEvent"]))
+    parts += [_fields(name, schema) for name, schema in schemas.items()
+              if name != "CloudEvent" and not name.endswith("Envelope") and name != "KafkaHeaders"]
+    style = ("body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
+             "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:.2em .5em;"
+             "text-align:left;vertical-align:top}")
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(doc["info"]["title"])}'
+            f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def asyncapi_router(server: str, prefix: str) -> APIRouter:
+    router = APIRouter(tags=["ops"])
+
+    @router.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi_json() -> JSONResponse:
+        return JSONResponse(document(server, prefix))
+
+    @router.get("/asyncapi", include_in_schema=False)
+    async def asyncapi_page() -> HTMLResponse:
+        return HTMLResponse(page(document(server, prefix)))
+
+    return router
+
+
+if __name__ == "__main__":
+    print(json.dumps(document(), indent=2))

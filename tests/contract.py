@@ -1,0 +1,35 @@
+"""Checks a record against the AsyncAPI document: its envelope and ``data`` against the schemas of
+its ``type``, its Kafka headers against the message's headers."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import jsonschema_rs
+
+from shared.observability.asyncapi import document
+
+
+@cache
+def _validator(schema_name: str) -> jsonschema_rs.Draft202012Validator:
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+              "components": document()["components"], "$ref": f"#/components/schemas/{schema_name}"}
+    return jsonschema_rs.Draft202012Validator(schema)
+
+
+def _message_of(event_type: str) -> str | None:
+    return next((name for name, m in document()["components"]["messages"].items() if m["name"] == event_type), None)
+
+
+def violations(value: bytes, headers: dict[str, str] | None = None) -> list[str]:
+    """What is wrong with one record (an empty list when it matches its schema)."""
+    body: Any = json.loads(value)
+    message = _message_of(body.get("type", "")) if isinstance(body, dict) else None
+    if message is None:
+        return [f"no message in the AsyncAPI document for type {body.get('type')!r}"]
+    found = [f"{message}: {error}" for error in _validator(f"{message}Envelope").iter_errors(body)]
+    if headers is not None:
+        found += [f"{message} headers: {error}" for error in _validator("KafkaHeaders").iter_errors(headers)]
+    return found

@@ -1,0 +1,63 @@
+"""The committed AsyncAPI document is the code's; envelopes name their schema; log lines are JSON
+with the ids and no secrets."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from datetime import UTC, datetime
+
+from opentelemetry.sdk.trace import TracerProvider
+
+from shared.envelope import CONTRACT_ID, envelope
+from shared.events import EVENT_TYPES, RequestSubmitted
+from shared.observability.asyncapi import document, page
+from shared.observability.logs import configure_logging, log_context
+from tests.contract import violations
+from tests.infra import ROOT
+from tests.support import details
+
+
+def test_the_committed_asyncapi_document_is_the_one_the_code_generates() -> None:
+    committed = json.loads((ROOT / "docs/asyncapi.json").read_text())
+    assert committed == document(), "regenerate: make asyncapi"
+
+
+def test_every_event_type_has_a_message_and_each_envelope_names_its_schema() -> None:
+    doc = document()
+    assert doc["asyncapi"] == "3.0.0" and doc["id"] == CONTRACT_ID
+    names = {m["name"] for m in doc["components"]["messages"].values()}
+    assert set(EVENT_TYPES) <= names
+    sample = envelope(RequestSubmitted(request_id="r-1", request=details(), submitted_at=datetime.now(UTC),
+                                       submitted_by="crm"), source="/tests")
+    assert sample.dataschema == f"{CONTRACT_ID}#/components/schemas/RequestSubmitted"
+    assert violations(sample.model_dump_json().encode()) == []
+    broken = json.loads(sample.model_dump_json())
+    broken["data"]["request"]["work_type"] = "poster"
+    assert violations(json.dumps(broken).encode())
+
+
+def test_the_asyncapi_page_is_a_plain_table_with_nothing_from_elsewhere() -> None:
+    html = page(document())
+    assert "<script" not in html and "governance.capacity.decisions" in html and "request.tradeoff_required" in html
+
+
+def test_log_lines_are_json_with_service_ids_trace_and_no_secrets() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("capacity", "INFO", stream=stream)
+        tracer = TracerProvider().get_tracer("test")
+        with tracer.start_as_current_span("handle") as span, \
+                log_context(event_id="e-1", event_type="request.classified", request_id="r-1"):
+            logging.getLogger("capacity.handlers").info("handled", extra={"authorization": "Bearer k-123"})
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert line["service"] == "capacity" and line["level"] == "info" and line["message"] == "handled"
+    assert (line["event_id"], line["request_id"]) == ("e-1", "r-1")
+    assert line["trace_id"] == f"{span.get_span_context().trace_id:032x}"
+    assert line["authorization"] == "***" and "k-123" not in stream.getvalue()
