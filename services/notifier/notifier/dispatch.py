@@ -42,7 +42,8 @@ class Job(Protocol):
 class Dispatcher:
     def __init__(self, schedule: Schedule, jobs: Mapping[str, Job], *, concurrency: int, lease_s: float,
                  poll_s: float, grace_s: float, on_stop: Callable[[], Awaitable[None]] | None = None,
-                 tracer: trace.Tracer | None = None) -> None:
+                 tracer: trace.Tracer | None = None,
+                 traces: Callable[[Claim], Awaitable[str | None]] | None = None) -> None:
         self._schedule = schedule
         self._jobs = jobs
         self._concurrency = concurrency
@@ -53,6 +54,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._running: dict[str, tuple[asyncio.Task[None], Claim]] = {}
         self._tracer = tracer or trace.get_tracer(__name__)
+        self._traces = traces  # the traceparent each job was scheduled under (``Schedule.trace_of``)
 
     def wake(self) -> None:
         """Something may be due now: look without waiting for the next poll."""
@@ -113,7 +115,8 @@ class Dispatcher:
                 await self._schedule.forget(claim.kind, claim.id)
                 return
             # Each send continues the trace of the event that scheduled it (webhooks carry it on).
-            with continued(self._tracer, await self._schedule.trace_of(claim), f"send {claim.kind}",
+            carried = await self._traces(claim) if self._traces is not None else None
+            with continued(self._tracer, carried, f"send {claim.kind}",
                            **{"notifier.job": claim.job}):
                 await job(claim)
         except TRANSIENT as exc:
