@@ -3,6 +3,9 @@
 #   scripts/kafka.sh jars                      fetch the broker's jars from Maven Central (once)
 #   scripts/kafka.sh start DATA_DIR PORT       format on first start, start, wait for metadata
 #   scripts/kafka.sh stop DATA_DIR
+# With KAFKA_SCRAM_USERS="admin=<password> intake=<password> ..." the broker authenticates every client
+# with SASL/SCRAM-SHA-256 and authorizes with ACLs (the users are created when the storage is formatted;
+# `admin` is the super user that grants them: python -m shared.kafka_acls). Without it: plaintext, no ACLs.
 # The jars land in .cache/kafka-<version>/libs (git-ignored).
 set -euo pipefail
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
@@ -38,15 +41,24 @@ start() {
   if [ -f "$dir/kafka.pid" ] && kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null; then
     echo "kafka.sh: already running (pid $(cat "$dir/kafka.pid"))" >&2; return 0
   fi
+  local listener=PLAINTEXT scram=() admin_password=""
+  for user in ${KAFKA_SCRAM_USERS:-}; do
+    scram+=(--add-scram "SCRAM-SHA-256=[name=${user%%=*},password=${user#*=}]")
+    [ "${user%%=*}" = admin ] && admin_password="${user#*=}"
+  done
+  if [ ${#scram[@]} -gt 0 ]; then
+    [ -n "$admin_password" ] || { echo "kafka.sh: KAFKA_SCRAM_USERS needs an admin user" >&2; exit 1; }
+    listener=SASL_PLAINTEXT
+  fi
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listener://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=$listener://127.0.0.1:$port
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=$listener
+listener.security.protocol.map=$listener:$listener,CONTROLLER:PLAINTEXT
 log.dirs=$dir/data
 num.partitions=6
 offsets.topic.replication.factor=1
@@ -56,7 +68,20 @@ transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.cleaner.dedupe.buffer.size=1048577
 auto.create.topics.enable=false
+log.retention.ms=-1
 PROPS
+  if [ "$listener" = SASL_PLAINTEXT ]; then
+    # The controller listener stays plaintext on loopback (KRaft controllers cannot use SCRAM): its
+    # ANONYMOUS principal is the broker itself and must be a super user.
+    cat >> "$dir/server.properties" <<PROPS
+sasl.enabled.mechanisms=SCRAM-SHA-256
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_password";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin;User:ANONYMOUS
+allow.everyone.if.no.acl.found=false
+PROPS
+  fi
   cat > "$dir/log4j.properties" <<LOG
 log4j.rootLogger=WARN, file
 log4j.appender.file=org.apache.log4j.FileAppender
@@ -65,27 +90,36 @@ log4j.appender.file.layout=org.apache.log4j.PatternLayout
 log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 LOG
   local java_opts=(-Xms256m -Xmx512m -XX:+UseSerialGC -Dlog4j.configuration="file:$dir/log4j.properties")
+  if [ ${#scram[@]} -gt 0 ] && [ -f "$dir/data/meta.properties" ] && [ ! -f "$dir/scram-users" ]; then
+    echo "kafka.sh: $dir was formatted without Kafka users; stop it and remove it to start with authentication" >&2
+    exit 1
+  fi
   if [ ! -f "$dir/data/meta.properties" ]; then
     local cluster; cluster="$(java "${java_opts[@]}" -cp "$LIBS/*" kafka.tools.StorageTool random-uuid)"
-    java "${java_opts[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" --ignore-formatted >/dev/null
+    java "${java_opts[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" \
+      --ignore-formatted "${scram[@]}" >/dev/null
+    [ ${#scram[@]} -eq 0 ] || touch "$dir/scram-users"
   fi
   nohup java "${java_opts[@]}" -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" >"$dir/kafka.out" 2>&1 &
   echo $! > "$dir/kafka.pid"
-  wait_ready "127.0.0.1:$port" "$dir"
+  wait_ready "127.0.0.1:$port" "$dir" "$admin_password"
 }
 
 wait_ready() {
   # Ready means a client got cluster metadata, not merely that the port is open.
   local python="${PYTHON:-$ROOT/.venv/bin/python}"
-  "$python" - "$1" <<'PY' || { echo "kafka.sh: broker did not become ready; see $2/kafka.out and $2/kafka.log" >&2; exit 1; }
-import asyncio, logging, sys, time
+  KAFKA_ADMIN_PASSWORD="${3:-}" "$python" - "$1" <<'PY' || { echo "kafka.sh: broker did not become ready; see $2/kafka.out and $2/kafka.log" >&2; exit 1; }
+import asyncio, logging, os, sys, time
 logging.disable(logging.CRITICAL)
 from aiokafka.admin import AIOKafkaAdminClient
 
 async def main(bootstrap: str) -> None:
     deadline = time.monotonic() + 90
+    password = os.environ.get("KAFKA_ADMIN_PASSWORD")
+    auth = ({"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-256",
+             "sasl_plain_username": "admin", "sasl_plain_password": password} if password else {})
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000, **auth)
         try:
             await admin.start()
             await admin.describe_cluster()

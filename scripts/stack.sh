@@ -23,10 +23,37 @@ mode() {
   if command -v docker >/dev/null && docker info >/dev/null 2>&1; then echo compose; else echo native; fi
 }
 
+# Kafka users: a super user (admin) and one per service, with passwords made on first use.
+kafka_users() {
+  mkdir -p "$ROOT/.run"
+  if [ ! -f "$ROOT/.run/kafka-users" ]; then
+    (umask 077; for user in admin "${SERVICES[@]}"; do
+      echo "$user=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"; done > "$ROOT/.run/kafka-users")
+  fi
+  tr '\n' ' ' < "$ROOT/.run/kafka-users"
+}
+
+kafka_password() { grep "^$1=" "$ROOT/.run/kafka-users" | cut -d= -f2-; }
+
+# What docker-compose.yml reads from the environment: the dev key, the secrets key, the Kafka passwords.
+export_compose_env() {
+  kafka_users >/dev/null
+  DEV_API_KEY="$(dev_key)"; NOTIFIER_SECRETS_KEY="$(secrets_key)"; export DEV_API_KEY NOTIFIER_SECRETS_KEY
+  for user in admin "${SERVICES[@]}"; do export "KAFKA_${user^^}_PASSWORD=$(kafka_password "$user")"; done
+}
+
 dev_key() {
   mkdir -p "$ROOT/.run"
   [ -f "$ROOT/.run/dev-api-key" ] || python3 -c 'import secrets; print("dev-" + secrets.token_urlsafe(18))' > "$ROOT/.run/dev-api-key"
   cat "$ROOT/.run/dev-api-key"
+}
+
+# The notifier's deployment key, which seals webhook secrets on the log: made once per checkout and kept
+# with the stack (a rebuild needs the key that sealed them); a production deployment sets its own.
+secrets_key() {
+  mkdir -p "$ROOT/.run"
+  [ -f "$ROOT/.run/notifier-secrets-key" ] || (umask 077; python3 -c 'import base64, secrets; print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())' > "$ROOT/.run/notifier-secrets-key")
+  cat "$ROOT/.run/notifier-secrets-key"
 }
 
 wait_ready() {
@@ -43,7 +70,9 @@ native_up() {
   bash scripts/bootstrap.sh
   local key; key="$(dev_key)"
   bash scripts/redis.sh start "$RUN/redis" "$REDIS_PORT"
-  bash scripts/kafka.sh start "$RUN/kafka" "$KAFKA_PORT"
+  KAFKA_SCRAM_USERS="$(kafka_users)" bash scripts/kafka.sh start "$RUN/kafka" "$KAFKA_PORT"
+  KAFKA_ACLS_BOOTSTRAP="127.0.0.1:$KAFKA_PORT" KAFKA_ACLS_ADMIN_PASSWORD="$(kafka_password admin)" \
+    .venv/bin/python -m shared.kafka_acls
   mkdir -p "$RUN/logs"
   mail_sink_up
   for svc in "${SERVICES[@]}"; do native_start "$svc"; done
@@ -56,6 +85,8 @@ native_env() {
   echo "PYTHONPATH=$ROOT:$ROOT/services/$svc"
   echo "${upper}_PORT=${PORT[$svc]}"
   echo "${upper}_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT"
+  echo "${upper}_KAFKA_USERNAME=$svc"
+  echo "${upper}_KAFKA_PASSWORD=$(kafka_password "$svc")"
   echo "${upper}_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/${DB[$svc]}"
   echo "${upper}_API_KEYS={\"$key\": {\"tool\": \"dev\", \"role\": \"ops\"}}"
   # The notifier mails the local sink and may deliver webhooks to receivers on this machine (a demo).
@@ -65,6 +96,7 @@ native_env() {
     echo "NOTIFIER_SMTP_PORT=$MAIL_PORT"
     echo "NOTIFIER_ALLOW_PRIVATE_TARGETS=true"
     echo 'NOTIFIER_RECIPIENT_DOMAINS=["northwind-analytics.com"]'
+    echo "NOTIFIER_SECRETS_KEY=$(secrets_key)"
   fi
 }
 
@@ -92,6 +124,7 @@ rebuild() {
   [ -n "${PORT[$svc]:-}" ] || { echo "stack: no service $svc" >&2; exit 2; }
   if [ "$(mode)" = compose ]; then
     echo "stack: rebuilding $svc (compose mode)"
+    export_compose_env
     [ "$svc" = capacity ] || docker compose stop "$svc"
     docker compose run --rm --no-deps "$svc" python -m "$svc.rebuild"
     docker compose start "$svc"
@@ -124,8 +157,8 @@ native_down() {
 }
 
 compose_up() {
-  local key; key="$(dev_key)"
-  DEV_API_KEY="$key" docker compose up -d --build --wait
+  export_compose_env
+  docker compose up -d --build --wait
 }
 
 banner() {
@@ -138,7 +171,7 @@ The system is up ($(mode) mode: $( [ "$(mode)" = compose ] && echo "a Docker eng
   capacity    http://127.0.0.1:${PORT[capacity]}/docs       backlog and policy
   dashboard   http://127.0.0.1:${PORT[capacity]}/dashboard  the board in lane colours, live (paste the key below)
   notifier    http://127.0.0.1:${PORT[notifier]}/docs       what each person was told
-  Kafka 127.0.0.1:${KAFKA_PORT}   Redis 127.0.0.1:${REDIS_PORT}   logs: .run/stack/logs/
+  Kafka 127.0.0.1:${KAFKA_PORT} (SASL/SCRAM-SHA-256, users in .run/kafka-users)   Redis 127.0.0.1:${REDIS_PORT}   logs: .run/stack/logs/
   mail sink   127.0.0.1:${MAIL_PORT}   every email the notifier sends: .run/stack/logs/mail.log (compose: docker compose logs mailsink)
 Development API key (role ops): $key   (make demo publishes the sample OKRs and the brief's stories)
 

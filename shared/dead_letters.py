@@ -23,6 +23,7 @@ class DeadLetters:
         self._redis = redis
         self._broker = broker
         self._topic = topics.dead_letters(service)
+        self._replays = topics.replays(service)
         self._key = f"{service}:dead-letters"
         self.service = service
 
@@ -77,13 +78,15 @@ class DeadLetters:
         return None if raw is None else dict(json.loads(raw))
 
     async def replay(self, letter_id: str) -> dict[str, Any] | None:
-        """Put the original message back on its topic, for after the cause was fixed."""
+        """Put the original message back before the service, for after the cause was fixed: on the service's
+        own replay topic (it may write no other service's topic), with the original record key."""
         record = await self.get(letter_id)
         if record is None:
             return None
         key = record.get("key")
-        await self._on_kafka().publish(record["body"].encode(), record["topic"],
-                                   key=key.encode() if key else None, headers={"dlq_replayed": letter_id})
+        await self._on_kafka().publish(record["body"].encode(), self._replays,
+                                       key=key.encode() if key else None,
+                                       headers={"dlq_replayed": letter_id, "dlq_topic": record["topic"]})
         record["replayed_at"] = datetime.now(UTC).isoformat()
         await self._redis.hset(self._key, letter_id, json.dumps(record))
         return record

@@ -40,6 +40,7 @@ def build_broker(settings: ServiceSettings, service: str, middlewares: Sequence[
         logger=logging.getLogger(f"{service}.kafka"),
         log_level=logging.DEBUG,
         middlewares=tuple(middlewares),
+        security=settings.kafka_auth().broker_security(),
     )
 
 
@@ -56,7 +57,8 @@ async def ensure_topics(settings: ServiceSettings, topics: Topics, owner: str | 
     """Declare every topic (enough partitions for a consumer group of several instances, kept forever),
     then check that the topics ``owner`` writes keep their events; refuse to start otherwise."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
-                                request_timeout_ms=settings.publish_timeout_ms)
+                                request_timeout_ms=settings.publish_timeout_ms,
+                                **settings.kafka_auth().client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

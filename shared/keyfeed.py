@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from shared.access import ApiKeyCreated, ApiKeyRevoked, KeyRegistry
 from shared.envelope import CloudEvent
+from shared.kafka_auth import KafkaAuth
 
 __all__ = ["KeyFeed"]
 
@@ -22,9 +23,10 @@ log = logging.getLogger(__name__)
 
 
 class KeyFeed:
-    def __init__(self, registry: KeyRegistry, bootstrap: str, topic: str) -> None:
+    def __init__(self, registry: KeyRegistry, bootstrap: str, topic: str, auth: KafkaAuth | None = None) -> None:
         self._registry = registry
         self._bootstrap = bootstrap
+        self._auth = auth or KafkaAuth()
         self._partition = TopicPartition(topic, 0)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -33,7 +35,7 @@ class KeyFeed:
         """Read every key event there is, then follow the topic in the background."""
         # Made here, not in __init__: the consumer binds to the running event loop.
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                          auto_offset_reset="earliest")
+                                          auto_offset_reset="earliest", **self._auth.client_options())
         await self._consumer.start()
         self._consumer.assign([self._partition])
         await self._consumer.seek_to_beginning(self._partition)

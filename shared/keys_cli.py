@@ -16,11 +16,13 @@ import sys
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.access import ApiKeyCreated, ApiKeyRevoked, KeyRegistry, KeySpec, Role, issue
 from shared.envelope import derived_id, envelope
 from shared.events import LANES
+from shared.kafka_auth import KafkaAuth
 from shared.keyfeed import KeyFeed
 from shared.topics import Topics, record_key
 
@@ -29,18 +31,25 @@ class KeysCliSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEYS_")
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = "governance"
+    # Only intake's Kafka user may write the keys topic: the CLI speaks as intake.
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+
+    def kafka_auth(self) -> KafkaAuth:
+        return KafkaAuth(self.kafka_username, self.kafka_password.get_secret_value() if self.kafka_password else None)
 
 
 async def _registry(settings: KeysCliSettings) -> KeyRegistry:
     registry = KeyRegistry({}, epoch=datetime.now(UTC))
-    feed = KeyFeed(registry, settings.kafka_bootstrap, Topics(settings.topic_prefix).access_keys)
+    feed = KeyFeed(registry, settings.kafka_bootstrap, Topics(settings.topic_prefix).access_keys, settings.kafka_auth())
     await feed.start()
     await feed.stop()
     return registry
 
 
 async def _send(settings: KeysCliSettings, event: ApiKeyCreated | ApiKeyRevoked, event_id: str) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True,
+                                **settings.kafka_auth().client_options())
     await producer.start()
     try:
         message = envelope(event, source="/keys-cli", event_id=event_id)

@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 from shared.dead_letters import DeadLetters
 from shared.envelope import CloudEvent
 from shared.infra import build_broker
+from shared.kafka_auth import KafkaAuth
 from shared.messaging import EventPublisher, Outcomes
 from shared.settings import ServiceSettings
 from shared.topics import Topics
@@ -54,9 +55,11 @@ class Rebuilt:
     seconds: float
 
 
-async def read_records(bootstrap: str, topics: list[str]) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_records(bootstrap: str, topics: list[str],
+                       auth: KafkaAuth | None = None) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record on ``topics`` up to their ends as of now (no consumer group: from the beginning)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    options = (auth or KafkaAuth()).client_options()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
     await admin.start()
     try:
         described = await admin.describe_topics(topics)
@@ -64,7 +67,7 @@ async def read_records(bootstrap: str, topics: list[str]) -> list[ConsumerRecord
         await admin.close()
     partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+                                auto_offset_reset="earliest", **options)
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
@@ -85,10 +88,10 @@ async def read_records(bootstrap: str, topics: list[str]) -> list[ConsumerRecord
     return records
 
 
-async def read_log(bootstrap: str, topics: list[str]) -> list[CloudEvent]:
+async def read_log(bootstrap: str, topics: list[str], auth: KafkaAuth | None = None) -> list[CloudEvent]:
     """Every envelope on ``topics`` up to their ends as of now, in time order, each id once."""
     events: dict[str, CloudEvent] = {}
-    for record in await read_records(bootstrap, topics):
+    for record in await read_records(bootstrap, topics, auth):
         if record.value is None:
             continue
         try:
@@ -101,8 +104,8 @@ async def read_log(bootstrap: str, topics: list[str]) -> list[CloudEvent]:
     return sorted(events.values(), key=lambda e: e.time)
 
 
-async def _refuse_if_running(bootstrap: str, group: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _refuse_if_running(bootstrap: str, group: str, auth: KafkaAuth) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth.client_options())
     await admin.start()
     try:
         described = await admin.describe_consumer_groups([group])
@@ -142,11 +145,11 @@ async def rebuild_service(service: str, settings: ServiceSettings, redis: Redis,
     started = time.monotonic()
     named = Topics(settings.topic_prefix)
     if require_stopped:
-        await _refuse_if_running(settings.kafka_bootstrap, service)
+        await _refuse_if_running(settings.kafka_bootstrap, service, settings.kafka_auth())
     flushed = await _flush_outbox(settings, service, redis, named)
     if flushed:
         log.info("%s: published %d pending outcome(s) from the outbox first", service, flushed)
-    events = await read_log(settings.kafka_bootstrap, topics)
+    events = await read_log(settings.kafka_bootstrap, topics, settings.kafka_auth())
     log.info("%s: read %d events from %s", service, len(events), ", ".join(topics))
     wiped = await _wipe(redis, service, keep)
     log.info("%s: wiped %d keys", service, wiped)
@@ -171,7 +174,7 @@ async def _fold_all(service: str, events: Iterable[CloudEvent], fold: Fold) -> N
 
 async def _dead_letters(settings: ServiceSettings, service: str, redis: Redis, topics: Topics) -> int:
     letters = DeadLetters(redis, None, topics, service)
-    records = await read_records(settings.kafka_bootstrap, [topics.dead_letters(service)])
+    records = await read_records(settings.kafka_bootstrap, [topics.dead_letters(service)], settings.kafka_auth())
     for record in records:
         await letters.restore(record)
     return len(records)

@@ -92,7 +92,7 @@ def build_runtime(name: str, settings: ServiceSettings) -> Runtime:
         publisher=EventPublisher(broker, topics, settings.publish_timeout_ms / 1000), outcomes=outcomes,
         dead_letters=dead_letters,
         access=Access(registry, RateLimiter(redis, name), settings.rate_limit_per_minute),
-        keyfeed=KeyFeed(registry, settings.kafka_bootstrap, topics.access_keys),
+        keyfeed=KeyFeed(registry, settings.kafka_bootstrap, topics.access_keys, settings.kafka_auth()),
         metrics=metrics, tracing=tracing,
     )
 
@@ -110,8 +110,8 @@ def subscribe(runtime: Runtime, topics: list[str], routes: Mapping[str, Handler]
     async def on_message(msg: KafkaMessage) -> None:
         await consumer(msg)
 
-    runtime.broker.subscriber(*topics, group_id=runtime.name, ack_policy=AckPolicy.ACK,
-                              auto_offset_reset="earliest")(on_message)
+    runtime.broker.subscriber(*topics, runtime.topics.replays(runtime.name), group_id=runtime.name,
+                              ack_policy=AckPolicy.ACK, auto_offset_reset="earliest")(on_message)
 
 
 Periodic = tuple[float, Callable[[], Awaitable[object]]]
@@ -144,7 +144,8 @@ def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, descripti
         await runtime.broker.start()
         relay = (runtime.settings.outbox_relay_s, _relay(runtime))
         lag = LagProbe(runtime.settings.kafka_bootstrap, runtime.name, lambda: runtime.subscribed,
-                       runtime.metrics.lag, runtime.settings.publish_timeout_ms)
+                       runtime.metrics.lag, runtime.settings.publish_timeout_ms,
+                       runtime.settings.kafka_auth().client_options())
         jobs = [relay, *periodic, *([(runtime.settings.lag_probe_s, lag.probe)] if runtime.subscribed else [])]
         tasks = [asyncio.create_task(_every(runtime.name, interval, job)) for interval, job in jobs]
         try:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
 from shared.access import KeySpec
+from shared.kafka_auth import KafkaAuth
 
 __all__ = ["ServiceSettings"]
 
 
 class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # The service's own Kafka user (SASL/SCRAM-SHA-256); ACLs let it write only the topics it owns.
+    # Without one the clients speak plaintext, to a broker that does not authenticate.
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -43,3 +48,6 @@ class ServiceSettings(BaseSettings):
     tracing_otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
     tracing_sample_ratio: float = Field(default=1.0, ge=0, le=1)
     lag_probe_s: float = Field(default=15.0, gt=0)  # how often consumer lag is measured for /metrics
+
+    def kafka_auth(self) -> KafkaAuth:
+        return KafkaAuth(self.kafka_username, self.kafka_password.get_secret_value() if self.kafka_password else None)

@@ -42,14 +42,30 @@ class Topics:
         """API keys as they are created and revoked: compacted, one partition, keyed by key id."""
         return f"{self.prefix}.access.keys"
 
+    @property
+    def subscriptions(self) -> str:
+        """Webhook subscriptions as they change, secrets encrypted: compacted, keyed by subscription id."""
+        return f"{self.prefix}.notifier.subscriptions"
+
+    @property
+    def sends(self) -> str:
+        """The notifier's notices and webhook deliveries as they change: compacted, keyed by ``<kind>:<id>``."""
+        return f"{self.prefix}.notifier.sends"
+
     def dead_letters(self, service: str) -> str:
         return f"{self.prefix}.dlq.{service}"
+
+    def replays(self, service: str) -> str:
+        """Dead letters an operator put back: the service's own topic, which it consumes with its inputs."""
+        return f"{self.prefix}.replay.{service}"
 
     def all(self, services: tuple[str, ...] = ("intake", "classifier", "capacity", "notifier")) -> list[str]:
         """Every topic of the system, dead-letter topics included."""
         return [
             self.requests, self.classifications, self.okrs, self.decisions,
-            self.notifications, self.access_keys, *(self.dead_letters(s) for s in services),
+            self.notifications, self.access_keys, self.subscriptions, self.sends,
+            *(self.dead_letters(s) for s in services),
+            *(self.replays(s) for s in services),
         ]
 
     def owned_by(self, service: str) -> list[str]:
@@ -58,13 +74,13 @@ class Topics:
             "intake": [self.requests, self.access_keys],
             "classifier": [self.classifications, self.okrs],
             "capacity": [self.decisions],
-            "notifier": [self.notifications],
+            "notifier": [self.notifications, self.subscriptions, self.sends],
         }
-        return [*owned.get(service, []), self.dead_letters(service)]
+        return [*owned.get(service, []), self.dead_letters(service), self.replays(service)]
 
     def compacted(self) -> frozenset[str]:
         """Topics of keyed state, where the latest record per key is what counts."""
-        return frozenset({self.access_keys})
+        return frozenset({self.access_keys, self.subscriptions, self.sends})
 
     def for_type(self, event_type: str) -> str:
         """The topic that carries events of ``event_type``."""
@@ -78,6 +94,10 @@ class Topics:
             return self.access_keys
         if event_type == "notification.sent":
             return self.notifications
+        if event_type == "notifier.subscription_recorded":
+            return self.subscriptions
+        if event_type in ("notifier.delivery_recorded", "notifier.notice_recorded"):
+            return self.sends
         return self.decisions
 
 

@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from tests.infra import Endpoints, docker_answers, from_containers, native
+from tests.infra import Endpoints, docker_answers, from_containers, grant_topics, native, use_kafka_users
+
+# The notifier's deployment key (it seals webhook secrets on the log) for every notifier a test makes, in
+# this process or started from it; a deployment sets its own (NOTIFIER_SECRETS_KEY has no default).
+NOTIFIER_SECRETS_KEY = "dGVzdHMtb25seS1ub3RpZmllci1zZWNyZXRzLWtleSE="
+os.environ.setdefault("NOTIFIER_SECRETS_KEY", NOTIFIER_SECRETS_KEY)
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +30,8 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
             found = from_containers(stack)
         else:
             found = native(stack, Path(tmp_path_factory.mktemp("infra")))
+        if found.kafka_users:
+            use_kafka_users(found.kafka_users)
         print(f"\nKafka {found.kafka_bootstrap}, Redis {found.redis_base} ({found.how})")
         yield found
 
@@ -43,6 +50,8 @@ async def redis_url(endpoints: Endpoints) -> str:
 
 
 @pytest.fixture
-def topic_prefix() -> str:
-    """Fresh topics for one test, so no test sees another's events."""
-    return f"t{uuid.uuid4().hex[:10]}"
+async def topic_prefix(endpoints: Endpoints) -> str:
+    """Fresh topics for one test, so no test sees another's events; each service may write its own."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    await grant_topics(endpoints.kafka_bootstrap, prefix)
+    return prefix

@@ -7,11 +7,17 @@ If none works the session errors: integration tests never skip to green.
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import subprocess
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from shared.kafka_acls import SERVICES, grant
+from shared.kafka_auth import KafkaAuth
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +27,35 @@ class Endpoints:
     kafka_bootstrap: str
     redis_base: str  # redis://host:port, no database
     how: str
+    # Kafka users (SASL/SCRAM) by name, admin and the four services; empty for a broker without authentication.
+    kafka_users: dict[str, str] = field(default_factory=dict)
+
+
+def new_kafka_users() -> dict[str, str]:
+    """A super user and one user per service, with fresh passwords."""
+    return {name: secrets.token_urlsafe(16) for name in ("admin", *SERVICES)}
+
+
+def use_kafka_users(users: dict[str, str]) -> None:
+    """Every service's settings (and every process started from here) authenticate as that service."""
+    for name in SERVICES:
+        os.environ[f"{name.upper()}_KAFKA_USERNAME"] = name
+        os.environ[f"{name.upper()}_KAFKA_PASSWORD"] = users[name]
+    os.environ["KEYS_KAFKA_USERNAME"], os.environ["KEYS_KAFKA_PASSWORD"] = "intake", users["intake"]
+    os.environ["TEST_KAFKA_ADMIN_PASSWORD"] = users["admin"]
+
+
+def admin_options() -> dict[str, Any]:
+    """aiokafka options for the tests' own clients (taps, publishers): the super user, when there is one."""
+    password = os.environ.get("TEST_KAFKA_ADMIN_PASSWORD")
+    return KafkaAuth("admin", password).client_options() if password else {}
+
+
+async def grant_topics(bootstrap: str, prefix: str) -> None:
+    """Each service's ACLs for the topics under ``prefix``, on a broker that authorizes."""
+    password = os.environ.get("TEST_KAFKA_ADMIN_PASSWORD")
+    if password:
+        await grant(bootstrap, password, prefix)
 
 
 def free_port() -> int:
@@ -60,14 +95,16 @@ def from_containers(stack: ExitStack) -> Endpoints:
 class NativeKafka:
     """A broker this test session owns, which a test may stop and start again."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, users: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
+        self.users = users or {}
 
     def start(self) -> None:
-        subprocess.run(["bash", str(ROOT / "scripts/kafka.sh"), "start", str(self.data_dir),
-                        str(self.port)], check=True)
+        scram = " ".join(f"{name}={password}" for name, password in self.users.items())
+        subprocess.run(["bash", str(ROOT / "scripts/kafka.sh"), "start", str(self.data_dir), str(self.port)],
+                       check=True, env={**os.environ, "KAFKA_SCRAM_USERS": scram})
 
     def stop(self) -> None:
         subprocess.run(["bash", str(ROOT / "scripts/kafka.sh"), "stop", str(self.data_dir)], check=True)
@@ -91,7 +128,8 @@ def native(stack: ExitStack, workdir: Path) -> Endpoints:
     redis = NativeRedis(workdir / "redis")
     redis.start()
     stack.callback(redis.stop)
-    kafka = NativeKafka(workdir / "kafka")
+    users = new_kafka_users()
+    kafka = NativeKafka(workdir / "kafka", users=users)
     kafka.start()
     stack.callback(kafka.stop)
-    return Endpoints(kafka.bootstrap, redis.base, "native")
+    return Endpoints(kafka.bootstrap, redis.base, "native (SASL/SCRAM, ACLs)", users)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from shared.envelope import CloudEvent, envelope
 from shared.events import EventData, RequestDetails
 from shared.topics import Topics, record_key
+from tests.infra import admin_options
 
 API_KEY = "test-key-0123456789"  # ops: may make every call
 CRM_KEY = "test-crm-key-0123456789"  # a requester tool that posts for sales only
@@ -74,7 +75,7 @@ class EventTap:
     """Reads topics from the beginning and keeps every envelope, for assertions."""
 
     def __init__(self, bootstrap: str, *topics: str) -> None:
-        self._consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap,
+        self._consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, **admin_options(),
                                           auto_offset_reset="earliest", enable_auto_commit=False)
         self.events: list[CloudEvent] = []
         self.unparsed: list[tuple[str, bytes]] = []
@@ -115,7 +116,7 @@ class EventTap:
 
 async def publish(bootstrap: str, topics: Topics, *events: CloudEvent) -> None:
     """Put envelopes on their topics as a producing service would."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, **admin_options())
     await producer.start()
     try:
         for event in events:
@@ -127,7 +128,7 @@ async def publish(bootstrap: str, topics: Topics, *events: CloudEvent) -> None:
 
 
 async def publish_raw(bootstrap: str, topic: str, value: bytes, key: bytes = b"poison") -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **admin_options())
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=key)

@@ -40,9 +40,21 @@ def _compose() -> dict[str, Any]:
     return loaded
 
 
-def _interpolate(value: str) -> str:
-    """Compose's ``${VAR}`` / ``${VAR:?message}`` interpolation, for the one variable the file uses."""
-    return re.sub(r"\$\{DEV_API_KEY(:\?[^}]*)?\}", DEV_KEY, value)
+def _variables(endpoints: Endpoints) -> dict[str, str]:
+    """What ``make up`` exports for compose: the dev key, the secrets key, the Kafka users' passwords."""
+    users = endpoints.kafka_users
+    assert users, "the compose test needs a broker that authenticates (the native one does)"
+    return {"DEV_API_KEY": DEV_KEY, "NOTIFIER_SECRETS_KEY": os.environ["NOTIFIER_SECRETS_KEY"],
+            **{f"KAFKA_{name.upper()}_PASSWORD": password for name, password in users.items()}}
+
+
+def _interpolate(value: str, variables: dict[str, str]) -> str:
+    """Compose's ``${VAR}`` / ``${VAR:?message}`` interpolation; ``$$`` is a literal ``$``."""
+    def one(match: re.Match[str]) -> str:
+        assert match.group(1) in variables, f"compose needs {match.group(1)}"
+        return variables[match.group(1)]
+
+    return re.sub(r"(?<!\$)\$\{(\w+)(?::\?[^}]*)?\}", one, value).replace("$$", "$")
 
 
 def test_the_compose_file_validates_against_the_compose_specification() -> None:
@@ -60,7 +72,7 @@ def test_the_compose_stack_is_pinned_private_and_never_evicts_state() -> None:
         if "image" in service:
             assert re.search(r":\d+(\.\d+)+", service["image"]), f"{name}'s image {service['image']} floats"
         assert "pip install" not in json.dumps(service.get("command", "")), f"{name} installs at start"
-        assert "healthcheck" in service, f"{name} has no healthcheck"
+        assert "healthcheck" in service or service.get("restart") == "no", f"{name} has no healthcheck"
     redis = " ".join(services["redis"]["command"])
     assert "--maxmemory-policy noeviction" in redis and "--maxmemory " in redis
     for dockerfile in (ROOT / "Dockerfile", ROOT / "deploy/mailsink/Dockerfile"):
@@ -68,20 +80,18 @@ def test_the_compose_stack_is_pinned_private_and_never_evicts_state() -> None:
         assert base and re.search(r":\d+\.\d+\.\d+", base.group(1)), f"{dockerfile} base image floats"
 
 
-def _native_env(name: str, environment: dict[str, Any], endpoints: Endpoints, mail_port: int,
-                prefix: str) -> dict[str, str]:
-    env = {key: _interpolate(str(value)) for key, value in environment.items()}
+def _native_env(name: str, environment: dict[str, Any], kafka: str, redis_base: str, mail_port: int,
+                variables: dict[str, str]) -> dict[str, str]:
+    env = {key: _interpolate(str(value), variables) for key, value in environment.items()}
     upper = name.upper()
     for key, value in list(env.items()):
-        value = value.replace("kafka:19092", endpoints.kafka_bootstrap)
-        value = re.sub(r"redis://redis:6379/(\d+)", lambda m: f"{endpoints.redis_base}/{12 + int(m.group(1))}",
-                       value)
+        value = value.replace("kafka:19092", kafka)
+        value = re.sub(r"redis://redis:6379/(\d+)", lambda m: f"{redis_base}/{12 + int(m.group(1))}", value)
         env[key] = value
     if f"{upper}_SMTP_HOST" in env:
         env[f"{upper}_SMTP_HOST"], env[f"{upper}_SMTP_PORT"] = "127.0.0.1", str(mail_port)
     env[f"{upper}_HOST"] = "127.0.0.1"
     env[f"{upper}_PORT"] = str(free_port())
-    env[f"{upper}_TOPIC_PREFIX"] = prefix
     return env
 
 
@@ -122,19 +132,85 @@ def mail_sink(tmp_path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         process.wait(timeout=10)
 
 
+LIBS = ROOT / ".cache/kafka-3.9.1/libs"
+
+
+def _java(main: str) -> str:
+    return shlex.join(["java", "-Xms128m", "-Xmx512m", "-cp", f"{LIBS}/*", main])
+
+
+@pytest.fixture
+def compose_kafka(tmp_path: Path, endpoints: Endpoints) -> Iterator[tuple[str, dict[str, str]]]:
+    """The compose file's Kafka command, run natively: its own properties, SCRAM users formatted in, SASL
+    listeners and ACLs. Host names and ports become loopback ones, the image's tools their Java classes."""
+    variables = _variables(endpoints)
+    service = _compose()["services"]["kafka"]
+    internal, external, controller = free_port(), free_port(), free_port()
+    data = tmp_path / "kafka"
+    data.mkdir()
+    rewrites = {
+        "kafka:9093": f"127.0.0.1:{controller}", "kafka:19092": f"127.0.0.1:{internal}",
+        "localhost:9092": f"127.0.0.1:{external}", "://:19092": f"://127.0.0.1:{internal}",
+        "://:9092": f"://127.0.0.1:{external}", "://:9093": f"://127.0.0.1:{controller}",
+        "/var/lib/kafka/data": str(data / "data"), "/tmp/": f"{data}/",
+        "/opt/kafka/bin/kafka-storage.sh": _java("kafka.tools.StorageTool"),
+        "/opt/kafka/bin/kafka-server-start.sh": _java("kafka.Kafka"),
+        "/opt/kafka/bin/kafka-broker-api-versions.sh": _java("kafka.admin.BrokerApiVersionsCommand"),
+    }
+
+    def native(text: str) -> str:
+        text = _interpolate(text, variables)
+        for old, new in rewrites.items():
+            text = text.replace(old, new)
+        return text
+
+    env = {**os.environ, **{k: _interpolate(str(v), variables) for k, v in service["environment"].items()}}
+    with (data / "kafka.log").open("wb") as log:
+        process = subprocess.Popen(["sh", "-c", native(service["command"][2])], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    try:
+        kind, check = service["healthcheck"]["test"]
+        assert kind == "CMD-SHELL"
+        deadline = time.monotonic() + 120
+        while subprocess.run(["sh", "-c", native(check)], check=False, timeout=60).returncode != 0:
+            assert process.poll() is None, f"the compose Kafka exited; see {data / 'kafka.log'}"
+            assert time.monotonic() < deadline, f"the compose Kafka's healthcheck never passed; see {data}"
+            time.sleep(1)
+        yield f"127.0.0.1:{internal}", variables
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def _grant_acls(kafka: str, variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The compose file's one-shot ``kafka-acls`` service, run natively."""
+    acls = _compose()["services"]["kafka-acls"]
+    env = {**os.environ, **{k: _interpolate(str(v), variables) for k, v in acls["environment"].items()}}
+    env["KAFKA_ACLS_BOOTSTRAP"] = env["KAFKA_ACLS_BOOTSTRAP"].replace("kafka:19092", kafka)
+    command = [sys.executable if c == "python" else c for c in acls["command"]]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+
+
 def test_each_service_runs_natively_with_the_compose_environment_and_passes_its_healthcheck(
-        endpoints: Endpoints, tmp_path: Path, mail_sink: tuple[int, dict[str, Any]]) -> None:
+        endpoints: Endpoints, tmp_path: Path, mail_sink: tuple[int, dict[str, Any]],
+        compose_kafka: tuple[str, dict[str, str]]) -> None:
+    """Compose's Kafka (authenticating), its ACL grant, the mail sink, then each service with its compose
+    environment (its own Kafka user, the default topics), each healthcheck passing."""
+    kafka, variables = compose_kafka
     mail_port, mail_service = mail_sink
     test = [c.replace("8025", str(mail_port)) for c in mail_service["healthcheck"]["test"]]
     assert _healthy(test, dict(os.environ), 30).returncode == 0, "the mail sink's healthcheck failed"
+    granted = _grant_acls(kafka, variables)
+    assert granted.returncode == 0, granted.stderr
+    print(f"\n  kafka: healthy\n  kafka-acls: {granted.stdout.strip()}")
     services = _compose()["services"]
-    prefix = f"compose{os.getpid()}"
     processes: dict[str, subprocess.Popen[bytes]] = {}
     results: dict[str, str] = {}
     try:
         for name in SERVICES:
-            env = {**os.environ, **_native_env(name, services[name]["environment"], endpoints, mail_port, prefix),
-                   "SERVICE": name, "PYTHONPATH": _dockerfile_pythonpath(name)}
+            own = _native_env(name, services[name]["environment"], kafka, endpoints.redis_base, mail_port, variables)
+            env = {**{k: v for k, v in os.environ.items() if not k.startswith(f"{name.upper()}_")},
+                   **own, "SERVICE": name, "PYTHONPATH": _dockerfile_pythonpath(name)}
             command = [sys.executable, "-m", name]  # the image's CMD: exec python -m "$SERVICE"
             with (tmp_path / f"{name}.log").open("wb") as log:
                 processes[name] = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)

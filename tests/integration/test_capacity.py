@@ -20,6 +20,7 @@ from shared.events import RequestWithdrawn
 from shared.messaging import Outcomes
 from shared.topics import Topics
 from tests.builders import POLICY, classified
+from tests.infra import admin_options
 from tests.support import AUTH, EventTap, event, eventually, publish, running
 
 pytestmark = pytest.mark.integration
@@ -271,7 +272,7 @@ async def test_two_instances_in_one_group_never_over_allocate(settings: Capacity
 
 
 async def group_members(bootstrap: str, group: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **admin_options())
     await admin.start()
     try:
         [described] = await admin.describe_consumer_groups([group])

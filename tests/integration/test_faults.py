@@ -17,7 +17,7 @@ from intake.app import create_app as create_intake
 from intake.config import IntakeSettings
 from shared.topics import Topics
 from tests.builders import okr_set, submitted
-from tests.infra import NativeKafka, NativeRedis, free_port
+from tests.infra import Endpoints, NativeKafka, NativeRedis, free_port, grant_topics
 from tests.support import API_KEYS, AUTH, EventTap, eventually, publish, publish_raw, request_body, running
 
 pytestmark = pytest.mark.integration
@@ -85,10 +85,11 @@ def _quarter() -> str:
 
 
 @pytest.fixture
-async def own_broker(tmp_path: Path) -> AsyncIterator[NativeKafka]:
-    """A broker this test may stop and start."""
-    kafka = NativeKafka(tmp_path / "kafka")
+async def own_broker(tmp_path: Path, endpoints: Endpoints, topic_prefix: str) -> AsyncIterator[NativeKafka]:
+    """A broker this test may stop and start, with the same users as the session's, and the test's ACLs."""
+    kafka = NativeKafka(tmp_path / "kafka", users=endpoints.kafka_users)
     kafka.start()
+    await grant_topics(kafka.bootstrap, topic_prefix)
     yield kafka
     kafka.stop()
 

@@ -10,7 +10,7 @@ from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from intake.config import IntakeSettings
+from capacity.config import CapacitySettings
 from shared.envelope import CloudEvent
 from shared.infra import build_broker, ensure_topics
 from shared.messaging import EventPublisher, Outcomes
@@ -33,9 +33,9 @@ def _producing(events: list[CloudEvent]) -> Callable[[Pipeline], Awaitable[Seque
 
 
 @pytest.fixture
-async def outbox(settings_for: Callable[..., IntakeSettings]) -> AsyncIterator[tuple[Outcomes, EventPublisher,
+async def outbox(settings_for: Callable[..., CapacitySettings]) -> AsyncIterator[tuple[Outcomes, EventPublisher,
                                                                                       KafkaBroker, Topics]]:
-    settings = settings_for(IntakeSettings)
+    settings = settings_for(CapacitySettings)
     topics = Topics(settings.topic_prefix)
     await ensure_topics(settings, topics)
     broker = build_broker(settings, "outbox-test")
@@ -48,16 +48,16 @@ async def outbox(settings_for: Callable[..., IntakeSettings]) -> AsyncIterator[t
         await redis.aclose()
 
 
-async def _published(settings_for: Callable[..., IntakeSettings], topics: Topics, count: int) -> list[int]:
+async def _published(settings_for: Callable[..., CapacitySettings], topics: Topics, count: int) -> list[int]:
     from tests.support import EventTap
 
-    async with EventTap(settings_for(IntakeSettings).kafka_bootstrap, topics.decisions) as tap:
+    async with EventTap(settings_for(CapacitySettings).kafka_bootstrap, topics.decisions) as tap:
         events = await tap.wait_for(lambda es: len(es) >= count)
         return [int(e.data["n"]) for e in events]
 
 
 async def test_the_relay_publishes_pending_outcomes_in_commit_order(
-        outbox: tuple[Outcomes, EventPublisher, KafkaBroker, Topics], settings_for: Callable[..., IntakeSettings],
+        outbox: tuple[Outcomes, EventPublisher, KafkaBroker, Topics], settings_for: Callable[..., CapacitySettings],
 ) -> None:
     outcomes, publisher, _, topics = outbox
     # Committed, then the process died before publishing; ids chosen so that sorting them reverses the order.
@@ -68,7 +68,7 @@ async def test_the_relay_publishes_pending_outcomes_in_commit_order(
 
 
 async def test_a_live_publish_never_overtakes_an_older_pending_outcome(
-        outbox: tuple[Outcomes, EventPublisher, KafkaBroker, Topics], settings_for: Callable[..., IntakeSettings],
+        outbox: tuple[Outcomes, EventPublisher, KafkaBroker, Topics], settings_for: Callable[..., CapacitySettings],
 ) -> None:
     outcomes, publisher, _, topics = outbox
     await outcomes.once("cause-older", _producing([_paused(0)]))
