@@ -5,6 +5,7 @@ answer (``guard_responses``, for the OpenAPI document), so the composition root 
 call what.
 """
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from notifier.deliveries import DeliveryLog, Status
 from notifier.store import NotificationLog
 from notifier.subscriptions import SubscriptionStore
+from shared.messaging import TRANSIENT
 from shared.problems import Problem
 
 __all__ = ["GUARD_RESPONSES", "MAX_PAGE", "Responses", "deliveries_router", "notifications_router"]
@@ -25,6 +27,8 @@ GUARD_RESPONSES: Responses = {
     401: {"description": "No API key, or one that is not known."},
     503: {"description": "A backing service is unavailable; nothing was changed."},
 }
+
+log = logging.getLogger(__name__)
 
 
 def notifications_router(notifications: NotificationLog, *, read: Callable[..., Any],
@@ -83,6 +87,10 @@ def deliveries_router(deliveries: DeliveryLog, subscriptions: SubscriptionStore,
             raise Problem(409, f"Delivery {delivery_id} is still pending; its next attempt is at "
                                f"{found['next_attempt_at']}.")
         wake()
+        try:
+            await deliveries.announce(delivery_id)
+        except TRANSIENT as exc:  # still marked unpublished: the journal's relay puts it on the log
+            log.warning("delivery %s: its redelivery reaches the log with the relay: %r", delivery_id, exc)
         return {"id": delivery_id, "status": "pending", "links": {"self": f"/v1/deliveries/{delivery_id}"}}
 
     return router

@@ -5,7 +5,8 @@ Consumes: every event of the public interface (requests, classifications, OKRs, 
           decisions, every event can go to webhook subscriptions.
 Emits:    notification.sent, once a message to a person was sent (or was not, for want of a
           configured channel, a recipient off the allow-list or over its throttle, or because the
-          request was withdrawn).
+          request was withdrawn); and its own state, for a rebuild (``notifier.journal``): subscriptions
+          (secrets sealed) on ``notifier.subscriptions``, notices and deliveries on ``notifier.sends``.
 Sends:    email over SMTP, Slack incoming-webhook posts, and signed webhooks, from a durable
           schedule in Redis with retries; consuming only records.
 """
@@ -23,11 +24,13 @@ from notifier.deliveries import DeliveryLog
 from notifier.dispatch import Dispatcher
 from notifier.domain import Team
 from notifier.jobs import DeliveryJob, NotificationJob, RetryPolicy
+from notifier.journal import Journal
 from notifier.messages import Composer
 from notifier.metrics import SendCounter, schedule_gauges
 from notifier.objectives import Objectives
 from notifier.recipients import Recipients
 from notifier.schedule import Schedule
+from notifier.sealed import Sealer
 from notifier.store import NotificationLog
 from notifier.subscriptions import SubscriptionStore
 from notifier.subscriptions_api import subscriptions_router
@@ -87,8 +90,9 @@ def _dispatcher(settings: NotifierSettings, runtime: Runtime, notifications: Not
 def create_app(settings: NotifierSettings) -> FastAPI:
     runtime = build_runtime(NAME, settings)
     redis, topics = runtime.redis, runtime.topics
-    notifications, deliveries = NotificationLog(redis), DeliveryLog(redis)
-    subscriptions, schedule = SubscriptionStore(redis), Schedule(redis)
+    journal = Journal(redis, runtime.publisher, source=f"/{NAME}")
+    notifications, deliveries = NotificationLog(redis, journal), DeliveryLog(redis, journal)
+    subscriptions, schedule = SubscriptionStore(redis, journal, Sealer(settings.secrets_key)), Schedule(redis)
     dispatcher = _dispatcher(settings, runtime, notifications, deliveries, subscriptions, schedule)
     runtime.metrics.watch("schedule", schedule_gauges(redis))
     composer = Composer(Templates(), Team(ops=settings.ops_email, heat_shield=settings.heat_shield_email),
@@ -108,5 +112,6 @@ def create_app(settings: NotifierSettings) -> FastAPI:
         deliveries_router(deliveries, subscriptions, wake=dispatcher.wake, read=ops, manage=ops,
                           guard_responses=AUTH_RESPONSES),
     ]
-    return web_app(runtime, routers, title="notifier", periodic=[(settings.dispatch_poll_s, dispatcher.run)],
+    relay = (settings.outbox_relay_s, journal.flush)  # what a change left unpublished (Kafka was away)
+    return web_app(runtime, routers, title="notifier", periodic=[(settings.dispatch_poll_s, dispatcher.run), relay],
                    description="What each person was told, and when; webhook subscriptions and their deliveries.")

@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from notifier.domain import DEFAULT_CHANNELS, Audience, Channel, allowed_domains
+from notifier.sealed import check_key
 from shared.settings import ServiceSettings
 
 # After a failed attempt, wait this long before the next: about three days in all, as Standard Webhooks do.
@@ -15,6 +16,9 @@ RETRY_SCHEDULE_S = [5.0, 300.0, 1_800.0, 7_200.0, 18_000.0, 36_000.0, 50_400.0, 
 class NotifierSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_")
     port: int = 8004
+    # Seals webhook signing secrets on the log (Fernet): no default, every deployment has its own. Losing it
+    # loses the subscriptions' secrets for a rebuild; changing it needs the subscriptions made again.
+    secrets_key: SecretStr
     ops_email: str = "marketing-ops@example.com"
     heat_shield_email: str = "heat-shield@example.com"
     team_name: str = "The marketing team"
@@ -62,6 +66,12 @@ class NotifierSettings(ServiceSettings):
     @classmethod
     def _keep_unnamed_audiences(cls, value: Any) -> Any:
         return {**DEFAULT_CHANNELS, **value} if isinstance(value, dict) else value
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _a_fernet_key(cls, value: SecretStr) -> SecretStr:
+        check_key(value.get_secret_value())
+        return value
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> NotifierSettings:

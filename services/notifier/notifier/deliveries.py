@@ -3,7 +3,9 @@
 A delivery's id is its ``webhook-id``, the same for every retry and every manual redelivery, so
 a receiver can dedupe on it. Status moves ``pending`` → ``succeeded`` | ``failed`` | ``cancelled``
 (and back to ``pending`` on a manual redelivery) in one script that also keeps the indexes the
-log is listed by (per subscription and overall, per status) and the schedule.
+log is listed by (per subscription and overall, per status) and the schedule. Each change bumps the
+delivery's revision and marks it unpublished: the journal (``notifier.journal``) mirrors it to the log,
+and a rebuild puts it back (``restore``), pending ones due again.
 """
 
 from __future__ import annotations
@@ -11,33 +13,42 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 
+from notifier.journal import UNPUBLISHED, DeliveryRecorded, Journal, member
 from notifier.schedule import DUE, TRACES, job, lease_key
 from notifier.subscriptions import Subscription
 from shared.envelope import CloudEvent, derived_id
 
-__all__ = ["STATUSES", "Delivery", "DeliveryLog", "Status"]
+__all__ = ["STATUSES", "Delivery", "DeliveryLog", "Status", "delivery_id"]
 
 Status = Literal["pending", "succeeded", "failed", "cancelled"]
 STATUSES: tuple[Status, ...] = ("pending", "succeeded", "failed", "cancelled")
 KIND = "delivery"
 _SEQ = "notifier:delivery-seq"
 ANY_SUBSCRIPTION = "*"
+# A sequence that never goes back: set it to ARGV[1] unless it is past that already.
+_AT_LEAST = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+"""
 
+# KEYS: due, the sequence, the unpublished set, then per delivery its record and four indexes.
 _FAN_OUT = """
 local created = 0
-for i = 0, (#KEYS - 2) / 5 - 1 do
-  local k = 2 + 5 * i
+for i = 0, (#KEYS - 3) / 5 - 1 do
+  local k = 3 + 5 * i
   local id, body = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
   if redis.call('HSETNX', KEYS[k + 1], 'body', body) == 1 then
     local seq = redis.call('INCR', KEYS[2])
     redis.call('HSET', KEYS[k + 1], 'payload', ARGV[3], 'seq', seq, 'status', 'pending', 'attempts', 0,
-               'failures', 0, 'created_at', ARGV[2], 'next_attempt_at', ARGV[2])
+               'failures', 0, 'created_at', ARGV[2], 'next_attempt_at', ARGV[2], 'rev', 1)
     for j = 2, 5 do redis.call('ZADD', KEYS[k + j], seq, id) end
     redis.call('ZADD', KEYS[1], ARGV[1], 'delivery:' .. id)
+    redis.call('SADD', KEYS[3], 'delivery:' .. id)
     created = created + 1
   end
 end
@@ -45,8 +56,9 @@ return created
 """
 
 # KEYS: record, attempts list, due, then the four status indexes of the subscription, then of all,
-# then the job's lease. ARGV: id, new status, statuses it may move from (comma separated), due score
-# or '', attempt or '', the lease token the move needs ('' for none), then field/value pairs to set.
+# then the job's lease, then the unpublished set. ARGV: id, new status, statuses it may move from (comma
+# separated), due score or '', attempt or '', the lease token the move needs ('' for none), then
+# field/value pairs to set.
 _MOVE = """
 local order = {pending = 0, succeeded = 1, failed = 2, cancelled = 3}
 local old = redis.call('HGET', KEYS[1], 'status')
@@ -71,6 +83,8 @@ if ARGV[5] ~= '' then
 end
 redis.call('DEL', KEYS[12])
 redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 7))
+redis.call('HINCRBY', KEYS[1], 'rev', 1)
+redis.call('SADD', KEYS[13], 'delivery:' .. ARGV[1])
 return 'ok'
 """
 
@@ -99,22 +113,30 @@ def _index(subscription_id: str, status: str = "all") -> str:
     return f"notifier:deliveries:{subscription_id}:{status}"
 
 
+def delivery_id(event_id: str, subscription_id: str) -> str:
+    """The delivery of one event to one subscription: its ``webhook-id``."""
+    return derived_id("webhook", event_id, subscription_id)
+
+
 class DeliveryLog:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, journal: Journal | None = None) -> None:
         self._redis = redis
+        self._journal = journal
+        if journal is not None:
+            journal.track(KIND, self)
 
     async def fan_out(self, event: CloudEvent, subscriptions: Sequence[Subscription], *, now: float,
                       created_at: str) -> int:
         """One pending delivery of ``event`` per subscription, once; answers how many were new."""
         if not subscriptions:
             return 0
-        keys: list[str] = [DUE, _SEQ]
+        keys: list[str] = [DUE, _SEQ, UNPUBLISHED]
         args: list[str | float] = [now, created_at, event.model_dump_json()]
         for subscription in subscriptions:
-            delivery_id = derived_id("webhook", event.id, subscription.id)
-            keys += [_record(delivery_id), _index(subscription.id), _index(subscription.id, "pending"),
+            one = delivery_id(event.id, subscription.id)
+            keys += [_record(one), _index(subscription.id), _index(subscription.id, "pending"),
                      _index(ANY_SUBSCRIPTION), _index(ANY_SUBSCRIPTION, "pending")]
-            args += [delivery_id, json.dumps({"id": delivery_id, "subscription_id": subscription.id,
+            args += [one, json.dumps({"id": one, "subscription_id": subscription.id,
                                               "event_id": event.id, "event_type": event.type})]
         created = int(await self._redis.eval(_FAN_OUT, len(keys), *keys, *args))
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -132,7 +154,7 @@ class DeliveryLog:
         None when there is no such delivery."""
         keys = [_record(delivery_id), _attempts(delivery_id), DUE,
                 *(_index(subscription_id, s) for s in STATUSES),
-                *(_index(ANY_SUBSCRIPTION, s) for s in STATUSES), lease_key(KIND, delivery_id)]
+                *(_index(ANY_SUBSCRIPTION, s) for s in STATUSES), lease_key(KIND, delivery_id), UNPUBLISHED]
         pairs = [str(v) for kv in fields.items() for v in kv]
         args = [delivery_id, status, ",".join(allowed_from), "" if due is None else due,
                 json.dumps(attempt) if attempt else "", lease or "", *pairs]
@@ -167,6 +189,52 @@ class DeliveryLog:
 
     async def pending_of(self, subscription_id: str) -> list[str]:
         return cast(list[str], await self._redis.zrange(_index(subscription_id, "pending"), 0, -1))
+
+    async def announce(self, *delivery_ids: str) -> None:
+        """Put the deliveries' changes on the log (those not there yet); raises what publishing raises."""
+        if self._journal is not None:
+            await self._journal.publish(*(member(KIND, i) for i in delivery_ids))
+
+    def revision_of(self, record_id: str) -> tuple[str, str]:
+        return _record(record_id), "rev"
+
+    async def snapshot(self, record_id: str) -> DeliveryRecorded | None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(_record(record_id))
+            pipe.lrange(_attempts(record_id), 0, -1)
+            raw, attempts = await pipe.execute()
+        if not raw:
+            return None
+        body = json.loads(raw["body"])
+        return DeliveryRecorded(
+            revision=int(raw.get("rev") or 0), delivery_id=record_id, subscription_id=body["subscription_id"],
+            event_id=body["event_id"], event_type_delivered=body["event_type"], payload=raw["payload"],
+            position=int(raw["seq"]), status=raw["status"], attempts=[json.loads(a) for a in attempts],
+            attempt_count=int(raw.get("attempts") or 0), failures=int(raw.get("failures") or 0),
+            created_at=raw["created_at"], next_attempt_at=raw.get("next_attempt_at") or "")
+
+    async def restore(self, recorded: DeliveryRecorded, *, now: float) -> None:
+        """Put a delivery back as the log has it (a rebuild): a pending one is due at its next attempt."""
+        one, subscription_id = recorded.delivery_id, recorded.subscription_id
+        body = {"id": one, "subscription_id": subscription_id, "event_id": recorded.event_id,
+                "event_type": recorded.event_type_delivered}
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(_record(one), mapping={
+                "body": json.dumps(body), "payload": recorded.payload, "seq": recorded.position,
+                "status": recorded.status, "attempts": recorded.attempt_count, "failures": recorded.failures,
+                "created_at": recorded.created_at, "next_attempt_at": recorded.next_attempt_at,
+                "rev": recorded.revision})
+            pipe.delete(_attempts(one))
+            if recorded.attempts:
+                pipe.rpush(_attempts(one), *(json.dumps(a) for a in recorded.attempts))
+            for index in (_index(subscription_id), _index(subscription_id, recorded.status),
+                          _index(ANY_SUBSCRIPTION), _index(ANY_SUBSCRIPTION, recorded.status)):
+                pipe.zadd(index, {one: recorded.position})
+            if recorded.status == "pending":
+                due = datetime.fromisoformat(recorded.next_attempt_at).timestamp() if recorded.next_attempt_at else now
+                pipe.zadd(DUE, {member(KIND, one): due})
+            pipe.eval(_AT_LEAST, 1, _SEQ, recorded.position)
+            await pipe.execute()
 
 
 def _public(raw: dict[str, str], attempts: list[str], *, with_event: bool) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Handling an event never sends anything. It records, once per id and atomically, the messages
 the event causes and one delivery per matching webhook subscription, each due now in the
-durable schedule, then wakes the dispatcher. A redelivered event records nothing new.
+durable schedule, then wakes the dispatcher. A redelivered event records nothing new. What it
+recorded is on the log (the journal) before the event is acknowledged, so a rebuild finds it.
 
 ``request.withdrawn`` also marks the request withdrawn and makes its pending notices due at once:
 the dispatcher finishes them as not sent, and every later notice about it the same way, whichever
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from notifier.deliveries import DeliveryLog
+from notifier.deliveries import DeliveryLog, delivery_id
 from notifier.messages import Composer
 from notifier.objectives import Objectives
 from notifier.store import NotificationLog
@@ -37,16 +38,18 @@ def routes(*, composer: Composer, objectives: Objectives, notifications: Notific
         title = await objectives.title(event.subject, objective_id) if objective_id else None
         now, created_at = time.time(), datetime.now(UTC).isoformat()
         # Subscribers first: a message that cannot be composed must not keep the event from them.
-        delivered = await deliveries.fan_out(event, await subscriptions.matching(event.type), now=now,
-                                             created_at=created_at)
+        matching = await subscriptions.matching(event.type)
+        delivered = await deliveries.fan_out(event, matching, now=now, created_at=created_at)
         if delivered:
             log.info("%s %s: %d webhook delivery(ies) due", event.type, event.id, delivered)
             wake()
-        told = await notifications.record(composer.drafts(event, title), now=now, created_at=created_at,
-                                          hold_s=escalation_grace_s)
+        drafts = composer.drafts(event, title)
+        told = await notifications.record(drafts, now=now, created_at=created_at, hold_s=escalation_grace_s)
         if told:
             log.info("%s %s: %d message(s) due", event.type, event.id, told)
             wake()
+        await deliveries.announce(*(delivery_id(event.id, s.id) for s in matching))
+        await notifications.announce(*(d.id for d in drafts))
 
     async def on_withdrawn(event: CloudEvent) -> None:
         log.info("%s %s: nothing more is said about %s", event.type, event.id, event.subject)

@@ -9,7 +9,8 @@
 
 An attempt that cannot succeed (a malformed address) fails at once; one that breaks down for
 another reason counts as a failed attempt (``failed``). Every outcome is written only while the
-attempt still holds its lease (``Schedule.under_lease``), so a stale attempt changes nothing.
+attempt still holds its lease (``Schedule.under_lease``), so a stale attempt changes nothing. Each
+outcome is then put on the log (the journal); while Kafka is away, its relay does that later.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,6 +53,13 @@ class RetryPolicy:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+async def _on_the_log(announced: Awaitable[None], what: str) -> None:
+    try:
+        await announced
+    except TRANSIENT as exc:  # still marked unpublished: the journal's relay puts it on the log
+        log.warning("%s reaches the log with the journal's relay: %r", what, exc)
 
 
 WITHDRAWN = "not sent: the request was withdrawn"
@@ -130,6 +138,8 @@ class NotificationJob:
         if not await self._schedule.under_lease(claim, lambda pipe: NotificationLog.retry(
                 pipe, draft.id, due=due, due_at=_iso(due), failures=failures + 1, detail=detail)):
             claim.stale(f"failed: {detail}")
+            return
+        await _on_the_log(self._log.announce(draft.id), f"notification {draft.id}")
 
     async def _send(self, draft: Draft) -> Attempt:
         if draft.channel == "slack" and self._slack is not None:
@@ -161,6 +171,7 @@ class NotificationJob:
         if not await self._schedule.under_lease(claim, queue):
             claim.stale(status)
             return
+        await _on_the_log(self._log.announce(draft.id), f"notification {draft.id}")
         try:
             await self._outcomes.deliver(outcome, announced, self._publisher)
         except TRANSIENT as exc:  # the outbox relay announces it once Kafka is back
@@ -189,6 +200,7 @@ class DeliveryJob:
         if subscription is None or subscription.status != "active":
             await self._deliveries.move(claim.id, delivery.subscription_id, "cancelled",
                                         allowed_from=["pending"], next_attempt_at="")
+            await _on_the_log(self._deliveries.announce(claim.id), f"delivery {claim.id}")
             return
         attempt = await self._channel.send(url=subscription.url, secret=subscription.secret,
                                            webhook_id=claim.id, body=delivery.payload)
@@ -228,11 +240,16 @@ class DeliveryJob:
                                             **{"next_attempt_at": "", **fields})
         if moved == "stale":
             claim.stale(status)
+        if moved == "ok":
+            await _on_the_log(self._deliveries.announce(delivery.id), f"delivery {delivery.id}")
         return moved == "ok"
 
     async def _disable(self, subscription_id: str, *, at: str) -> None:
         await self._subscriptions.disable(subscription_id, at=at, reason="the endpoint answered 410 Gone")
         log.warning("subscription %s disabled: its endpoint answered 410 Gone", subscription_id)
-        for pending in await self._deliveries.pending_of(subscription_id):
+        cancelled = await self._deliveries.pending_of(subscription_id)
+        for pending in cancelled:
             await self._deliveries.move(pending, subscription_id, "cancelled", allowed_from=["pending"],
                                         next_attempt_at="")
+        await _on_the_log(self._subscriptions.announce(subscription_id), f"subscription {subscription_id}")
+        await _on_the_log(self._deliveries.announce(*cancelled), f"deliveries of {subscription_id}")

@@ -9,6 +9,9 @@ the channel is not configured, the recipient is refused or the request was withd
 A notice told after others (``after``: an escalation's requester and ops, behind the heat-shield
 manager) is due at its hold's end; the first-told notice, once finished, makes the ones it holds
 (``releases``) due at once, in the same transaction that finishes it.
+
+Each change of a record bumps its revision and marks it unpublished: the journal (``notifier.journal``)
+mirrors it to the log, and a rebuild puts it back (``restore``), pending ones due again.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from notifier.journal import UNPUBLISHED, Journal, NoticeRecorded, member
 from notifier.schedule import DUE, Claim, Schedule, job
 
 __all__ = ["Draft", "NotificationLog"]
@@ -30,18 +34,19 @@ __all__ = ["Draft", "NotificationLog"]
 KIND = "notification"
 WITHDRAWN_TTL_S = 400 * 24 * 3600
 
-# KEYS: the schedule, then record and index per draft. ARGV: created_at, then per draft its id, body,
-# due score, due time and detail.
+# KEYS: the schedule, the unpublished set, then record and index per draft. ARGV: created_at, then per
+# draft its id, body, due score, due time and detail.
 _RECORD_ONCE = """
 local created = 0
-for i = 1, (#KEYS - 1) / 2 do
-  local record, index = KEYS[2 * i], KEYS[2 * i + 1]
+for i = 1, (#KEYS - 2) / 2 do
+  local record, index = KEYS[2 * i + 1], KEYS[2 * i + 2]
   local a = 2 + 5 * (i - 1)
   local id, body = ARGV[a], ARGV[a + 1]
   if redis.call('HSETNX', record, 'body', body) == 1 then
     redis.call('HSET', record, 'status', 'pending', 'attempts', 0, 'failures', 0, 'created_at', ARGV[1],
-               'next_attempt_at', ARGV[a + 3], 'hold_until', ARGV[a + 2], 'detail', ARGV[a + 4])
+               'next_attempt_at', ARGV[a + 3], 'hold_until', ARGV[a + 2], 'detail', ARGV[a + 4], 'rev', 1)
     redis.call('ZADD', KEYS[1], ARGV[a + 2], 'notification:' .. id)
+    redis.call('SADD', KEYS[2], 'notification:' .. id)
     created = created + 1
   end
   redis.call('SADD', index, id)
@@ -92,15 +97,18 @@ def _iso(epoch: float) -> str:
 
 
 class NotificationLog:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, journal: Journal | None = None) -> None:
         self._redis = redis
+        self._journal = journal
+        if journal is not None:
+            journal.track(KIND, self)
 
     async def record(self, drafts: Sequence[Draft], *, now: float, created_at: str, hold_s: float = 0.0) -> int:
         """Record the drafts not seen before and make them due now (those told after others: at the latest
         ``hold_s`` from now); answers how many were new."""
         if not drafts:
             return 0
-        keys = [DUE]
+        keys = [DUE, UNPUBLISHED]
         args: list[Any] = [created_at]
         for draft in drafts:
             due = now + hold_s if draft.after else now
@@ -164,6 +172,7 @@ class NotificationLog:
                                 **({"sent_at": at} if status == "sent" else {})})
         if attempted:
             pipe.hincrby(key, "attempts", 1)
+        _changed(pipe, draft.id)
         Schedule.drop(pipe, KIND, draft.id)
         if draft.releases:
             pipe.zadd(DUE, {job(KIND, held): now for held in draft.releases}, xx=True, lt=True)
@@ -174,6 +183,7 @@ class NotificationLog:
         key = _record_key(notification_id)
         pipe.hset(key, mapping={"failures": failures, "detail": detail, "next_attempt_at": due_at})
         pipe.hincrby(key, "attempts", 1)
+        _changed(pipe, notification_id)
         Schedule.at(pipe, KIND, notification_id, due)
 
     async def draft(self, notification_id: str) -> tuple[Draft, str, int] | None:
@@ -182,6 +192,50 @@ class NotificationLog:
         if not raw:
             return None
         return _draft(raw["body"]), raw["status"], int(raw.get("failures") or 0)
+
+
+    async def announce(self, *notification_ids: str) -> None:
+        """Put the notices' changes on the log (those not there yet); raises what publishing raises."""
+        if self._journal is not None:
+            await self._journal.publish(*(member(KIND, i) for i in notification_ids))
+
+    def revision_of(self, record_id: str) -> tuple[str, str]:
+        return _record_key(record_id), "rev"
+
+    async def snapshot(self, record_id: str) -> NoticeRecorded | None:
+        raw = cast(dict[str, str], await self._redis.hgetall(_record_key(record_id)))
+        if not raw:
+            return None
+        return NoticeRecorded(
+            revision=int(raw.get("rev") or 0), notification_id=record_id, draft=json.loads(raw["body"]),
+            status=cast(Any, raw["status"]), attempts=int(raw.get("attempts") or 0),
+            failures=int(raw.get("failures") or 0), created_at=raw["created_at"],
+            next_attempt_at=raw.get("next_attempt_at") or "", hold_until=raw.get("hold_until") or "0",
+            detail=raw.get("detail") or "", sent_at=raw.get("sent_at") or None)
+
+    async def restore(self, recorded: NoticeRecorded, *, now: float) -> None:
+        """Put a notice back as the log has it (a rebuild). A pending one is due at its next attempt; one
+        told after others at once, to be held again unless those are out."""
+        draft = _draft(json.dumps(recorded.draft))
+        key = _record_key(draft.id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={
+                "body": json.dumps(asdict(draft)), "status": recorded.status, "attempts": recorded.attempts,
+                "failures": recorded.failures, "created_at": recorded.created_at,
+                "next_attempt_at": recorded.next_attempt_at, "hold_until": recorded.hold_until,
+                "detail": recorded.detail, "rev": recorded.revision,
+                **({"sent_at": recorded.sent_at} if recorded.sent_at else {})})
+            pipe.sadd(_index_key(draft.subject), draft.id)
+            if recorded.status == "pending":
+                due = now if draft.after or not recorded.next_attempt_at else \
+                    datetime.fromisoformat(recorded.next_attempt_at).timestamp()
+                pipe.zadd(DUE, {job(KIND, draft.id): due})
+            await pipe.execute()
+
+
+def _changed(pipe: Pipeline, notification_id: str) -> None:
+    pipe.hincrby(_record_key(notification_id), "rev", 1)
+    pipe.sadd(UNPUBLISHED, member(KIND, notification_id))
 
 
 def _public(raw: dict[str, str]) -> dict[str, Any]:

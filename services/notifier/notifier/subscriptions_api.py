@@ -2,11 +2,14 @@
 
 A subscription names a URL, the event types it wants (``"*"`` for all) and optionally its secret
 (``whsec_`` + base64); without one, a secret is made and shown in the answer to the POST only.
+A change is on the log (its secret sealed) before the answer, or, while Kafka is away, with the
+journal's relay once it is back.
 """
 
 import contextlib
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -27,6 +30,8 @@ from shared.problems import Problem
 
 __all__ = ["SubscriptionCreate", "subscriptions_router"]
 
+log = logging.getLogger(__name__)
+
 # What releases the Idempotency-Key, so the caller may try again with it.
 _NOT_DONE: tuple[type[Exception], ...] = (Problem, *TRANSIENT)
 
@@ -42,6 +47,16 @@ class SubscriptionCreate(BaseModel):
 
 def _who(caller: Any) -> str:
     return str(getattr(caller, "tool", caller))
+
+
+async def _announced(store: SubscriptionStore, deliveries: DeliveryLog, subscription_id: str,
+                     cancelled: Sequence[str] = ()) -> None:
+    """Put the change on the log before answering; while Kafka is away, the journal's relay will."""
+    try:
+        await store.announce(subscription_id)
+        await deliveries.announce(*cancelled)
+    except TRANSIENT as exc:
+        log.warning("subscription %s: its change reaches the log with the relay: %r", subscription_id, exc)
 
 
 def subscriptions_router(store: SubscriptionStore, deliveries: DeliveryLog, keys: IdempotencyKeys, *,
@@ -90,6 +105,7 @@ def subscriptions_router(store: SubscriptionStore, deliveries: DeliveryLog, keys
                 with contextlib.suppress(*TRANSIENT):
                     await keys.abandon(who, idempotency_key)
             raise
+        await _announced(store, deliveries, subscription.id)
         answer = {**subscription.public(with_secret=True),
                   "links": {"self": f"/v1/subscriptions/{subscription.id}",
                             "deliveries": f"/v1/deliveries?subscription_id={subscription.id}"}}
@@ -113,10 +129,12 @@ def subscriptions_router(store: SubscriptionStore, deliveries: DeliveryLog, keys
     @router.delete("/{subscription_id}", status_code=204, responses={404: {}})
     async def unsubscribe(subscription_id: str, caller: Manager) -> Response:
         """Stop delivering to it; its pending deliveries are cancelled, its log is kept."""
-        if not await store.delete(subscription_id):
+        if not await store.delete(subscription_id, at=datetime.now(UTC).isoformat()):
             raise Problem(404, f"No subscription {subscription_id}.")
-        for pending in await deliveries.pending_of(subscription_id):
+        cancelled = await deliveries.pending_of(subscription_id)
+        for pending in cancelled:
             await deliveries.move(pending, subscription_id, "cancelled", allowed_from=["pending"], next_attempt_at="")
+        await _announced(store, deliveries, subscription_id, cancelled)
         return Response(status_code=204)
 
     return router
