@@ -62,3 +62,12 @@ class Recipients:
             return None
         return (f"throttled: {draft.recipient} was already sent {self._limit} email(s) in the last hour "
                 "(NOTIFIER_RECIPIENT_LIMIT_PER_HOUR); dropped, not deferred")
+
+    @staticmethod
+    async def remember(redis: Redis, address: str, notification_id: str, *, at: float, now: float) -> None:
+        """An email sent at ``at`` counts against its recipient's hour again (a rebuild)."""
+        key = _sends_key(address)
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {notification_id: at})
+            pipe.expire(key, max(1, int(at + WINDOW_S + 60 - now)))
+            await pipe.execute()
