@@ -2,7 +2,8 @@
 
 ``HttpReceiver`` records every request (raw body and headers) and answers with the statuses it
 is given, in order, then ``default``; ``delay_s`` makes it a slow receiver. ``MailSink`` is an
-aiosmtpd SMTP server that keeps every message it accepts.
+aiosmtpd SMTP server that keeps every message it accepts, and answers "try again later" for the
+addresses it is ``refusing``.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ class MailSink:
 
     def __init__(self, delay_s: float = 0.0) -> None:
         self.mail: list[Mail] = []
+        self.refused: list[list[str]] = []  # the recipients of each message answered "try again later"
+        self.refusing: set[str] = set()  # mail to these addresses is answered 451 (a temporary failure)
         self._delay_s = delay_s
         self._server: asyncio.Server | None = None
         self._sessions: list[SMTP] = []
@@ -135,6 +138,9 @@ class MailSink:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         await asyncio.sleep(self._delay_s)
+        if self.refusing & set(envelope.rcpt_tos):
+            self.refused.append(list(envelope.rcpt_tos))
+            return "451 4.3.0 Try again later"
         content = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
         message = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)

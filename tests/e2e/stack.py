@@ -50,6 +50,14 @@ class ServiceProcess:
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} not ready within {timeout}s; see {self._log}")
 
+    def run(self, module: str, timeout: float = 120) -> str:
+        """``python -m <module>`` with this service's environment (an operator's command); its output."""
+        done = subprocess.run([sys.executable, "-m", module], env=self._env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=timeout, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{module} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        return done.stdout + done.stderr
+
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no final commit, as in a crash."""
         assert self._proc is not None
