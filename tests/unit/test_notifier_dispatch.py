@@ -172,6 +172,9 @@ class FakeLog:
     async def withdrawn(self, request_id: str) -> bool:
         return False
 
+    async def announce(self, *notification_ids: str) -> None:
+        """Nothing to put on a log here."""
+
 
 class SlowFailingEmail:
     configured = False
