@@ -5,11 +5,12 @@
 #   scripts/stack.sh status
 # Ports: KAFKA_PORT (9092), REDIS_PORT (6379), INTAKE_PORT 8001, CLASSIFIER_PORT 8002,
 # CAPACITY_PORT 8003, NOTIFIER_PORT 8004, MAIL_PORT 8025 (the development mail sink the notifier
-# sends email to). STACK_MODE=native|compose forces a mode.
+# sends email to). STACK_MODE=native|compose forces a mode. STACK_RUN_DIR (.run/stack) holds a native
+# stack's data, logs and pids, so a second stack (the load benchmark's) can run beside the default one.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-RUN="$ROOT/.run/stack"
+RUN="${STACK_RUN_DIR:-$ROOT/.run/stack}"
 SERVICES=(intake classifier capacity notifier)
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 REDIS_PORT="${REDIS_PORT:-6379}"
