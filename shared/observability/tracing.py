@@ -6,7 +6,8 @@ A POST starts a trace, or continues the caller's ``traceparent``. FastStream's
 ``KafkaTelemetryMiddleware`` writes ``traceparent`` into every Kafka record's headers and
 continues it in the consumer, so one request is one trace through intake, classifier, capacity
 and notifier; the notifier parks each send in its schedule with the context it was scheduled in
-(``TraceCarrier``), and the httpx instrumentation puts ``traceparent`` on the webhook it posts.
+(``TraceCarrier``); the httpx instrumentation puts ``traceparent`` on the webhook it posts, and
+the email channel's SMTP send is a span whose ``traceparent`` the mail carries as a header.
 
 Exporters: ``none`` (spans are not recorded; an incoming ``traceparent`` still travels on),
 ``otlp`` (OTLP/HTTP protobuf, batched), ``console`` (for a look by hand), ``memory`` (tests read

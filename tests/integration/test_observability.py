@@ -1,5 +1,5 @@
 """What an operator sees, on the real broker and Redis: one request through the four services is one
-trace (Kafka headers, the notifier's schedule, the webhook's headers), ``/metrics`` holds real values,
+trace (Kafka headers, the notifier's schedule, the email's and the webhook's headers), ``/metrics`` holds real values,
 every record produced matches the AsyncAPI document, and each service serves that document."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from shared.observability.tracing import memory_exporter
 from shared.topics import Topics
 from tests.contract import violations
 from tests.infra import ROOT, Endpoints, admin_options, grant_topics
-from tests.receivers import HttpReceiver, MailSink, Received
+from tests.receivers import HttpReceiver, Mail, MailSink, Received
 from tests.support import API_KEYS, AUTH, eventually, request_body, running
 
 pytestmark = pytest.mark.integration
@@ -53,6 +53,7 @@ class Run:
     records: list[tuple[str, bytes, dict[str, str]]] = field(default_factory=list)
     scrapes: dict[str, str] = field(default_factory=dict)
     hooks: list[Received] = field(default_factory=list)
+    mails: list[Mail] = field(default_factory=list)
     served: dict[str, tuple[Any, httpx.Response]] = field(default_factory=dict)
 
     def in_trace(self) -> list[ReadableSpan]:
@@ -93,7 +94,7 @@ async def run(endpoints: Endpoints) -> Run:
         notifier_settings = NotifierSettings(**common, smtp_host="127.0.0.1", smtp_port=sink.port,
                                              allow_private_targets=True, dispatch_poll_s=0.05,
                                              shutdown_grace_s=0.0, recipient_domains=["example.com"],
-                                             **_secrets_key())
+                                             secrets_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
         apps = {"intake": create_intake(IntakeSettings(**common)),
                 "classifier": create_classifier(ClassifierSettings(**common)),
                 "capacity": create_capacity(CapacitySettings(**common)),
@@ -110,6 +111,7 @@ async def run(endpoints: Endpoints) -> Run:
             await sink.wait_for(1)
             found.hooks = await hooks.wait_for(1)
             await eventually(lambda: _settled(found), timeout=20)
+            found.mails = list(sink.mail)
             await asyncio.sleep(0.6)  # a lag probe after the last commit
             for name, client in clients.items():
                 found.scrapes[name] = (await client.get("/metrics")).text
@@ -120,24 +122,17 @@ async def run(endpoints: Endpoints) -> Run:
     return found
 
 
-def _secrets_key() -> dict[str, str]:
-    """The notifier's key for sealing webhook secrets, where its settings ask for one."""
-    if "secrets_key" not in NotifierSettings.model_fields:
-        return {}
-    return {"secrets_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}
-
-
 async def _settled(found: Run) -> bool:
-    """The webhook's send has ended (its span is exported once it ends)."""
+    """The webhook's send and an email's have ended (a span is exported once it ends)."""
     found.spans = list(memory_exporter().get_finished_spans())
-    return "send delivery" in {s.name for s in found.in_trace()}
+    return {"send delivery", "send notification", "smtp send"} <= {s.name for s in found.in_trace()}
 
 
 def _service(span: ReadableSpan) -> str:
     return str(span.resource.attributes.get("service.name"))
 
 
-async def test_one_request_is_one_trace_through_the_four_services_to_the_webhook(run: Run) -> None:
+async def test_one_request_is_one_trace_through_the_four_services_to_the_email_and_the_webhook(run: Run) -> None:
     spans = run.in_trace()
     assert {_service(s) for s in spans} == set(SERVICES)
     # The caller's span is the root's parent; every other span's parent is in the trace: one tree.
@@ -151,14 +146,23 @@ async def test_one_request_is_one_trace_through_the_four_services_to_the_webhook
     for service, topic in [("classifier", topics.requests), ("capacity", topics.classifications),
                            ("notifier", topics.decisions)]:
         assert (service, f"{topic} process") in names
-    # The webhook's send continues the trace from the notifier's schedule and posts with it. (The email's
-    # send does so once the notification log carries its job's trace like the delivery log does.)
-    assert {("notifier", "send delivery"), ("notifier", "POST")} <= names
+    # Both sends continue the trace from the notifier's schedule: the webhook's posts with it, and the
+    # email's SMTP conversation is a span of its own under its send.
+    assert {("notifier", "send delivery"), ("notifier", "POST"), ("notifier", "send notification"),
+            ("notifier", "smtp send")} <= names
+    by_id = {s.context.span_id: s for s in spans if s.context is not None}
+    for smtp in (s for s in spans if s.name == "smtp send"):
+        assert smtp.parent is not None and by_id[smtp.parent.span_id].name == "send notification"
 
 
-async def test_the_trace_travels_in_kafka_headers_and_in_the_webhook_headers(run: Run) -> None:
+async def test_the_trace_travels_in_kafka_headers_and_in_the_email_and_webhook_headers(run: Run) -> None:
     [hook] = run.hooks
     assert hook.headers["traceparent"].split("-")[1] == run.trace_id
+    smtp_spans = {f"{s.context.span_id:016x}" for s in run.in_trace() if s.name == "smtp send" and s.context}
+    assert run.mails
+    for mail in run.mails:  # each names its SMTP send's span
+        _, trace_id, span_id, _ = str(mail.message["traceparent"]).split("-")
+        assert trace_id == run.trace_id and span_id in smtp_spans, mail.subject
     topics = Topics(run.prefix)
     on_the_path = {topics.requests, topics.classifications, topics.decisions}
     about_the_request = [h for topic, value, h in run.records

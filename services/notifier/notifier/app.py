@@ -74,7 +74,7 @@ def _dispatcher(settings: NotifierSettings, runtime: Runtime, notifications: Not
     recipients = Recipients(runtime.redis, allowed_domains=settings.allowed_recipient_domains,
                             limit_per_hour=settings.recipient_limit_per_hour,
                             unthrottled=[settings.ops_email, settings.heat_shield_email])
-    email = sends.counted(EmailChannel(_smtp(settings), timeout), "email")
+    email = sends.counted(EmailChannel(_smtp(settings), timeout, runtime.tracing.tracer), "email")
     notify = NotificationJob(notifications, schedule, email=email, slack=slack,
                              recipients=recipients, retry=retry, outcomes=runtime.outcomes,
                              publisher=runtime.publisher, source=f"/{NAME}")

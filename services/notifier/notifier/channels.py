@@ -1,6 +1,7 @@
 """The channels, each making one attempt and reporting how it went; none of them retries.
 
-    Email     SMTP (aiosmtplib), to people
+    Email     SMTP (aiosmtplib), to people; each send a span of the trace it continues, whose
+              ``traceparent`` the message carries as a header
     Slack     a Slack incoming webhook: ``{"text": ...}`` in mrkdwn
     Webhooks  the event's CloudEvents JSON, signed per Standard Webhooks, to a subscription's URL
 
@@ -19,10 +20,13 @@ from email.utils import format_datetime, formataddr
 
 import aiosmtplib
 import httpx
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
 
 from notifier.targets import UnsafeTarget, resolve
+from shared.observability.tracing import traceparent
 
 __all__ = ["Attempt", "EmailChannel", "SlackChannel", "WebhookChannel", "signed_headers"]
 
@@ -80,9 +84,10 @@ class SmtpServer:
 
 
 class EmailChannel:
-    def __init__(self, server: SmtpServer | None, timeout_s: float) -> None:
+    def __init__(self, server: SmtpServer | None, timeout_s: float, tracer: trace.Tracer | None = None) -> None:
         self._server = server
         self._timeout_s = timeout_s
+        self._tracer = tracer or trace.get_tracer(__name__)
 
     @property
     def configured(self) -> bool:
@@ -93,6 +98,15 @@ class EmailChannel:
         server = self._server
         if server is None:
             return clock.skipped("no SMTP server configured (NOTIFIER_SMTP_HOST)")
+        with self._tracer.start_as_current_span("smtp send", kind=trace.SpanKind.CLIENT, attributes={
+                "server.address": server.host, "server.port": server.port}) as span:
+            attempt = await self._attempt(server, clock, to=to, subject=subject, text=text, message_id=message_id)
+            if not attempt.ok:
+                span.set_status(StatusCode.ERROR, attempt.error)
+            return attempt
+
+    async def _attempt(self, server: SmtpServer, clock: _Clock, *, to: str, subject: str, text: str,
+                       message_id: str) -> Attempt:
         try:
             message = EmailMessage()
             message["From"] = formataddr((server.sender_name, server.sender))
@@ -101,6 +115,8 @@ class EmailChannel:
             message["Date"] = format_datetime(clock.at)
             # The same Message-ID on a repeat, so a mailbox can tell it is the same message.
             message["Message-ID"] = f"<{message_id}@{server.sender.rsplit('@', 1)[-1]}>"
+            for name, value in traceparent().items():  # the send's span, as a webhook carries its post's
+                message[name] = value
             message.set_content(text)
             async with asyncio.timeout(self._timeout_s):
                 await aiosmtplib.send(message, hostname=server.host, port=server.port, start_tls=server.starttls,

@@ -27,7 +27,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from notifier.journal import UNPUBLISHED, Journal, NoticeRecorded, member
-from notifier.schedule import DUE, Claim, Schedule, job
+from notifier.schedule import DUE, TRACES, Claim, Schedule, job
 
 __all__ = ["Draft", "NotificationLog"]
 
@@ -115,7 +115,14 @@ class NotificationLog:
             keys += [_record_key(draft.id), _index_key(draft.subject)]
             args += [draft.id, json.dumps(asdict(draft)), due, _iso(due) if draft.after else created_at,
                      HOLD_DETAIL if draft.after else ""]
-        return int(await self._redis.eval(_RECORD_ONCE, len(keys), *keys, *args))
+        # Each send continues the trace of the event that caused it: its trace is queued with its job, in
+        # the same transaction, so the dispatcher never claims the job before the trace is there.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for draft in drafts:
+                TRACES.queue(pipe, job(KIND, draft.id))
+            pipe.eval(_RECORD_ONCE, len(keys), *keys, *args)
+            *_, created = await pipe.execute()
+        return int(created)
 
     async def hold(self, claim: Claim, draft: Draft, released: Released) -> Literal["held", "released", "stale"]:
         """For a claimed notice told after others: "released" when ``released(their statuses, hold_until)``
