@@ -63,11 +63,18 @@ async def test_paused_work_reads_paused_in_intake_and_on_the_board(
         await _status(intake, request_id, "committed")
         paused = await capacity.post(f"/v1/work/{request_id}/pause")
         assert paused.status_code == 200
-        # Capacity lists the paused card at the head of the backlog: its status stays paused.
+        # Capacity lists the paused card at the head of the backlog: once intake has that on the timeline
+        # too, the status still reads paused.
         await tap.wait_for(lambda es: any(e.type == "request.backlogged" and e.subject == request_id
                                           for e in es))
-        found = await _status(intake, request_id, "paused")
-        assert [e["type"] for e in found["timeline"]][-2:] == ["request.paused", "request.backlogged"]
+
+        async def both_seen() -> dict[str, Any] | None:
+            found: dict[str, Any] = (await intake.get(f"/v1/requests/{request_id}")).json()
+            types = [e["type"] for e in found["timeline"]]
+            return found if types[-2:] == ["request.paused", "request.backlogged"] else None
+
+        found = await eventually(both_seen)
+        assert found["status"] == "paused"
         assert found["timeline"][-1]["data"]["paused"] is True
         assert found["timeline"][-1]["summary"].startswith("Paused:")
         await _column(capacity, request_id, "paused")
