@@ -1,5 +1,5 @@
 """Checks a record against the AsyncAPI document: its envelope and ``data`` against the schemas of
-its ``type``, its Kafka headers against the message's headers."""
+its ``type``, its Kafka headers against the message's headers, its type against its topic's channel."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ def _validator(schema_name: str) -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(schema)
 
 
+def channel_addresses(prefix: str) -> set[str]:
+    """The topics the document describes (the contract's, and each service's internal replay topic)."""
+    return {channel["address"] for channel in document(prefix=prefix)["channels"].values()}
+
+
 def _message_of(event_type: str) -> str | None:
     return next((name for name, m in document()["components"]["messages"].items() if m["name"] == event_type), None)
 
@@ -32,4 +37,16 @@ def violations(value: bytes, headers: dict[str, str] | None = None) -> list[str]
     found = [f"{message}: {error}" for error in _validator(f"{message}Envelope").iter_errors(body)]
     if headers is not None:
         found += [f"{message} headers: {error}" for error in _validator("KafkaHeaders").iter_errors(headers)]
+    return found
+
+
+def record_violations(prefix: str, topic: str, value: bytes, headers: dict[str, str] | None = None) -> list[str]:
+    """``violations``, and whether the record's topic is a channel that carries its type."""
+    found = violations(value, headers)
+    channel = next((c for c in document(prefix=prefix)["channels"].values() if c["address"] == topic), None)
+    if channel is None:
+        return [*found, f"{topic} is no channel of the AsyncAPI document"]
+    name = str(json.loads(value).get("dataschema", "")).rsplit("/", 1)[-1]
+    if name not in channel["messages"]:
+        found.append(f"{topic} carries no {name!r}")
     return found

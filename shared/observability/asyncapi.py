@@ -7,6 +7,11 @@ table: no script, nothing from a CDN). ``docs/asyncapi.json`` is the committed c
 ``python -m shared.observability.asyncapi > docs/asyncapi.json`` (``make asyncapi``) writes it, and
 a test fails when it and the code disagree. Each envelope's ``dataschema`` is
 ``<document id>#/components/schemas/<Model>``, the schema of its ``data`` in this document.
+
+Every topic of ``Topics.all()`` is in the document or named in its ``x-topics-left-out`` with why:
+each service's replay topic is a channel tagged ``internal`` (it carries the same envelopes as the
+topics the service consumes); the dead-letter topics and the notifier's compacted state topics are
+left out (see ``LEFT_OUT``).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from shared.envelope import CONTRACT_ID, CloudEvent, dataschema
 from shared.events import EVENT_TYPES, EventData
 from shared.topics import Topics
 
-__all__ = ["RECEIVES", "SENDS", "asyncapi_router", "document", "page"]
+__all__ = ["LEFT_OUT", "RECEIVES", "SENDS", "asyncapi_router", "document", "page"]
 
 _BINDING = "0.5.0"
 _REF = "#/components/schemas/{model}"
@@ -53,6 +58,16 @@ RECEIVES: dict[str, tuple[str, ...]] = {
     "notifier": ("requests", "classifications", "okrs", "decisions", "notifications"),
 }
 _KEY_EVENTS: tuple[type[EventData], ...] = (ApiKeyCreated, ApiKeyRevoked)
+_INTERNAL = [{"name": "internal", "description": "Between a service and itself; not for integrations."}]
+# Topics of the system the document does not describe, and why (a test holds every topic to one or the other).
+LEFT_OUT: dict[str, str] = {
+    "dead_letters": "A service's dead letters: whatever it gave up on, as it arrived (it may match no schema), "
+                    "with the failure in `dlq_*` headers; read through the service's `/v1/dead-letters`.",
+    "subscriptions": "The notifier's own state (webhook subscriptions, secrets sealed), mirrored for its "
+                     "rebuild: a storage format that changes with the notifier, not an event of the contract.",
+    "sends": "The notifier's own state (each notice and webhook delivery at its latest revision), mirrored "
+             "for its rebuild: a storage format that changes with the notifier, not an event of the contract.",
+}
 
 
 def _models() -> list[type[EventData]]:
@@ -86,6 +101,8 @@ def _schemas() -> dict[str, Any]:
             "ce_id": {"type": "string", "description": "The envelope's id: the dedupe key everywhere."},
             "ce_type": {"type": "string", "description": "The envelope's type, to filter without parsing."},
             "traceparent": {"type": "string", "description": "W3C trace context of the producing span."},
+            "dlq_replayed": {"type": "string", "description": "On a replay topic: the dead letter replayed."},
+            "dlq_topic": {"type": "string", "description": "On a replay topic: where the record first came."},
         },
     }
     return schemas
@@ -119,6 +136,16 @@ def document(server: str = "127.0.0.1:9092", prefix: str = "governance") -> dict
                "bindings": {"kafka": {"topic": getattr(topics, name), "bindingVersion": _BINDING}}}
         for name, models in by_channel.items()
     }
+    for service, names in RECEIVES.items():  # what an operator replays is what the service consumes
+        address = topics.replays(service)
+        channels[f"{service}_replays"] = {
+            "address": address, "tags": _INTERNAL,
+            "description": f"Internal: dead letters of {service} an operator put back (`POST /v1/dead-letters/"
+                           "{id}/replay`), each the envelope it first arrived as; only "
+                           f"{service} writes and reads it.",
+            "messages": {m.__name__: {"$ref": f"#/components/messages/{m.__name__}"}
+                         for name in names for m in by_channel[name]},
+            "bindings": {"kafka": {"topic": address, "bindingVersion": _BINDING}}}
     operations: dict[str, Any] = {}
     for service, names in SENDS.items():
         for name in names:
@@ -127,6 +154,12 @@ def document(server: str = "127.0.0.1:9092", prefix: str = "governance") -> dict
     for service, names in RECEIVES.items():
         for name in names:
             operations[f"{service}.receive.{name}"] = _operation("receive", service, name, by_channel[name])
+        replayed = [m for name in names for m in by_channel[name]]
+        for action in ("send", "receive"):
+            operations[f"{service}.{action}.{service}_replays"] = _operation(action, service, f"{service}_replays",
+                                                                            replayed)
+    left_out = {**{topics.dead_letters(service): LEFT_OUT["dead_letters"] for service in RECEIVES},
+                topics.subscriptions: LEFT_OUT["subscriptions"], topics.sends: LEFT_OUT["sends"]}
     return {
         "asyncapi": "3.0.0",
         "id": CONTRACT_ID,
@@ -137,7 +170,9 @@ def document(server: str = "127.0.0.1:9092", prefix: str = "governance") -> dict
                            "webhooks. The record key is the envelope's subject (the request id for request "
                            "events); `ce_id` is the dedupe key. Topic names start with the deployment's "
                            f"topic prefix (`{prefix}` here). Events change only by adding optional fields or "
-                           "by a new type version.",
+                           "by a new type version. Channels tagged `internal` are a service's own (its replay "
+                           "topic); the dead-letter topics and the notifier's state topics are left out, each "
+                           "with its reason, in `x-topics-left-out`.",
         },
         "defaultContentType": "application/cloudevents+json",
         "servers": {"kafka": {"host": server, "protocol": "kafka",
@@ -145,6 +180,7 @@ def document(server: str = "127.0.0.1:9092", prefix: str = "governance") -> dict
         "channels": channels,
         "operations": operations,
         "components": {"messages": {m.__name__: _message(m) for m in _models()}, "schemas": _schemas()},
+        "x-topics-left-out": left_out,
     }
 
 
@@ -197,10 +233,15 @@ def page(doc: dict[str, Any]) -> str:
         receivers = sorted(op.split(".")[0] for op, o in doc["operations"].items()
                            if o["channel"]["$ref"] == f"#/channels/{name}" and o["action"] == "receive")
         types = ", ".join(f'<a href="#schema-{k}">{html.escape(messages[k]["name"])}</a>' for k in channel["messages"])
-        parts.append(f"<h3><code>{html.escape(channel['address'])}</code></h3><p>{html.escape(channel['description'])}"
+        internal = " (internal)" if channel.get("tags") else ""
+        parts.append(f"<h3><code>{html.escape(channel['address'])}</code>{internal}</h3>"
+                     f"<p>{html.escape(channel['description'])}"
                      f"</p><table><tr><th>sent by</th><td>{', '.join(senders)}</td></tr><tr><th>received by</th>"
                      f"<td>{', '.join(receivers) or '(integrations)'}</td></tr><tr><th>types</th><td>{types}"
                      "</td></tr></table>")
+    parts.append("<h2>Topics left out</h2><table>" + "".join(
+        f"<tr><td><code>{html.escape(address)}</code></td><td>{html.escape(why)}</td></tr>"
+        for address, why in doc.get("x-topics-left-out", {}).items()) + "</table>")
     parts.append("<h2>Envelope and payloads</h2>")
     parts.append(_fields("CloudEvent", schemas["CloudEvent"]))
     parts += [_fields(name, schema) for name, schema in schemas.items()

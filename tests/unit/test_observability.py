@@ -12,8 +12,9 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from shared.envelope import CONTRACT_ID, envelope
 from shared.events import EVENT_TYPES, RequestSubmitted
-from shared.observability.asyncapi import document, page
+from shared.observability.asyncapi import RECEIVES, document, page
 from shared.observability.logs import configure_logging, log_context
+from shared.topics import Topics
 from tests.contract import violations
 from tests.infra import ROOT
 from tests.support import details
@@ -38,9 +39,24 @@ def test_every_event_type_has_a_message_and_each_envelope_names_its_schema() -> 
     assert violations(json.dumps(broken).encode())
 
 
+def test_every_topic_is_in_the_asyncapi_document_or_left_out_with_its_reason() -> None:
+    doc = document(prefix="p")
+    channels = {c["address"]: c for c in doc["channels"].values()}
+    left_out = doc["x-topics-left-out"]
+    assert set(Topics("p").all()) == set(channels) | set(left_out) and not set(channels) & set(left_out)
+    assert all(why.strip() for why in left_out.values())
+    for service in ("intake", "classifier", "capacity", "notifier"):
+        replays = channels[Topics("p").replays(service)]
+        assert [t["name"] for t in replays["tags"]] == ["internal"]
+        consumed = {m for c in RECEIVES[service] for m in doc["channels"][c]["messages"]}
+        assert set(replays["messages"]) == consumed, service
+    assert {"p.notifier.subscriptions", "p.notifier.sends", "p.dlq.capacity"} <= set(left_out)
+
+
 def test_the_asyncapi_page_is_a_plain_table_with_nothing_from_elsewhere() -> None:
     html = page(document())
     assert "<script" not in html and "governance.capacity.decisions" in html and "request.tradeoff_required" in html
+    assert "governance.replay.capacity</code> (internal)" in html and "governance.notifier.sends" in html
 
 
 def test_log_lines_are_json_with_service_ids_trace_and_no_secrets() -> None:
