@@ -1,8 +1,11 @@
-"""The whole pipeline as real processes on the real broker: POST to notification, and crashes."""
+"""The whole pipeline as real processes on the real broker: POST to notification, crashes, and every
+record the processes produced matching the AsyncAPI document."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,7 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.kafka_auth import KafkaAuth
+from shared.rebuild import read_records
 from shared.topics import Topics
+from tests.contract import channel_addresses, record_violations
 from tests.e2e.stack import SERVICES, ServiceProcess
 from tests.infra import Endpoints
 from tests.support import AUTH, EventTap, eventually, request_body
@@ -114,3 +120,24 @@ async def test_killing_a_service_mid_burst_loses_no_request_and_repeats_no_notif
             told = await notifications(http, services, request_id)
             about = [n["about_event_id"] for n in told]
             assert len(about) == len(set(about)), f"{request_id} was told the same thing twice"
+
+
+async def test_every_record_the_processes_produced_matches_the_asyncapi_document(
+        services: dict[str, ServiceProcess], http: httpx.AsyncClient, endpoints: Endpoints,
+        stack_prefix: str) -> None:
+    # Last in the module, so the records of the bursts and crashes above are read too.
+    answer = await http.post(f"{services['intake'].url}/v1/requests", json=request_body(title="Contract check"),
+                             headers={**AUTH, "Idempotency-Key": "e2e-contract"})
+    assert answer.status_code == 202
+    await eventually(lambda: notifications(http, services, answer.json()["id"]))
+    password = os.environ.get("TEST_KAFKA_ADMIN_PASSWORD")
+    records = await read_records(endpoints.kafka_bootstrap, sorted(channel_addresses(stack_prefix)),
+                                 KafkaAuth("admin", password) if password else None)
+    types = {json.loads(r.value or b"{}").get("type") for r in records}
+    assert {"request.submitted", "request.classified", "notification.sent"} <= types
+    assert types & {"request.scheduled", "request.backlogged"}
+    problems = [(r.topic, r.offset, problem) for r in records for problem in record_violations(
+        stack_prefix, r.topic, r.value or b"", {k: v.decode() for k, v in r.headers})]
+    assert problems == []
+    # The record key is the envelope's subject, as the document's Kafka binding says.
+    assert [(r.topic, r.offset) for r in records if r.key != json.loads(r.value or b"{}")["subject"].encode()] == []
