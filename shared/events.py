@@ -259,6 +259,9 @@ class OkrsPublished(EventData):
     objectives: list[OkrObjective]
     approved_by: str
     approved_at: datetime
+    # The tool whose key published the set (its envelope's ``time`` is when). None on events from before
+    # the field existed.
+    published_by: str | None = None
 
     def subject(self) -> str:
         return self.quarter

@@ -40,8 +40,9 @@ def okrs_router(store: OkrStore, publisher: EventPublisher, access: Access,
             assert latest is not None
             return latest.model_dump(mode="json")
         event = OkrsPublished(quarter=quarter, version=okrs.version, objectives=okrs.objectives,
-                              approved_by=okrs.approved_by, approved_at=okrs.approved_at)
-        await publisher.publish(envelope(event, source=source,
+                              approved_by=okrs.approved_by, approved_at=okrs.approved_at, published_by=caller)
+        # Stamped with the set's publication time, so a rebuild restores the set as it is read now.
+        await publisher.publish(envelope(event, source=source, time=okrs.published_at,
                                          event_id=derived_id("okrs", quarter, str(okrs.version))))
         await store.save(okrs)
         return okrs.model_dump(mode="json")

@@ -69,7 +69,8 @@ def published_set(event: CloudEvent) -> OkrSet:
     published = parse_data(event, OkrsPublished)
     return OkrSet(quarter=published.quarter, version=published.version, objectives=published.objectives,
                   approved_by=published.approved_by, approved_at=published.approved_at,
-                  published_at=event.time or datetime.now(UTC), published_by=event.source)
+                  published_at=event.time or datetime.now(UTC),
+                  published_by=published.published_by or event.source)
 
 
 def open_request(classified: RequestClassified) -> OpenRequest:
