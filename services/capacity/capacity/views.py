@@ -46,13 +46,16 @@ def shown(found: Card, only: str | None) -> bool:
 def board(ledger: Ledger, plan: Plan, only: str | None = None) -> dict[str, Any]:
     columns: dict[str, list[dict[str, Any]]] = {c: [] for c in COLUMNS}
     hidden = dict.fromkeys(COLUMNS, 0)
-    for request_id, found in ledger.cards.items():
+    # Oldest request first, and waiting cards by position: an order of their own, not the order the
+    # ledger's hash happens to hold them in (which a rebuild, or any save, may change).
+    for request_id, found in sorted(ledger.cards.items(), key=lambda kv: (kv[1].item.submitted_at, kv[0])):
         if shown(found, only):
             view = card(ledger, plan, request_id)
             columns[view["column"]].append(view)
         else:
             hidden[BOARD_COLUMN[status_of(found.item, plan.slots.get(request_id))]] += 1
-    columns["backlog"].sort(key=lambda v: v["position"] or 0)
+    for waiting in ("backlog", "paused"):
+        columns[waiting].sort(key=lambda v: v["position"] or 0)
     return {"cycle": cycle_label(plan.current_cycle, ledger.policy), "columns": columns, "hidden": hidden,
             "wip": wip(ledger)}
 
