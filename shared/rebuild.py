@@ -17,6 +17,7 @@ they produce have ids derived from their cause), so nothing is announced or sent
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 Fold = Callable[[CloudEvent], Awaitable[None]]
 _PROGRESS_S = 2.0
+_COORDINATOR_ATTEMPTS = 20
 
 
 class RebuildRefused(RuntimeError):
@@ -108,7 +111,16 @@ async def _refuse_if_running(bootstrap: str, group: str, auth: KafkaAuth) -> Non
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth.client_options())
     await admin.start()
     try:
-        described = await admin.describe_consumer_groups([group])
+        for attempt in range(_COORDINATOR_ATTEMPTS):
+            try:
+                described = await admin.describe_consumer_groups([group])
+                break
+            except GroupCoordinatorNotAvailableError:
+                # A broker on which no group was ever used creates its offsets topic on this first
+                # question, and answers once it exists.
+                if attempt == _COORDINATOR_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.5)
     finally:
         await admin.close()
     for response in described:
