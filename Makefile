@@ -1,8 +1,9 @@
 # One command per task, the same for people and CI.
-.PHONY: up down status demo test test-unit lint bench eval-classifier rebuild rebuild-capacity
+.PHONY: up down status demo test test-unit lint bench bench-load eval-classifier rebuild rebuild-capacity
 
 export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/classifier:$(CURDIR)/services/capacity:$(CURDIR)/services/notifier
 PY := .venv/bin/python
+comma := ,
 
 up:            ## Kafka, Redis and the four services on this machine
 	bash scripts/stack.sh up
@@ -39,6 +40,17 @@ bench:         ## figures, not assertions: classifier speed, then the pipeline o
 	$(PY) bench/bench_capacity_service.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_access.py
+
+bench-load:    ## open-loop load on a fresh stack of its own (ports +10000) beside two baselines: RATES=10,25,50 SECONDS=20
+	bash scripts/bootstrap.sh
+	vegeta="$$(bash bench/load/vegeta.sh)" && $(PY) -m bench.load --vegeta "$$vegeta" \
+	  --rates $(or $(RATES),10$(comma)25$(comma)50) --seconds $(or $(SECONDS),20) $(BENCH_LOAD_ARGS)
+
+bench-rebuild: ## rebuild time per service over 10,000 requests' events, on a broker and Redis of its own
+	bash scripts/bootstrap.sh
+	bash scripts/redis.sh install
+	bash scripts/kafka.sh jars
+	$(PY) bench/bench_rebuild.py $(ARGS)
 
 eval-classifier:  ## agreement of the classifier with the labelled sample in data/
 	bash scripts/bootstrap.sh
