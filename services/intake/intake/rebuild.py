@@ -2,38 +2,53 @@
 
     python -m intake.rebuild        (make rebuild SERVICE=intake)
 
-Intake's state is exactly what its subscribers make of the events it consumes, so the rebuild folds
-those events through the same handlers. Idempotency answers and rate-limit windows are not rebuilt:
-they expire anyway, and a reused Idempotency-Key still finds its request (its id is derived from the key).
+Intake's state is what its subscribers make of the events it consumes: each request's first submission,
+and one timeline entry per lifecycle event (the same ``TimelineEntry`` its handlers append). The rebuild
+gathers those in memory and writes them in batches, not one event's round trips at a time. Idempotency
+answers and rate-limit windows are not rebuilt: they expire anyway, and a reused Idempotency-Key still
+finds its request (its id is derived from the key).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 
-from intake import handlers
 from intake.app import NAME, consumed_topics
 from intake.config import IntakeSettings
-from intake.store import RequestStore
-from shared.envelope import CloudEvent
+from intake.domain import TimelineEntry
+from intake.handlers import TIMELINE_TYPES
+from intake.store import RequestStore, Restored
+from shared.envelope import CloudEvent, parse_data
+from shared.events import RequestSubmitted
 from shared.infra import connect_redis
 from shared.rebuild import Rebuilt, rebuild_service
 from shared.runtime import configure_logging
 from shared.topics import Topics
 
+ON_THE_TIMELINE = frozenset({"request.submitted", *TIMELINE_TYPES})
+
 
 async def rebuild(settings: IntakeSettings) -> Rebuilt:
     redis = connect_redis(settings.redis_url)
-    routes = handlers.routes(RequestStore(redis))
+    store = RequestStore(redis)
+    requests: defaultdict[str, Restored] = defaultdict(Restored)
 
     async def fold(event: CloudEvent) -> None:
-        handler = routes.get(event.type)
-        if handler is not None:
-            await handler(event)
+        if event.type not in ON_THE_TIMELINE:
+            return
+        found = requests[event.subject]
+        if event.type == "request.submitted" and found.submitted is None:
+            found.submitted = parse_data(event, RequestSubmitted)
+        found.timeline.setdefault(event.id, TimelineEntry.of(event.id, event.type, event.time, event.data))
+
+    async def write() -> None:
+        await store.restore(requests)
 
     try:
-        return await rebuild_service(NAME, settings, redis, consumed_topics(Topics(settings.topic_prefix)), fold)
+        return await rebuild_service(NAME, settings, redis, consumed_topics(Topics(settings.topic_prefix)), fold,
+                                     finish=write)
     finally:
         await redis.aclose()
 

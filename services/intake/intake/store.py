@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from intake.domain import TimelineEntry, current_status
 from shared.events import RequestSubmitted
@@ -22,6 +25,20 @@ def _timeline_key(request_id: str) -> str:
     return f"intake:timeline:{request_id}"
 
 
+@dataclass
+class Restored:
+    """A request as a rebuild reads it off the log: its first submission, its timeline by event id."""
+
+    submitted: RequestSubmitted | None = None
+    timeline: dict[str, TimelineEntry] = field(default_factory=dict)
+
+
+def _fields(event: RequestSubmitted) -> dict[FieldT, EncodableT]:
+    return {"id": event.request_id, "submitted_at": event.submitted_at.isoformat(),
+            "submitted_by": event.submitted_by, "requester_id": event.request.requester.id,
+            "lane": event.request.requester.type}
+
+
 class RequestStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -33,13 +50,7 @@ class RequestStore:
         created = await self._redis.hsetnx(key, "request", request.model_dump_json())
         if created or not await self._redis.hexists(key, "id"):  # new, or a write cut short before
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hset(key, mapping={
-                    "id": event.request_id,
-                    "submitted_at": event.submitted_at.isoformat(),
-                    "submitted_by": event.submitted_by,
-                    "requester_id": request.requester.id,
-                    "lane": request.requester.type,
-                })
+                pipe.hset(key, mapping=_fields(event))
                 pipe.zadd(_INDEX, {event.request_id: event.submitted_at.timestamp()})
                 await pipe.execute()
         await self.append(event.request_id, TimelineEntry.of(event_id, event.event_type, event_time,
@@ -52,6 +63,24 @@ class RequestStore:
         if added:
             status = current_status(await self.timeline(request_id))
             await self._redis.hset(_request_key(request_id), "status", status)
+
+    async def restore(self, requests: Mapping[str, Restored], batch: int = 500) -> None:
+        """Write requests as a rebuild found them on the log into wiped keys, ``batch`` requests a round trip:
+        the same record, index entry, timeline and status that ``save_submitted`` and ``append`` leave."""
+        found = list(requests.items())
+        for first in range(0, len(found), batch):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for request_id, request in found[first:first + batch]:
+                    key = _request_key(request_id)
+                    if request.submitted is not None:
+                        pipe.hset(key, mapping={"request": request.submitted.request.model_dump_json(),
+                                                **_fields(request.submitted)})
+                        pipe.zadd(_INDEX, {request_id: request.submitted.submitted_at.timestamp()})
+                    if request.timeline:
+                        pipe.hset(_timeline_key(request_id), mapping={
+                            event_id: json.dumps(entry.as_dict()) for event_id, entry in request.timeline.items()})
+                        pipe.hset(key, "status", current_status(request.timeline.values()))
+                await pipe.execute()
 
     async def timeline(self, request_id: str) -> list[TimelineEntry]:
         rows = await self._redis.hvals(_timeline_key(request_id))
