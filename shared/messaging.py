@@ -3,8 +3,9 @@
 - ``EventPublisher`` puts an envelope on the topic of its type, keyed by subject.
 - ``Outcomes`` remembers, per consumed event id (or per HTTP change), the events
   its handling produced, written in the same Redis transaction as the handler's
-  state. A redelivered event re-publishes that outcome (same ids, so consumers
-  downstream dedupe) instead of being handled twice or dropped. Outcomes stay
+  state. A redelivered event finds that outcome instead of being handled twice or
+  dropped, and it is published if it is still pending (same ids, so consumers
+  downstream dedupe), never again once Kafka has it. Outcomes stay
   marked pending until published: an outbox, kept in commit order, that
   ``republish_pending`` empties once Kafka is back, so a change made while it was
   away is still announced. Every publish goes through it oldest first, so a live
@@ -142,12 +143,12 @@ class Outcomes:
     async def deliver(self, event_id: str, produced: Sequence[CloudEvent], publisher: EventPublisher) -> None:
         """Publish ``produced``, after every outcome committed before it that is still pending.
 
-        A redelivered event whose outcome left the outbox long ago is published again (same ids).
+        An outcome leaves the outbox only once Kafka acknowledged it, so one no longer pending (the relay
+        sent it, or a redelivered event's outcome went out the first time) is not sent again.
         """
         async with self._publishing:
             pending = cast(list[str], await self._redis.lrange(self._pending, 0, -1))
             if event_id not in pending:
-                await publisher.publish_all(produced)
                 return
             for earlier in pending[:pending.index(event_id)]:
                 await self._publish_pending(earlier, publisher)
