@@ -75,3 +75,15 @@ async def test_a_live_publish_never_overtakes_an_older_pending_outcome(
     await outcomes.run("cause-newer", _producing([_paused(1)]), publisher)
     assert await _published(settings_for, topics, 2) == [0, 1]
     assert await outcomes.republish_pending(publisher) == 0
+
+
+async def test_an_outcome_published_by_a_later_one_is_not_published_again(
+        outbox: tuple[Outcomes, EventPublisher, KafkaBroker, Topics], settings_for: Callable[..., CapacitySettings],
+) -> None:
+    outcomes, publisher, _, topics = outbox
+    await outcomes.once("cause-first", _producing([_paused(0)]))
+    await outcomes.once("cause-second", _producing([_paused(1)]))
+    await outcomes.deliver("cause-second", [_paused(1)], publisher)  # sends the first one before it
+    await outcomes.deliver("cause-first", [_paused(0)], publisher)  # its own turn: already on Kafka
+    await outcomes.run("cause-marker", _producing([_paused(2)]), publisher)
+    assert await _published(settings_for, topics, 3) == [0, 1, 2]
