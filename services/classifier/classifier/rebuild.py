@@ -4,7 +4,8 @@
 
 OKR sets come back from ``okrs.published``; each open request, with its objective and the set it was
 classified under, from the classifier's own ``request.classified`` (first or again); withdrawn and done
-requests are closed. Nothing is classified or published: the log already says what was.
+requests are closed. Requests are gathered in memory and written in batches at the end. Nothing is
+classified or published: the log already says what was.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 
 from classifier.app import NAME
 from classifier.config import ClassifierSettings
+from classifier.domain import OpenRequest
 from classifier.handlers import open_request, published_set
 from classifier.store import OkrStore, OpenRequests
 from shared.envelope import CloudEvent, parse_data
@@ -27,20 +29,27 @@ from shared.topics import Topics
 async def rebuild(settings: ClassifierSettings) -> Rebuilt:
     redis = connect_redis(settings.redis_url)
     okrs, open_requests = OkrStore(redis), OpenRequests(redis)
+    still_open: dict[str, OpenRequest] = {}
+    closed: set[str] = set()
 
     async def fold(event: CloudEvent) -> None:
         match event.type:
             case "okrs.published":
                 await okrs.save(published_set(event))
-            case "request.classified" if not await open_requests.is_closed(event.subject):
-                await open_requests.keep([open_request(parse_data(event, RequestClassified))])
+            case "request.classified" if event.subject not in closed:
+                still_open[event.subject] = open_request(parse_data(event, RequestClassified))
             case "request.withdrawn" | "request.done":
-                await open_requests.close(event.subject)
+                still_open.pop(event.subject, None)
+                closed.add(event.subject)
+
+    async def write() -> None:
+        """The open and closed requests, as ``keep`` and ``close`` leave them, many a round trip."""
+        await open_requests.restore(list(still_open.values()), closed)
 
     topics = Topics(settings.topic_prefix)
     try:
         return await rebuild_service(NAME, settings, redis, [topics.okrs, topics.classifications, topics.requests,
-                                                             topics.decisions], fold)
+                                                             topics.decisions], fold, finish=write)
     finally:
         await redis.aclose()
 

@@ -73,6 +73,17 @@ class OpenRequests:
             pipe.sadd(CLOSED, request_id)
             await pipe.execute()
 
+    async def restore(self, still_open: list[OpenRequest], closed: set[str], batch: int = 1000) -> None:
+        """Write what a rebuild found into wiped keys: the same entries ``keep`` and ``close`` leave."""
+        members = sorted(closed)
+        for first in range(0, max(len(still_open), len(members)), batch):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for request in still_open[first:first + batch]:
+                    self.put(pipe, request)
+                if members[first:first + batch]:
+                    pipe.sadd(CLOSED, *members[first:first + batch])
+                await pipe.execute()
+
     async def is_closed(self, request_id: str) -> bool:
         return bool(await self._redis.sismember(CLOSED, request_id))
 
