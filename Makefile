@@ -1,5 +1,5 @@
 # One command per task, the same for people and CI.
-.PHONY: up down status demo test test-unit lint bench bench-load eval-classifier rebuild rebuild-capacity
+.PHONY: up down status demo test test-unit lint bench bench-load bench-rebuild eval-classifier rebuild rebuild-capacity
 
 export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/classifier:$(CURDIR)/services/capacity:$(CURDIR)/services/notifier
 PY := .venv/bin/python
