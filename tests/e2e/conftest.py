@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
 from redis.asyncio import Redis
 
 from tests.e2e.stack import ServiceProcess, stack
-from tests.infra import Endpoints, grant_topics
+from tests.infra import Endpoints
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +29,6 @@ def stack_settings() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def services(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory,
              stack_prefix: str, stack_settings: dict[str, str]) -> Iterator[dict[str, ServiceProcess]]:
-    asyncio.run(grant_topics(endpoints.kafka_bootstrap, stack_prefix))
     logs = tmp_path_factory.mktemp("e2e-logs")
     processes = stack(endpoints.kafka_bootstrap, endpoints.redis_base, stack_prefix, logs, extra=stack_settings)
     try:

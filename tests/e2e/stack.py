@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.infra import ROOT, free_port
+from tests.infra import ROOT, free_port, grant_topics
 from tests.support import API_KEYS
 
 SERVICES = ("intake", "classifier", "capacity", "notifier")
@@ -81,7 +82,9 @@ class ServiceProcess:
 
 def stack(kafka_bootstrap: str, redis_base: str, topic_prefix: str, logs: Path,
           extra: dict[str, str] | None = None) -> dict[str, ServiceProcess]:
-    """The four services on free ports, one Redis database each, fresh topics; ``extra`` settings for each."""
+    """The four services on free ports, one Redis database each, fresh topics (each service granted its ACLs
+    on them); ``extra`` settings for each."""
+    asyncio.run(grant_topics(kafka_bootstrap, topic_prefix))
     processes = {}
     for db, name in enumerate(SERVICES, start=12):
         upper = name.upper()

@@ -14,7 +14,7 @@ import pytest
 from shared.envelope import CloudEvent
 from shared.topics import Topics
 from tests.e2e.stack import SERVICES, ServiceProcess, stack
-from tests.infra import Endpoints, grant_topics
+from tests.infra import Endpoints
 from tests.receivers import MailSink
 from tests.support import AUTH, EventTap, eventually, request_body
 
@@ -36,7 +36,6 @@ async def sink() -> AsyncIterator[MailSink]:
 def pairs(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory,
           sink: MailSink) -> Iterator[list[dict[str, ServiceProcess]]]:
     """Two stacks on the same topics and databases: two instances of each service in one group."""
-    asyncio.run(grant_topics(endpoints.kafka_bootstrap, PREFIX))
     settings = {"RATE_LIMIT_PER_MINUTE": "100000", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port),
                 "SEND_CONCURRENCY": str(IN_FLIGHT)}
     logs = tmp_path_factory.mktemp("scale-logs")
