@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, Route, async_playwright
 
 from capacity.charts import PALETTE
 from tests.e2e.stack import ServiceProcess
-from tests.support import API_KEY, AUTH, CRM_KEY, request_body
+from tests.support import API_KEY, AUTH, CRM_KEY, auth, request_body
 
 pytestmark = pytest.mark.e2e
 
@@ -117,12 +117,25 @@ async def test_cards_appear_live_in_lane_colours_and_a_move_changes_their_column
     await page.close()
 
 
-async def test_a_requester_tools_key_sees_the_board_without_moves(
+async def test_a_requester_tools_key_sees_its_own_cards_read_only_and_only_counts_the_others(
         services: dict[str, ServiceProcess], browser: Browser) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        requester = {**request_body()["requester"], "name": "Crm Person", "email": "crm.person@example.com"}
+        posted = await http.post(f"{services['intake'].url}/v1/requests", headers={
+            **auth(CRM_KEY), "Idempotency-Key": "dashboard-crm-own"}, json=request_body(
+                title="The CRM tool's own page", requester=requester, size="XS"))
+        assert posted.status_code == 202, posted.text
+        others = (await http.get(f"{services['capacity'].url}/v1/board", headers=AUTH)).json()
     page = await opened(browser, services, CRM_KEY)
-    await page.locator("[data-column=committed] .card").first.wait_for(timeout=15_000)
+    own = page.locator(f".card[data-request-id='{posted.json()['id']}']")
+    await own.wait_for(timeout=30_000)
     assert "read only" in await page.inner_text("#who")
     assert await page.locator("button[data-move]").count() == 0
+    text = await page.inner_text("#dashboard")
+    titles = [c["title"] for cards in others["columns"].values() for c in cards
+              if c["request_id"] != posted.json()["id"]]
+    assert titles and not [t for t in titles if t in text], "another tool's card is shown"
+    assert "of other tools (not shown)" in text
     await page.close()
 
 
