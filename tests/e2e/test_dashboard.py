@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, Route, async_playwright
+from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
 from capacity.charts import PALETTE
 from tests.e2e.stack import ServiceProcess
@@ -90,9 +90,9 @@ async def test_cards_appear_live_in_lane_colours_and_a_move_changes_their_column
     for lane, colour in LANES.items():
         card = page.locator(f"[data-column=committed] .card[data-lane={lane}]").first
         await card.wait_for(timeout=30_000)
-        background = await card.evaluate("node => getComputedStyle(node).backgroundColor")
-        assert background == "rgb({}, {}, {})".format(*rgb(colour)), lane
-        assert (await card.locator(".lane-tag").inner_text()).lower() == lane.replace("_", " ")
+        # Retried: a live update may re-render the card between finding it and reading its style.
+        await expect(card).to_have_css("background-color", "rgb({}, {}, {})".format(*rgb(colour)))
+        await expect(card.locator(".lane-tag")).to_have_text(lane.replace("_", " "), ignore_case=True)
     # Sales' share of the week holds one of the two landing pages: the other waits, "not right now".
     # Which one depends on which the capacity service decides first (they travel on different partitions).
     sales = [ids[title] for lane, title, *_ in REQUESTS if lane == "sales"]
