@@ -198,6 +198,15 @@ async def test_a_degraded_redis_answers_503_and_consumers_wait_without_losing_ev
         async with running(intake) as intake_client, running(create_classifier(settings)) as classifier, \
                 EventTap(settings.kafka_bootstrap, topics.classifications) as tap:
             await classifier.put(f"/v1/okrs/{_quarter()}", json=okr_set())
+
+            async def okrs_handled() -> bool:
+                # Degrade only once the set's rollover is over: one caught mid-way keeps its lock until it expires.
+                metrics = (await classifier.get("/metrics")).text
+                return any(line.startswith("governance_events_handled_total{") and 'type="okrs.published"' in line
+                           and 'outcome="handled"' in line and not line.endswith(" 0.0")
+                           for line in metrics.splitlines())
+
+            await eventually(okrs_handled)
             if degrade == "out_of_memory":
                 await admin.config_set("maxmemory", "1")
             else:
