@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -34,10 +35,11 @@ from shared.envelope import CloudEvent
 from shared.infra import build_broker
 from shared.kafka_auth import KafkaAuth
 from shared.messaging import EventPublisher, Outcomes
+from shared.runtime import configure_logging
 from shared.settings import ServiceSettings
 from shared.topics import Topics
 
-__all__ = ["RebuildRefused", "Rebuilt", "read_log", "read_records", "rebuild_service"]
+__all__ = ["RebuildRefused", "Rebuilt", "command", "read_log", "read_records", "rebuild_service"]
 
 log = logging.getLogger(__name__)
 
@@ -190,3 +192,14 @@ async def _dead_letters(settings: ServiceSettings, service: str, redis: Redis, t
     for record in records:
         await letters.restore(record)
     return len(records)
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def command(service: str, settings: S, rebuild: Callable[[S], Coroutine[Any, Any, Rebuilt]]) -> Rebuilt:
+    """``python -m <service>.rebuild``: the service's log lines, the rebuild, and a last line with its figures."""
+    configure_logging(f"{service}.rebuild", settings)
+    rebuilt = asyncio.run(rebuild(settings))
+    log.info("%s rebuilt: %d events in %.1f s", service, rebuilt.events, rebuilt.seconds)
+    return rebuilt

@@ -10,9 +10,6 @@ classified or published: the log already says what was.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from classifier.app import NAME
 from classifier.config import ClassifierSettings
 from classifier.domain import OpenRequest
@@ -21,8 +18,7 @@ from classifier.store import OkrStore, OpenRequests
 from shared.envelope import CloudEvent, parse_data
 from shared.events import RequestClassified
 from shared.infra import connect_redis
-from shared.rebuild import Rebuilt, rebuild_service
-from shared.runtime import configure_logging
+from shared.rebuild import Rebuilt, command, rebuild_service
 from shared.topics import Topics
 
 
@@ -55,10 +51,7 @@ async def rebuild(settings: ClassifierSettings) -> Rebuilt:
 
 
 def main() -> None:
-    settings = ClassifierSettings()
-    configure_logging(f"{NAME}.rebuild", settings)
-    rebuilt = asyncio.run(rebuild(settings))
-    logging.getLogger(__name__).info("classifier rebuilt: %d events in %.1f s", rebuilt.events, rebuilt.seconds)
+    command(NAME, ClassifierSettings(), rebuild)
 
 
 if __name__ == "__main__":

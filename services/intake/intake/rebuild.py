@@ -11,8 +11,6 @@ finds its request (its id is derived from the key).
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import defaultdict
 
 from intake.app import NAME, consumed_topics
@@ -23,8 +21,7 @@ from intake.store import RequestStore, Restored
 from shared.envelope import CloudEvent, parse_data
 from shared.events import RequestSubmitted
 from shared.infra import connect_redis
-from shared.rebuild import Rebuilt, rebuild_service
-from shared.runtime import configure_logging
+from shared.rebuild import Rebuilt, command, rebuild_service
 from shared.topics import Topics
 
 ON_THE_TIMELINE = frozenset({"request.submitted", *TIMELINE_TYPES})
@@ -54,10 +51,7 @@ async def rebuild(settings: IntakeSettings) -> Rebuilt:
 
 
 def main() -> None:
-    settings = IntakeSettings()
-    configure_logging(f"{NAME}.rebuild", settings)
-    rebuilt = asyncio.run(rebuild(settings))
-    logging.getLogger(__name__).info("intake rebuilt: %d events in %.1f s", rebuilt.events, rebuilt.seconds)
+    command(NAME, IntakeSettings(), rebuild)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ the objectives' titles; the withdrawn requests. Nothing is composed, fanned out 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import datetime
@@ -33,8 +32,7 @@ from notifier.subscriptions import SubscriptionStore
 from shared.envelope import CloudEvent
 from shared.infra import build_broker, connect_redis
 from shared.messaging import EventPublisher
-from shared.rebuild import Rebuilt, rebuild_service
-from shared.runtime import configure_logging
+from shared.rebuild import Rebuilt, command, rebuild_service
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -125,10 +123,7 @@ async def _count_against_the_hour(redis: Redis, recorded: NoticeRecorded, now: f
 
 
 def main() -> None:
-    settings = NotifierSettings()
-    configure_logging(f"{NAME}.rebuild", settings)
-    rebuilt = asyncio.run(rebuild(settings))
-    log.info("notifier rebuilt: %d events in %.1f s", rebuilt.events, rebuilt.seconds)
+    command(NAME, NotifierSettings(), rebuild)
 
 
 if __name__ == "__main__":
