@@ -40,9 +40,17 @@ class Stack:
         self.ids: dict[str, str] = {}
 
     async def post(self, name: str, key: str, body: dict[str, Any]) -> None:
+        """Post, then wait for the card on the board: classifications of different requests travel on
+        different partitions, so without the wait they could reach capacity in any order."""
         answer = await self.intake.post("/v1/requests", json=body, headers=auth(key))
         assert answer.status_code == 202, answer.text
-        self.ids[name] = answer.json()["id"]
+        request_id = self.ids[name] = answer.json()["id"]
+
+        async def on_board() -> bool:
+            board = await self.read("/v1/board", API_KEY)
+            return request_id in {c["request_id"] for cards in board["columns"].values() for c in cards}
+
+        await eventually(on_board)
 
     async def read(self, path: str, key: str) -> dict[str, Any]:
         answer = await self.capacity.get(path, headers=auth(key))
@@ -103,6 +111,18 @@ async def test_a_requester_tool_sees_only_the_cards_its_tool_posted_and_counts_t
         streamed = await first_streamed(stack.capacity, key)
         assert not [word for word in private if word in json.dumps(streamed)]
         assert sum(c["hidden"] for c in streamed["columns"]) == (3 if key == CRM_KEY else 2)
+
+    decided = await stack.capacity.post(f"/v1/tradeoffs/{question['tradeoff_id']}/decision",
+                                        json={"pause": ids["page-a"]}, headers=auth(API_KEY))
+    assert decided.status_code == 200, decided.text
+    [answered] = (await stack.read("/v1/tradeoffs", FORM_KEY))["items"]
+    assert answered["status"] == "paused" and answered["paused_request_id"] is None  # the CRM's card: not named
+    form_ids = (ids["webinar"], ids["microsite"], ids["video"])
+    crm_ids = (ids["page-a"], ids["page-b"])
+    for key, others in ((CRM_KEY, form_ids), (FORM_KEY, crm_ids)):
+        for path in READS:
+            text = json.dumps(await stack.read(path, key))
+            assert not [other for other in others if other in text], (key, path, "another tool's request id")
 
     for key in (API_KEY, TEAM_KEY):  # ops and the team see every card, names and all
         text = json.dumps(await stack.read("/v1/dashboard", key))

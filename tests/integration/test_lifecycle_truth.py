@@ -131,7 +131,11 @@ async def test_a_requester_tool_reads_no_other_persons_contact_details(settings_
         assert "una@example.com" in str(as_ops["timeline"])
         assert "una@example.com" not in str(as_tool) and "Una Other" not in str(as_tool)
         entry = next(e for e in as_tool["timeline"] if e["type"] == "request.conflict_detected")
-        assert {"team": "Product", "type": "business_unit"} in entry["data"]["stakeholders"]
+        # Another tool's ask is counted, never shown: not its title, id, team or requester.
+        assert [r["request_id"] for r in entry["data"]["requests"]] == [mine]
+        assert entry["data"]["hidden_requests"] == 1
+        assert not [word for word in ("Theirs", "theirs", "Product") if word in str(entry)]
+        assert entry["data"]["stakeholders"] == [{"team": "Enterprise Sales", "type": "sales"}]
 
 
 async def test_expedite_without_a_justification_is_refused_and_nothing_is_stored(

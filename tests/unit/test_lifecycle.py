@@ -47,8 +47,8 @@ def test_a_requester_tool_reads_that_the_heat_shield_was_told_not_who_it_is() ->
     entry: dict[str, Any] = {"type": "notification.sent", "summary": "Told shield@example.com by email.",
              "data": {"recipient": "shield@example.com", "audience": "heat_shield", "status": "sent",
                       "text": "Dear heat shield", "channel": "email"}}
-    seen = redacted(entry)
+    seen = redacted(entry, set())
     assert "shield@example.com" not in str(seen)
     assert seen["summary"] == "Told the heat-shield manager."
     own = {**entry, "data": {**entry["data"], "audience": "requester", "recipient": "dave@example.com"}}
-    assert redacted(own)["data"]["recipient"] == "dave@example.com"
+    assert redacted(own, set())["data"]["recipient"] == "dave@example.com"

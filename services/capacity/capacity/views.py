@@ -108,9 +108,16 @@ def tradeoff_shown(ledger: Ledger, found: Tradeoff, only: str | None) -> bool:
 
 
 def tradeoff(ledger: Ledger, found: Tradeoff, only: str | None = None) -> dict[str, Any]:
-    """A trade-off; the committed work it offers to pause is listed where the viewer may see it, else counted."""
-    candidates = [c for c in found.candidates if only is None or (c in ledger.cards and shown(ledger.cards[c], only))]
-    return {**asdict(found), "candidates": candidates, "hidden_candidates": len(found.candidates) - len(candidates)}
+    """A trade-off; the committed work it offers to pause, and the card it paused, are named where the viewer
+    may see them, else counted (or left out)."""
+
+    def visible(request_id: str) -> bool:
+        return only is None or (request_id in ledger.cards and shown(ledger.cards[request_id], only))
+
+    candidates = [c for c in found.candidates if visible(c)]
+    paused = found.paused_request_id if found.paused_request_id and visible(found.paused_request_id) else None
+    return {**asdict(found), "candidates": candidates, "hidden_candidates": len(found.candidates) - len(candidates),
+            "paused_request_id": paused}
 
 
 def tradeoffs(ledger: Ledger, only: str | None = None, *, open_only: bool = False) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from intake.domain import can_withdraw, redacted, request_id_for
+from intake.domain import can_withdraw, listed_requests, redacted, request_id_for
 from intake.store import RequestStore
 from shared.access import Caller, Role
 from shared.auth import AUTH_RESPONSES, Access
@@ -107,7 +107,9 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
     async def get_request(request_id: str, reader: Reader) -> dict[str, Any]:
         found = visible(await store.get(request_id), request_id, reader)
         if not reader.sees_everything:
-            found["timeline"] = [redacted(entry) for entry in found["timeline"]]
+            listed = set().union(*(listed_requests(entry) for entry in found["timeline"]))
+            own = {rid for rid, by in (await store.posted_by(listed)).items() if by == reader.tool}
+            found["timeline"] = [redacted(entry, own | {request_id}) for entry in found["timeline"]]
         return found
 
     @router.get("", responses={**AUTH_RESPONSES, 422: {}})

@@ -56,20 +56,32 @@ def current_status(timeline: Iterable[TimelineEntry]) -> Status:
 _PEOPLE = {"heat_shield": "the heat-shield manager", "ops": "marketing ops", "stakeholders": "a stakeholder"}
 
 
-def redacted(entry: dict[str, Any]) -> dict[str, Any]:
-    """A timeline entry as a requester tool may read it: nobody's contact details but its requester's.
+def listed_requests(entry: dict[str, Any]) -> set[str]:
+    """The requests a timeline entry lists besides its own (a collision's, a trade-off's committed work)."""
+    data = entry.get("data") or {}
+    return {item["request_id"] for listed in ("requests", "committed") for item in data.get(listed, [])}
+
+
+def redacted(entry: dict[str, Any], own: set[str]) -> dict[str, Any]:
+    """A timeline entry as a requester tool may read it: of the other requests it lists, only those its tool
+    posted (``own``) are shown, the rest counted, as on capacity's views; nobody's contact details appear.
 
     A collision names every stakeholder, a trade-off the heat-shield manager, and notices go to ops and
-    the heat shield too: a requester tool learns the other asks and their teams (so they can settle
-    things), and that the others were told, never their names or addresses.
+    the heat shield too: a requester tool learns how many others are involved and that they were told.
     """
     data = dict(entry.get("data") or {})
     summary = entry.get("summary", "")
-    if "stakeholders" in data:
-        data["stakeholders"] = [{"team": s.get("team"), "type": s.get("type")} for s in data["stakeholders"]]
+    teams = set()
     for listed in ("requests", "committed"):
         if listed in data:
-            data[listed] = [{k: v for k, v in item.items() if k != "requester"} for item in data[listed]]
+            mine = [item for item in data[listed] if item["request_id"] in own]
+            teams |= {item["requester"]["team"] for item in mine if item.get("requester")}
+            data[listed] = [{k: v for k, v in item.items() if k != "requester"} for item in mine]
+            data[f"hidden_{listed}"] = len(entry["data"][listed]) - len(mine)
+    if "stakeholders" in data:
+        data["stakeholders"] = [{"team": s.get("team"), "type": s.get("type")} for s in data["stakeholders"]
+                                if s.get("team") in teams]
+        data.pop("observation", None)  # it names every team involved
     if "addressed_to" in data:
         data["addressed_to"] = []
     audience = data.get("audience")

@@ -82,6 +82,15 @@ class RequestStore:
                         pipe.hset(key, "status", current_status(request.timeline.values()))
                 await pipe.execute()
 
+    async def posted_by(self, request_ids: set[str]) -> dict[str, str | None]:
+        """The tool that posted each request (None for one intake does not know)."""
+        ordered = sorted(request_ids)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for request_id in ordered:
+                pipe.hget(_request_key(request_id), "submitted_by")
+            found: list[str | None] = await pipe.execute()
+        return dict(zip(ordered, found, strict=True))
+
     async def timeline(self, request_id: str) -> list[TimelineEntry]:
         rows = await self._redis.hvals(_timeline_key(request_id))
         return sorted((TimelineEntry.from_dict(json.loads(r)) for r in rows), key=lambda e: e.time)
