@@ -34,6 +34,7 @@ POM
 }
 
 start() {
+  umask 077  # server.properties holds passwords
   local dir="$1" port="$2" cport=$(( $2 + 1 ))
   jars
   mkdir -p "$dir"
@@ -58,7 +59,7 @@ listeners=$listener://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
 advertised.listeners=$listener://127.0.0.1:$port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=$listener
-listener.security.protocol.map=$listener:$listener,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$listener:$listener,CONTROLLER:$( [ "$listener" = SASL_PLAINTEXT ] && echo SASL_PLAINTEXT || echo PLAINTEXT )
 log.dirs=$dir/data
 num.partitions=6
 offsets.topic.replication.factor=1
@@ -71,14 +72,17 @@ auto.create.topics.enable=false
 log.retention.ms=-1
 PROPS
   if [ "$listener" = SASL_PLAINTEXT ]; then
-    # The controller listener stays plaintext on loopback (KRaft controllers cannot use SCRAM): its
-    # ANONYMOUS principal is the broker itself and must be a super user.
+    # Clients use SCRAM. The controller listener uses PLAIN (KRaft controllers cannot use SCRAM) with one
+    # user, the broker itself, whose password exists only in this file: nobody else reaches the controller.
     cat >> "$dir/server.properties" <<PROPS
 sasl.enabled.mechanisms=SCRAM-SHA-256
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_password";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$admin_password" user_controller="$admin_password";
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:admin;User:ANONYMOUS
+super.users=User:admin;User:controller
 allow.everyone.if.no.acl.found=false
 PROPS
   fi

@@ -115,6 +115,7 @@ native_stop() {
   local pid; pid="$(cat "$pidfile")"
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true  # never leave a survivor beside the next start
   rm -f "$pidfile"
 }
 
@@ -127,15 +128,19 @@ rebuild() {
     echo "stack: rebuilding $svc (compose mode)"
     export_compose_env
     [ "$svc" = capacity ] || docker compose stop "$svc"
-    docker compose run --rm --no-deps "$svc" python -m "$svc.rebuild"
+    local ok=0
+    docker compose run --rm --no-deps "$svc" python -m "$svc.rebuild" || ok=$?
     docker compose start "$svc"
+    [ "$ok" = 0 ] || { echo "stack: the rebuild of $svc failed (see above); $svc was started again, its Redis perhaps partly rebuilt: fix the cause and rebuild again" >&2; exit "$ok"; }
     return
   fi
   echo "stack: rebuilding $svc (native mode)"
   [ "$svc" = capacity ] || native_stop "$svc"
   mapfile -t envs < <(native_env "$svc")
-  env "${envs[@]}" .venv/bin/python -m "$svc.rebuild"
+  local ok=0
+  env "${envs[@]}" .venv/bin/python -m "$svc.rebuild" || ok=$?
   native_start "$svc"
+  [ "$ok" = 0 ] || { echo "stack: the rebuild of $svc failed (see above); $svc was started again, its Redis perhaps partly rebuilt: fix the cause and rebuild again" >&2; exit "$ok"; }
   wait_ready "$svc" "http://127.0.0.1:${PORT[$svc]}"
   echo "stack: $svc rebuilt and running"
 }
@@ -173,7 +178,7 @@ The system is up ($(mode) mode: $( [ "$(mode)" = compose ] && echo "a Docker eng
   dashboard   http://127.0.0.1:${PORT[capacity]}/dashboard  the board in lane colours, live (paste the key below)
   notifier    http://127.0.0.1:${PORT[notifier]}/docs       what each person was told
   Kafka 127.0.0.1:${KAFKA_PORT} (SASL/SCRAM-SHA-256, users in .run/kafka-users)   Redis 127.0.0.1:${REDIS_PORT}   logs: .run/stack/logs/
-  mail sink   127.0.0.1:${MAIL_PORT}   every email the notifier sends: .run/stack/logs/mail.log (compose: docker compose logs mailsink)
+  mail sink   127.0.0.1:${MAIL_PORT}   every email the notifier sends: .run/stack/logs/mail.log (compose: bash scripts/stack.sh compose logs mailsink)
 Development API key (role ops): $key   (make demo publishes the sample OKRs and the brief's stories)
 
 Submit a first request:
@@ -192,12 +197,14 @@ case "${1:-}" in
     if [ "$(mode)" = compose ]; then compose_up; else native_up; fi
     banner ;;
   down)
-    if [ "$(mode)" = compose ]; then docker compose down; else native_down; fi ;;
+    if [ "$(mode)" = compose ]; then export_compose_env; docker compose down; else native_down; fi ;;
   status)
     for svc in "${SERVICES[@]}"; do
       printf '%-11s ' "$svc"; curl -fsS "http://127.0.0.1:${PORT[$svc]}/readyz" 2>/dev/null || printf 'down'; echo
     done ;;
   rebuild)
     rebuild "${2:-}" ;;
-  *) echo "usage: $0 up | down | status | rebuild SERVICE" >&2; exit 2 ;;
+  compose)  # docker compose with the variables make up generated (compose refuses to run without them)
+    shift; export_compose_env; docker compose "$@" ;;
+  *) echo "usage: $0 up | down | status | rebuild SERVICE | compose ARGS..." >&2; exit 2 ;;
 esac
