@@ -3,7 +3,9 @@
     python -m shared.kafka_acls            (KAFKA_ACLS_BOOTSTRAP, KAFKA_ACLS_ADMIN_PASSWORD, KAFKA_ACLS_PREFIX)
 
 For the topics under one prefix, each service (user ``intake``, ``classifier``, ``capacity``, ``notifier``):
-- may read and describe every topic and create missing ones (each declares the whole topology at start);
+- may describe every topic and create missing ones (each declares the whole topology at start), and read
+  only what it consumes, the API keys and its own topics (``Topics.read_by``): the notifier's record of who
+  was told what, for one, is nobody else's to read;
 - may write only the topics it owns (``Topics.owned_by``): so only intake writes requests and API keys,
   and nobody can forge another service's events or mint a key;
 - may use its own consumer group, and produce idempotently.
@@ -59,12 +61,13 @@ def grants_for(prefix: str, service: str) -> list[Acl]:
     user = f"User:{service}"
     topics = Topics(prefix)
     every_topic = [(_Resource.TOPIC, f"{prefix}.", _Pattern.PREFIXED, user, op)
-                   for op in (_Operation.READ, _Operation.DESCRIBE, _Operation.DESCRIBE_CONFIGS, _Operation.CREATE)]
+                   for op in (_Operation.DESCRIBE, _Operation.DESCRIBE_CONFIGS, _Operation.CREATE)]
+    reads = [(_Resource.TOPIC, name, _Pattern.LITERAL, user, _Operation.READ) for name in topics.read_by(service)]
     own = [(_Resource.TOPIC, name, _Pattern.LITERAL, user, _Operation.WRITE) for name in topics.owned_by(service)]
     group = [(_Resource.GROUP, service, _Pattern.LITERAL, user, op) for op in (_Operation.READ, _Operation.DESCRIBE)]
     cluster = [(_Resource.CLUSTER, "kafka-cluster", _Pattern.LITERAL, user, op)
                for op in (_Operation.IDEMPOTENT_WRITE, _Operation.DESCRIBE)]
-    return [*every_topic, *own, *group, *cluster]
+    return [*every_topic, *reads, *own, *group, *cluster]
 
 
 async def grant(bootstrap: str, admin_password: str, prefix: str) -> int:

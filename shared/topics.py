@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Topics", "record_key"]
+__all__ = ["CONSUMES", "Topics", "record_key"]
+
+
+# What each service consumes, by ``Topics`` property: its subscriptions, its ACLs and the AsyncAPI document.
+CONSUMES: dict[str, tuple[str, ...]] = {
+    "intake": ("requests", "classifications", "decisions", "notifications"),
+    "classifier": ("requests", "okrs", "decisions"),
+    "capacity": ("requests", "classifications", "okrs"),
+    "notifier": ("requests", "classifications", "okrs", "decisions", "notifications"),
+}
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,12 @@ class Topics:
             "notifier": [self.notifications, self.subscriptions, self.sends],
         }
         return [*owned.get(service, []), self.dead_letters(service), self.replays(service)]
+
+    def read_by(self, service: str) -> list[str]:
+        """The topics ``service`` may read: what it consumes, the API keys, and what it owns (its rebuild
+        replays its own events and dead letters)."""
+        consumed = [getattr(self, name) for name in CONSUMES.get(service, ())]
+        return list(dict.fromkeys([*consumed, self.access_keys, *self.owned_by(service)]))
 
     def compacted(self) -> frozenset[str]:
         """Topics of keyed state, where the latest record per key is what counts."""

@@ -30,7 +30,7 @@ from pydantic.json_schema import models_json_schema
 from shared.access import ApiKeyCreated, ApiKeyRevoked
 from shared.envelope import CONTRACT_ID, CloudEvent, dataschema
 from shared.events import EVENT_TYPES, EventData
-from shared.topics import Topics
+from shared.topics import CONSUMES, Topics
 
 __all__ = ["LEFT_OUT", "RECEIVES", "SENDS", "asyncapi_router", "document", "page"]
 
@@ -51,12 +51,7 @@ SENDS: dict[str, tuple[str, ...]] = {
     "intake": ("requests", "access_keys"), "classifier": ("classifications", "okrs", "access_keys"),
     "capacity": ("decisions", "access_keys"), "notifier": ("notifications", "access_keys"),
 }
-RECEIVES: dict[str, tuple[str, ...]] = {
-    "intake": ("requests", "classifications", "decisions", "notifications"),
-    "classifier": ("requests", "okrs", "decisions"),
-    "capacity": ("requests", "classifications", "okrs"),
-    "notifier": ("requests", "classifications", "okrs", "decisions", "notifications"),
-}
+RECEIVES: dict[str, tuple[str, ...]] = CONSUMES
 _KEY_EVENTS: tuple[type[EventData], ...] = (ApiKeyCreated, ApiKeyRevoked)
 _INTERNAL = [{"name": "internal", "description": "Between a service and itself; not for integrations."}]
 # Topics of the system the document does not describe, and why (a test holds every topic to one or the other).

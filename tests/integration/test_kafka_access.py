@@ -8,7 +8,7 @@ import os
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 
 from shared.access import KeySpec, Role, issue
@@ -77,3 +77,26 @@ async def test_a_client_without_the_right_password_is_not_let_in(endpoints: Endp
                      Topics(topic_prefix).requests, b"{}")
     with pytest.raises(KafkaConnectionError):
         await _write(endpoints.kafka_bootstrap, KafkaAuth(), Topics(topic_prefix).requests, b"{}")
+
+
+async def test_a_service_reads_only_what_it_consumes_and_its_own_topics(
+        endpoints: Endpoints, topic_prefix: str) -> None:
+    topics = Topics(topic_prefix)
+    await _topology(endpoints, topic_prefix)
+    for service in ("intake", "classifier", "capacity", "notifier"):
+        readable = set(topics.read_by(service))
+        for topic in topics.all():
+            consumer = AIOKafkaConsumer(bootstrap_servers=endpoints.kafka_bootstrap, enable_auto_commit=False,
+                                        **_auth(service).client_options())
+            await consumer.start()
+            try:
+                consumer.assign([TopicPartition(topic, 0)])
+                await consumer.seek_to_beginning()
+                if topic in readable:
+                    await consumer.getmany(timeout_ms=500)
+                else:
+                    with pytest.raises(TopicAuthorizationFailedError):
+                        await consumer.getmany(timeout_ms=3000)
+            finally:
+                await consumer.stop()
+    assert topics.sends not in topics.read_by("intake")  # who was told what is the notifier's alone
