@@ -1,5 +1,5 @@
 # One command per task, the same for people and CI.
-.PHONY: up down status demo test test-unit lint bench bench-load bench-rebuild eval-classifier rebuild rebuild-capacity
+.PHONY: up down status demo test test-unit lint bench bench-load bench-rebuild eval-classifier rebuild rebuild-capacity asyncapi
 
 export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/classifier:$(CURDIR)/services/capacity:$(CURDIR)/services/notifier
 PY := .venv/bin/python
@@ -65,4 +65,4 @@ rebuild-capacity:
 
 asyncapi:      ## regenerate docs/asyncapi.json from shared/events.py and shared/topics.py
 	bash scripts/bootstrap.sh
-	$(PY) -m shared.observability.asyncapi > docs/asyncapi.json
+	$(PY) -m shared.observability.asyncapi > docs/asyncapi.json.new && mv docs/asyncapi.json.new docs/asyncapi.json

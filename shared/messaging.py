@@ -102,6 +102,7 @@ class Outcomes:
         self._prefix = f"{service}:outcome:"
         # A list, not a set: transactions append in commit order, and the relay keeps that order.
         self._pending = f"{service}:outbox-ordered"
+        self._unordered = f"{service}:outbox"  # the set earlier versions kept: adopted by the relay's first run
         self._publishing = asyncio.Lock()
 
     async def get(self, event_id: str) -> list[CloudEvent] | None:
@@ -158,6 +159,7 @@ class Outcomes:
     async def republish_pending(self, publisher: EventPublisher) -> int:
         """Publish every outcome not yet known to be on Kafka, in commit order; the outbox's relay."""
         async with self._publishing:
+            await self._adopt_unordered()
             pending = cast(list[str], await self._redis.lrange(self._pending, 0, -1))
             for event_id in dict.fromkeys(pending):
                 await self._publish_pending(event_id, publisher)
@@ -173,11 +175,14 @@ class Outcomes:
         """Outcomes committed but not yet known to be on Kafka (the outbox)."""
         return int(await self._redis.llen(self._pending))
 
-    async def clear(self) -> None:
-        """Forget every outcome and the outbox (a rebuild replays the log, which has them all)."""
-        await self._redis.delete(self._pending)
-        async for key in self._redis.scan_iter(match=f"{self._prefix}*", count=1000):
-            await self._redis.delete(key)
+    async def _adopt_unordered(self) -> None:
+        """Outcomes an earlier version left pending in a set go first, in the only order it kept (none)."""
+        left = cast(set[str], await self._redis.smembers(self._unordered))
+        if left:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.lpush(self._pending, *sorted(left, reverse=True))
+                pipe.delete(self._unordered)
+                await pipe.execute()
 
 
 class EventConsumer:

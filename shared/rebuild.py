@@ -70,6 +70,9 @@ async def read_records(bootstrap: str, topics: list[str],
         described = await admin.describe_topics(topics)
     finally:
         await admin.close()
+    unreadable = [t["topic"] for t in described if t.get("error_code") or not t["partitions"]]
+    if unreadable:  # before anything is wiped: a log read in part would rebuild a part
+        raise RebuildRefused(f"cannot read {', '.join(unreadable)} (missing, or not allowed to this user)")
     partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 auto_offset_reset="earliest", **options)

@@ -164,8 +164,13 @@ class LagProbe:
                                         **self._options)
             offsets = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
                                        request_timeout_ms=self._timeout_ms, **self._options)
-            await admin.start()
-            await offsets.start()
+            try:
+                await admin.start()
+                await offsets.start()
+            except BaseException:  # close what started, or a failing broker leaks a client every probe
+                await offsets.stop()
+                await admin.close()
+                raise
             self._admin, self._offsets = admin, offsets
         return self._admin, self._offsets
 

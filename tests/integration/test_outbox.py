@@ -87,3 +87,16 @@ async def test_an_outcome_published_by_a_later_one_is_not_published_again(
     await outcomes.deliver("cause-first", [_paused(0)], publisher)  # its own turn: already on Kafka
     await outcomes.run("cause-marker", _producing([_paused(2)]), publisher)
     assert await _published(settings_for, topics, 3) == [0, 1, 2]
+
+
+async def test_outcomes_an_earlier_version_left_pending_are_still_published(
+        outbox: tuple[Outcomes, EventPublisher, KafkaBroker, Topics], settings_for: Callable[..., CapacitySettings],
+) -> None:
+    outcomes, publisher, _, topics = outbox
+    redis = Redis.from_url(settings_for(CapacitySettings).redis_url, decode_responses=True)
+    await outcomes.once("cause-old", _producing([_paused(0)]))
+    await redis.lrem("outbox-test:outbox-ordered", 0, "cause-old")
+    await redis.sadd("outbox-test:outbox", "cause-old")  # where the earlier version kept it
+    await redis.aclose()
+    assert await outcomes.republish_pending(publisher) == 1
+    assert await _published(settings_for, topics, 1) == [0]
