@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
 from capacity.charts import PALETTE
 from tests.e2e.stack import ServiceProcess
-from tests.support import API_KEY, AUTH, CRM_KEY, auth, request_body
+from tests.support import API_KEY, AUTH, CRM_KEY, auth, eventually, request_body
 
 pytestmark = pytest.mark.e2e
 
@@ -120,12 +121,20 @@ async def test_cards_appear_live_in_lane_colours_and_a_move_changes_their_column
 async def test_a_requester_tools_key_sees_its_own_cards_read_only_and_only_counts_the_others(
         services: dict[str, ServiceProcess], browser: Browser) -> None:
     async with httpx.AsyncClient(timeout=10) as http:
+        theirs = await submit(http, services["intake"].url, "customer", "Another tool's webinar", "Lena Fischer",
+                              "Customer Marketing", "S")  # posted by the ops key's tool, so not the CRM's
         requester = {**request_body()["requester"], "name": "Crm Person", "email": "crm.person@example.com"}
         posted = await http.post(f"{services['intake'].url}/v1/requests", headers={
             **auth(CRM_KEY), "Idempotency-Key": "dashboard-crm-own"}, json=request_body(
                 title="The CRM tool's own page", requester=requester, size="XS"))
         assert posted.status_code == 202, posted.text
-        others = (await http.get(f"{services['capacity'].url}/v1/board", headers=AUTH)).json()
+
+        async def both_on_the_board() -> dict[str, Any] | None:
+            board: dict[str, Any] = (await http.get(f"{services['capacity'].url}/v1/board", headers=AUTH)).json()
+            on_board = {c["request_id"] for cards in board["columns"].values() for c in cards}
+            return board if {theirs, posted.json()["id"]} <= on_board else None
+
+        others = await eventually(both_on_the_board)
     page = await opened(browser, services, CRM_KEY)
     own = page.locator(f".card[data-request-id='{posted.json()['id']}']")
     await own.wait_for(timeout=30_000)

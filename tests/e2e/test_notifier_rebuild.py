@@ -30,7 +30,7 @@ NOTIFIER_DB = 15  # the notifier's database in the end-to-end stack
 STATUSES = ("pending", "succeeded", "failed", "cancelled")
 LATE = "late@example.com"  # its mail is refused ("try again later") until after the restart
 # The first retry comes at once; the second long after, so what failed twice is pending across the rebuild.
-RETRIES = [1.0, 40.0, 40.0]
+RETRIES = [1.0, 60.0, 40.0]  # the second wait outlasts the reads, the stop, the rebuild and the restart
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +229,7 @@ async def test_a_rebuilt_notifier_reads_the_same_sends_nothing_again_and_sends_w
             done = all(n["status"] == "sent" for n in told) and hook["status"] == "succeeded"
             return [told, hook, len(sink.mail), [len(r.requests) for r in receivers]] if done else None
 
-        [told, hook, *_] = await settled(late_sent, timeout=90)
+        [told, hook, *_] = await settled(late_sent, timeout=120)
         assert [n["attempts"] for n in told] == [3] * len(late_notices)
         assert [a["status_code"] for a in hook["attempts"]] == [500, 500, 200]
         sent_late = Counter(str(m.message["Message-ID"]).strip("<>").split("@")[0] for m in sink.mail[mail:])

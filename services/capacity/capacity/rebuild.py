@@ -20,17 +20,19 @@ from capacity.store import LOCK, VERSION, LedgerStore, TitleStore
 from shared.envelope import CloudEvent, parse_data
 from shared.events import OkrsPublished
 from shared.infra import connect_redis
-from shared.rebuild import Rebuilt, rebuild_service
+from shared.rebuild import RebuildRefused, Rebuilt, rebuild_service
 from shared.runtime import configure_logging
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
+LOCK_TIMEOUT_S = 1800  # the planning lock, held for the whole rebuild (10,000 requests take seconds)
 
 
 async def rebuild(settings: CapacitySettings) -> Ledger:
     redis = connect_redis(settings.redis_url)
     store, titles = LedgerStore(redis), TitleStore(redis)
     ledger = Ledger()
+    lock = store.lock(timeout=LOCK_TIMEOUT_S)
 
     async def fold_one(event: CloudEvent) -> None:
         if event.type == "okrs.published":
@@ -42,6 +44,8 @@ async def rebuild(settings: CapacitySettings) -> Ledger:
             await store.record_bypass({**event.data, "at": event.time.date().isoformat()})
 
     async def save() -> None:
+        if not await lock.owned():  # past its timeout a live instance may have planned: do not overwrite that
+            raise RebuildRefused("the planning lock expired during the rebuild; run it again")
         ledger.dirty.update(ledger.cards)
         async with redis.pipeline(transaction=True) as pipe:
             store.save(pipe, ledger)
@@ -49,7 +53,7 @@ async def rebuild(settings: CapacitySettings) -> Ledger:
 
     topics = Topics(settings.topic_prefix)
     try:
-        async with store.lock(timeout=600):
+        async with lock:
             rebuilt: Rebuilt = await rebuild_service(
                 NAME, settings, redis, [topics.requests, topics.classifications, topics.okrs, topics.decisions],
                 fold_one, require_stopped=False, keep=frozenset({LOCK, VERSION}), finish=save)

@@ -22,8 +22,8 @@ VERSION = "capacity:ledger-version"
 LOCK = "capacity:plan-lock"
 # A rebuild wipes every capacity key but LOCK (it holds it) and VERSION, which only ever grows, so no
 # instance mistakes a rebuilt ledger for its copy.
-# One field per published OKR set, "quarter#version" → {objective id: title}. Not part of the ledger:
-# a rebuild keeps it (it reads no OKR sets), and learning a set leaves VERSION alone.
+# One field per published OKR set, "quarter#version" → {objective id: title}. Not part of the ledger (learning
+# a set leaves VERSION alone); a rebuild learns the titles again from okrs.published.
 OBJECTIVES = "capacity:objective-titles"
 
 
