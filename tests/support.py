@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 from pydantic import ValidationError
 
@@ -150,3 +150,33 @@ async def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; last result: {result!r}")
         await asyncio.sleep(0.1)
+
+
+async def settled(check: Callable[[], Any], timeout: float = 120) -> Any:
+    """``check`` truthy and unchanged over three polls a second apart: nothing more is on its way."""
+    seen: list[Any] = []
+
+    async def steady() -> Any:
+        seen.append(await check())
+        await asyncio.sleep(1)
+        return seen[-1] if len(seen) >= 3 and seen[-1] and seen[-1] == seen[-2] == seen[-3] else None
+
+    return await eventually(steady, timeout=timeout)
+
+
+async def records_of(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
+    """Every record on a one-partition topic, raw: (key, value)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **admin_options())
+    await consumer.start()
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        found: list[tuple[bytes | None, bytes]] = []
+        while await consumer.position(partition) < end:
+            for records in (await consumer.getmany(partition, timeout_ms=1000)).values():
+                found += [(r.key, r.value) for r in records if r.value is not None]
+        return found
+    finally:
+        await consumer.stop()

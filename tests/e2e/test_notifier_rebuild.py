@@ -8,20 +8,19 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 from standardwebhooks.webhooks import Webhook
 
 from shared.topics import Topics
 from tests.e2e.stack import ServiceProcess
-from tests.infra import Endpoints, admin_options
+from tests.infra import Endpoints
 from tests.receivers import HttpReceiver, MailSink
-from tests.support import AUTH, eventually, request_body
+from tests.support import AUTH, records_of, request_body, settled
 
 pytestmark = pytest.mark.e2e
 
@@ -109,34 +108,8 @@ class Notifier:
         return reads
 
 
-async def settled(check: Callable[[], Awaitable[Any]], timeout: float = 90) -> Any:
-    """``check`` truthy and unchanged over three polls a second apart: nothing more is on its way."""
-    seen: list[Any] = []
-
-    async def steady() -> Any:
-        seen.append(await check())
-        await asyncio.sleep(1)
-        return seen[-1] if len(seen) >= 3 and seen[-1] and seen[-1] == seen[-2] == seen[-3] else None
-
-    return await eventually(steady, timeout=timeout)
-
-
 async def sealed_records(bootstrap: str) -> list[bytes]:
-    topic = Topics(PREFIX).subscriptions
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **admin_options())
-    await consumer.start()
-    try:
-        partition = TopicPartition(topic, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
-        values: list[bytes] = []
-        while await consumer.position(partition) < end:
-            for records in (await consumer.getmany(partition, timeout_ms=1000)).values():
-                values += [r.value for r in records if r.value is not None]
-        return values
-    finally:
-        await consumer.stop()
+    return [value for _, value in await records_of(bootstrap, Topics(PREFIX).subscriptions)]
 
 
 async def test_a_rebuilt_notifier_reads_the_same_sends_nothing_again_and_sends_what_was_pending_once(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from tests.support import (
     eventually,
     publish_raw,
     request_body,
+    settled,
 )
 
 pytestmark = pytest.mark.e2e
@@ -173,18 +174,6 @@ def messages(output: str, containing: str) -> list[str]:
             if containing in message:
                 found.append(message)
     return found
-
-
-async def settled(check: Callable[[], Awaitable[Any]], timeout: float = 120) -> Any:
-    """``check`` truthy and unchanged over three polls a second apart: nothing more is on its way."""
-    seen: list[Any] = []
-
-    async def steady() -> Any:
-        seen.append(await check())
-        await asyncio.sleep(1)
-        return seen[-1] if len(seen) >= 3 and seen[-1] and seen[-1] == seen[-2] == seen[-3] else None
-
-    return await eventually(steady, timeout=timeout)
 
 
 async def fill(system: System, bootstrap: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr, ValidationError
 
 from notifier.app import create_app
@@ -15,28 +14,9 @@ from notifier.sealed import Sealer, UnreadableSecret
 from notifier.subscriptions import new_secret
 from shared.envelope import CloudEvent
 from shared.topics import Topics
-from tests.infra import admin_options
-from tests.support import running
+from tests.support import records_of, running
 
 pytestmark = pytest.mark.integration
-
-
-async def records_of(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
-    """Every record on a one-partition topic, raw: (key, value)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **admin_options())
-    await consumer.start()
-    try:
-        partition = TopicPartition(topic, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
-        found: list[tuple[bytes | None, bytes]] = []
-        while await consumer.position(partition) < end:
-            for records in (await consumer.getmany(partition, timeout_ms=1000)).values():
-                found += [(r.key, r.value) for r in records if r.value is not None]
-        return found
-    finally:
-        await consumer.stop()
 
 
 def test_the_notifier_has_no_default_deployment_key_and_takes_only_a_fernet_key(
