@@ -21,7 +21,7 @@ from capacity.store import LedgerStore
 from shared.envelope import CloudEvent, envelope
 from shared.events import EventData, RequestClassified, RequestDetails
 from shared.infra import connect_redis
-from shared.messaging import Outcomes
+from shared.outbox import Outcomes
 
 LANES = ["customer", "sales", "business_unit", "executive", "legal"]
 

@@ -1,15 +1,7 @@
 """Publishing and consuming events, with the delivery guarantees every service relies on.
 
 - ``EventPublisher`` puts an envelope on the topic of its type, keyed by subject.
-- ``Outcomes`` remembers, per consumed event id (or per HTTP change), the events
-  its handling produced, written in the same Redis transaction as the handler's
-  state. A redelivered event finds that outcome instead of being handled twice or
-  dropped, and it is published if it is still pending (same ids, so consumers
-  downstream dedupe), never again once Kafka has it. Outcomes stay
-  marked pending until published: an outbox, kept in commit order, that
-  ``republish_pending`` empties once Kafka is back, so a change made while it was
-  away is still announced. Every publish goes through it oldest first, so a live
-  publish never overtakes an older pending outcome of the same process.
+- ``shared.outbox.Outcomes`` keeps what handling each event produced, and publishes it in commit order.
 - ``EventConsumer`` routes by ``type``, retries transient faults (Redis away,
   out of memory or read-only; Kafka) until they pass, retries other failures with
   backoff, then dead-letters them. A body that is not an envelope is dead-lettered
@@ -22,19 +14,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import cast
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 from pydantic import ValidationError
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import (
     BusyLoadingError,
     ExecAbortError,
@@ -53,7 +41,7 @@ from shared.observability.logs import log_context
 from shared.observability.metrics import ConsumerMetrics
 from shared.topics import Topics, record_key
 
-__all__ = ["EventConsumer", "EventPublisher", "Handler", "Outcomes", "TRANSIENT"]
+__all__ = ["EventConsumer", "EventPublisher", "Handler", "TRANSIENT"]
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +54,6 @@ TRANSIENT: tuple[type[Exception], ...] = (
     RedisConnectionError, RedisTimeoutError, LockError, OutOfMemoryError, ReadOnlyError, BusyLoadingError,
     TryAgainError, MasterDownError, ExecAbortError, KafkaError, asyncio.TimeoutError, ConnectionError,
 )
-OUTCOME_TTL_S = 14 * 24 * 3600
 
 
 class EventPublisher:
@@ -92,97 +79,6 @@ class EventPublisher:
     async def publish_all(self, events: Sequence[CloudEvent]) -> None:
         for event in events:
             await self.publish(event)
-
-
-class Outcomes:
-    """What handling each consumed event produced, kept so redelivery repeats it exactly."""
-
-    def __init__(self, redis: Redis, service: str) -> None:
-        self._redis = redis
-        self._prefix = f"{service}:outcome:"
-        # A list, not a set: transactions append in commit order, and the relay keeps that order.
-        self._pending = f"{service}:outbox-ordered"
-        self._unordered = f"{service}:outbox"  # the set earlier versions kept: adopted by the relay's first run
-        self._publishing = asyncio.Lock()
-
-    async def get(self, event_id: str) -> list[CloudEvent] | None:
-        raw = await self._redis.get(self._prefix + event_id)
-        if raw is None:
-            return None
-        return [CloudEvent.model_validate(e) for e in json.loads(raw)]
-
-    async def once(self, event_id: str,
-                   work: Callable[[Pipeline], Awaitable[Sequence[CloudEvent]]]) -> Sequence[CloudEvent]:
-        """Run ``work`` for an event not seen before, or return what it produced the first time.
-
-        ``work`` reads Redis as it likes and queues its writes on the pipeline it is
-        given; those writes and the outcome commit together.
-        """
-        prior = await self.get(event_id)
-        if prior is not None:
-            return prior
-        async with self._redis.pipeline(transaction=True) as pipe:
-            produced = await work(pipe)
-            self.record(pipe, event_id, produced)
-            await pipe.execute()
-        return produced
-
-    def record(self, pipe: Pipeline, event_id: str, produced: Sequence[CloudEvent]) -> None:
-        """Queue the outcome on ``pipe``, the same transaction as the handler's state."""
-        payload = json.dumps([e.model_dump(mode="json") for e in produced])
-        pipe.set(self._prefix + event_id, payload, ex=OUTCOME_TTL_S)
-        if produced:
-            pipe.rpush(self._pending, event_id)
-
-    async def run(self, event_id: str, work: Callable[[Pipeline], Awaitable[Sequence[CloudEvent]]],
-                  publisher: EventPublisher) -> Sequence[CloudEvent]:
-        """``once``, then publish what it produced."""
-        produced = await self.once(event_id, work)
-        await self.deliver(event_id, produced, publisher)
-        return produced
-
-    async def deliver(self, event_id: str, produced: Sequence[CloudEvent], publisher: EventPublisher) -> None:
-        """Publish ``produced``, after every outcome committed before it that is still pending.
-
-        An outcome leaves the outbox only once Kafka acknowledged it, so one no longer pending (the relay
-        sent it, or a redelivered event's outcome went out the first time) is not sent again.
-        """
-        async with self._publishing:
-            pending = cast(list[str], await self._redis.lrange(self._pending, 0, -1))
-            if event_id not in pending:
-                return
-            for earlier in pending[:pending.index(event_id)]:
-                await self._publish_pending(earlier, publisher)
-            await publisher.publish_all(produced)
-            await self._redis.lrem(self._pending, 0, event_id)
-
-    async def republish_pending(self, publisher: EventPublisher) -> int:
-        """Publish every outcome not yet known to be on Kafka, in commit order; the outbox's relay."""
-        async with self._publishing:
-            await self._adopt_unordered()
-            pending = cast(list[str], await self._redis.lrange(self._pending, 0, -1))
-            for event_id in dict.fromkeys(pending):
-                await self._publish_pending(event_id, publisher)
-        if pending:
-            log.info("re-sent the events of %d pending outcome(s)", len(pending))
-        return len(pending)
-
-    async def _publish_pending(self, event_id: str, publisher: EventPublisher) -> None:
-        await publisher.publish_all(await self.get(event_id) or [])
-        await self._redis.lrem(self._pending, 0, event_id)
-
-    async def depth(self) -> int:
-        """Outcomes committed but not yet known to be on Kafka (the outbox)."""
-        return int(await self._redis.llen(self._pending))
-
-    async def _adopt_unordered(self) -> None:
-        """Outcomes an earlier version left pending in a set go first, in the only order it kept (none)."""
-        left = cast(set[str], await self._redis.smembers(self._unordered))
-        if left:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.lpush(self._pending, *sorted(left, reverse=True))
-                pipe.delete(self._unordered)
-                await pipe.execute()
 
 
 class EventConsumer:

@@ -34,7 +34,8 @@ from shared.dead_letters import DeadLetters
 from shared.envelope import CloudEvent
 from shared.infra import build_broker
 from shared.kafka_auth import KafkaAuth
-from shared.messaging import EventPublisher, Outcomes
+from shared.messaging import EventPublisher
+from shared.outbox import Outcomes
 from shared.runtime import configure_logging
 from shared.settings import ServiceSettings
 from shared.topics import Topics

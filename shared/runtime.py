@@ -30,7 +30,7 @@ from shared.auth import Access
 from shared.dead_letters import DeadLetters
 from shared.infra import build_broker, connect_redis, ensure_topics
 from shared.keyfeed import KeyFeed
-from shared.messaging import EventConsumer, EventPublisher, Handler, Outcomes
+from shared.messaging import EventConsumer, EventPublisher, Handler
 from shared.observability.asyncapi import asyncapi_router
 from shared.observability.http import AccessLog
 from shared.observability.logs import configure_logging as configure_json_logging
@@ -38,6 +38,7 @@ from shared.observability.metrics import LagProbe, ServiceMetrics, gauge, metric
 from shared.observability.tracing import Tracing
 from shared.openapi import document_problems
 from shared.ops import ops_router
+from shared.outbox import Outcomes
 from shared.problems import BodySizeLimit, install_problem_handlers
 from shared.ratelimit import RateLimiter
 from shared.settings import ServiceSettings

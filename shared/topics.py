@@ -87,11 +87,14 @@ class Topics:
         }
         return [*owned.get(service, []), self.dead_letters(service), self.replays(service)]
 
+    def consumed_by(self, service: str) -> list[str]:
+        """The topics ``service`` subscribes to (its replay topic aside)."""
+        return [getattr(self, name) for name in CONSUMES.get(service, ())]
+
     def read_by(self, service: str) -> list[str]:
         """The topics ``service`` may read: what it consumes, the API keys, and what it owns (its rebuild
         replays its own events and dead letters)."""
-        consumed = [getattr(self, name) for name in CONSUMES.get(service, ())]
-        return list(dict.fromkeys([*consumed, self.access_keys, *self.owned_by(service)]))
+        return list(dict.fromkeys([*self.consumed_by(service), self.access_keys, *self.owned_by(service)]))
 
     def compacted(self) -> frozenset[str]:
         """Topics of keyed state, where the latest record per key is what counts."""

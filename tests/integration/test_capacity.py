@@ -17,7 +17,7 @@ from capacity.config import CapacitySettings
 from capacity.rebuild import rebuild
 from shared.envelope import CloudEvent, derived_id
 from shared.events import RequestWithdrawn
-from shared.messaging import Outcomes
+from shared.outbox import Outcomes
 from shared.topics import Topics
 from tests.builders import POLICY, classified
 from tests.infra import admin_options

@@ -13,7 +13,8 @@ from redis.asyncio.client import Pipeline
 from capacity.config import CapacitySettings
 from shared.envelope import CloudEvent
 from shared.infra import build_broker, ensure_topics
-from shared.messaging import EventPublisher, Outcomes
+from shared.messaging import EventPublisher
+from shared.outbox import Outcomes
 from shared.topics import Topics
 
 pytestmark = pytest.mark.integration

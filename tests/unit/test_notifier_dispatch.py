@@ -18,7 +18,8 @@ from notifier.jobs import NotificationJob, RetryPolicy
 from notifier.recipients import Recipients
 from notifier.schedule import Claim, Schedule
 from notifier.store import Draft, NotificationLog
-from shared.messaging import EventPublisher, Outcomes
+from shared.messaging import EventPublisher
+from shared.outbox import Outcomes
 
 DRAFT = Draft(id="n-1", subject="r-1", request_id="r-1", about_event_id="e-1", about_event_type="request.backlogged",
               audience="requester", recipient="dave@example.com", channel="email", title="Your request",

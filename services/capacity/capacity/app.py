@@ -29,8 +29,7 @@ def create_app(settings: CapacitySettings) -> FastAPI:
                               source=f"/{NAME}", heat_shield=settings.heat_shield_email)
     titles = TitleStore(runtime.redis)
     runtime.metrics.watch("capacity", capacity_gauges(service))
-    subscribe(runtime, [runtime.topics.requests, runtime.topics.classifications, runtime.topics.okrs],
-              handlers.routes(service, titles))
+    subscribe(runtime, runtime.topics.consumed_by(NAME), handlers.routes(service, titles))
     routers = [capacity_router(service, titles, runtime.access),
                dashboard_router(service, titles, runtime.access.allow())]
     return web_app(runtime, routers, title="capacity",

@@ -15,7 +15,8 @@ from capacity.planning import Plan, cycle_start, place_new, plan
 from capacity.store import LedgerStore
 from shared.envelope import CloudEvent, derived_id, envelope
 from shared.events import EventData
-from shared.messaging import TRANSIENT, EventPublisher, Outcomes
+from shared.messaging import TRANSIENT, EventPublisher
+from shared.outbox import Outcomes
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
         title_weight=settings.alignment_title_weight))
     open_requests = OpenRequests(runtime.redis)
     roll_over = handlers.rollover(open_requests, runtime.publisher, current, classifier, source)
-    subscribe(runtime, [runtime.topics.requests, runtime.topics.okrs, runtime.topics.decisions],
+    subscribe(runtime, runtime.topics.consumed_by(NAME),
               handlers.routes(store, open_requests, runtime.outcomes, runtime.publisher, current, classifier,
                               roll_over, source))
     router = okrs_router(store, runtime.publisher, runtime.access, classifier, current, source)

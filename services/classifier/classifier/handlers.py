@@ -13,7 +13,8 @@ from classifier.domain import Classification, Classifier, OkrSet, OpenRequest
 from classifier.store import OkrStore, OpenRequests
 from shared.envelope import CloudEvent, derived_id, envelope, parse_data
 from shared.events import OkrsPublished, RequestClassified, RequestSubmitted
-from shared.messaging import EventPublisher, Handler, Outcomes
+from shared.messaging import EventPublisher, Handler
+from shared.outbox import Outcomes
 
 log = logging.getLogger(__name__)
 

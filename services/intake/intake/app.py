@@ -16,21 +16,15 @@ from intake.store import RequestStore
 from shared.idempotency import IdempotencyKeys
 from shared.keys_api import keys_router
 from shared.runtime import build_runtime, subscribe, web_app
-from shared.topics import Topics
 
 NAME = "intake"
-
-
-def consumed_topics(topics: Topics) -> list[str]:
-    """What intake reads: its state is a fold of these (``intake.rebuild`` replays them)."""
-    return [topics.requests, topics.classifications, topics.decisions, topics.notifications]
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
     runtime = build_runtime(NAME, settings)
     store = RequestStore(runtime.redis)
     topics = runtime.topics
-    subscribe(runtime, consumed_topics(topics), handlers.routes(store))
+    subscribe(runtime, topics.consumed_by(NAME), handlers.routes(store))
     router = requests_router(store, runtime.publisher, IdempotencyKeys(runtime.redis, NAME),
                              runtime.access, settings.max_page_size, source=f"/{NAME}")
     keys = keys_router(runtime.access, runtime.publisher, source=f"/{NAME}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from intake.app import NAME, consumed_topics
+from intake.app import NAME
 from intake.config import IntakeSettings
 from intake.domain import TimelineEntry
 from intake.handlers import TIMELINE_TYPES
@@ -44,7 +44,7 @@ async def rebuild(settings: IntakeSettings) -> Rebuilt:
         await store.restore(requests)
 
     try:
-        return await rebuild_service(NAME, settings, redis, consumed_topics(Topics(settings.topic_prefix)), fold,
+        return await rebuild_service(NAME, settings, redis, Topics(settings.topic_prefix).consumed_by(NAME), fold,
                                      finish=write)
     finally:
         await redis.aclose()

@@ -98,7 +98,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     composer = Composer(Templates(), Team(ops=settings.ops_email, heat_shield=settings.heat_shield_email),
                         channels=settings.channels, team_name=settings.team_name,
                         slack_channel=settings.slack_channel if settings.slack_webhook_url else None)
-    subscribe(runtime, [topics.requests, topics.classifications, topics.okrs, topics.decisions, topics.notifications],
+    subscribe(runtime, topics.consumed_by(NAME),
               handlers.routes(composer=composer, objectives=Objectives(redis), notifications=notifications,
                               subscriptions=subscriptions, deliveries=deliveries, wake=dispatcher.wake,
                               escalation_grace_s=settings.escalation_grace_s))

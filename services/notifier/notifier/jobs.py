@@ -33,7 +33,8 @@ from notifier.store import Draft, NotificationLog
 from notifier.subscriptions import SubscriptionStore
 from shared.envelope import CloudEvent, envelope
 from shared.events import NotificationSent
-from shared.messaging import TRANSIENT, EventPublisher, Outcomes
+from shared.messaging import TRANSIENT, EventPublisher
+from shared.outbox import Outcomes
 
 __all__ = ["DeliveryJob", "NotificationJob", "RetryPolicy"]
 
