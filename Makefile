@@ -63,6 +63,6 @@ rebuild:       ## wipe one service's Redis state and replay it from Kafka: make 
 rebuild-capacity:
 	$(MAKE) rebuild SERVICE=capacity
 
-asyncapi:      ## regenerate docs/asyncapi.json from shared/events.py and shared/topics.py
+asyncapi:      ## regenerate docs/asyncapi.json from shared/events/ and shared/topics.py
 	bash scripts/bootstrap.sh
 	$(PY) -m shared.observability.asyncapi > docs/asyncapi.json.new && mv docs/asyncapi.json.new docs/asyncapi.json

@@ -102,7 +102,7 @@ class Topics:
 
     def for_type(self, event_type: str) -> str:
         """The topic that carries events of ``event_type``."""
-        if event_type in ("request.submitted", "request.withdrawn"):
+        if event_type in ("request.submitted", "request.withdrawn", "request.merged"):
             return self.requests
         if event_type == "request.classified":
             return self.classifications

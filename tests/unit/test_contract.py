@@ -12,7 +12,8 @@ PUBLIC_TYPES = {
     "request.submitted", "request.classified", "request.scheduled", "request.backlogged",
     "request.tradeoff_required", "request.conflict_detected", "request.started", "request.paused",
     "request.done", "request.withdrawn", "request.bypass_refused", "capacity.alert", "okrs.published",
-    "policy.updated", "notification.sent", "request.tradeoff_decided",
+    "policy.updated", "notification.sent", "request.tradeoff_decided", "request.merged",
+    "request.forecast_slipped", "request.sle_at_risk",
 }
 
 
