@@ -1,8 +1,9 @@
 # One image recipe for the four services: docker build --build-arg SERVICE=intake .
 FROM python:3.11.11-slim-bookworm
 WORKDIR /app
-COPY requirements.txt constraints.txt ./
-RUN pip install --no-cache-dir -c constraints.txt -r requirements.txt
+COPY requirements.txt requirements-nodeps.txt constraints.txt ./
+RUN pip install --no-cache-dir -c constraints.txt -r requirements.txt \
+ && pip install --no-cache-dir --no-deps -r requirements-nodeps.txt
 COPY shared ./shared
 COPY services ./services
 ARG SERVICE

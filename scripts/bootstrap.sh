@@ -16,6 +16,15 @@ if ! command -v chromium >/dev/null; then
   fi
 fi
 
+# axe-core, which the browser tests inject into each page (npm; installed into node_modules/).
+if [ ! -f node_modules/axe-core/axe.min.js ]; then
+  if command -v npm >/dev/null; then
+    npm install --no-audit --no-fund --silent >/dev/null
+  else
+    echo "bootstrap: npm is missing; the browser tests need axe-core (Debian/Ubuntu: sudo apt-get install npm)." >&2
+  fi
+fi
+
 stamp=".venv/.deps-$(cat requirements*.txt constraints.txt | sha256sum | cut -c1-16)"
 [ -f "$stamp" ] && exit 0
 if [ ! -x .venv/bin/python ]; then
@@ -24,5 +33,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 rm -f .venv/.deps-*
 touch "$stamp"
