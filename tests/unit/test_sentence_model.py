@@ -1,0 +1,49 @@
+"""The numpy run of all-MiniLM-L6-v2 gives the model's published behaviour."""
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+from classifier.similarity.embedding import DIMENSIONS, Embedder
+
+
+@cache
+def model() -> Embedder:
+    return Embedder()
+
+
+def cosine(a: str, b: str) -> float:
+    vectors = model().embed([a, b])
+    return float(vectors[0] @ vectors[1])
+
+
+def test_each_text_becomes_one_unit_vector() -> None:
+    vectors = model().embed(["Customer logos on the site", "A webinar", "x"])
+    assert vectors.shape == (3, DIMENSIONS)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert model().embed([]).shape == (0, DIMENSIONS)
+
+
+def test_padding_in_a_batch_does_not_change_a_vector() -> None:
+    alone = model().embed(["Brand marks on our public pages"])[0]
+    batched = model().embed(["Brand marks on our public pages",
+                             "A much longer text about a landing page for the Globex account renewal in January"])[0]
+    assert np.allclose(alone, batched, atol=1e-5)
+
+
+@pytest.mark.parametrize(("a", "b", "published"), [
+    # The scores sentence-transformers' documentation prints for all-MiniLM-L6-v2.
+    ("A man is eating food.", "A man is eating a piece of bread.", 0.7553),
+    ("The new movie is awesome", "The new movie is so great", 0.8939),
+    ("The cat sits outside", "The dog plays in the garden", 0.2838),
+    ("A man is playing guitar", "A woman watches TV", -0.0327),
+])
+def test_scores_match_the_published_model(a: str, b: str, published: float) -> None:
+    assert cosine(a, b) == pytest.approx(published, abs=1e-3)
+
+
+def test_paraphrases_score_above_unrelated_requests() -> None:
+    paraphrase = cosine("Customer logos on the site", "Brand marks on our public pages")
+    unrelated = cosine("Customer logos on the site", "Quarterly pipeline report for the board")
+    assert paraphrase > unrelated + 0.3
