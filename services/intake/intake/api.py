@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from intake.domain import can_withdraw, listed_requests, redacted, request_id_for
+from intake.merges import MERGED, merge_refusal, merged_from, merged_into, redacted_merge
 from intake.store import RequestStore
-from shared.access import Caller, Role
+from shared.access import TEAM_ROLES, Caller, Role
 from shared.auth import AUTH_RESPONSES, Access
 from shared.envelope import derived_id, envelope
-from shared.events import Lane, RequestDetails, RequestSubmitted, RequestWithdrawn
+from shared.events import Lane, RequestDetails, Requester, RequestMerged, RequestSubmitted, RequestWithdrawn
 from shared.idempotency import IdempotencyKeys, StoredAnswer, fingerprint
 from shared.messaging import TRANSIENT, EventPublisher
 from shared.problems import Problem
@@ -45,6 +46,14 @@ class WithdrawBody(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class MergeBody(BaseModel):
+    """The body of ``POST /v1/requests/{id}/merge``: the request it goes into, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    into: str = Field(min_length=1, max_length=200, description="The surviving request's id.")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
 def _unavailable(what: str) -> Problem:
     return Problem(503, f"{what} is unavailable, so the request was not accepted. Retry later with "
                         "the same Idempotency-Key: it answers with the same request, never a second one.",
@@ -56,6 +65,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
     router = APIRouter(prefix="/v1/requests", tags=["requests"])
     Poster = Annotated[Caller, Depends(access.allow(Role.REQUESTER_TOOL))]
     Reader = Annotated[Caller, Depends(access.allow())]
+    Team = Annotated[Caller, Depends(access.allow(*TEAM_ROLES))]
 
     def visible(found: dict[str, Any] | None, request_id: str, reader: Caller) -> dict[str, Any]:
         # Another tool's request answers as if it did not exist: its id tells nothing.
@@ -107,9 +117,15 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
     async def get_request(request_id: str, reader: Reader) -> dict[str, Any]:
         found = visible(await store.get(request_id), request_id, reader)
         if not reader.sees_everything:
-            listed = set().union(*(listed_requests(entry) for entry in found["timeline"]))
-            own = {rid for rid, by in (await store.posted_by(listed)).items() if by == reader.tool}
-            found["timeline"] = [redacted(entry, own | {request_id}) for entry in found["timeline"]]
+            listed = set().union(*(listed_requests(entry) for entry in found["timeline"]),
+                                 *({e["data"]["request_id"], e["data"]["into"]} for e in found["timeline"]
+                                   if e["type"] == MERGED))
+            own = {rid for rid, by in (await store.posted_by(listed)).items() if by == reader.tool} | {request_id}
+            found["merged_from"] = [rid for rid in merged_from(found) if rid in own]
+            found["timeline"] = [redacted_merge(entry, own) if entry["type"] == MERGED else redacted(entry, own)
+                                 for entry in found["timeline"]]
+            return found
+        found["merged_from"] = merged_from(found)
         return found
 
     @router.get("", responses={**AUTH_RESPONSES, 422: {}})
@@ -144,7 +160,44 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
         return {"id": request_id, "status": "withdrawn",
                 "links": {"self": f"/v1/requests/{request_id}"}}
 
+    @router.post("/{request_id}/merge", status_code=202,
+                 responses={**AUTH_RESPONSES, 404: {}, 409: {}, 413: {}, 422: {}})
+    async def merge(request_id: str, body: MergeBody, member: Team) -> JSONResponse:
+        """Close the request as ``merged`` into another open one (``request.merged``); its requester hears
+        the survivor's news from now on. Asking again for the same merge answers the same."""
+        found = visible(await store.get(request_id), request_id, member)
+        into = visible(await store.get(body.into), body.into, member)
+        refusal = merge_refusal(request_id, found, into)
+        if refusal is not None:
+            status, detail, kind = refusal
+            raise Problem(status, detail, type_=kind)
+        answer = {"id": request_id, "status": "merged", "into": into["id"],
+                  "links": {"self": f"/v1/requests/{request_id}", "into": f"/v1/requests/{into['id']}"}}
+        if merged_into(found) == into["id"]:
+            return JSONResponse(answer, status_code=202, headers={"Idempotent-Replayed": "true"})
+        claimed = await store.claim_merge(request_id, into["id"])
+        if claimed != into["id"]:
+            raise Problem(409, f"Request {request_id} is being merged into {claimed} already.",
+                          type_="/problems/request-closed")
+        merged = RequestMerged(
+            request_id=request_id, into=into["id"], merged_by=member.tool, reason=body.reason,
+            title=found["request"]["title"], requester=Requester.model_validate(found["request"]["requester"]),
+            into_title=into["request"]["title"],
+            into_requester=Requester.model_validate(into["request"]["requester"]))
+        try:
+            await publisher.publish(envelope(merged, source=source,
+                                             event_id=derived_id(request_id, merged.event_type)))
+        except TRANSIENT as exc:
+            await _release_merge(store, request_id)
+            raise _unavailable("The event log") from exc
+        return JSONResponse(answer, status_code=202)
+
     return router
+
+
+async def _release_merge(store: RequestStore, request_id: str) -> None:
+    with contextlib.suppress(*TRANSIENT):
+        await store.release_merge(request_id)
 
 
 def _accepted(request_id: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """intake: the one door. Takes requests over REST and tells their status.
 
-Emits:    request.submitted, request.withdrawn
+Emits:    request.submitted, request.withdrawn, request.merged
 Consumes: every request lifecycle event (its own included) and notification.sent,
           to build each request's timeline and current status.
 """

@@ -123,6 +123,9 @@ def summarize(event_type: str, data: dict[str, Any]) -> str:
             return "Done."
         case "request.withdrawn":
             return "Withdrawn."
+        case "request.merged":
+            return (f"Merged into request {data.get('into')} (\"{data.get('into_title')}\"); its requester "
+                    "hears that one's news.")
         case "request.tradeoff_required":
             return "Expedite asked for: a trade-off decision is needed."
         case "request.tradeoff_decided":

@@ -1,11 +1,12 @@
-"""Intake's subscribers: every lifecycle event lands on its request's timeline."""
+"""Intake's subscribers: every lifecycle event lands on its request's timeline; a merge on both requests'."""
 
 from __future__ import annotations
 
 from intake.domain import TimelineEntry
+from intake.merges import survivor_entry
 from intake.store import RequestStore
 from shared.envelope import CloudEvent, parse_data
-from shared.events import RequestSubmitted
+from shared.events import RequestMerged, RequestSubmitted
 from shared.messaging import Handler
 
 TIMELINE_TYPES = (
@@ -23,6 +24,11 @@ def routes(store: RequestStore) -> dict[str, Handler]:
     async def on_lifecycle(event: CloudEvent) -> None:
         await store.append(event.subject, TimelineEntry.of(event.id, event.type, event.time, event.data))
 
-    table: dict[str, Handler] = {"request.submitted": on_submitted}
+    async def on_merged(event: CloudEvent) -> None:
+        merged = parse_data(event, RequestMerged)
+        await on_lifecycle(event)
+        await store.append(merged.into, survivor_entry(event))
+
+    table: dict[str, Handler] = {"request.submitted": on_submitted, "request.merged": on_merged}
     table.update(dict.fromkeys(TIMELINE_TYPES, on_lifecycle))
     return table

@@ -17,6 +17,7 @@ from intake.app import NAME
 from intake.config import IntakeSettings
 from intake.domain import TimelineEntry
 from intake.handlers import TIMELINE_TYPES
+from intake.merges import MERGED, survivor_entry
 from intake.store import RequestStore, Restored
 from shared.envelope import CloudEvent, parse_data
 from shared.events import RequestSubmitted
@@ -24,7 +25,7 @@ from shared.infra import connect_redis
 from shared.rebuild import Rebuilt, command, rebuild_service
 from shared.topics import Topics
 
-ON_THE_TIMELINE = frozenset({"request.submitted", *TIMELINE_TYPES})
+ON_THE_TIMELINE = frozenset({"request.submitted", MERGED, *TIMELINE_TYPES})
 
 
 async def rebuild(settings: IntakeSettings) -> Rebuilt:
@@ -39,6 +40,8 @@ async def rebuild(settings: IntakeSettings) -> Rebuilt:
         if event.type == "request.submitted" and found.submitted is None:
             found.submitted = parse_data(event, RequestSubmitted)
         found.timeline.setdefault(event.id, TimelineEntry.of(event.id, event.type, event.time, event.data))
+        if event.type == MERGED:  # the surviving request tells it too
+            requests[str(event.data["into"])].timeline.setdefault(event.id, survivor_entry(event))
 
     async def write() -> None:
         await store.restore(requests)

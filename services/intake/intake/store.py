@@ -25,6 +25,10 @@ def _timeline_key(request_id: str) -> str:
     return f"intake:timeline:{request_id}"
 
 
+def _merge_key(request_id: str) -> str:
+    return f"intake:merging:{request_id}"
+
+
 @dataclass
 class Restored:
     """A request as a rebuild reads it off the log: its first submission, its timeline by event id."""
@@ -81,6 +85,16 @@ class RequestStore:
                             event_id: json.dumps(entry.as_dict()) for event_id, entry in request.timeline.items()})
                         pipe.hset(key, "status", current_status(request.timeline.values()))
                 await pipe.execute()
+
+    async def claim_merge(self, request_id: str, into: str) -> str:
+        """The request a merge of ``request_id`` goes into: ``into``, unless another merge claimed it first
+        (two merges of one request racing before either is on its timeline)."""
+        await self._redis.set(_merge_key(request_id), into, nx=True)
+        return cast(str, await self._redis.get(_merge_key(request_id))) or into
+
+    async def release_merge(self, request_id: str) -> None:
+        """A merge that could not be published gives its claim back."""
+        await self._redis.delete(_merge_key(request_id))
 
     async def posted_by(self, request_ids: set[str]) -> dict[str, str | None]:
         """The tool that posted each request (None for one intake does not know)."""
