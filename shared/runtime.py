@@ -137,9 +137,11 @@ def _relay(runtime: Runtime) -> Callable[[], Awaitable[int]]:
 
 
 def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, description: str,
-            periodic: Sequence[Periodic] = ()) -> FastAPI:
+            periodic: Sequence[Periodic] = (), startup: Sequence[Callable[[], Awaitable[object]]] = ()) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for prepare in startup:  # before consuming or serving: e.g. loading a model
+            await prepare()
         await ensure_topics(runtime.settings, runtime.topics, owner=runtime.name)
         await runtime.keyfeed.start()
         await runtime.broker.start()

@@ -1,6 +1,6 @@
 """Capacity's ledger: its state is a fold over events, so Kafka can always rebuild it.
 
-Inputs (``request.classified``, ``request.withdrawn``) and capacity's own
+Inputs (``request.classified``, ``request.withdrawn``, ``request.merged``) and capacity's own
 decisions (``request.scheduled``, ``request.started`` ...) are applied by
 ``fold``, live and during a rebuild alike. ``decide`` turns a fresh plan into the
 decisions to announce; the handler folds those back in. Pure: no I/O.
@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from capacity.overlaps import Overlaps
 from capacity.planning import FIXED_STATES, Item, Policy, Slot, State, points_for
 from shared.lifecycle import Status
 
@@ -93,6 +94,7 @@ class Ledger:
     closed: set[str] = field(default_factory=set)
     policy_history: dict[int, dict[str, Any]] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)
+    overlaps: Overlaps = field(default_factory=Overlaps)  # similar requests, and merges
 
     def put(self, card: Card) -> None:
         self.cards[card.request_id] = card
@@ -101,7 +103,8 @@ class Ledger:
     def copy(self) -> Ledger:
         """A copy to fold into; cards, trade-offs and policies are frozen, so the containers suffice."""
         return Ledger(self.policy, dict(self.cards), dict(self.announced), dict(self.tradeoffs),
-                      dict(self.alerts), set(self.conflicts), set(self.closed), dict(self.policy_history), set())
+                      dict(self.alerts), set(self.conflicts), set(self.closed), dict(self.policy_history), set(),
+                      self.overlaps.copy())
 
     def items(self) -> list[Item]:
         return [card.item for card in self.cards.values()]
@@ -148,6 +151,10 @@ def fold(ledger: Ledger, event_type: str, data: dict[str, Any]) -> None:
     match event_type:
         case "request.classified" if request_id not in ledger.closed:
             ledger.put(_card_from_classified(data, ledger.cards.get(request_id), ledger.policy))
+            ledger.overlaps.classified(request_id, data.get("similar") or [])
+        case "request.merged" if not (known and ledger.cards[request_id].item.state == "done"):
+            ledger.withdraw(request_id)  # it leaves like a withdrawn card: its points freed, nothing more said
+            ledger.overlaps.merged(request_id, data["into"])
         case "request.withdrawn" if not (known and ledger.cards[request_id].item.state == "done"):
             ledger.withdraw(request_id)
         case "request.scheduled" if known:

@@ -1,4 +1,4 @@
-"""Capacity's subscribers: classified and withdrawn requests change the board and replan it; a published
+"""Capacity's subscribers: classified, withdrawn and merged requests change the board and replan it; a published
 OKR set teaches the board its objectives' titles."""
 
 from __future__ import annotations
@@ -30,4 +30,5 @@ def routes(service: CapacityService, titles: TitleStore) -> dict[str, Handler]:
         if await titles.learn(okrs.quarter, okrs.version, {o.id: o.title for o in okrs.objectives}):
             log.info("%s: learnt the titles of OKR set %s v%d", event.id, okrs.quarter, okrs.version)
 
-    return {"request.classified": on_input, "request.withdrawn": on_input, "okrs.published": on_okrs}
+    return {"request.classified": on_input, "request.withdrawn": on_input, "request.merged": on_input,
+            "okrs.published": on_okrs}

@@ -3,6 +3,7 @@
 Built from what ops already reads (``views``: board, capacity, backlog, shares report), plus what a
 page needs to draw it plainly: each lane's shade and text colour, WIP (cards in progress) against the limits,
 each lane's share of this cycle against the policy's reserve or cap, collisions as the plan stands,
+open overlaps (pairs of cards that look like the same work; each card names its links),
 and the moves the board allows for each card. Objectives carry their titles, as the published OKR sets
 name them (``objectives``).
 """
@@ -17,6 +18,7 @@ from capacity import views
 from capacity.charts import DEFAULT_LANE_COLOURS, LANE_ORDER, hex_of, ink
 from capacity.domain import Ledger, status_of
 from capacity.objectives import NO_TITLES, Titles
+from capacity.overlaps import board_overlaps
 from capacity.planning import CUSTOMER, Plan
 
 __all__ = ["COLUMN_TITLES", "MAX_DONE", "dashboard", "lane_colours"]
@@ -48,7 +50,7 @@ def _face(view: Mapping[str, Any], colours: Mapping[str, str], objective_title: 
             "requester": requester.get("name"), "team": view["team"], "objective_id": view["objective_id"],
             "objective_title": objective_title, "points": view["points"], "expedite": view["expedite"],
             "position": view["position"], "expected_start_cycle": view["expected_start_cycle"],
-            "committed_cycle": view["committed_cycle"],
+            "committed_cycle": view["committed_cycle"], "linked": view["linked"], "merged_from": view["merged_from"],
             "moves": MOVES.get(view["column"], [])}
 
 
@@ -142,6 +144,8 @@ def dashboard(ledger: Ledger, plan: Plan, *, version: int, history: Mapping[str,
                       for t in capacity["open_tradeoffs"]],
         "collisions": [{**c, "requests": [brief(r) for r in c["request_ids"]]}
                        for c in views.collisions(ledger, plan, only)],
+        "overlaps": [{**o, "requests": [{**brief(r["request_id"]), **r} for r in o["requests"]]}
+                     for o in board_overlaps(ledger, only)],
         "alerts": [{"alert_id": a["alert_id"], "kind": a["kind"], "lane": a.get("lane"), "cycle": a["cycle"],
                     "observation": a["observation"]} for a in capacity["alerts"]],
     }

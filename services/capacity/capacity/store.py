@@ -14,11 +14,13 @@ from redis.asyncio.lock import Lock
 
 from capacity.domain import Card, Ledger, Tradeoff, policy_from, policy_to
 from capacity.objectives import SetKey, Titles
+from capacity.overlaps import Link, Overlaps
 
 CARDS, ANNOUNCED, TRADEOFFS = "capacity:cards", "capacity:announced", "capacity:tradeoffs"
 ALERTS, CONFLICTS, CLOSED = "capacity:alerts", "capacity:conflicts", "capacity:closed"
 POLICY, POLICIES, BYPASSES = "capacity:policy", "capacity:policies", "capacity:bypass-attempts"
 VERSION = "capacity:ledger-version"
+SIMILAR, MERGED = "capacity:similar", "capacity:merged"  # request → similar requests; merged → survivor
 LOCK = "capacity:plan-lock"
 # A rebuild wipes every capacity key but LOCK (it holds it) and VERSION, which only ever grows, so no
 # instance mistakes a rebuilt ledger for its copy.
@@ -50,14 +52,17 @@ class LedgerStore:
             pipe.smembers(CONFLICTS)
             pipe.smembers(CLOSED)
             pipe.get(POLICY)
-            cards, announced, tradeoffs, alerts, conflicts, closed, policy = await pipe.execute()
+            pipe.hgetall(SIMILAR)
+            pipe.hgetall(MERGED)
+            cards, announced, tradeoffs, alerts, conflicts, closed, policy, similar, merged = await pipe.execute()
         ledger = Ledger(
             cards={k: Card.from_json(json.loads(v)) for k, v in cards.items()},
             announced={k: date.fromisoformat(v) for k, v in announced.items()},
             tradeoffs={k: Tradeoff(**{**json.loads(v), "candidates": tuple(json.loads(v)["candidates"])})
                        for k, v in tradeoffs.items()},
             alerts={k: json.loads(v) for k, v in alerts.items()},
-            conflicts=set(conflicts), closed=set(closed))
+            conflicts=set(conflicts), closed=set(closed),
+            overlaps=Overlaps({k: tuple(Link(**x) for x in json.loads(v)) for k, v in similar.items()}, merged))
         if policy:
             ledger.policy = policy_from(json.loads(policy))
         return ledger
@@ -87,6 +92,7 @@ class LedgerStore:
         pipe.hset(POLICIES, str(ledger.policy.version), policy)
         for version, past in ledger.policy_history.items():
             pipe.hset(POLICIES, str(version), json.dumps(past))
+        _save_overlaps(pipe, ledger.overlaps)
         pipe.incr(VERSION)
         ledger.dirty.clear()
 
@@ -99,6 +105,15 @@ class LedgerStore:
 
     async def bypass_attempts(self) -> list[dict[str, Any]]:
         return [json.loads(r) for r in cast(list[str], await self._redis.lrange(BYPASSES, 0, -1))]
+
+
+def _save_overlaps(pipe: Pipeline, overlaps: Overlaps) -> None:
+    for request_id in overlaps.dirty:
+        if request_id in overlaps.similar:
+            pipe.hset(SIMILAR, request_id, json.dumps([link.to_json() for link in overlaps.similar[request_id]]))
+        if request_id in overlaps.merged_into:
+            pipe.hset(MERGED, request_id, overlaps.merged_into[request_id])
+    overlaps.dirty.clear()
 
 
 class TitleStore:

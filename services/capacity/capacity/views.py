@@ -13,6 +13,7 @@ from typing import Any
 from capacity.decisions import load_shares
 from capacity.domain import ACTIVE, Card, Ledger, Tradeoff, status_of
 from capacity.objectives import NO_TITLES, Titles
+from capacity.overlaps import card_links
 from capacity.planning import Plan, cycle_label, lane_budgets
 from capacity.planning_order import start_of
 from capacity.planning_signals import collisions as found_collisions
@@ -21,7 +22,7 @@ from shared.lifecycle import BOARD_COLUMN
 COLUMNS = ("backlog", "committed", "in_progress", "paused", "done")
 
 
-def card(ledger: Ledger, plan: Plan, request_id: str) -> dict[str, Any]:
+def card(ledger: Ledger, plan: Plan, request_id: str, only: str | None = None) -> dict[str, Any]:
     found = ledger.cards[request_id]
     item = found.item
     slot = plan.slots.get(request_id)
@@ -35,6 +36,9 @@ def card(ledger: Ledger, plan: Plan, request_id: str) -> dict[str, Any]:
         "expected_start_cycle": cycle_label(slot.start, ledger.policy) if slot else None,
         "expected_start": slot.start.isoformat() if slot else None,
         "committed_cycle": (cycle_label(item.committed_cycle, ledger.policy) if item.committed_cycle else None),
+        "linked": card_links(ledger, request_id, only),
+        # Merged cards left the board, and with them whose tool posted them: named to those who see all.
+        "merged_from": ledger.overlaps.merged_from(request_id) if only is None else [],
     }
 
 
@@ -50,7 +54,7 @@ def board(ledger: Ledger, plan: Plan, only: str | None = None) -> dict[str, Any]
     # ledger's hash happens to hold them in (which a rebuild, or any save, may change).
     for request_id, found in sorted(ledger.cards.items(), key=lambda kv: (kv[1].item.submitted_at, kv[0])):
         if shown(found, only):
-            view = card(ledger, plan, request_id)
+            view = card(ledger, plan, request_id, only)
             columns[view["column"]].append(view)
         else:
             hidden[BOARD_COLUMN[status_of(found.item, plan.slots.get(request_id))]] += 1
@@ -69,7 +73,7 @@ def wip(ledger: Ledger) -> dict[str, Any]:
 
 def backlog(ledger: Ledger, plan: Plan, only: str | None = None) -> dict[str, Any]:
     """The waiting cards in order; ``depth`` counts them all, ``hidden`` those not shown."""
-    items = [card(ledger, plan, rid) for rid in plan.backlog if shown(ledger.cards[rid], only)]
+    items = [card(ledger, plan, rid, only) for rid in plan.backlog if shown(ledger.cards[rid], only)]
     return {"items": items, "depth": len(plan.backlog), "hidden": len(plan.backlog) - len(items)}
 
 

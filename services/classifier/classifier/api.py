@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from classifier.domain import QUARTER_PATTERN, Classifier, OkrSet, OkrSetCreate, next_version
+from classifier.similarity.lookup import Similarity
+from classifier.similarity.wording import shown
 from classifier.store import OkrStore
 from shared.access import Caller, Role
 from shared.auth import AUTH_RESPONSES, Access
@@ -21,10 +23,12 @@ Quarter = Annotated[str, Path(pattern=QUARTER_PATTERN, examples=["2026-Q4"])]
 
 def okrs_router(store: OkrStore, publisher: EventPublisher, access: Access,
                 classifier: Classifier, current: Callable[[], Awaitable[OkrSet | None]],
-                source: str) -> APIRouter:
+                source: str, similarity: Similarity) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["okrs"])
     Ops = Annotated[Caller, Depends(access.allow(Role.OPS))]
     Reader = Annotated[Caller, Depends(access.allow())]
+    # The current objectives and the dry run are open to a public request form's submit-only key too.
+    Drafter = Annotated[Caller, Depends(access.allow(submit_only=True))]
 
     @router.put("/okrs/{quarter}", responses={**AUTH_RESPONSES, 413: {}, 422: {}})
     async def publish_okrs(quarter: Quarter, body: OkrSetCreate, caller: Ops) -> dict[str, Any]:
@@ -48,7 +52,7 @@ def okrs_router(store: OkrStore, publisher: EventPublisher, access: Access,
         return okrs.model_dump(mode="json")
 
     @router.get("/okrs/current", responses={**AUTH_RESPONSES, 404: {}})
-    async def current_okrs(reader: Reader) -> dict[str, Any]:
+    async def current_okrs(reader: Drafter) -> dict[str, Any]:
         okrs = await current()
         if okrs is None:
             raise Problem(404, "No OKR set is published for the current quarter.")
@@ -64,7 +68,14 @@ def okrs_router(store: OkrStore, publisher: EventPublisher, access: Access,
         return {**okrs.model_dump(mode="json"), "versions": await store.versions(quarter)}
 
     @router.post("/classify", tags=["classify"], responses={**AUTH_RESPONSES, 413: {}, 422: {}})
-    async def classify_draft(body: RequestDetails, reader: Reader) -> dict[str, Any]:
-        return asdict(classifier.classify(body, await current()))
+    async def classify_draft(body: RequestDetails, reader: Drafter) -> dict[str, Any]:
+        """The classification a request would get, and the open requests it looks like (nothing is kept)."""
+        result = classifier.classify(body, await current())
+        found = await similarity.find("draft", body, result.objective_id)
+        now = datetime.now(UTC)
+        own = reader.role is not Role.REQUESTER_TOOL
+        return {**asdict(result), "similar": [
+            shown(s, now, full=own or (not reader.submit_only
+                                      and found.submitted_by.get(s.request_id) == reader.tool)) for s in found.similar]}
 
     return router

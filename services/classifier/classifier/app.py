@@ -3,12 +3,14 @@
 Emits:    request.classified (lane, colour, objective, rationale), okrs.published;
           request.classified again for open requests whose objective changes when
           another OKR set becomes current (a re-publish, or a new quarter)
-Consumes: request.submitted; request.withdrawn and request.done (no longer open);
+          similar open requests from other requesters on request.classified (``similar``)
+Consumes: request.submitted; request.withdrawn, request.done and request.merged (no longer open);
           okrs.published (its own, to rebuild the OKR store and roll over)
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from fastapi import FastAPI
@@ -18,6 +20,9 @@ from classifier.alignment import AlignmentConfig
 from classifier.api import okrs_router
 from classifier.config import ClassifierSettings
 from classifier.domain import Classifier, OkrSet, current_quarter
+from classifier.similarity.detector import Detector
+from classifier.similarity.lookup import Similarity
+from classifier.similarity.scoring import Weights
 from classifier.store import OkrStore, OpenRequests
 from shared.runtime import build_runtime, subscribe, web_app
 
@@ -36,11 +41,17 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
         threshold=settings.alignment_threshold, claim_margin=settings.alignment_claim_margin,
         title_weight=settings.alignment_title_weight))
     open_requests = OpenRequests(runtime.redis)
+    similarity = Similarity(Detector(Weights(overlap=settings.similarity_overlap_threshold,
+                                             duplicate=settings.similarity_duplicate_threshold)), open_requests)
+
+    async def load_model() -> None:
+        await asyncio.to_thread(similarity.detector.load)
+
     roll_over = handlers.rollover(open_requests, runtime.publisher, current, classifier, source)
     subscribe(runtime, runtime.topics.consumed_by(NAME),
               handlers.routes(store, open_requests, runtime.outcomes, runtime.publisher, current, classifier,
-                              roll_over, source))
-    router = okrs_router(store, runtime.publisher, runtime.access, classifier, current, source)
+                              roll_over, source, similarity))
+    router = okrs_router(store, runtime.publisher, runtime.access, classifier, current, source, similarity)
     return web_app(runtime, [router], title="classifier",
                    description="Which published priority does a request ladder up to?",
-                   periodic=[(settings.rollover_check_s, roll_over)])
+                   periodic=[(settings.rollover_check_s, roll_over)], startup=[load_model])

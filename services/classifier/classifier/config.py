@@ -1,6 +1,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from classifier.similarity.scoring import Weights
 from shared.settings import ServiceSettings
 
 
@@ -19,3 +20,10 @@ class ClassifierSettings(ServiceSettings):
     rollover_check_s: float = Field(default=60.0, gt=0)
     # Pin a quarter (e.g. "2026-Q4") instead of the one whose dates contain today.
     pinned_quarter: str | None = None
+    # Origins whose pages may call the classifier from a browser (intake's request form), e.g.
+    # ["http://127.0.0.1:8001"]; none by default.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Similar requests (classifier.similarity): flagged from the overlap score, named duplicates from the
+    # duplicate score; both chosen on data/overlap-dev.jsonl (make eval-classifier prints the figures).
+    similarity_overlap_threshold: float = Field(default=Weights.overlap, ge=0, le=1)
+    similarity_duplicate_threshold: float = Field(default=Weights.duplicate, ge=0, le=1)

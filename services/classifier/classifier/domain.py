@@ -120,6 +120,7 @@ class OpenRequest:
     objective_id: str | None
     objective_rank: int | None = None
     classified_under: str | None = None  # the OKR set, as ``quarter:vN``
+    submitted_by: str | None = None  # the tool whose key posted it
 
 
 class Classifier:

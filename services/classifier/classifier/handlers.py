@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from redis.asyncio.client import Pipeline
 
 from classifier.domain import Classification, Classifier, OkrSet, OpenRequest
+from classifier.similarity.lookup import Similarity
 from classifier.store import OkrStore, OpenRequests
 from shared.envelope import CloudEvent, derived_id, envelope, parse_data
 from shared.events import OkrsPublished, RequestClassified, RequestSubmitted
@@ -77,25 +78,29 @@ def published_set(event: CloudEvent) -> OkrSet:
 def open_request(classified: RequestClassified) -> OpenRequest:
     """An open request as a classification (first or again) leaves it."""
     return OpenRequest(classified.request_id, classified.request, classified.submitted_at, classified.objective_id,
-                       classified.objective_rank, Classifier.marker_of(classified.okr_quarter, classified.okr_version))
+                       classified.objective_rank, Classifier.marker_of(classified.okr_quarter, classified.okr_version),
+                       classified.submitted_by)
 
 
 def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, publisher: EventPublisher,
            current: Current, classifier: Classifier, roll_over: Callable[[], Awaitable[int]],
-           source: str) -> dict[str, Handler]:
+           source: str, similarity: Similarity) -> dict[str, Handler]:
     async def on_submitted(event: CloudEvent) -> None:
         submitted = parse_data(event, RequestSubmitted)
 
         async def work(pipe: Pipeline) -> Sequence[CloudEvent]:
             okrs = await current()
             result = classifier.classify(submitted.request, okrs)
+            found = await similarity.find(submitted.request_id, submitted.request, result.objective_id)
             classified = RequestClassified(
                 request_id=submitted.request_id, request=submitted.request,
-                submitted_at=submitted.submitted_at, submitted_by=submitted.submitted_by, **asdict(result))
+                submitted_at=submitted.submitted_at, submitted_by=submitted.submitted_by, **asdict(result),
+                similar=found.similar)
             if not await open_requests.is_closed(submitted.request_id):
                 OpenRequests.put(pipe, OpenRequest(submitted.request_id, submitted.request,
                                                    submitted.submitted_at, result.objective_id,
-                                                   result.objective_rank, Classifier.marker(okrs)))
+                                                   result.objective_rank, Classifier.marker(okrs),
+                                                   submitted.submitted_by), found.vector)
             return [envelope(classified, source=source,
                              event_id=derived_id(event.id, classified.event_type))]
 
@@ -109,4 +114,4 @@ def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, pub
         await roll_over()
 
     return {"request.submitted": on_submitted, "request.withdrawn": on_closed, "request.done": on_closed,
-            "okrs.published": on_okrs_published}
+            "request.merged": on_closed, "okrs.published": on_okrs_published}

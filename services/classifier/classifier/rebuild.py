@@ -3,9 +3,10 @@
     python -m classifier.rebuild        (make rebuild SERVICE=classifier)
 
 OKR sets come back from ``okrs.published``; each open request, with its objective and the set it was
-classified under, from the classifier's own ``request.classified`` (first or again); withdrawn and done
-requests are closed. Requests are gathered in memory and written in batches at the end. Nothing is
-classified or published: the log already says what was.
+classified under, from the classifier's own ``request.classified`` (first or again); withdrawn, done and
+merged requests are closed. Requests are gathered in memory and written in batches at the end, each open
+one with its sentence vector (similarity), computed again. Nothing is classified or published: the log
+already says what was.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from classifier.app import NAME
 from classifier.config import ClassifierSettings
 from classifier.domain import OpenRequest
 from classifier.handlers import open_request, published_set
+from classifier.similarity.detector import Detector, encode, text_of
 from classifier.store import OkrStore, OpenRequests
 from shared.envelope import CloudEvent, parse_data
 from shared.events import RequestClassified
@@ -34,13 +36,19 @@ async def rebuild(settings: ClassifierSettings) -> Rebuilt:
                 await okrs.save(published_set(event))
             case "request.classified" if event.subject not in closed:
                 still_open[event.subject] = open_request(parse_data(event, RequestClassified))
-            case "request.withdrawn" | "request.done":
+            case "request.withdrawn" | "request.done" | "request.merged":
                 still_open.pop(event.subject, None)
                 closed.add(event.subject)
 
     async def write() -> None:
         """The open and closed requests, as ``keep`` and ``close`` leave them, many a round trip."""
-        await open_requests.restore(list(still_open.values()), closed)
+        requests = list(still_open.values())
+        detector, vectors = Detector(), dict[str, str]()
+        for first in range(0, len(requests), 32):
+            batch = requests[first:first + 32]
+            embedded = detector.embed([text_of(r.details) for r in batch])
+            vectors |= {r.request_id: encode(v) for r, v in zip(batch, embedded, strict=True)}
+        await open_requests.restore(requests, closed, vectors=vectors)
 
     topics = Topics(settings.topic_prefix)
     try:

@@ -15,6 +15,7 @@ from shared.events import RequestDetails
 
 OPEN = "classifier:open"
 CLOSED = "classifier:closed"
+VECTORS = "classifier:vectors"  # each open request's sentence vector (similarity), base64 float32
 
 
 def _versions_key(quarter: str) -> str:
@@ -61,25 +62,31 @@ class OpenRequests:
         return self._redis.lock("classifier:rollover-lock", timeout=60, blocking_timeout=90)
 
     @staticmethod
-    def put(pipe: Pipeline, request: OpenRequest) -> None:
+    def put(pipe: Pipeline, request: OpenRequest, vector: str | None = None) -> None:
         pipe.hset(OPEN, request.request_id, json.dumps({
             "details": request.details.model_dump(mode="json"),
             "submitted_at": request.submitted_at.isoformat(), "objective_id": request.objective_id,
-            "objective_rank": request.objective_rank, "classified_under": request.classified_under}))
+            "objective_rank": request.objective_rank, "classified_under": request.classified_under,
+            "submitted_by": request.submitted_by}))
+        if vector is not None:
+            pipe.hset(VECTORS, request.request_id, vector)
 
     async def close(self, request_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(OPEN, request_id)
+            pipe.hdel(VECTORS, request_id)
             pipe.sadd(CLOSED, request_id)
             await pipe.execute()
 
-    async def restore(self, still_open: list[OpenRequest], closed: set[str], batch: int = 1000) -> None:
+    async def restore(self, still_open: list[OpenRequest], closed: set[str], batch: int = 1000,
+                      vectors: dict[str, str] | None = None) -> None:
         """Write what a rebuild found into wiped keys: the same entries ``keep`` and ``close`` leave."""
         members = sorted(closed)
+        vectors = vectors or {}
         for first in range(0, max(len(still_open), len(members)), batch):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for request in still_open[first:first + batch]:
-                    self.put(pipe, request)
+                    self.put(pipe, request, vectors.get(request.request_id))
                 if members[first:first + batch]:
                     pipe.sadd(CLOSED, *members[first:first + batch])
                 await pipe.execute()
@@ -94,8 +101,22 @@ class OpenRequests:
             data = json.loads(raw)
             requests.append(OpenRequest(request_id, RequestDetails.model_validate(data["details"]),
                                         datetime.fromisoformat(data["submitted_at"]), data["objective_id"],
-                                        data.get("objective_rank"), data.get("classified_under")))
+                                        data.get("objective_rank"), data.get("classified_under"),
+                                        data.get("submitted_by")))
         return requests
+
+    async def vectors(self, request_ids: list[str]) -> dict[str, str]:
+        """The kept sentence vectors of these requests (those that have one)."""
+        if not request_ids:
+            return {}
+        found = cast(list[str | None], await self._redis.hmget(VECTORS, request_ids))
+        return {i: v for i, v in zip(request_ids, found, strict=True) if v is not None}
+
+    async def keep_vectors(self, vectors: dict[str, str]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for request_id, vector in vectors.items():
+                pipe.hset(VECTORS, request_id, vector)
+            await pipe.execute()
 
     async def keep(self, updated: list[OpenRequest]) -> None:
         """Keep open requests with their (new) objective and the set they were classified under."""

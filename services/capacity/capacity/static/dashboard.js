@@ -191,6 +191,7 @@ function render(snapshot) {
   renderShares(snapshot.shares, snapshot.lanes);
   renderBacklog(snapshot.backlog, snapshot.backlog_hidden || 0);
   renderAttention(snapshot);
+  renderOverlaps(snapshot.overlaps || []);
   if (state.chartVersion !== snapshot.version) refreshChart(snapshot.version);
 }
 
@@ -236,6 +237,11 @@ function card(item) {
   const tagline = el("div", { className: "tagline" }, [el("span", { className: "lane-tag", text: item.label })]);
   if (item.expedite) tagline.append(el("span", { className: "urgent", text: "urgent" }));
   if (item.position) tagline.append(el("span", { text: `#${item.position} · from ${item.expected_start_cycle}` }));
+  // Looks like the same or overlapping work as another open card: combine them, or merge one into the other.
+  if (item.linked && item.linked.length) {
+    const names = item.linked.map((l) => `${l.kind} of ${l.request_id} (${pct(l.score)})`).join("; ");
+    tagline.append(el("span", { className: "linked", text: `linked ×${item.linked.length}`, attrs: { title: names } }));
+  }
   // An objective gets a line of its own, as wide as the card: beside the move buttons its title would not show.
   const objective = item.objective_id ? objectiveLabel(item.objective_id, item.objective_title, "OKR") : null;
   const figures = `${item.points} pts${objective ? "" : " · no OKR"}`;
@@ -312,6 +318,16 @@ function renderBacklog(items, hidden) {
   ])));
   if (items.length > 10) list.append(el("li", { className: "more", text: `+ ${items.length - 10} more` }));
   if (hidden > 0) list.append(el("li", { className: "more", text: `+ ${hidden} of other tools (not shown)` }));
+}
+
+function renderOverlaps(overlaps) {
+  const entries = overlaps.map((o) => el("li", {}, [
+    el("span", { className: "kind", text: `${o.kind === "duplicate" ? "Duplicate" : "Overlap"} ${pct(o.score)}: ` }),
+    ...o.requests.flatMap((r, i) => [i ? " and " : "", chip(r), ` "${r.title}" (${r.team})`]),
+    o.hidden ? ` and ${o.hidden} request of another tool (not shown)` : "",
+  ]));
+  byId("overlaps").replaceChildren(
+    ...(entries.length ? entries : [el("li", { className: "empty", text: "No open overlaps." })]));
 }
 
 function renderAttention(snapshot) {

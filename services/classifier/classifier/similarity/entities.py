@@ -1,0 +1,119 @@
+"""The specific things a request is about: accounts and other names, events, months and quarters, places,
+product versions. Two requests for the same kind of work differ by these ("the January webinar" and
+"the March one"), and real duplicates share them even in other words ("Lisbon hub", "Portugal office").
+
+Rules over the text, with a small gazetteer: the requests are short and the entity kinds few, and no
+kept named-entity model small enough to load in every classifier process exists for these kinds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+from classifier.similarity.places import PLACES, place_chain
+
+__all__ = ["Entities", "extract"]
+
+MONTHS = {m: i + 1 for i, m in enumerate((
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december"))}
+MONTHS |= {m[:3]: n for m, n in MONTHS.items()} | {"sept": 9}
+EVENT_WORDS = ("webinar", "summit", "conference", "expo", "trade show", "tradeshow", "roadshow", "meetup",
+               "workshop", "hackathon", "forum", "livestream", "keynote", "gala", "awards", "fair", "festival",
+               "launch event", "user group", "offsite", "dinner", "breakfast", "roundtable", "booth")
+# Capitalised words that are not names of an account, product or event.
+_GENERIC_WORDS = """
+a an and the for of on in at to by with from our we us my your their this that these those new next all any each
+please need needs want wants can could would should will is are be it its as or but not no so if up via per
+page pages landing email emails deck decks report reports ad ads social post posts microsite site website web
+creative review video blog banner campaign launch refresh update copy brief one pager case study studies
+sales marketing product products team teams customer customers enterprise partner partners partnership
+legal executive exec business unit ops operations brand design content demand gen growth field regional
+q1 q2 q3 q4 h1 h2 fy ceo cfo cmo cto vp svp evp hr it ai api pr seo faq kpi okr okrs roi crm
+corp inc ltd llc gmbh plc co group holdings
+monday tuesday wednesday thursday friday saturday sunday
+"""
+GENERIC = frozenset(_GENERIC_WORDS.split()) | frozenset(MONTHS) | frozenset(w for e in EVENT_WORDS for w in e.split())
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9&'\u2019.-]*[A-Za-z0-9]|[A-Za-z]")
+_SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
+_VERSION = re.compile(r"\b(?:v|version\s+|release\s+)(\d+(?:\.\d+)*)\b|\b(\d+\.\d+(?:\.\d+)?)\b", re.IGNORECASE)
+_QUARTER = re.compile(r"\b(q[1-4])\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(20[2-3]\d)\b")
+_PLACE_WORDS = frozenset(w for place in PLACES for w in place.split())
+
+
+@dataclass(frozen=True)
+class Entities:
+    """What one request names, lower-cased; ``places`` holds each place with what contains it."""
+
+    names: frozenset[str] = frozenset()
+    events: frozenset[str] = frozenset()
+    months: frozenset[int] = frozenset()
+    quarters: frozenset[str] = frozenset()
+    years: frozenset[str] = frozenset()
+    places: tuple[tuple[str, ...], ...] = field(default=())
+    versions: frozenset[str] = frozenset()
+
+    def place_names(self) -> frozenset[str]:
+        return frozenset(chain[0] for chain in self.places)
+
+
+def _title_cased(text: str) -> bool:
+    """A heading such as "Landing Page For Globex": capitals there do not mark names."""
+    words = [w for w in _WORD.findall(text) if w.lower() not in ("a", "an", "the", "for", "of", "on", "in", "to",
+                                                                   "and", "at", "by", "with")]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
+
+
+@cache
+def _vocabulary() -> frozenset[str]:
+    """Whole words the sentence model's tokenizer knows: a capitalised word outside it is likely a name."""
+    from classifier.similarity.embedding import model_dir
+
+    words = (model_dir() / "vocab.txt").read_text().split()
+    return frozenset(w for w in words if w.isalpha() and not w.startswith("##"))
+
+
+def _starts_sentence(before: str) -> bool:
+    return not before.strip() or bool(_SENTENCE_END.search(before))
+
+
+def _names(text: str) -> set[str]:
+    names: set[str] = set()
+    titled = _title_cased(text)
+    for match in _WORD.finditer(text):
+        word = match.group().strip("'\u2019.-")
+        lower = word.lower().removesuffix("'s").removesuffix("\u2019s")
+        if not word[:1].isupper() or lower in GENERIC or lower in _PLACE_WORDS or len(lower) < 2:
+            continue
+        starts = _starts_sentence(text[:match.start()])
+        rare = lower not in _vocabulary()
+        if rare or not (starts or titled) or (word.isupper() and len(word) > 1):
+            names.add(lower)
+    return names
+
+
+def _places(text: str) -> tuple[tuple[str, ...], ...]:
+    lower = " " + re.sub(r"[^a-z0-9 ]", " ", text.lower()) + " "
+    found = {name for name in PLACES if f" {name} " in lower}
+    # "new york" holds "york": keep only the longest place a span names.
+    found = {n for n in found if not any(n != m and f" {n} " in f" {m} " for m in found)}
+    return tuple(sorted(place_chain(n) for n in found))
+
+
+def extract(title: str, description: str) -> Entities:
+    """The entities a request's title and description name."""
+    text = f"{title}.\n{description}"
+    lower = text.lower()
+    words = re.findall(r"[a-z]+", lower)
+    months = {MONTHS[w] for w in words if w in MONTHS and w != "may"}
+    # "may" is a month only as "May" inside a sentence.
+    months |= {5 for m in re.finditer(r"\bMay\b", text) if not _starts_sentence(text[:m.start()])}
+    events = {e for e in EVENT_WORDS if re.search(rf"\b{e}s?\b", lower)}
+    versions = {next(g for g in m.groups() if g) for m in _VERSION.finditer(text)}
+    return Entities(names=frozenset(_names(title) | _names(description)), events=frozenset(events),
+                    months=frozenset(months),
+                    quarters=frozenset(q.lower() for q in _QUARTER.findall(text)),
+                    years=frozenset(_YEAR.findall(text)), places=_places(text), versions=frozenset(versions))

@@ -1,0 +1,72 @@
+"""The detector against the open requests kept in Redis: each new request is embedded once, its vector
+kept beside the open request, and compared with every other open request's vector."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from classifier.domain import OpenRequest
+from classifier.similarity.detector import Candidate, Detector, Vector, decode, encode, profile, text_of
+from classifier.similarity.scoring import Profile
+from classifier.store import OpenRequests
+from shared.events import RequestDetails, SimilarRequest
+
+__all__ = ["Found", "Similarity"]
+
+
+@dataclass(frozen=True)
+class Found:
+    similar: list[SimilarRequest]
+    vector: str  # the new request's vector, encoded as the store keeps it
+    submitted_by: dict[str, str | None]  # the tool that posted each similar request
+
+
+class Similarity:
+    """Keeps decoded vectors and extracted entities in memory: a request's text never changes."""
+
+    def __init__(self, detector: Detector, open_requests: OpenRequests) -> None:
+        self.detector = detector
+        self._open = open_requests
+        self._known: dict[str, tuple[Vector, Profile]] = {}
+
+    async def _candidates(self, opened: list[OpenRequest]) -> list[Candidate]:
+        ids = {r.request_id for r in opened}
+        for gone in set(self._known) - ids:
+            del self._known[gone]
+        missing = [r for r in opened if r.request_id not in self._known]
+        stored = await self._open.vectors([r.request_id for r in missing])
+        # Requests kept before the detector existed (or restored without vectors) are embedded once, here.
+        unembedded = [r for r in missing if r.request_id not in stored]
+        if unembedded:
+            vectors = await asyncio.to_thread(self.detector.embed, [text_of(r.details) for r in unembedded])
+            made = {r.request_id: encode(v) for r, v in zip(unembedded, vectors, strict=True)}
+            await self._open.keep_vectors(made)
+            stored |= made
+        for r in missing:
+            self._known[r.request_id] = (decode(stored[r.request_id]), profile(r.request_id, r.details, None))
+        return [Candidate(profile=self._profile(r), requester_id=r.details.requester.id,
+                          vector=self._known[r.request_id][0]) for r in opened]
+
+    def _profile(self, request: OpenRequest) -> Profile:
+        kept = self._known[request.request_id][1]
+        return Profile(request.request_id, kept.entities, kept.words, kept.work_type, kept.due_date,
+                       request.objective_id)
+
+    async def find(self, request_id: str, details: RequestDetails, objective_id: str | None) -> Found:
+        """The open requests from other requesters that look like the same or overlapping work."""
+        vector = (await asyncio.to_thread(self.detector.embed, [text_of(details)]))[0]
+        opened = await self._open.all()
+        by_id = {r.request_id: r for r in opened}
+        matches = self.detector.similar(profile(request_id, details, objective_id), details.requester.id, vector,
+                                        await self._candidates(opened))
+        similar = []
+        for match in matches:
+            other = by_id[match.request_id]
+            c = match.comparison
+            assert c.kind is not None  # only flagged matches come back
+            similar.append(SimilarRequest(
+                request_id=other.request_id, score=c.score, kind=c.kind, shared_terms=list(c.shared_terms),
+                title=other.details.title, team=other.details.requester.team, lane=other.details.requester.type,
+                submitted_at=other.submitted_at))
+        return Found(similar, encode(vector), {m.request_id: by_id[m.request_id].submitted_by for m in matches})

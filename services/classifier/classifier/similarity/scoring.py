@@ -1,0 +1,118 @@
+"""How alike two requests are: the sentence model's cosine, raised by the specific things they share
+(an account, a place, a month, an event, a version) and by the same deliverable, due window and
+objective; lowered hard when they name different ones (the Globex page and the Initech page)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from classifier.similarity.entities import Entities
+
+__all__ = ["Comparison", "Profile", "Weights", "compare", "content_words"]
+
+_STOP_WORDS = """
+about above after again also among another because been before being below between both could does doing
+down during each every from further have having here into just more most much need needs only other ours
+over same should some such than that their them then there these they this those through under until very
+what when where which while will with would your please want wants like make made using used new one two
+"""
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The score's parts; the thresholds were chosen on data/overlap-dev.jsonl (scripts/eval_classifier.py)."""
+
+    shared: float = 0.06  # each shared specific entity, up to three
+    conflict: float = 0.3  # each kind of entity both name differently (accounts, months, places, versions)
+    same_work_type: float = 0.05
+    other_work_type: float = 0.05
+    due_close: float = 0.04  # both due within ``due_window_days`` of each other
+    due_far: float = 0.06  # both due, further apart than four windows
+    due_window_days: int = 21
+    same_objective: float = 0.03
+    overlap: float = 0.62  # flagged from here
+    duplicate: float = 0.8  # named a duplicate from here
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the detector keeps of a request to compare it with later ones."""
+
+    request_id: str
+    entities: Entities
+    words: frozenset[str]
+    work_type: str
+    due_date: date | None
+    objective_id: str | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    score: float
+    kind: str | None  # duplicate, overlap, or None when not alike enough
+    shared_terms: tuple[str, ...]
+    conflicts: tuple[str, ...]
+
+
+def content_words(text: str) -> frozenset[str]:
+    """Words that carry meaning, crudely stemmed, for naming what two requests share."""
+    words = re.findall(r"[a-z][a-z0-9]{3,}", text.lower())
+    return frozenset(w[:-1] if w.endswith("s") and not w.endswith("ss") else w for w in words if w not in _STOP)
+
+
+def _places_meet(a: Entities, b: Entities) -> list[str]:
+    """Places of ``a`` and ``b`` where one contains the other (lisbon and portugal), named by the smaller."""
+    met = []
+    for pa in a.places:
+        for pb in b.places:
+            if pa[0] in pb or pb[0] in pa:
+                met.append(pa[0] if len(pa) >= len(pb) else pb[0])
+    return met
+
+
+def _entity_overlap(a: Entities, b: Entities) -> tuple[list[str], list[str]]:
+    """The specific entities both name, and the kinds both name but differently."""
+    shared: list[str] = []
+    conflicts: list[str] = []
+    month_names = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+    kinds: list[tuple[str, frozenset[str], frozenset[str]]] = [
+        ("account", a.names, b.names),
+        ("month", frozenset(month_names[m - 1] for m in a.months), frozenset(month_names[m - 1] for m in b.months)),
+        ("quarter", a.quarters, b.quarters),
+        ("year", a.years, b.years),
+        ("version", a.versions, b.versions),
+    ]
+    for kind, left, right in kinds:
+        common = left & right
+        shared.extend(sorted(common))
+        if left and right and not common:
+            conflicts.append(kind)
+    shared.extend(sorted(a.events & b.events))
+    if a.places and b.places:
+        met = _places_meet(a, b)
+        shared.extend(sorted(set(met)))
+        if not met:
+            conflicts.append("place")
+    return shared, conflicts
+
+
+def compare(new: Profile, old: Profile, cosine: float, weights: Weights = Weights()) -> Comparison:
+    """The score of ``old`` as a duplicate of, or overlap with, ``new``."""
+    shared, conflicts = _entity_overlap(new.entities, old.entities)
+    score = cosine + weights.shared * min(len(shared), 3) - weights.conflict * len(conflicts)
+    score += weights.same_work_type if new.work_type == old.work_type else -weights.other_work_type
+    if new.due_date and old.due_date:
+        apart = abs((new.due_date - old.due_date).days)
+        if apart <= weights.due_window_days:
+            score += weights.due_close
+        elif apart > 4 * weights.due_window_days:
+            score -= weights.due_far
+    if new.objective_id and new.objective_id == old.objective_id:
+        score += weights.same_objective
+    score = min(max(score, 0.0), 1.0)
+    kind = "duplicate" if score >= weights.duplicate else "overlap" if score >= weights.overlap else None
+    words = sorted(new.words & old.words - set(shared))
+    return Comparison(round(score, 4), kind, tuple([*shared, *words][:6]), tuple(conflicts))
