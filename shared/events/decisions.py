@@ -108,6 +108,8 @@ class TradeoffDecided(_RequestEvent):
     paused_request_id: str | None = None
     decided_by: str
     policy_version: int
+    # What the decider wrote with it (the trade-offs page asks for one); None when nothing was written.
+    note: str | None = Field(default=None, max_length=1_000)
 
 
 class RequestDone(_CardEvent):

@@ -58,6 +58,7 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     pause: str | None = None
     defer: bool = False
+    note: str | None = Field(default=None, max_length=1_000, description="Why, in the decider's words.")
 
     @model_validator(mode="after")
     def one_choice(self) -> "Decision":
@@ -179,8 +180,9 @@ def capacity_router(service: CapacityService, titles: TitleStore, access: Access
 
     @router.post("/tradeoffs/{tradeoff_id}/decision", responses={**AUTH_RESPONSES, 404: {}, 409: {}, 413: {}, 422: {}})
     async def decision(tradeoff_id: str, body: Decision, caller: HeatShield) -> dict[str, Any]:
+        note = (body.note or "").strip() or None
         await apply_board(lambda ledger, current: decide_tradeoff(ledger, current, tradeoff_id, body.pause,
-                                                                  caller.tool))
+                                                                  caller.tool, note))
         return await tradeoff(tradeoff_id)
 
     return router

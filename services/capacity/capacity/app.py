@@ -16,8 +16,10 @@ from capacity.api import capacity_router
 from capacity.config import CapacitySettings
 from capacity.dashboard import dashboard_router
 from capacity.metrics import capacity_gauges
+from capacity.policy_api import policy_router
 from capacity.service import CapacityService
 from capacity.store import LedgerStore, TitleStore
+from shared.pages import pages_router
 from shared.runtime import build_runtime, subscribe, web_app
 
 NAME = "capacity"
@@ -31,7 +33,9 @@ def create_app(settings: CapacitySettings) -> FastAPI:
     runtime.metrics.watch("capacity", capacity_gauges(service))
     subscribe(runtime, runtime.topics.consumed_by(NAME), handlers.routes(service, titles))
     routers = [capacity_router(service, titles, runtime.access),
-               dashboard_router(service, titles, runtime.access.allow())]
+               dashboard_router(service, titles, runtime.access.allow()),
+               policy_router(service, runtime.access),
+               pages_router("capacity", {"tradeoffs": "tradeoffs.html", "policy": "policy.html"})]
     return web_app(runtime, routers, title="capacity",
                    description="Capacity by published policy: commitments, backlog, trade-offs, collisions.",
                    periodic=[(settings.cycle_check_s, service.new_cycle)])

@@ -91,8 +91,10 @@ def move(ledger: Ledger, plan: Plan, request_id: str, action: Action, by: str) -
     return [_paused(card, plan, ledger, by, "Paused by the team; it goes back to the head of the backlog.")]
 
 
-def decide_tradeoff(ledger: Ledger, plan: Plan, tradeoff_id: str, pause: str | None, by: str) -> list[EventData]:
-    """Pause one committed item to commit the expedite (even beyond its lane's cap), or defer it."""
+def decide_tradeoff(ledger: Ledger, plan: Plan, tradeoff_id: str, pause: str | None, by: str,
+                    note: str | None = None) -> list[EventData]:
+    """Pause one committed item to commit the expedite (even beyond its lane's cap), or defer it; the
+    decider's ``note`` goes with the decision and into the paused card's reason."""
     tradeoff = ledger.tradeoffs.get(tradeoff_id)
     if tradeoff is None:
         raise Refused(404, f"No trade-off {tradeoff_id}.")
@@ -104,7 +106,7 @@ def decide_tradeoff(ledger: Ledger, plan: Plan, tradeoff_id: str, pause: str | N
                            f"({expedite.item.state if expedite else 'withdrawn'}).")
     decided = TradeoffDecided(request_id=tradeoff.request_id, tradeoff_id=tradeoff_id,
                               decision="pause" if pause else "defer", paused_request_id=pause,
-                              decided_by=by, policy_version=ledger.policy.version)
+                              decided_by=by, policy_version=ledger.policy.version, note=note)
     if pause is None:
         return [decided]
     target = ledger.cards.get(pause)
@@ -112,6 +114,6 @@ def decide_tradeoff(ledger: Ledger, plan: Plan, tradeoff_id: str, pause: str | N
         raise Refused(422, f"{pause} is not committed this cycle; pause one of: "
                            f"{', '.join(tradeoff.candidates) or 'nothing is committed'}.")
     reason = (f"Paused by {by} to make room for \"{expedite.title}\" (trade-off {tradeoff_id}, "
-              f"policy version {ledger.policy.version}).")
+              f"policy version {ledger.policy.version})." + (f" {by} wrote: {note}" if note else ""))
     return [_paused(target, plan, ledger, by, reason, tradeoff_id),
             scheduled(expedite, plan.current_cycle, ledger, tradeoff_id), decided]

@@ -46,6 +46,8 @@ class Card:
     okr_version: int | None = None
     # The tool whose key posted the request: a requester tool sees only its own cards. None when unknown.
     submitted_by: str | None = None
+    # Why the requester says it is urgent (shown with a trade-off). None when not given.
+    justification: str | None = None
 
     @property
     def request_id(self) -> str:
@@ -57,7 +59,8 @@ class Card:
         for key in DATES:
             item[key] = item[key].isoformat() if item[key] else None
         return {"item": item, "title": self.title, "requester": self.requester, "colour": self.colour,
-                "okr_quarter": self.okr_quarter, "okr_version": self.okr_version, "submitted_by": self.submitted_by}
+                "okr_quarter": self.okr_quarter, "okr_version": self.okr_version, "submitted_by": self.submitted_by,
+                "justification": self.justification}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Card:
@@ -66,7 +69,7 @@ class Card:
         for key in DATES:
             raw[key] = date.fromisoformat(raw[key]) if raw.get(key) else None
         return cls(Item(**raw), data["title"], data["requester"], data["colour"], data.get("okr_quarter"),
-                   data.get("okr_version"), data.get("submitted_by"))
+                   data.get("okr_version"), data.get("submitted_by"), data.get("justification"))
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Tradeoff:
     paused_request_id: str | None = None
     decided_by: str | None = None
     policy_version: int | None = None
+    note: str | None = None  # what the decider wrote with the decision
 
 
 @dataclass
@@ -93,6 +97,7 @@ class Ledger:
     conflicts: set[str] = field(default_factory=set)
     closed: set[str] = field(default_factory=set)
     policy_history: dict[int, dict[str, Any]] = field(default_factory=dict)
+    policy_authors: dict[int, str] = field(default_factory=dict)  # who published each policy version
     dirty: set[str] = field(default_factory=set)
     overlaps: Overlaps = field(default_factory=Overlaps)  # similar requests, and merges
 
@@ -103,8 +108,8 @@ class Ledger:
     def copy(self) -> Ledger:
         """A copy to fold into; cards, trade-offs and policies are frozen, so the containers suffice."""
         return Ledger(self.policy, dict(self.cards), dict(self.announced), dict(self.tradeoffs),
-                      dict(self.alerts), set(self.conflicts), set(self.closed), dict(self.policy_history), set(),
-                      self.overlaps.copy())
+                      dict(self.alerts), set(self.conflicts), set(self.closed), dict(self.policy_history),
+                      dict(self.policy_authors), set(), self.overlaps.copy())
 
     def items(self) -> list[Item]:
         return [card.item for card in self.cards.values()]
@@ -186,7 +191,7 @@ def fold(ledger: Ledger, event_type: str, data: dict[str, Any]) -> None:
                 ledger.tradeoffs[data["tradeoff_id"]],
                 status="paused" if data["decision"] == "pause" else "deferred",
                 paused_request_id=data.get("paused_request_id"), decided_by=data["decided_by"],
-                policy_version=data["policy_version"])
+                policy_version=data["policy_version"], note=data.get("note"))
         case "capacity.alert":
             ledger.alerts[data["alert_id"]] = data
         case "request.conflict_detected":
@@ -194,6 +199,7 @@ def fold(ledger: Ledger, event_type: str, data: dict[str, Any]) -> None:
         case "policy.updated":
             ledger.policy = policy_from(data["policy"])
             ledger.policy_history[ledger.policy.version] = data["policy"]
+            ledger.policy_authors[ledger.policy.version] = data["updated_by"]
         case _:
             pass
 
@@ -214,4 +220,4 @@ def _card_from_classified(data: dict[str, Any], existing: Card | None, policy: P
                        score=item.score)
         submitted_by = submitted_by or existing.submitted_by  # a rollover's event may not name the tool
     return Card(item, request["title"], request["requester"], data["colour"], data.get("okr_quarter"),
-                data.get("okr_version"), submitted_by)
+                data.get("okr_version"), submitted_by, request.get("justification"))

@@ -35,6 +35,10 @@ class CapacityService:
         # This instance's copy of the ledger, the version it was saved at, and its plan.
         self._cached: tuple[int, Ledger, Plan] | None = None
 
+    def today(self) -> date:
+        """The day this service plans for (a test may set it)."""
+        return self._today()
+
     async def current(self) -> tuple[Ledger, Plan]:
         """The ledger and its plan; read from Redis only when another instance saved since."""
         version = await self.store.version()

@@ -21,6 +21,7 @@ ALERTS, CONFLICTS, CLOSED = "capacity:alerts", "capacity:conflicts", "capacity:c
 POLICY, POLICIES, BYPASSES = "capacity:policy", "capacity:policies", "capacity:bypass-attempts"
 VERSION = "capacity:ledger-version"
 SIMILAR, MERGED = "capacity:similar", "capacity:merged"  # request → similar requests; merged → survivor
+AUTHORS = "capacity:policy-authors"  # policy version → the tool that published it
 LOCK = "capacity:plan-lock"
 # A rebuild wipes every capacity key but LOCK (it holds it) and VERSION, which only ever grows, so no
 # instance mistakes a rebuilt ledger for its copy.
@@ -92,6 +93,8 @@ class LedgerStore:
         pipe.hset(POLICIES, str(ledger.policy.version), policy)
         for version, past in ledger.policy_history.items():
             pipe.hset(POLICIES, str(version), json.dumps(past))
+        if ledger.policy_authors:
+            pipe.hset(AUTHORS, mapping={str(v): by for v, by in ledger.policy_authors.items()})
         _save_overlaps(pipe, ledger.overlaps)
         pipe.incr(VERSION)
         ledger.dirty.clear()
@@ -99,6 +102,10 @@ class LedgerStore:
     async def policies(self) -> dict[int, dict[str, Any]]:
         rows = cast(dict[str, str], await self._redis.hgetall(POLICIES))
         return {int(k): json.loads(v) for k, v in rows.items()}
+
+    async def policy_authors(self) -> dict[int, str]:
+        rows = cast(dict[str, str], await self._redis.hgetall(AUTHORS))
+        return {int(k): v for k, v in rows.items()}
 
     async def record_bypass(self, attempt: dict[str, Any]) -> None:
         await self._redis.rpush(BYPASSES, json.dumps(attempt))

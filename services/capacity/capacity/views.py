@@ -42,6 +42,7 @@ def card(ledger: Ledger, plan: Plan, request_id: str, only: str | None = None) -
     }
 
 
+
 def shown(found: Card, only: str | None) -> bool:
     """Whether a view kept to the cards of tool ``only`` (None: every card) may show ``found``."""
     return only is None or found.submitted_by == only
@@ -120,8 +121,18 @@ def tradeoff(ledger: Ledger, found: Tradeoff, only: str | None = None) -> dict[s
 
     candidates = [c for c in found.candidates if visible(c)]
     paused = found.paused_request_id if found.paused_request_id and visible(found.paused_request_id) else None
+    urgent = ledger.cards.get(found.request_id)
     return {**asdict(found), "candidates": candidates, "hidden_candidates": len(found.candidates) - len(candidates),
-            "paused_request_id": paused}
+            "paused_request_id": paused,
+            "request": None if urgent is None else {**_brief(urgent), "justification": urgent.justification},
+            "committed": [_brief(ledger.cards[c]) for c in candidates if c in ledger.cards]}
+
+
+def _brief(found: Card) -> dict[str, Any]:
+    """A card as a trade-off names it: what it is, whose, its lane and points, and where it is now."""
+    return {"request_id": found.request_id, "title": found.title, "lane": found.item.lane,
+            "points": found.item.points, "state": found.item.state,
+            "requester": {"name": found.requester.get("name"), "team": found.item.team}}
 
 
 def tradeoffs(ledger: Ledger, only: str | None = None, *, open_only: bool = False) -> list[dict[str, Any]]:
