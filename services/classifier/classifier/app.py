@@ -20,10 +20,12 @@ from classifier.alignment import AlignmentConfig
 from classifier.api import okrs_router
 from classifier.config import ClassifierSettings
 from classifier.domain import Classifier, OkrSet, current_quarter
+from classifier.preview import preview_router
 from classifier.similarity.detector import Detector
 from classifier.similarity.lookup import Similarity
 from classifier.similarity.scoring import Weights
 from classifier.store import OkrStore, OpenRequests
+from shared.pages import pages_router
 from shared.runtime import build_runtime, subscribe, web_app
 
 NAME = "classifier"
@@ -52,6 +54,9 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
               handlers.routes(store, open_requests, runtime.outcomes, runtime.publisher, current, classifier,
                               roll_over, source, similarity))
     router = okrs_router(store, runtime.publisher, runtime.access, classifier, current, source, similarity)
-    return web_app(runtime, [router], title="classifier",
+    preview = preview_router(store, open_requests, runtime.access, classifier,
+                             lambda: current_quarter(date.today(), settings.pinned_quarter))
+    routers = [router, preview, pages_router("classifier", {"okrs": "okrs.html"})]
+    return web_app(runtime, routers, title="classifier",
                    description="Which published priority does a request ladder up to?",
                    periodic=[(settings.rollover_check_s, roll_over)], startup=[load_model])

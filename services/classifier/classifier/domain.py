@@ -142,6 +142,11 @@ class Classifier:
                                    {o.id: o.rank for o in okrs.objectives})
         return self._aligners[key]
 
+    def uncached(self) -> Classifier:
+        """The same settings with no aligners kept: for a set that is not published (a preview), whose
+        quarter and version a published set may later take."""
+        return Classifier(self._colours, self._config)
+
     @staticmethod
     def marker(okrs: OkrSet | None) -> str | None:
         return Classifier.marker_of(okrs.quarter, okrs.version) if okrs else None
