@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.events import (
@@ -11,11 +11,15 @@ from shared.events import (
     ConflictDetected,
     EventData,
     RequestBacklogged,
+    RequestClassified,
+    RequestDetails,
     RequestDone,
     Requester,
+    RequestMerged,
     RequestPaused,
     RequestScheduled,
     RequestStarted,
+    SimilarRequest,
     TradeoffDecided,
     TradeoffRequired,
 )
@@ -77,4 +81,19 @@ def samples() -> dict[str, EventData]:
                                   "customer share is 0% against a reserve of 50%.",
                       shares={"executive": 0.35, "sales": 0.2, "customer": 0.0}),
     ]
-    return {e.event_type: e for e in events}
+    return {e.event_type: e for e in [*events, *reuse()]}
+
+
+def reuse() -> list[EventData]:
+    """A request that looks like another stakeholder's, and a merge of one into the other."""
+    logos = RequestDetails(title="Customer logos on the website", description="Show our customers' logos.",
+                           work_type="landing_page", requester=DAVE)
+    marks = SimilarRequest(request_id="r-40", score=0.87, kind="duplicate", shared_terms=["logos", "website"],
+                           title="Brand marks on our public pages", team=AISHA.team, lane="business_unit",
+                           submitted_at=datetime(2026, 11, 24, 9, tzinfo=UTC))
+    return [
+        RequestClassified(request_id="r-41", request=logos, submitted_at=datetime(2026, 11, 25, 9, tzinfo=UTC),
+                          lane="sales", colour="orange", objective_id=None, rationale="test", similar=[marks]),
+        RequestMerged(request_id="r-41", into="r-40", merged_by="ops", title=logos.title, requester=DAVE,
+                      into_title=marks.title, into_requester=AISHA, reason="The same pages"),
+    ]

@@ -5,8 +5,9 @@ import re
 import pytest
 from jinja2 import UndefinedError
 
-from notifier.domain import DEFAULT_CHANNELS, Team, notices_for
+from notifier.domain import DEFAULT_CHANNELS, Team
 from notifier.messages import Composer
+from notifier.reuse import told_about
 from notifier.templates import Templates, slack_escape
 from shared.envelope import CloudEvent
 from tests.notifier_samples import HEAT_SHIELD, backlogged, samples
@@ -25,7 +26,7 @@ def told(sample: CloudEvent, title: str | None = None) -> dict[str, str]:
 
 def test_every_audience_of_every_event_has_a_template_and_every_template_is_used() -> None:
     needed = {f"{t}.{n.audience}" for t, e in samples().items()
-              for n in notices_for(t, e.model_dump(mode="json"), TEAM)}
+              for n in told_about(t, e.model_dump(mode="json"), TEAM)}
     assert needed == set(TEMPLATES.names())
 
 

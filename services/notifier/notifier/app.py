@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from notifier import handlers
 from notifier.api import deliveries_router, notifications_router
+from notifier.asks import Asks
 from notifier.channels import EmailChannel, SlackChannel, SmtpServer, WebhookChannel
 from notifier.config import NotifierSettings
 from notifier.deliveries import DeliveryLog
@@ -101,7 +102,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     subscribe(runtime, topics.consumed_by(NAME),
               handlers.routes(composer=composer, objectives=Objectives(redis), notifications=notifications,
                               subscriptions=subscriptions, deliveries=deliveries, wake=dispatcher.wake,
-                              escalation_grace_s=settings.escalation_grace_s))
+                              escalation_grace_s=settings.escalation_grace_s, asks=Asks(redis)))
     # What people were told: the team. Subscriptions and deliveries: ops.
     team, ops = runtime.access.allow(*TEAM_ROLES), runtime.access.allow(Role.OPS)
     routers = [

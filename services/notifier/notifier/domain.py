@@ -64,6 +64,8 @@ class Notice:
     # What makes it the same message: by default the event; one collision is one notice per person,
     # however many of its requests' events announce it.
     about: str | None = None
+    # An overlap's two requests, the recipient's own first (``notifier.reuse``).
+    pair: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,13 +111,14 @@ def notices_for(event_type: str, data: Mapping[str, Any], team: Team) -> list[No
 
 def route(notices: Sequence[Notice], channels: Mapping[Audience, Sequence[Channel]],
           slack_channel: str | None) -> list[Message]:
-    """Each notice on each channel configured for its audience, once per (recipient, channel).
+    """Each notice on each channel configured for its audience, once per (recipient, channel) and thing told
+    (``about``: the event, or one overlap of the several an event may name).
 
     Slack is one shared channel (``slack_channel``, None when not configured): an event is posted
     there once, in the voice of the first audience that wants it.
     """
     messages: list[Message] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str | None, str, str]] = set()
     for notice in notices:
         for channel in channels.get(notice.audience, ()):
             if channel == "email":
@@ -124,8 +127,8 @@ def route(notices: Sequence[Notice], channels: Mapping[Audience, Sequence[Channe
                 message = Message(notice, "slack", slack_channel)
             else:
                 continue
-            if (message.recipient, message.channel) not in seen:
-                seen.add((message.recipient, message.channel))
+            if (notice.about, message.recipient, message.channel) not in seen:  # once per thing told
+                seen.add((notice.about, message.recipient, message.channel))
                 messages.append(message)
     return messages
 
@@ -164,8 +167,8 @@ def recipient_refusal(address: str, allowed: frozenset[str]) -> str | None:
 
 
 def silenced_by_withdrawal(about_event_type: str) -> bool:
-    """Once a request is withdrawn, nothing more is said about it but the withdrawal itself."""
-    return about_event_type != "request.withdrawn"
+    """Once a request is withdrawn or merged, nothing more is said about it but the withdrawal or merge itself."""
+    return about_event_type not in ("request.withdrawn", "request.merged")
 
 
 def retry_delay(failures: int, schedule: Sequence[float], jitter: float, draw: float) -> float | None:

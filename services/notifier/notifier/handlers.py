@@ -7,7 +7,8 @@ recorded is on the log (the journal) before the event is acknowledged, so a rebu
 
 ``request.withdrawn`` also marks the request withdrawn and makes its pending notices due at once:
 the dispatcher finishes them as not sent, and every later notice about it the same way, whichever
-of its events arrives first.
+of its events arrives first. ``request.merged`` silences the merged request the same way, and its
+requester joins the surviving request's audience (``notifier.asks``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from notifier.asks import Asks
 from notifier.deliveries import DeliveryLog, delivery_id
 from notifier.messages import Composer
 from notifier.objectives import Objectives
@@ -31,9 +33,11 @@ log = logging.getLogger(__name__)
 
 def routes(*, composer: Composer, objectives: Objectives, notifications: NotificationLog,
            subscriptions: SubscriptionStore, deliveries: DeliveryLog, wake: Callable[[], None],
-           escalation_grace_s: float = 0.0) -> dict[str, Handler]:
+           escalation_grace_s: float = 0.0, asks: Asks | None = None) -> dict[str, Handler]:
     async def on_event(event: CloudEvent) -> None:
         await objectives.learn(event)
+        if asks is not None:
+            await asks.learn(event)
         objective_id = event.data.get("objective_id")
         title = await objectives.title(event.subject, objective_id) if objective_id else None
         now, created_at = time.time(), datetime.now(UTC).isoformat()
@@ -43,7 +47,7 @@ def routes(*, composer: Composer, objectives: Objectives, notifications: Notific
         if delivered:
             log.info("%s %s: %d webhook delivery(ies) due", event.type, event.id, delivered)
             wake()
-        drafts = composer.drafts(event, title)
+        drafts = composer.drafts(await asks.enriched(event) if asks is not None else event, title)
         told = await notifications.record(drafts, now=now, created_at=created_at, hold_s=escalation_grace_s)
         if told:
             log.info("%s %s: %d message(s) due", event.type, event.id, told)
@@ -53,8 +57,10 @@ def routes(*, composer: Composer, objectives: Objectives, notifications: Notific
 
     async def on_withdrawn(event: CloudEvent) -> None:
         log.info("%s %s: nothing more is said about %s", event.type, event.id, event.subject)
+        # Merged: its requester hears the survivor's news from now on (asks.learn, in on_event).
         await notifications.withdraw(event.subject, now=time.time())
         wake()
         await on_event(event)
 
-    return {**dict.fromkeys(EVENT_TYPES, on_event), "request.withdrawn": on_withdrawn}
+    return {**dict.fromkeys(EVENT_TYPES, on_event), "request.withdrawn": on_withdrawn,
+            "request.merged": on_withdrawn}

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from notifier.domain import Audience, Channel, Message, Team, notices_for, route, told_first
+from notifier.domain import Audience, Channel, Message, Team, route, told_first
+from notifier.reuse import pair_context, told_about
 from notifier.store import Draft
 from notifier.templates import Templates
 from shared.envelope import CloudEvent, derived_id
@@ -26,7 +27,7 @@ class Composer:
         self._team_name = team_name
 
     def messages(self, event: CloudEvent) -> list[Message]:
-        return route(notices_for(event.type, event.data, self._team), self._channels, self._slack_channel)
+        return route(told_about(event.type, event.data, self._team), self._channels, self._slack_channel)
 
     def drafts(self, event: CloudEvent, objective_title: str | None = None) -> list[Draft]:
         drafts = []
@@ -50,6 +51,8 @@ class Composer:
             "team": {"ops": self._team.ops, "heat_shield": self._team.heat_shield},
             "team_name": self._team_name,
         }
+        if message.notice.pair is not None:
+            context.update(pair_context(event.data, message.notice.pair))
         if "objective_id" in event.data:
             objective_id = event.data["objective_id"]
             context["objective"] = None if objective_id is None else {"id": objective_id, "title": objective_title}

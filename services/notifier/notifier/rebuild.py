@@ -7,7 +7,8 @@ outbox of ``notification.sent``). Then, from the log: subscriptions, their secre
 ``NOTIFIER_SECRETS_KEY``, from ``notifier.subscriptions``; every notice and delivery at its latest
 revision from ``notifier.sends``, finished ones finished, pending ones due again (so a notice that was
 never sent is sent once, after the restart, and nothing else); who may be mailed again this hour;
-the objectives' titles; the withdrawn requests. Nothing is composed, fanned out or sent here.
+the objectives' titles; the withdrawn and merged requests, each request's requester and the audience
+merges joined to it. Nothing is composed, fanned out or sent here.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from redis.asyncio import Redis
 from notifier import deliveries, subscriptions
 from notifier import store as notices
 from notifier.app import NAME
+from notifier.asks import Asks, Person
 from notifier.config import NotifierSettings
 from notifier.deliveries import DeliveryLog
 from notifier.journal import DeliveryRecorded, Journal, NoticeRecorded, Recorded, SubscriptionRecorded
@@ -68,6 +70,8 @@ async def rebuild(settings: NotifierSettings) -> Rebuilt:
     notifications, objectives = NotificationLog(redis), Objectives(redis)
     latest: dict[str, Recorded] = {}
     withdrawn: set[str] = set()
+    requesters: dict[str, Person] = {}
+    audiences: dict[str, dict[str, Person]] = {}
 
     async def fold(event: CloudEvent) -> None:
         match event.type:
@@ -75,6 +79,11 @@ async def rebuild(settings: NotifierSettings) -> Rebuilt:
                 await objectives.learn(event)
             case "request.withdrawn":
                 withdrawn.add(event.subject)
+            case "request.merged":
+                withdrawn.add(event.subject)  # silenced like a withdrawal
+                Asks.fold(event, requesters, audiences)
+            case "request.submitted":
+                Asks.fold(event, requesters, audiences)
             case recorded_type if recorded_type in _RECORDED:
                 recorded = _RECORDED[recorded_type].model_validate(event.data)
                 known = latest.get(recorded.subject())
@@ -97,6 +106,7 @@ async def rebuild(settings: NotifierSettings) -> Rebuilt:
                 counted += await _count_against_the_hour(redis, recorded, now)
         for request_id in withdrawn:
             await notifications.withdraw(request_id, now=now)
+        await Asks(redis).restore(requesters, audiences)
         kinds = [type(r).kind for r in latest.values()]
         log.info("notifier: restored %d subscription(s), %d delivery(ies), %d notice(s); %d email(s) count "
                  "against their recipient's hour", kinds.count("subscription"), kinds.count("delivery"),

@@ -1,0 +1,101 @@
+"""What the notifier keeps of each request for reuse notices (``notifier.reuse``), in Redis.
+
+    notifier:ask:<request id>        its requester (id, name, email, team), from request.submitted
+    notifier:audience:<request id>   who joined its audience by merges: address → person
+
+Both are folds of the requests topic, which the notifier consumes; a rebuild puts them back from it
+(``restore``). An event's data is given what is known here before its messages are composed
+(``enriched``): the request's audience as ``joined``, and each similar request's requester.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from notifier.reuse import join
+from shared.envelope import CloudEvent
+
+__all__ = ["Asks", "Person"]
+
+Person = Mapping[str, Any]
+
+
+def _ask_key(request_id: str) -> str:
+    return f"notifier:ask:{request_id}"
+
+
+def _audience_key(request_id: str) -> str:
+    return f"notifier:audience:{request_id}"
+
+
+def _person(requester: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: requester[k] for k in ("id", "name", "email", "team")}
+
+
+class Asks:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def learn(self, event: CloudEvent) -> None:
+        """Keep the requester of a submitted request, and join a merged request's people to the survivor's
+        audience. Idempotent: a redelivered event writes the same."""
+        if event.type == "request.submitted":
+            await self._redis.set(_ask_key(event.subject), json.dumps(_person(event.data["request"]["requester"])))
+        elif event.type == "request.merged":
+            merged, into = event.subject, str(event.data["into"])
+            audiences = {rid: await self.audience(rid) for rid in (merged, into)}
+            joined = join(audiences, event.data)
+            if joined:
+                await self._redis.hset(_audience_key(into), mapping={a: json.dumps(p) for a, p in joined.items()})
+
+    async def audience(self, request_id: str) -> dict[str, Person]:
+        rows = cast(dict[str, str], await self._redis.hgetall(_audience_key(request_id)))
+        return {address: json.loads(person) for address, person in rows.items()}
+
+    async def requesters(self, request_ids: list[str]) -> dict[str, Person]:
+        if not request_ids:
+            return {}
+        rows = cast(list[str | None], await self._redis.mget([_ask_key(r) for r in request_ids]))
+        return {rid: json.loads(row) for rid, row in zip(request_ids, rows, strict=True) if row is not None}
+
+    async def enriched(self, event: CloudEvent) -> CloudEvent:
+        """The event as its messages are composed: with the request's ``joined`` audience, and the requester
+        of each similar request the notifier knows."""
+        request_id = event.data.get("request_id")
+        if not isinstance(request_id, str):
+            return event
+        data = dict(event.data)
+        audience = await self.audience(request_id)
+        if audience:
+            data["joined"] = sorted(audience.values(), key=lambda p: p["email"])
+        if data.get("similar"):
+            known = await self.requesters([s["request_id"] for s in data["similar"]])
+            data["similar"] = [{**s, "requester": known.get(s["request_id"])} for s in data["similar"]]
+        return event if data == event.data else event.model_copy(update={"data": data})
+
+    async def restore(self, requesters: Mapping[str, Person], audiences: Mapping[str, Mapping[str, Person]],
+                      batch: int = 500) -> None:
+        """Write what a rebuild folded from the log, ``batch`` keys a round trip."""
+        writes: list[tuple[str, Any]] = [(_ask_key(r), json.dumps(p)) for r, p in requesters.items()]
+        writes += [(_audience_key(r), {a: json.dumps(p) for a, p in people.items()})
+                   for r, people in audiences.items() if people]
+        for first in range(0, len(writes), batch):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key, value in writes[first:first + batch]:
+                    if isinstance(value, dict):
+                        pipe.hset(key, mapping=value)
+                    else:
+                        pipe.set(key, value)
+                await pipe.execute()
+
+    @staticmethod
+    def fold(event: CloudEvent, requesters: dict[str, Person], audiences: dict[str, dict[str, Person]]) -> None:
+        """What ``learn`` does, in memory, for a rebuild reading the log in order."""
+        if event.type == "request.submitted":
+            requesters.setdefault(event.subject, _person(event.data["request"]["requester"]))
+        elif event.type == "request.merged":
+            audiences[str(event.data["into"])] = join(audiences, event.data)

@@ -1,0 +1,78 @@
+"""Who hears about look-alike asks and merges, and who follows a merged request: pure rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from notifier.domain import DEFAULT_CHANNELS, Notice, Team
+from notifier.messages import Composer
+from notifier.reuse import join, told_about
+from notifier.templates import Templates
+from tests.notifier_samples import AISHA, DAVE, VP, reuse, samples
+from tests.support import event
+
+TEAM = Team(ops="ops@example.com", heat_shield="heat-shield@example.com")
+COMPOSER = Composer(Templates(), TEAM, channels=DEFAULT_CHANNELS, slack_channel="#marketing-ops",
+                    team_name="The marketing team")
+
+
+def _classified(*, other: dict[str, Any] | None) -> dict[str, Any]:
+    data = reuse()[0].model_dump(mode="json")
+    data["similar"] = [{**data["similar"][0], "requester": other}]
+    return data
+
+
+def _merged(request_id: str, into: str, requester: dict[str, Any], into_requester: dict[str, Any]) -> dict[str, Any]:
+    return {**reuse()[1].model_dump(mode="json"), "request_id": request_id, "into": into, "requester": requester,
+            "into_requester": into_requester}
+
+
+def test_both_requesters_and_ops_hear_of_an_ask_like_another_stakeholders() -> None:
+    told = told_about("request.classified", _classified(other=AISHA.model_dump()), TEAM)
+    assert [(n.audience, n.recipient, n.pair) for n in told] == [
+        ("stakeholders", DAVE.email, ("r-41", "r-40")), ("stakeholders", AISHA.email, ("r-40", "r-41")),
+        ("ops", TEAM.ops, ("r-41", "r-40"))]
+    assert len({n.about for n in told}) == 1
+
+
+def test_one_pair_is_one_notice_per_person_whichever_request_names_it() -> None:
+    first = told_about("request.classified", _classified(other=AISHA.model_dump()), TEAM)
+    named_back = _classified(other=DAVE.model_dump())
+    named_back.update(request_id="r-40", request={**named_back["request"], "requester": AISHA.model_dump()})
+    named_back["similar"] = [{**named_back["similar"][0], "request_id": "r-41"}]
+    again = told_about("request.classified", named_back, TEAM)
+    assert {(n.recipient, n.about) for n in first} == {(n.recipient, n.about) for n in again}
+
+
+def test_the_same_person_asking_twice_is_no_overlap_and_an_unknown_other_is_not_written_to() -> None:
+    assert told_about("request.classified", _classified(other={**DAVE.model_dump()}), TEAM) == []
+    unknown = told_about("request.classified", _classified(other=None), TEAM)
+    assert [n.recipient for n in unknown] == [DAVE.email, TEAM.ops]
+    assert told_about("request.classified", {**_classified(other=None), "similar": []}, TEAM) == []
+
+
+def test_a_merge_tells_both_requesters_and_the_merged_requester_follows_the_survivor() -> None:
+    merged = _merged("r-41", "r-40", DAVE.model_dump(), AISHA.model_dump())
+    assert told_about("request.merged", merged, TEAM) == [
+        Notice("requester", DAVE.email, DAVE.name), Notice("stakeholders", AISHA.email, AISHA.name)]
+    audience = join({}, merged)
+    started = {**samples()["request.started"].model_dump(mode="json"), "requester": AISHA.model_dump(),
+               "joined": list(audience.values())}
+    assert [n.recipient for n in told_about("request.started", started, TEAM)] == [AISHA.email, DAVE.email]
+
+
+def test_who_followed_a_merged_request_follows_the_one_it_went_into() -> None:
+    first = join({}, _merged("r-1", "r-2", VP.model_dump(), DAVE.model_dump()))
+    second = join({"r-2": first}, _merged("r-2", "r-3", DAVE.model_dump(), AISHA.model_dump()))
+    assert sorted(second) == [DAVE.email, VP.email]
+    assert join({}, _merged("r-1", "r-2", DAVE.model_dump(), DAVE.model_dump())) == {}
+
+
+def test_the_overlap_notices_name_the_other_ask_and_its_team_in_each_voice() -> None:
+    drafts = COMPOSER.drafts(event(reuse()[0]).model_copy(update={"data": _classified(other=AISHA.model_dump())}))
+    text = {(d.recipient, d.channel): d.text for d in drafts}
+    to_dave, to_aisha = text[(DAVE.email, "email")], text[(AISHA.email, "email")]
+    assert "Brand marks on our public pages" in to_dave and AISHA.team in to_dave
+    assert "Customer logos on the website" in to_aisha and DAVE.team in to_aisha
+    assert (TEAM.ops, "email") in text and ("#marketing-ops", "slack") in text
+    assert len({d.id for d in drafts}) == len(drafts) == 4
