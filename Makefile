@@ -40,6 +40,7 @@ bench:         ## figures, not assertions: classifier speed, then the pipeline o
 	$(PY) bench/bench_capacity_service.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_access.py
+	$(PY) bench/bench_flow.py
 
 bench-load:    ## open-loop load on a fresh stack of its own (ports +10000) beside two baselines: RATES=10,25,50 SECONDS=20
 	bash scripts/bootstrap.sh

@@ -15,6 +15,9 @@ from capacity import handlers
 from capacity.api import capacity_router
 from capacity.config import CapacitySettings
 from capacity.dashboard import dashboard_router
+from capacity.flow.api import flow_router
+from capacity.flow.service import FlowService, flow_settings
+from capacity.flow.store import FlowStore
 from capacity.metrics import capacity_gauges
 from capacity.policy_api import policy_router
 from capacity.service import CapacityService
@@ -27,15 +30,18 @@ NAME = "capacity"
 
 def create_app(settings: CapacitySettings) -> FastAPI:
     runtime = build_runtime(NAME, settings)
+    flow = FlowService(FlowStore(runtime.redis), flow_settings(settings))
     service = CapacityService(LedgerStore(runtime.redis), runtime.outcomes, runtime.publisher,
-                              source=f"/{NAME}", heat_shield=settings.heat_shield_email)
+                              source=f"/{NAME}", heat_shield=settings.heat_shield_email, flow=flow)
     titles = TitleStore(runtime.redis)
     runtime.metrics.watch("capacity", capacity_gauges(service))
     subscribe(runtime, runtime.topics.consumed_by(NAME), handlers.routes(service, titles))
     routers = [capacity_router(service, titles, runtime.access),
                dashboard_router(service, titles, runtime.access.allow()),
+               flow_router(service, flow, runtime.access),
                policy_router(service, runtime.access),
                pages_router("capacity", {"tradeoffs": "tradeoffs.html", "policy": "policy.html"})]
     return web_app(runtime, routers, title="capacity",
                    description="Capacity by published policy: commitments, backlog, trade-offs, collisions.",
-                   periodic=[(settings.cycle_check_s, service.new_cycle)])
+                   periodic=[(settings.cycle_check_s, service.new_cycle),
+                             (settings.flow_check_s, lambda: flow.check(service.apply))])

@@ -16,6 +16,9 @@ import logging
 from capacity.app import NAME
 from capacity.config import CapacitySettings
 from capacity.domain import Ledger, fold
+from capacity.flow.history import History
+from capacity.flow.service import fold_event
+from capacity.flow.store import FlowStore
 from capacity.store import LOCK, VERSION, LedgerStore, TitleStore
 from shared.envelope import CloudEvent, parse_data
 from shared.events import OkrsPublished
@@ -32,6 +35,7 @@ async def rebuild(settings: CapacitySettings) -> Ledger:
     redis = connect_redis(settings.redis_url)
     store, titles = LedgerStore(redis), TitleStore(redis)
     ledger = Ledger()
+    flow, history = FlowStore(redis), History()  # the flow history: a fold over the same events
     lock = store.lock(timeout=LOCK_TIMEOUT_S)
 
     async def fold_one(event: CloudEvent) -> None:
@@ -40,6 +44,7 @@ async def rebuild(settings: CapacitySettings) -> Ledger:
             await titles.learn(okrs.quarter, okrs.version, {o.id: o.title for o in okrs.objectives})
             return
         fold(ledger, event.type, event.data)
+        fold_event(history, ledger, event.type, event.data, event.time)
         if event.type == "request.bypass_refused":
             await store.record_bypass({**event.data, "at": event.time.date().isoformat()})
 
@@ -49,6 +54,7 @@ async def rebuild(settings: CapacitySettings) -> Ledger:
         ledger.dirty.update(ledger.cards)
         async with redis.pipeline(transaction=True) as pipe:
             store.save(pipe, ledger)
+            flow.save(pipe, history)
             await pipe.execute()
 
     topics = Topics(settings.topic_prefix)

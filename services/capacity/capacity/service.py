@@ -11,6 +11,7 @@ from redis.asyncio.client import Pipeline
 
 from capacity.decisions import decide
 from capacity.domain import Ledger, fold
+from capacity.flow.service import FlowService
 from capacity.planning import Plan, cycle_start, place_new, plan
 from capacity.store import LedgerStore
 from shared.envelope import CloudEvent, derived_id, envelope
@@ -25,8 +26,9 @@ Change = Callable[[Ledger, Plan], Sequence[EventData]]
 
 class CapacityService:
     def __init__(self, store: LedgerStore, outcomes: Outcomes, publisher: EventPublisher, *, source: str,
-                 heat_shield: str, today: Callable[[], date] = date.today) -> None:
+                 heat_shield: str, today: Callable[[], date] = date.today, flow: FlowService | None = None) -> None:
         self.store = store
+        self.flow = flow  # ranges on decisions, slips and SLE breaches, and the flow history (capacity.flow)
         self._outcomes = outcomes
         self._publisher = publisher
         self._source = source
@@ -69,13 +71,18 @@ class CapacityService:
             else:
                 after = plan(ledger.items(), ledger.policy, self._today())
             decided = decide(ledger, after, new=new, heat_shield=self._heat_shield)
+            if self.flow is not None:
+                decided = await self.flow.decide(ledger, after, decided)
             for data in decided:
                 fold(ledger, data.event_type, data.model_dump(mode="json"))
+            produced = [envelope(data, source=self._source,
+                                 event_id=derived_id(cause, str(i), data.event_type, data.subject()))
+                        for i, data in enumerate([*made, *decided])]
+            if self.flow is not None:
+                await self.flow.record(pipe, ledger, produced)
             self.store.save(pipe, ledger)
             saved.append((ledger, after))
-            return [envelope(data, source=self._source,
-                             event_id=derived_id(cause, str(i), data.event_type, data.subject()))
-                    for i, data in enumerate([*made, *decided])]
+            return produced
 
         saved: list[tuple[Ledger, Plan]] = []
         async with self.store.lock():

@@ -1,0 +1,133 @@
+"""Flow in capacity's transactions: each replan's decisions get their ranges, slips and SLE breaches are
+announced, and every decision is folded into the flow history, all in the planning transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio.client import Pipeline
+
+from capacity.config import CapacitySettings
+from capacity.domain import Ledger
+from capacity.flow.forecast import Curves
+from capacity.flow.history import History, day_of
+from capacity.flow.imports import IMPORTED, fold_import
+from capacity.flow.metrics import sle_days
+from capacity.flow.outlook import Outlook, Settings, outlook
+from capacity.flow.store import FlowStore
+from capacity.flow.watch import at_risk, dress, slipped
+from capacity.planning import Plan
+from shared.envelope import CloudEvent, derived_id
+from shared.events import EventData, RequestBacklogged, RequestScheduled
+
+__all__ = ["FlowService", "FlowSettings", "flow_settings", "fold_event"]
+
+log = logging.getLogger(__name__)
+Apply = Callable[..., Awaitable[Sequence[CloudEvent]]]
+_TOLD = {"request.backlogged": ("start_forecast", "p85"), "request.forecast_slipped": ("start_forecast", "p85")}
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    trials: int = 10_000
+    history_cycles: int = 26
+    window_days: int = 182
+    calibration_cycles: int = 52
+    calibration_trials: int = 2_000
+
+
+def flow_settings(settings: CapacitySettings) -> FlowSettings:
+    return FlowSettings(settings.flow_trials, settings.flow_history_cycles, settings.flow_window_days,
+                        settings.flow_calibration_cycles, settings.flow_calibration_trials)
+
+
+def _told_at(event_type: str, data: dict[str, Any]) -> str | None:
+    """The 85% start date an event tells people, if it tells one."""
+    if event_type == "request.scheduled":
+        return str(data["cycle_start"])
+    if event_type == "request.backlogged":
+        forecast = data.get("start_forecast")
+        return str(forecast["p85"] if forecast else data["expected_start"])
+    if event_type == "request.forecast_slipped":
+        return str(data["start_forecast"]["p85"])
+    return None
+
+
+def fold_event(history: History, ledger: Ledger, event_type: str, data: dict[str, Any], at: datetime) -> None:
+    """Fold one event into the history; ``ledger`` has folded it already (it knows the card)."""
+    if event_type == IMPORTED:
+        fold_import(history, data)
+        return
+    request_id = str(data.get("request_id", ""))
+    card = ledger.cards.get(request_id)
+    if card is None:
+        history.record("request.withdrawn", request_id, at)  # gone from the board: withdrawn or merged
+        return
+    history.record(event_type, request_id, at, lane=card.item.lane, points=card.item.points,
+                   submitted_at=card.item.submitted_at, told_at=_told_at(event_type, data))
+
+
+class FlowService:
+    def __init__(self, store: FlowStore, settings: FlowSettings,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store = store
+        self.settings = settings
+        self._now = now
+        self._curves: dict[tuple[Any, ...], Curves] = {}
+
+    def now(self) -> float:
+        return day_of(self._now())
+
+    def outlook(self, history: History, ledger: Ledger, plan: Plan, lanes: set[str] | None = None) -> Outlook:
+        if len(self._curves) > 64:  # simulations of lane histories that have moved on
+            self._curves.clear()
+        return outlook(history, ledger, plan, self.now(), Settings(self.settings.trials, self.settings.history_cycles),
+                       self._curves, lanes)
+
+    def sle(self, history: History) -> dict[str, float | None]:
+        return sle_days(history, self.now(), self.settings.window_days)
+
+    async def decide(self, ledger: Ledger, plan: Plan, decided: Sequence[EventData]) -> list[EventData]:
+        """``decided`` with ranges on its backlog announcements, then the slips and SLE breaches in the
+        lanes this change touched."""
+        history = await self.store.history()
+        touched = {ledger.cards[rid].item.lane for rid in ledger.dirty if rid in ledger.cards}
+        touched |= {str(lane) for d in decided if (lane := getattr(d, "lane", None)) is not None}
+        if not touched:
+            return list(decided)
+        found = self.outlook(history, ledger, plan, touched)
+        told = {d.request_id for d in decided if isinstance(d, (RequestBacklogged, RequestScheduled))}
+        return [*dress(decided, found), *self._watch(ledger, history, found, told, touched)]
+
+    def _watch(self, ledger: Ledger, history: History, found: Outlook, told: set[str],
+               lanes: set[str] | None) -> list[EventData]:
+        risky = at_risk(ledger, history, self.sle(history), self.now())
+        return [*slipped(ledger, history, found, told),
+                *(e for e in risky if lanes is None or getattr(e, "lane", None) in lanes)]
+
+    async def record(self, pipe: Pipeline, ledger: Ledger, events: Sequence[CloudEvent]) -> None:
+        """Fold the transaction's decisions, and cards that left the board, into the history; queue it."""
+        history = await self.store.history()
+        for request_id in ledger.dirty:
+            if request_id not in ledger.cards:
+                history.record("request.withdrawn", request_id, self._now())
+        for event in events:
+            fold_event(history, ledger, event.type, event.data, event.time)
+        self.store.save(pipe, history)
+
+    async def check(self, apply: Apply) -> Sequence[CloudEvent]:
+        """Look at every lane: slipped forecasts and work past its SLE (run periodically)."""
+        history = await self.store.history()
+        moment = self._now()
+
+        def change(ledger: Ledger, plan: Plan) -> list[EventData]:
+            return self._watch(ledger, history, self.outlook(history, ledger, plan), set(), None)
+
+        made = await apply(change, cause_id=derived_id("flow-check", moment.isoformat(timespec="minutes")))
+        if made:
+            log.info("flow check: %d event(s)", len(made))
+        return made

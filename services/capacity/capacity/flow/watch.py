@@ -1,0 +1,64 @@
+"""What the forecasts and the ages of work tell people: the range on a backlog notice, a slipped 85%
+date, and work in progress past its lane's SLE. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from capacity.domain import Card, Ledger
+from capacity.flow.history import History, to_datetime
+from capacity.flow.outlook import Outlook
+from shared.events import EventData, ForecastSlipped, RequestBacklogged, Requester, SleAtRisk
+
+__all__ = ["at_risk", "dress", "slipped"]
+
+
+def dress(decided: Sequence[EventData], found: Outlook) -> list[EventData]:
+    """The decisions, each backlog announcement carrying its request's start range."""
+    dressed: list[EventData] = []
+    for data in decided:
+        forecast = found.get(data.request_id) if isinstance(data, RequestBacklogged) else None
+        start = forecast.start_forecast() if forecast is not None else None
+        dressed.append(data.model_copy(update={"start_forecast": start}) if start is not None else data)
+    return dressed
+
+
+def _requester(card: Card) -> Requester:
+    return Requester.model_validate(card.requester)
+
+
+def slipped(ledger: Ledger, history: History, found: Outlook, told_now: set[str]) -> list[EventData]:
+    """A request waiting to start whose 85% start date moved out by more than a cycle since people were
+    last told (its backlog notice, its commitment, or its last slip); ``told_now`` are told already."""
+    cycle = timedelta(days=ledger.policy.cycle_days)
+    events: list[EventData] = []
+    for request_id, forecast in sorted(found.items()):
+        passage = history.passages.get(request_id)
+        card = ledger.cards.get(request_id)
+        start = forecast.start_forecast()
+        if (request_id in told_now or start is None or start.method != "monte_carlo" or card is None
+                or passage is None or passage.told_p85 is None):
+            continue
+        previous = to_datetime(passage.told_p85).date()
+        if start.p85 > previous + cycle:
+            events.append(ForecastSlipped(request_id=request_id, title=card.title, requester=_requester(card),
+                                          lane=card.item.lane, previous_p85=previous, start_forecast=start))
+    return events
+
+
+def at_risk(ledger: Ledger, history: History, sle: dict[str, float | None], now: float) -> list[EventData]:
+    """Work in progress (not paused) older than its lane's SLE, once per item."""
+    events: list[EventData] = []
+    for request_id, card in sorted(ledger.cards.items()):
+        passage = history.passages.get(request_id)
+        limit = sle.get(card.item.lane)
+        if (card.item.state != "in_progress" or passage is None or passage.started is None or limit is None
+                or passage.sle_warned):
+            continue
+        age = now - passage.started
+        if age > limit:
+            events.append(SleAtRisk(request_id=request_id, title=card.title, requester=_requester(card),
+                                    lane=card.item.lane, started_at=to_datetime(passage.started),
+                                    age_days=round(age, 2), sle_days=limit))
+    return events
