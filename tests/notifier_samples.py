@@ -84,16 +84,16 @@ def samples() -> dict[str, EventData]:
     return {e.event_type: e for e in [*events, *reuse()]}
 
 
-def reuse() -> list[EventData]:
+def reuse() -> tuple[RequestClassified, RequestMerged]:
     """A request that looks like another stakeholder's, and a merge of one into the other."""
     logos = RequestDetails(title="Customer logos on the website", description="Show our customers' logos.",
                            work_type="landing_page", requester=DAVE)
     marks = SimilarRequest(request_id="r-40", score=0.87, kind="duplicate", shared_terms=["logos", "website"],
                            title="Brand marks on our public pages", team=AISHA.team, lane="business_unit",
                            submitted_at=datetime(2026, 11, 24, 9, tzinfo=UTC))
-    return [
+    return (
         RequestClassified(request_id="r-41", request=logos, submitted_at=datetime(2026, 11, 25, 9, tzinfo=UTC),
                           lane="sales", colour="orange", objective_id=None, rationale="test", similar=[marks]),
         RequestMerged(request_id="r-41", into="r-40", merged_by="ops", title=logos.title, requester=DAVE,
                       into_title=marks.title, into_requester=AISHA, reason="The same pages"),
-    ]
+    )
