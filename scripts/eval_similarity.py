@@ -55,6 +55,11 @@ def scored(rows: list[dict[str, Any]], detector: Detector, aligner: Aligner, wei
     return out
 
 
+def same_deliverable(row: dict[str, Any]) -> bool:
+    kinds = {row["a"].get("work_type", "other"), row["b"].get("work_type", "other")}
+    return len(kinds) == 1 or "other" in kinds
+
+
 def figures(results: list[tuple[dict[str, Any], Comparison]], weights: Weights) -> dict[str, float]:
     flagged = Counter(row["label"] for row, c in results if c.score >= weights.overlap)
     total = Counter(row["label"] for row, _ in results)
@@ -113,6 +118,11 @@ def main() -> None:
                 f = figures(results, replace(weights, overlap=overlap))
                 print(f"  overlap {overlap:.2f}: precision {f['precision']:.3f} recall {f['recall']:.3f} "
                       f"false flags {f['false_flags']:.3f}")
+            alike = [(row, c) for row, c in results if row["label"] != "different" and c.score >= weights.overlap]
+            for duplicate in [x / 100 for x in range(70, 96, 3)]:
+                agree = sum((c.score >= duplicate and same_deliverable(row)) == (row["label"] == "duplicate")
+                            for row, c in alike)
+                print(f"  duplicate {duplicate:.2f}: kind agreement {agree / max(len(alike), 1):.3f}")
     print(f"(run at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
 
 

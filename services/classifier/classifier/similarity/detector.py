@@ -22,8 +22,6 @@ from shared.events import RequestDetails
 __all__ = ["Candidate", "Detector", "Match", "decode", "encode", "text_of"]
 
 Vector = NDArray[np.float32]
-# The entity rules add at most this much to a cosine: below ``overlap - _MAX_LIFT`` nothing can be flagged.
-_MAX_LIFT = 0.3
 
 
 def text_of(details: RequestDetails) -> str:
@@ -87,7 +85,7 @@ class Detector:
             return []
         matrix = np.stack([c.vector for c in others]).reshape(len(others), DIMENSIONS)
         cosines = matrix @ vector
-        floor = self.weights.overlap - _MAX_LIFT
+        floor = self.weights.overlap - self.weights.max_lift()
         matches = [Match(c.profile.request_id, compare(new, c.profile, float(cos), self.weights))
                    for c, cos in zip(others, cosines, strict=True) if cos >= floor]
         flagged = [m for m in matches if m.comparison.kind is not None]

@@ -20,9 +20,13 @@ MONTHS = {m: i + 1 for i, m in enumerate((
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
     "november", "december"))}
 MONTHS |= {m[:3]: n for m, n in MONTHS.items()} | {"sept": 9}
+SEASONS = {"spring": {3, 4, 5}, "summer": {6, 7, 8}, "autumn": {9, 10, 11}, "fall": {9, 10, 11},
+           "winter": {12, 1, 2}}
 EVENT_WORDS = ("webinar", "summit", "conference", "expo", "trade show", "tradeshow", "roadshow", "meetup",
                "workshop", "hackathon", "forum", "livestream", "keynote", "gala", "awards", "fair", "festival",
-               "launch event", "user group", "offsite", "dinner", "breakfast", "roundtable", "booth")
+               "launch event", "user group", "offsite", "dinner", "breakfast", "lunch", "roundtable", "booth",
+               "kickoff", "kick-off", "town hall", "all-hands", "hiring event", "open house", "customer day",
+               "party", "reception", "bootcamp", "masterclass", "tour")
 # Capitalised words that are not names of an account, product or event.
 _GENERIC_WORDS = """
 a an and the for of on in at to by with from our we us my your their this that these those new next all any each
@@ -49,15 +53,17 @@ class Entities:
     """What one request names, lower-cased; ``places`` holds each place with what contains it."""
 
     names: frozenset[str] = frozenset()
+    key_names: frozenset[str] = frozenset()  # the names in the title: whom or what the work is for
     events: frozenset[str] = frozenset()
-    months: frozenset[int] = frozenset()
+    months: frozenset[int] = frozenset()  # named months, and those of a named season or quarter
     quarters: frozenset[str] = frozenset()
     years: frozenset[str] = frozenset()
     places: tuple[tuple[str, ...], ...] = field(default=())
     versions: frozenset[str] = frozenset()
 
-    def place_names(self) -> frozenset[str]:
-        return frozenset(chain[0] for chain in self.places)
+    def specific_places(self) -> tuple[tuple[str, ...], ...]:
+        """The places no other named place lies in ("lisbon" of "lisbon" and "portugal")."""
+        return tuple(p for p in self.places if not any(q is not p and p[0] in q[1:] for q in self.places))
 
 
 def _title_cased(text: str) -> bool:
@@ -80,17 +86,28 @@ def _starts_sentence(before: str) -> bool:
     return not before.strip() or bool(_SENTENCE_END.search(before))
 
 
-def _names(text: str) -> set[str]:
+def _named_again(word: str, whole: str) -> bool:
+    """``word`` is capitalised inside a sentence somewhere in the request: a name, not a heading's first word."""
+    return any(not _starts_sentence(whole[:m.start()]) for m in re.finditer(rf"\b{re.escape(word)}\b", whole))
+
+
+def _names(text: str, whole: str) -> set[str]:
+    """Capitalised words that are not common words, places, months or generic marketing terms."""
     names: set[str] = set()
     titled = _title_cased(text)
     for match in _WORD.finditer(text):
-        word = match.group().strip("'\u2019.-")
-        lower = word.lower().removesuffix("'s").removesuffix("\u2019s")
+        word = re.split("['\u2019]", match.group())[0].strip(".-")
+        lower = word.lower()
         if not word[:1].isupper() or lower in GENERIC or lower in _PLACE_WORDS or len(lower) < 2:
             continue
-        starts = _starts_sentence(text[:match.start()])
         rare = lower not in _vocabulary()
-        if rare or not (starts or titled) or (word.isupper() and len(word) > 1):
+        if word.isupper():
+            names.add(lower)  # an acronym: NPS, ESG
+        elif _starts_sentence(text[:match.start()]):
+            following = text[match.end():].lstrip()
+            if rare and (_named_again(word, whole) or following[:1].isupper()):
+                names.add(lower)
+        elif rare or not titled:
             names.add(lower)
     return names
 
@@ -111,9 +128,12 @@ def extract(title: str, description: str) -> Entities:
     months = {MONTHS[w] for w in words if w in MONTHS and w != "may"}
     # "may" is a month only as "May" inside a sentence.
     months |= {5 for m in re.finditer(r"\bMay\b", text) if not _starts_sentence(text[:m.start()])}
-    events = {e for e in EVENT_WORDS if re.search(rf"\b{e}s?\b", lower)}
+    months |= {m for w in words if w in SEASONS for m in SEASONS[w]}
+    quarters = frozenset(q.lower() for q in _QUARTER.findall(text))
+    months |= {3 * (int(q[1]) - 1) + i for q in quarters for i in (1, 2, 3)}
+    events = {e.replace("-", "") for e in EVENT_WORDS if re.search(rf"\b{e}s?\b", lower)}
     versions = {next(g for g in m.groups() if g) for m in _VERSION.finditer(text)}
-    return Entities(names=frozenset(_names(title) | _names(description)), events=frozenset(events),
-                    months=frozenset(months),
-                    quarters=frozenset(q.lower() for q in _QUARTER.findall(text)),
+    key_names = frozenset(_names(title, text))
+    return Entities(names=key_names | frozenset(_names(description, text)), key_names=key_names,
+                    events=frozenset(events), months=frozenset(months), quarters=quarters,
                     years=frozenset(_YEAR.findall(text)), places=_places(text), versions=frozenset(versions))

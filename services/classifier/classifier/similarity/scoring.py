@@ -26,15 +26,20 @@ class Weights:
     """The score's parts; the thresholds were chosen on data/overlap-dev.jsonl (scripts/eval_classifier.py)."""
 
     shared: float = 0.06  # each shared specific entity, up to three
-    conflict: float = 0.3  # each kind of entity both name differently (accounts, months, places, versions)
+    same_subject: float = 0.1  # a name in one title that the other request names too (an account, an event)
+    conflict: float = 0.6  # each kind of entity both name differently (accounts, months, places, versions)
     same_work_type: float = 0.05
     other_work_type: float = 0.05
     due_close: float = 0.04  # both due within ``due_window_days`` of each other
     due_far: float = 0.06  # both due, further apart than four windows
     due_window_days: int = 21
     same_objective: float = 0.03
-    overlap: float = 0.62  # flagged from here
-    duplicate: float = 0.8  # named a duplicate from here
+    overlap: float = 0.6  # flagged from here
+    duplicate: float = 0.78  # named a duplicate from here (when the deliverable is the same)
+
+    def max_lift(self) -> float:
+        """The most the rules add to a cosine: below ``overlap - max_lift()`` nothing is flagged."""
+        return 3 * self.shared + self.same_subject + self.same_work_type + self.due_close + self.same_objective
 
 
 @dataclass(frozen=True)
@@ -64,45 +69,53 @@ def content_words(text: str) -> frozenset[str]:
 
 
 def _places_meet(a: Entities, b: Entities) -> list[str]:
-    """Places of ``a`` and ``b`` where one contains the other (lisbon and portugal), named by the smaller."""
-    met = []
-    for pa in a.places:
-        for pb in b.places:
+    """The most specific places of ``a`` and ``b`` where one lies in the other (lisbon, portugal), as
+    "lisbon" or "lisbon~portugal"."""
+    met = set()
+    for pa in a.specific_places():
+        for pb in b.specific_places():
             if pa[0] in pb or pb[0] in pa:
-                met.append(pa[0] if len(pa) >= len(pb) else pb[0])
-    return met
+                met.add(pa[0] if pa[0] == pb[0] else "~".join(sorted((pa[0], pb[0]), key=len)))
+    return sorted(met)
 
 
-def _entity_overlap(a: Entities, b: Entities) -> tuple[list[str], list[str]]:
-    """The specific entities both name, and the kinds both name but differently."""
-    shared: list[str] = []
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _entity_overlap(a: Entities, b: Entities) -> tuple[list[str], list[str], bool]:
+    """The specific entities both name, the kinds both name but differently, and whether one's title
+    names what the other names."""
+    shared: list[str] = sorted(a.names & b.names)
     conflicts: list[str] = []
-    month_names = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+    # Whom the work is for: the names in each title, found nowhere in the other request.
+    same_subject = bool(a.key_names & b.names or b.key_names & a.names)
+    if a.key_names and b.key_names and not same_subject:
+        conflicts.append("account")
     kinds: list[tuple[str, frozenset[str], frozenset[str]]] = [
-        ("account", a.names, b.names),
-        ("month", frozenset(month_names[m - 1] for m in a.months), frozenset(month_names[m - 1] for m in b.months)),
-        ("quarter", a.quarters, b.quarters),
+        ("month", frozenset(_MONTHS[m - 1] for m in a.months), frozenset(_MONTHS[m - 1] for m in b.months)),
         ("year", a.years, b.years),
         ("version", a.versions, b.versions),
+        ("event", a.events, b.events),
     ]
     for kind, left, right in kinds:
         common = left & right
         shared.extend(sorted(common))
-        if left and right and not common:
+        # Another kind of event for the same named account or event is more of the same work.
+        if left and right and not common and not (kind == "event" and same_subject):
             conflicts.append(kind)
-    shared.extend(sorted(a.events & b.events))
     if a.places and b.places:
         met = _places_meet(a, b)
-        shared.extend(sorted(set(met)))
+        shared.extend(met)
         if not met:
             conflicts.append("place")
-    return shared, conflicts
+    return shared, conflicts, same_subject
 
 
 def compare(new: Profile, old: Profile, cosine: float, weights: Weights = Weights()) -> Comparison:
     """The score of ``old`` as a duplicate of, or overlap with, ``new``."""
-    shared, conflicts = _entity_overlap(new.entities, old.entities)
+    shared, conflicts, same_subject = _entity_overlap(new.entities, old.entities)
     score = cosine + weights.shared * min(len(shared), 3) - weights.conflict * len(conflicts)
+    score += weights.same_subject if same_subject else 0.0
     score += weights.same_work_type if new.work_type == old.work_type else -weights.other_work_type
     if new.due_date and old.due_date:
         apart = abs((new.due_date - old.due_date).days)
@@ -113,6 +126,9 @@ def compare(new: Profile, old: Profile, cosine: float, weights: Weights = Weight
     if new.objective_id and new.objective_id == old.objective_id:
         score += weights.same_objective
     score = min(max(score, 0.0), 1.0)
-    kind = "duplicate" if score >= weights.duplicate else "overlap" if score >= weights.overlap else None
+    # The same deliverable asked twice is a duplicate; another deliverable for the same thing, an overlap.
+    same_deliverable = new.work_type == old.work_type or "other" in (new.work_type, old.work_type)
+    kind = ("duplicate" if score >= weights.duplicate and same_deliverable
+            else "overlap" if score >= weights.overlap else None)
     words = sorted(new.words & old.words - set(shared))
     return Comparison(round(score, 4), kind, tuple([*shared, *words][:6]), tuple(conflicts))

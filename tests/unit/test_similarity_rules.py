@@ -1,0 +1,113 @@
+"""The similarity detector's rules: which entities a request names, and how they move a score."""
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from classifier.similarity.detector import Candidate, Detector, decode, encode, profile
+from classifier.similarity.entities import extract
+from classifier.similarity.scoring import Profile, Weights, compare
+from classifier.similarity.wording import sentence, shown
+from shared.events import SimilarRequest
+from tests.support import details
+
+
+def test_accounts_are_the_capitalised_words_that_are_not_common_words() -> None:
+    found = extract("Landing page for the Globex account", "Globex renews in January; we need a demo form.")
+    assert found.key_names == {"globex"} and found.names == {"globex"}
+    assert extract("Landing Page For The Initech Account", "A page for them.").key_names == {"initech"}
+    # A heading's first word is not a name unless the request names it again inside a sentence.
+    assert extract("Sweepstakes rules for the draw", "Official rules please.").names == set()
+    assert extract("Hooli deal room page", "A room for the Hooli buyers.").key_names == {"hooli"}
+
+
+def test_months_seasons_and_quarters_name_months() -> None:
+    assert extract("Webinar in June", "Mid-June, 45 minutes.").months == {6}
+    assert extract("Autumn hackathon", "Sign-ups open soon.").months == {9, 10, 11}
+    assert extract("Q2 webinar hub", "All the spring sessions.").months == {3, 4, 5, 6}
+    assert extract("May launch", "May be late.").months == set()  # a sentence's first word is not the month
+    assert extract("Launch email", "It goes out in May.").months == {5}
+
+
+def test_places_know_what_contains_them() -> None:
+    lisbon = extract("Lisbon hub opening", "Press kit for the new hub.")
+    assert lisbon.places == (("lisbon", "portugal", "iberia", "europe", "emea"),)
+    both = extract("Mumbai meetup", "Our partners in India meet in Mumbai.")
+    assert [p[0] for p in both.specific_places()] == ["mumbai"]
+    assert extract("Post about us", "Tell us more.").places == ()  # "us" is not the USA
+
+
+def test_versions_and_events() -> None:
+    found = extract("Meridian 2.0 launch webinar", "Also covers v1.4 customers at the user group.")
+    assert found.versions == {"2.0", "1.4"}
+    assert found.events == {"webinar", "user group"}
+
+
+def profiled(title: str, description: str, work_type: str = "landing_page", due: date | None = None,
+             objective: str | None = None) -> Profile:
+    return profile("x", details(title=title, description=description, work_type=work_type, due_date=due),
+                   objective)
+
+
+def test_a_different_account_vetoes_a_close_match() -> None:
+    globex = profiled("Landing page for the Globex account", "A page with the renewal offer.")
+    initech = profiled("Landing page for the Initech account", "A page with the renewal offer.")
+    result = compare(globex, initech, cosine=0.95)
+    assert result.kind is None and result.conflicts == ("account",)
+
+
+@pytest.mark.parametrize(("a", "b", "conflict"), [
+    (("Beacon webinar in April", "Mid-April."), ("Beacon webinar in June", "Mid-June."), "month"),
+    (("Denver user group meetup", "Evening."), ("Boston user group meetup", "Evening."), "place"),
+    (("Meridian 1.4 spec sheet", "Update."), ("Meridian 2.0 spec sheet", "New."), "version"),
+])
+def test_conflicting_specific_entities_veto(a: tuple[str, str], b: tuple[str, str], conflict: str) -> None:
+    result = compare(profiled(*a), profiled(*b), cosine=0.95)
+    assert conflict in result.conflicts and result.kind is None
+
+
+def test_a_city_and_its_country_are_the_same_place_and_raise_the_score() -> None:
+    lisbon = profiled("Lisbon hub opening", "Press release for the opening.")
+    portugal = profiled("Portugal office launch", "Press release for the new office.")
+    plain = compare(profiled("Hub opening", "Press release."), profiled("Office launch", "Press release."), 0.6)
+    result = compare(lisbon, portugal, cosine=0.6)
+    assert "lisbon~portugal" in result.shared_terms and result.score > plain.score
+    assert result.kind == "overlap"
+
+
+def test_same_deliverable_due_together_is_a_duplicate_another_deliverable_an_overlap() -> None:
+    due = date(2027, 3, 1)
+    page = profiled("Customer logos on the site", "Logos on the home page.", "creative", due)
+    again = profiled("Brand marks on our public pages", "Marks on the homepage.", "creative", due)
+    deck = profiled("Brand marks on our public pages", "Marks on the homepage.", "deck", due)
+    assert compare(page, again, cosine=0.8).kind == "duplicate"
+    assert compare(page, deck, cosine=0.8).kind == "overlap"
+    far = profiled("Brand marks on our public pages", "Marks on the homepage.", "creative", date(2027, 9, 1))
+    assert compare(page, far, cosine=0.8).score < compare(page, again, cosine=0.8).score
+
+
+def test_the_detector_compares_only_other_requesters_and_keeps_the_best_three() -> None:
+    detector = Detector(Weights())
+    new = profiled("Customer logos on the site", "Logos on the home page.")
+    vector = np.eye(384, dtype=np.float32)[0]
+    def candidate(n: int, requester: str, cosine: float) -> Candidate:
+        v = np.zeros(384, dtype=np.float32)
+        v[0], v[1] = cosine, np.sqrt(1 - cosine**2)
+        return Candidate(Profile(f"r{n}", new.entities, new.words, new.work_type, None, None), requester, v)
+    found = detector.similar(new, "me", vector, [candidate(1, "me", 0.99), candidate(2, "a", 0.9),
+                                                 candidate(3, "b", 0.7), candidate(4, "c", 0.8),
+                                                 candidate(5, "d", 0.85), candidate(6, "e", 0.1)])
+    assert [m.request_id for m in found] == ["r2", "r5", "r4"]
+    assert np.array_equal(decode(encode(vector)), vector)
+
+
+def test_the_dry_run_sentence_names_the_team_and_the_day() -> None:
+    from datetime import UTC, datetime
+    similar = SimilarRequest(request_id="r1", score=0.7, kind="overlap", shared_terms=["globex"], title="T",
+                             team="Enterprise Sales", lane="sales", submitted_at=datetime(2026, 12, 1, tzinfo=UTC))
+    assert sentence(similar, datetime(2026, 12, 3, tzinfo=UTC)) == (
+        "Similar to a request from Enterprise Sales submitted Tuesday.")
+    assert sentence(similar, datetime(2026, 12, 20, tzinfo=UTC)).endswith("submitted on 1 Dec.")
+    assert set(shown(similar, datetime(2026, 12, 3, tzinfo=UTC), full=False)) == {
+        "kind", "score", "team", "lane", "submitted_at", "sentence"}
