@@ -53,9 +53,10 @@ bench-rebuild: ## rebuild time per service over 10,000 requests' events, on a br
 	bash scripts/kafka.sh jars
 	$(PY) bench/bench_rebuild.py $(ARGS)
 
-eval-classifier:  ## agreement of the classifier with the labelled sample in data/
+eval-classifier:  ## agreement of the classifier with the labelled sets in data/; similarity precision and recall
 	bash scripts/bootstrap.sh
 	$(PY) scripts/eval_classifier.py
+	$(PY) scripts/eval_similarity.py
 
 rebuild:       ## wipe one service's Redis state and replay it from Kafka: make rebuild SERVICE=intake|classifier|capacity|notifier
 	bash scripts/bootstrap.sh
