@@ -68,6 +68,9 @@ class KeySpec(BaseModel):
     teams: tuple[str, ...] | None = Field(
         default=None, min_length=1, description="Requester teams it may post for; omitted means any team.")
     rate_limit_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+    submit_only: bool = Field(
+        default=False, description="A requester tool's key that may only submit requests and dry-run them "
+                                   "(a public request form's): every read and every other call refuses it.")
 
 
 class KeyRecord(KeySpec):
@@ -132,12 +135,14 @@ class Caller:
     lanes: tuple[Lane, ...]
     teams: tuple[str, ...] | None
     rate_limit_per_minute: int | None
+    submit_only: bool = False
 
     @classmethod
     def of(cls, record: KeyRecord) -> Caller:
         lanes = record.lanes if record.lanes is not None else (LANES if record.role is Role.OPS else ())
         return cls(key_id=record.key_id, tool=record.tool, role=record.role, lanes=lanes, teams=record.teams,
-                   rate_limit_per_minute=record.rate_limit_per_minute)
+                   rate_limit_per_minute=record.rate_limit_per_minute,
+                   submit_only=record.submit_only and record.role is Role.REQUESTER_TOOL)
 
     @property
     def sees_everything(self) -> bool:

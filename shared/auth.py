@@ -19,7 +19,7 @@ from shared.access import Caller, KeyRegistry, Role
 from shared.problems import Problem
 from shared.ratelimit import RateLimiter
 
-__all__ = ["AUTH_RESPONSES", "Access"]
+__all__ = ["AUTH_RESPONSES", "BEARER", "Access"]
 
 # What every guarded route may answer besides its own statuses, for the OpenAPI document.
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -33,6 +33,7 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 # Declares the scheme in the OpenAPI document; the dependency below answers the 401 itself, as problem+json.
 _BEARER = HTTPBearer(auto_error=False, bearerFormat="API key",
                      description="An API key from ops: `Authorization: Bearer <key>`.")
+BEARER = _BEARER  # for a route that takes a key or another credential (intake's signed links)
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -45,13 +46,17 @@ class Access:
         self._limiter = limiter
         self._default_rate = default_rate_per_minute
 
-    def allow(self, *roles: Role) -> Callable[..., Awaitable[Caller]]:
-        """A dependency admitting keys of ``roles`` (and ops); no roles admits every valid key."""
+    def allow(self, *roles: Role, submit_only: bool = False) -> Callable[..., Awaitable[Caller]]:
+        """A dependency admitting keys of ``roles`` (and ops); no roles admits every valid key. A submit-only
+        key (a public form's) is admitted only where ``submit_only`` says so: submitting and dry runs."""
         admitted = set(roles) | {Role.OPS} if roles else set(Role)
 
         async def dependency(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
                              ) -> Caller:
             caller = self.identify(credentials)
+            if caller.submit_only and not submit_only:
+                raise Problem(403, f"The key of '{caller.tool}' only submits requests; follow a request "
+                                   "through the signed link in its answer and in every notice.")
             if caller.role not in admitted:
                 needed = " or ".join(sorted(r.value for r in admitted))
                 raise Problem(403, f"This call needs a key with the role {needed}; the key of "

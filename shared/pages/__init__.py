@@ -12,6 +12,7 @@ same security headers and only the files named here may be served.
 
 from __future__ import annotations
 
+import html as markup
 from importlib import resources
 
 from fastapi import APIRouter
@@ -38,12 +39,21 @@ def _read(package: str, name: str) -> str:
     return resources.files(package).joinpath(name).read_text(encoding="utf-8")
 
 
-def pages_router(package: str, pages: dict[str, str], *, connect: tuple[str, ...] = ()) -> APIRouter:
+def _filled(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace("{{" + name + "}}", markup.escape(value, quote=True))
+    return text
+
+
+def pages_router(package: str, pages: dict[str, str], *, connect: tuple[str, ...] = (),
+                 values: dict[str, str] | None = None) -> APIRouter:
     """``pages`` maps a page's name to its HTML file in ``<package>/static/``; its assets are every
-    other ``.js``, ``.css`` and ``.svg`` file there. ``connect`` lists other origins the pages call."""
+    other ``.js``, ``.css`` and ``.svg`` file there. ``connect`` lists other origins the pages call.
+    ``values`` fill the pages' ``{{name}}`` placeholders (HTML-escaped), e.g. another service's address
+    in a data attribute."""
     router = APIRouter(include_in_schema=False)
     headers = {**PAGE_HEADERS, "Content-Security-Policy": _policy(connect)}
-    html = {name: _read(package, f"static/{file}") for name, file in pages.items()}
+    html = {name: _filled(_read(package, f"static/{file}"), values or {}) for name, file in pages.items()}
     assets = {name: _read("shared.pages", f"static/{name}") for name in _SHARED}
     static = resources.files(package).joinpath("static")
     for entry in static.iterdir():

@@ -16,6 +16,7 @@ from tests.infra import ROOT, free_port, grant_topics
 from tests.support import API_KEYS
 
 SERVICES = ("intake", "classifier", "capacity", "notifier")
+LINK_SECRET = "e2e-link-secret-0123456789abcdef"  # signs the links to a request in notices (intake, notifier)
 
 
 class ServiceProcess:
@@ -101,4 +102,15 @@ def stack(kafka_bootstrap: str, redis_base: str, topic_prefix: str, logs: Path,
             **{f"{upper}_{setting}": value for setting, value in (extra or {}).items()},
         }
         processes[name] = ServiceProcess(name, env, logs / f"{name}.log")
+    # The people's pages and notices name the other services' addresses; intake and the notifier share the
+    # secret of signed links. A module's ``extra`` settings still win.
+    urls = {name: process.url for name, process in processes.items()}
+    public = {"INTAKE_CLASSIFIER_PUBLIC_URL": urls["classifier"], "INTAKE_LINK_SECRET": LINK_SECRET,
+              "CLASSIFIER_CORS_ORIGINS": __import__("json").dumps([urls["intake"]]),
+              "NOTIFIER_INTAKE_PUBLIC_URL": urls["intake"], "NOTIFIER_CAPACITY_PUBLIC_URL": urls["capacity"],
+              "NOTIFIER_LINK_SECRET": LINK_SECRET}
+    for name, process in processes.items():
+        for variable, value in public.items():
+            if variable.startswith(f"{name.upper()}_") and variable.split("_", 1)[1] not in (extra or {}):
+                process._env[variable] = value
     return processes

@@ -14,6 +14,7 @@ import asyncio
 from datetime import date
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from classifier import handlers
 from classifier.alignment import AlignmentConfig
@@ -57,6 +58,10 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
     preview = preview_router(store, open_requests, runtime.access, classifier,
                              lambda: current_quarter(date.today(), settings.pinned_quarter))
     routers = [router, preview, pages_router("classifier", {"okrs": "okrs.html"})]
-    return web_app(runtime, routers, title="classifier",
-                   description="Which published priority does a request ladder up to?",
-                   periodic=[(settings.rollover_check_s, roll_over)], startup=[load_model])
+    app = web_app(runtime, routers, title="classifier",
+                  description="Which published priority does a request ladder up to?",
+                  periodic=[(settings.rollover_check_s, roll_over)], startup=[load_model])
+    if settings.cors_origins:  # intake's request form asks for the objectives and the dry run from its page
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"], max_age=600)
+    return app

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from intake.domain import can_withdraw, listed_requests, redacted, request_id_for
+from intake.links import LINK_ACTOR, LINK_RESPONSES, follow_url, followed, key_or_link
 from intake.merges import MERGED, merge_refusal, merged_from, merged_into, redacted_merge
 from intake.store import RequestStore
 from shared.access import TEAM_ROLES, Caller, Role
@@ -18,6 +19,7 @@ from shared.auth import AUTH_RESPONSES, Access
 from shared.envelope import derived_id, envelope
 from shared.events import Lane, RequestDetails, Requester, RequestMerged, RequestSubmitted, RequestWithdrawn
 from shared.idempotency import IdempotencyKeys, StoredAnswer, fingerprint
+from shared.links import LinkSigner, RequestLink
 from shared.messaging import TRANSIENT, EventPublisher
 from shared.problems import Problem
 
@@ -61,10 +63,14 @@ def _unavailable(what: str) -> Problem:
 
 
 def requests_router(store: RequestStore, publisher: EventPublisher, keys: IdempotencyKeys,
-                    access: Access, max_page_size: int, source: str) -> APIRouter:
+                    access: Access, max_page_size: int, source: str,
+                    signer: LinkSigner | None = None) -> APIRouter:
     router = APIRouter(prefix="/v1/requests", tags=["requests"])
-    Poster = Annotated[Caller, Depends(access.allow(Role.REQUESTER_TOOL))]
     Reader = Annotated[Caller, Depends(access.allow())]
+    # A public form's submit-only key posts; a signed link reads and withdraws its one request.
+    Submitter = Annotated[Caller, Depends(access.allow(Role.REQUESTER_TOOL, submit_only=True))]
+    Follower = Annotated[Caller | RequestLink, Depends(key_or_link(access, signer))]
+    Withdrawer = Annotated[Caller | RequestLink, Depends(key_or_link(access, signer, Role.REQUESTER_TOOL))]
     Team = Annotated[Caller, Depends(access.allow(*TEAM_ROLES))]
 
     def visible(found: dict[str, Any] | None, request_id: str, reader: Caller) -> dict[str, Any]:
@@ -75,7 +81,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
 
     @router.post("", status_code=202, response_model=RequestAccepted,
                  responses={**AUTH_RESPONSES, 409: {}, 413: {}, 422: {}})
-    async def submit(body: RequestCreate, http: Request, poster: Poster,
+    async def submit(body: RequestCreate, http: Request, poster: Submitter,
                      idempotency_key: Annotated[str | None, Header()] = None) -> Any:
         refusal = poster.refusal_to_post(body.requester.type, body.requester.team)
         if refusal is not None:
@@ -106,15 +112,17 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                                else "The request store") from exc
         # Accepted: the event is on Kafka. If Redis fails now, intake's consumer writes the same
         # record from the event, and a retry with the same key finds the same request id.
-        answer = _accepted(request_id)
+        answer = _accepted(request_id, follow_url(signer, request_id, body.requester.email))
         with contextlib.suppress(*TRANSIENT):
             await store.save_submitted(event.id, event.time, submitted)
             if idempotency_key is not None:
                 await keys.complete(caller, idempotency_key, body_hash, StoredAnswer(202, answer))
         return JSONResponse(answer, status_code=202, headers={"Location": answer["links"]["self"]})
 
-    @router.get("/{request_id}", responses={**AUTH_RESPONSES, 404: {}})
-    async def get_request(request_id: str, reader: Reader) -> dict[str, Any]:
+    @router.get("/{request_id}", responses={**AUTH_RESPONSES, **LINK_RESPONSES, 404: {}})
+    async def get_request(request_id: str, reader: Follower) -> dict[str, Any]:
+        if isinstance(reader, RequestLink):
+            return await followed(store, reader, request_id)
         found = visible(await store.get(request_id), request_id, reader)
         if not reader.sees_everything:
             listed = set().union(*(listed_requests(entry) for entry in found["timeline"]),
@@ -143,10 +151,12 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
         return {"items": items, "next_cursor": next_cursor}
 
     @router.post("/{request_id}/withdraw", status_code=202,
-                 responses={**AUTH_RESPONSES, 404: {}, 409: {}, 413: {}, 422: {}})
-    async def withdraw(request_id: str, poster: Poster, body: WithdrawBody | None = None) -> dict[str, Any]:
-        found = visible(await store.get(request_id), request_id, poster)
-        caller = poster.tool
+                 responses={**AUTH_RESPONSES, **LINK_RESPONSES, 404: {}, 409: {}, 413: {}, 422: {}})
+    async def withdraw(request_id: str, poster: Withdrawer, body: WithdrawBody | None = None) -> dict[str, Any]:
+        if isinstance(poster, RequestLink):
+            found, caller = await followed(store, poster, request_id, withdraw=True), LINK_ACTOR
+        else:
+            found, caller = visible(await store.get(request_id), request_id, poster), poster.tool
         if not can_withdraw(found["status"]):
             raise Problem(409, f"Request {request_id} is already {found['status']}.")
         withdrawn = RequestWithdrawn(request_id=request_id, withdrawn_by=caller,
@@ -200,9 +210,9 @@ async def _release_merge(store: RequestStore, request_id: str) -> None:
         await store.release_merge(request_id)
 
 
-def _accepted(request_id: str) -> dict[str, Any]:
-    return {"id": request_id, "status": "submitted",
-            "links": {"self": f"/v1/requests/{request_id}", "withdraw": f"/v1/requests/{request_id}/withdraw"}}
+def _accepted(request_id: str, follow: str | None = None) -> dict[str, Any]:
+    links = {"self": f"/v1/requests/{request_id}", "withdraw": f"/v1/requests/{request_id}/withdraw"}
+    return {"id": request_id, "status": "submitted", "links": {**links, **({"page": follow} if follow else {})}}
 
 
 async def _reused(keys: IdempotencyKeys, caller: str, key: str, body_hash: str, existing: dict[str, Any],

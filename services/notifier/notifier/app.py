@@ -26,7 +26,7 @@ from notifier.dispatch import Dispatcher
 from notifier.domain import Team
 from notifier.jobs import DeliveryJob, NotificationJob, RetryPolicy
 from notifier.journal import Journal
-from notifier.messages import Composer
+from notifier.messages import Composer, Links
 from notifier.metrics import SendCounter, schedule_gauges
 from notifier.objectives import Objectives
 from notifier.recipients import Recipients
@@ -39,6 +39,7 @@ from notifier.templates import Templates
 from shared.access import TEAM_ROLES, Role
 from shared.auth import AUTH_RESPONSES
 from shared.idempotency import IdempotencyKeys
+from shared.links import LinkSigner
 from shared.runtime import Runtime, build_runtime, subscribe, web_app
 
 NAME = "notifier"
@@ -98,7 +99,10 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     runtime.metrics.watch("schedule", schedule_gauges(redis))
     composer = Composer(Templates(), Team(ops=settings.ops_email, heat_shield=settings.heat_shield_email),
                         channels=settings.channels, team_name=settings.team_name,
-                        slack_channel=settings.slack_channel if settings.slack_webhook_url else None)
+                        slack_channel=settings.slack_channel if settings.slack_webhook_url else None,
+                        links=Links(intake=settings.intake_public_url, capacity=settings.capacity_public_url,
+                                    signer=LinkSigner(settings.link_secret.get_secret_value(), ttl_s=0)
+                                    if settings.link_secret else None))
     subscribe(runtime, topics.consumed_by(NAME),
               handlers.routes(composer=composer, objectives=Objectives(redis), notifications=notifications,
                               subscriptions=subscriptions, deliveries=deliveries, wake=dispatcher.wake,

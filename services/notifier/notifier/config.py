@@ -36,6 +36,13 @@ class NotifierSettings(ServiceSettings):
     slack_webhook_url: SecretStr | None = None  # its path is a token
     slack_channel: str = "#marketing-ops"
 
+    # Links in messages: every requester notice ends with a signed link to the request's page on intake
+    # (the secret is intake's LINK_SECRET; without one, no link), and the heat-shield manager's trade-off
+    # notice links to the trade-off's page on capacity.
+    link_secret: SecretStr | None = None
+    intake_public_url: str = "http://127.0.0.1:8001"
+    capacity_public_url: str = "http://127.0.0.1:8003"
+
     # Webhook subscriptions to loopback, private or link-local addresses: only for tests and demos.
     allow_private_targets: bool = False
     retry_schedule_s: list[float] = Field(default_factory=lambda: list(RETRY_SCHEDULE_S), min_length=1)

@@ -5,26 +5,46 @@ consumed."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from notifier.domain import Audience, Channel, Message, Team, route, told_first
 from notifier.reuse import pair_context, told_about
 from notifier.store import Draft
-from notifier.templates import Templates
+from notifier.templates import Templates, slack_escape
 from shared.envelope import CloudEvent, derived_id
+from shared.links import LinkSigner
 
-__all__ = ["Composer"]
+__all__ = ["Composer", "Links"]
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where people follow up: intake's and capacity's public addresses; ``signer`` signs request links."""
+
+    intake: str
+    capacity: str
+    signer: LinkSigner | None = None
+
+    def follow(self, request_id: str, email: str) -> str | None:
+        """A requester's line at the end of every notice: their request's own page, no key needed."""
+        if self.signer is None:
+            return None
+        return f"Follow your request (no key needed): {self.signer.page_url(self.intake, request_id, email)}"
+
+    def tradeoff(self, tradeoff_id: str) -> str:
+        return f"{self.capacity.rstrip('/')}/pages/tradeoffs?id={tradeoff_id}"
 
 
 class Composer:
     def __init__(self, templates: Templates, team: Team, *, channels: Mapping[Audience, Sequence[Channel]],
-                 slack_channel: str | None, team_name: str) -> None:
+                 slack_channel: str | None, team_name: str, links: Links | None = None) -> None:
         self._templates = templates
         self._team = team
         self._channels = channels
         self._slack_channel = slack_channel
         self._team_name = team_name
+        self._links = links
 
     def messages(self, event: CloudEvent) -> list[Message]:
         return route(told_about(event.type, event.data, self._team), self._channels, self._slack_channel)
@@ -35,6 +55,12 @@ class Composer:
             notice = message.notice
             rendered = self._templates.render(f"{event.type}.{notice.audience}",
                                               self.context(event, message, objective_title))
+            request_id = event.data.get("request_id")
+            follow = (self._links.follow(request_id, message.recipient)
+                      if self._links and request_id and notice.audience == "requester" else None)
+            if follow:
+                rendered = replace(rendered, text=f"{rendered.text}\n\n{follow}",
+                                   slack=f"{rendered.slack}\n\n{slack_escape(follow)}")
             drafts.append(Draft(
                 id=derived_id(notice.about or event.id, message.recipient, message.channel),
                 subject=event.subject, request_id=event.data.get("request_id"), about_event_id=event.id,
@@ -50,6 +76,8 @@ class Composer:
             "recipient": {"name": message.notice.name, "address": message.recipient},
             "team": {"ops": self._team.ops, "heat_shield": self._team.heat_shield},
             "team_name": self._team_name,
+            "tradeoff_page": (self._links.tradeoff(event.data["tradeoff_id"])
+                              if self._links and "tradeoff_id" in event.data else None),
         }
         if message.notice.pair is not None:
             context.update(pair_context(event.data, message.notice.pair))

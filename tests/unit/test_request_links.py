@@ -1,0 +1,68 @@
+"""Signed links: what a token grants, and the links every requester notice and trade-off question carry."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from notifier.domain import DEFAULT_CHANNELS, Team
+from notifier.messages import Composer, Links
+from notifier.templates import Templates
+from shared.links import LinkError, LinkSigner, email_hash
+from tests.notifier_samples import DAVE, HEAT_SHIELD, samples
+from tests.support import event
+
+SECRET = "a-link-secret-for-tests-only-0123456789"
+TEAM = Team(ops="marketing-ops@example.com", heat_shield=HEAT_SHIELD)
+LINKS = Links(intake="http://intake.example:8001", capacity="http://capacity.example:8003",
+              signer=LinkSigner(SECRET, ttl_s=3_600))
+
+
+def composer(links: Links | None = LINKS) -> Composer:
+    return Composer(Templates(), TEAM, channels=DEFAULT_CHANNELS, slack_channel=None, team_name="Team", links=links)
+
+
+def test_a_token_names_its_request_and_the_requesters_email_hash_only() -> None:
+    token = LinkSigner(SECRET, ttl_s=60).token("r-1", "Dave@Example.com ")
+    link = LinkSigner(SECRET, ttl_s=60).read(token)
+    assert (link.request_id, link.requester) == ("r-1", email_hash("dave@example.com"))
+    assert "dave" not in token.lower()
+
+
+def test_a_changed_token_or_another_secret_is_refused_as_not_valid() -> None:
+    token = LinkSigner(SECRET, ttl_s=60).token("r-1", "dave@example.com")
+    payload, stamp, signature = token.split(".")
+    tampered = ".".join((payload, stamp, signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")))
+    for bad, signer in ((tampered, LinkSigner(SECRET, 60)), (token, LinkSigner("another-secret-0123456789", 60))):
+        with pytest.raises(LinkError) as refused:
+            signer.read(bad)
+        assert not refused.value.expired
+
+
+def test_every_requester_notice_ends_with_a_signed_link_to_the_request_page() -> None:
+    drafts = composer().drafts(event(samples()["request.backlogged"]))
+    [mail] = [d for d in drafts if d.audience == "requester"]
+    found = re.search(r"Follow your request \(no key needed\): (\S+)$", mail.text)
+    assert found is not None
+    url = found.group(1)
+    assert url.startswith("http://intake.example:8001/pages/mine#request=r-1&token=")
+    link = LINKS.signer.read(url.split("token=")[1]) if LINKS.signer else None
+    assert link is not None and link.request_id == "r-1" and link.requester == email_hash(DAVE.email)
+
+
+def test_notices_to_others_carry_no_request_link_and_none_without_a_secret() -> None:
+    drafts = composer().drafts(event(samples()["request.tradeoff_required"]))
+    assert all("Follow your request" not in d.text for d in drafts if d.audience != "requester")
+    plain = composer(Links(intake="http://intake.example", capacity="http://capacity.example")).drafts(
+        event(samples()["request.backlogged"]))
+    assert all("Follow your request" not in d.text for d in plain)
+
+
+def test_the_heat_shield_is_asked_on_the_tradeoffs_page() -> None:
+    sample = samples()["request.tradeoff_required"]
+    drafts = composer().drafts(event(sample))
+    [mail] = [d for d in drafts if d.audience == "heat_shield" and d.channel == "email"]
+    assert f"http://capacity.example:8003/pages/tradeoffs?id={event(sample).data['tradeoff_id']}" in mail.text
+    [plain] = [d for d in composer(None).drafts(event(sample)) if d.audience == "heat_shield" and d.channel == "email"]
+    assert "/pages/tradeoffs" not in plain.text and "/decision" in plain.text
