@@ -93,10 +93,23 @@ def main() -> int:
               f"{numbers['customer_reserve']:.0%}.")
         for tradeoff in numbers["open_tradeoffs"]:
             print(f"Open trade-off {tradeoff['tradeoff_id']} for {tradeoff['request_id']}: pause one of "
-                  f"{', '.join(tradeoff['candidates']) or '(nothing committed)'}, or defer:\n"
-                  f"  curl -X POST {capacity}/v1/tradeoffs/{tradeoff['tradeoff_id']}/decision "
-                  f"-H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' -d '{{\"defer\": true}}'")
+                  f"{', '.join(tradeoff['candidates']) or '(nothing committed)'}, or defer, on its page:\n"
+                  f"  {capacity}/pages/tradeoffs?id={tradeoff['tradeoff_id']}")
+    print_pages(intake, classifier, capacity)
     return 0
+
+
+def print_pages(intake: str, classifier: str, capacity: str) -> None:
+    """Where people look and act: the pages, each with who may use it."""
+    print("\nPages (open them in a browser; a page that asks for a key takes .run/dev-api-key):")
+    for name, url, who in (
+            ("dashboard", f"{capacity}/dashboard", "the board, live; any key"),
+            ("trade-offs", f"{capacity}/pages/tradeoffs", "the heat-shield manager decides; ops reads"),
+            ("policy", f"{capacity}/pages/policy", "ops"),
+            ("OKRs", f"{classifier}/pages/okrs", "ops publishes; everyone reads"),
+            ("request form", f"{intake}/pages/request", "anyone: it posts with the form's own key"),
+            ("my requests", f"{intake}/pages/mine", "a requester tool's key, or the link in each notice")):
+        print(f"  {name:<13} {url:<44} {who}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ kafka_password() { grep "^$1=" "$ROOT/.run/kafka-users" | cut -d= -f2-; }
 export_compose_env() {
   kafka_users >/dev/null
   DEV_API_KEY="$(dev_key)"; NOTIFIER_SECRETS_KEY="$(secrets_key)"; export DEV_API_KEY NOTIFIER_SECRETS_KEY
+  FORM_API_KEY="$(form_key)"; LINK_SECRET="$(link_secret)"; export FORM_API_KEY LINK_SECRET
   for user in admin "${SERVICES[@]}"; do export "KAFKA_${user^^}_PASSWORD=$(kafka_password "$user")"; done
 }
 
@@ -55,6 +56,20 @@ secrets_key() {
   mkdir -p "$ROOT/.run"
   [ -f "$ROOT/.run/notifier-secrets-key" ] || (umask 077; python3 -c 'import base64, secrets; print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())' > "$ROOT/.run/notifier-secrets-key")
   cat "$ROOT/.run/notifier-secrets-key"
+}
+
+# The request form's submit-only key (intake's /pages/request posts with it; it reads nothing) and the secret
+# that signs the links to a request in notices (intake and the notifier): made once per checkout.
+form_key() {
+  mkdir -p "$ROOT/.run"
+  [ -f "$ROOT/.run/form-api-key" ] || python3 -c 'import secrets; print("form-" + secrets.token_urlsafe(18))' > "$ROOT/.run/form-api-key"
+  cat "$ROOT/.run/form-api-key"
+}
+
+link_secret() {
+  mkdir -p "$ROOT/.run"
+  [ -f "$ROOT/.run/link-secret" ] || (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$ROOT/.run/link-secret")
+  cat "$ROOT/.run/link-secret"
 }
 
 wait_ready() {
@@ -89,7 +104,15 @@ native_env() {
   echo "${upper}_KAFKA_USERNAME=$svc"
   echo "${upper}_KAFKA_PASSWORD=$(kafka_password "$svc")"
   echo "${upper}_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/${DB[$svc]}"
-  echo "${upper}_API_KEYS={\"$key\": {\"tool\": \"dev\", \"role\": \"ops\"}}"
+  echo "${upper}_API_KEYS={\"$key\": {\"tool\": \"dev\", \"role\": \"ops\"}, \"$(form_key)\": {\"tool\": \"request-form\", \"role\": \"requester_tool\", \"lanes\": [\"customer\", \"sales\", \"business_unit\", \"executive\", \"legal\"], \"submit_only\": true}}"
+  case "$svc" in
+    intake) echo "INTAKE_FORM_KEY=$(form_key)"; echo "INTAKE_LINK_SECRET=$(link_secret)"
+            echo "INTAKE_CLASSIFIER_PUBLIC_URL=http://127.0.0.1:${PORT[classifier]}" ;;
+    classifier) echo "CLASSIFIER_CORS_ORIGINS=[\"http://127.0.0.1:${PORT[intake]}\"]" ;;
+    notifier) echo "NOTIFIER_LINK_SECRET=$(link_secret)"
+              echo "NOTIFIER_INTAKE_PUBLIC_URL=http://127.0.0.1:${PORT[intake]}"
+              echo "NOTIFIER_CAPACITY_PUBLIC_URL=http://127.0.0.1:${PORT[capacity]}" ;;
+  esac
   # The notifier mails the local sink and may deliver webhooks to receivers on this machine (a demo).
   # The demo's people (data/stories.json) write from northwind-analytics.com: on the recipient allow-list.
   if [ "$svc" = notifier ]; then
@@ -176,6 +199,8 @@ The system is up ($(mode) mode: $( [ "$(mode)" = compose ] && echo "a Docker eng
   classifier  http://127.0.0.1:${PORT[classifier]}/docs       OKRs and classification
   capacity    http://127.0.0.1:${PORT[capacity]}/docs       backlog and policy
   dashboard   http://127.0.0.1:${PORT[capacity]}/dashboard  the board in lane colours, live (paste the key below)
+  ask         http://127.0.0.1:${PORT[intake]}/pages/request   the request form for people (no key needed)
+  follow      http://127.0.0.1:${PORT[intake]}/pages/mine      my requests (a tool's key, or the link in each notice)
   notifier    http://127.0.0.1:${PORT[notifier]}/docs       what each person was told
   Kafka 127.0.0.1:${KAFKA_PORT} (SASL/SCRAM-SHA-256, users in .run/kafka-users)   Redis 127.0.0.1:${REDIS_PORT}   logs: .run/stack/logs/
   mail sink   127.0.0.1:${MAIL_PORT}   every email the notifier sends: .run/stack/logs/mail.log (compose: bash scripts/stack.sh compose logs mailsink)
