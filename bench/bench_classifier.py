@@ -102,7 +102,45 @@ def main() -> None:
     for i in range(10_000):
         classify(requests[i % len(requests)])
     print(f"re-classify 10,000 requests: {time.perf_counter() - started:.2f} s")
+    bench_similarity(requests, args.iterations // 100)
     print(f"peak RSS at the end: {rss_mb():.1f} MB")
+
+
+def bench_similarity(requests: list[dict[str, Any]], iterations: int) -> None:
+    """What the similarity detector costs per request: one embedding, then one comparison with the open
+    requests (a matrix-vector product, and the entity rules on those whose cosine could reach the threshold)."""
+    import numpy as np
+
+    from classifier.similarity.detector import Candidate, Detector, profile, text_of
+    from tests.support import details
+
+    before = rss_mb()
+    started = time.perf_counter()
+    detector = Detector()
+    detector.load()
+    print(f"sentence model load: {(time.perf_counter() - started) * 1000:.0f} ms, "
+          f"peak RSS {before:.1f} -> {rss_mb():.1f} MB")
+    drafts = [details(title=r["title"], description=r["description"]) for r in requests]
+    texts = [text_of(d) for d in drafts]
+    latencies = []
+    for i in range(max(iterations, 50)):
+        started = time.perf_counter()
+        detector.embed([texts[i % len(texts)]])
+        latencies.append(time.perf_counter() - started)
+    cuts = statistics.quantiles(latencies, n=100)
+    print(f"one embedding ({len(latencies)} runs, {np.mean([len(t) for t in texts]):.0f} characters on average): "
+          f"p50 {cuts[49] * 1e3:.1f} ms, p99 {cuts[98] * 1e3:.1f} ms")
+    vectors = detector.embed(texts)
+    profiles = [profile(f"r{i}", d, None) for i, d in enumerate(drafts)]
+    for open_count in (1_000, 10_000):
+        candidates = [Candidate(profiles[i % len(profiles)], f"u{i}", vectors[i % len(vectors)])
+                      for i in range(open_count)]
+        runs = []
+        for i in range(20):
+            started = time.perf_counter()
+            detector.similar(profiles[i % len(profiles)], "me", vectors[i % len(vectors)], candidates)
+            runs.append(time.perf_counter() - started)
+        print(f"compare with {open_count:,} open requests: median {statistics.median(runs) * 1e3:.1f} ms")
 
 
 if __name__ == "__main__":
