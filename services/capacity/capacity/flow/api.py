@@ -9,8 +9,6 @@
     GET  /v1/forecast/{request_id}   a request's start and finish dates at 50/85/95%
 """
 
-from __future__ import annotations
-
 import asyncio
 import hashlib
 import json

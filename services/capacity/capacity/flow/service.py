@@ -127,7 +127,8 @@ class FlowService:
         def change(ledger: Ledger, plan: Plan) -> list[EventData]:
             return self._watch(ledger, history, self.outlook(history, ledger, plan), set(), None)
 
-        made = await apply(change, cause_id=derived_id("flow-check", moment.isoformat(timespec="minutes")))
+        # A cause of its own each time: what was announced is kept in the history, so nothing repeats.
+        made = await apply(change, cause_id=derived_id("flow-check", moment.isoformat()))
         if made:
             log.info("flow check: %d event(s)", len(made))
         return made
