@@ -108,7 +108,31 @@
     else byId("dry-run").replaceChildren(el("p", { className: "muted", text: "The dry run is not available right now." }));
   }
 
+  // The API's validation messages, in the words of the form.
+  function plain(found) {
+    const fields = { ...found.fields };
+    for (const error of found.body.errors || []) {
+      const where = (error.location || []).join(".");
+      if (where === "body.requester.email") fields[where] = "Enter an email address, like name@example.com.";
+      else if (error.type === "string_too_short" || error.type === "missing") {
+        fields[where] = where === "body.title" ? "Give it a title of at least 3 characters." : "Please fill this in.";
+      } else if (error.type === "value_error") fields[where] = error.message.replace(/^Value error, /, "");
+    }
+    return fields;
+  }
+
+  // A marked field is cleared as soon as the person changes it.
+  function cleared(event) {
+    const field = event.target.dataset && event.target.dataset.field;
+    if (!field || event.target.getAttribute("aria-invalid") !== "true") return;
+    event.target.removeAttribute("aria-invalid");
+    const slot = form.querySelector(`[data-error-for="${field}"]`);
+    if (slot) { slot.textContent = ""; slot.hidden = true; }
+    if (!form.querySelector("[aria-invalid=true]")) say("");
+  }
+
   function typed(event) {
+    cleared(event);
     if (!["title", "description", "customer_outcome", "okr_claim", "work_type", "lane"].includes(event.target.id)) return;
     clearTimeout(dryTimer);
     dryTimer = setTimeout(dryRun, 400);
@@ -135,6 +159,7 @@
     button.disabled = false;
     if (answer.status !== 202) {
       const found = await problem(answer);
+      found.fields = plain(found);
       showFieldErrors(form, found.fields);
       const retry = [409, 429, 503].includes(answer.status) ? " Send it again: it will not be made twice." : "";
       say(Object.keys(found.fields).length ? "Please check the fields marked below." : found.detail + retry);
