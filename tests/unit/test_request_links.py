@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from notifier.domain import DEFAULT_CHANNELS, Team
 from notifier.messages import Composer, Links
 from notifier.templates import Templates
 from shared.links import LinkError, LinkSigner, email_hash
+from shared.pages import pages_router
 from tests.notifier_samples import DAVE, HEAT_SHIELD, samples
 from tests.support import event
 
@@ -66,3 +69,13 @@ def test_the_heat_shield_is_asked_on_the_tradeoffs_page() -> None:
     assert f"http://capacity.example:8003/pages/tradeoffs?id={event(sample).data['tradeoff_id']}" in mail.text
     [plain] = [d for d in composer(None).drafts(event(sample)) if d.audience == "heat_shield" and d.channel == "email"]
     assert "/pages/tradeoffs" not in plain.text and "/decision" in plain.text
+
+
+def test_the_form_page_names_the_classifier_and_escapes_what_it_is_given() -> None:
+    app = FastAPI()
+    app.include_router(pages_router("intake", {"request": "request.html"}, connect=("http://classifier.example",),
+                                    values={"classifier": "http://classifier.example", "form_key": 'k"<x>'}))
+    answer = TestClient(app).get("/pages/request")
+    assert 'data-classifier="http://classifier.example"' in answer.text
+    assert 'data-form-key="k&quot;&lt;x&gt;"' in answer.text and "{{" not in answer.text
+    assert "connect-src 'self' http://classifier.example;" in answer.headers["content-security-policy"]
