@@ -111,3 +111,18 @@ def test_the_dry_run_sentence_names_the_team_and_the_day() -> None:
     assert sentence(similar, datetime(2026, 12, 20, tzinfo=UTC)).endswith("submitted on 1 Dec.")
     assert set(shown(similar, datetime(2026, 12, 3, tzinfo=UTC), full=False)) == {
         "kind", "score", "team", "lane", "submitted_at", "sentence"}
+
+
+def test_days_are_read_in_several_spellings() -> None:
+    found = extract("Oslo customer breakfast, 10 March", "Invites out by March 1st; the venue holds 2027-03-10.")
+    assert found.days == {"03-10", "03-01"}
+
+
+def test_different_days_or_deadlines_far_apart_lower_the_score() -> None:
+    oslo = profiled("Customer breakfast, 10 March", "Invitations please.")
+    later = profiled("Customer breakfast, 24 March", "Invitations please.")
+    assert "date" in compare(oslo, later, cosine=0.95).conflicts
+    soon = profiled("Customer breakfast", "Invitations please.", due=date(2027, 3, 1))
+    months_later = profiled("Customer breakfast", "Invitations please.", due=date(2027, 6, 1))
+    same_week = profiled("Customer breakfast", "Invitations please.", due=date(2027, 3, 5))
+    assert compare(soon, months_later, 0.8).score < compare(soon, same_week, 0.8).score - 0.3

@@ -45,6 +45,10 @@ _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
 _VERSION = re.compile(r"\b(?:v|version\s+|release\s+)(\d+(?:\.\d+)*)\b|\b(\d+\.\d+(?:\.\d+)?)\b", re.IGNORECASE)
 _QUARTER = re.compile(r"\b(q[1-4])\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(20[2-3]\d)\b")
+_MONTH_NAME = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_NAME}\b", re.IGNORECASE)
+_MONTH_DAY = re.compile(rf"\b{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", re.IGNORECASE)
+_ISO_DATE = re.compile(r"\b20\d\d-(\d\d)-(\d\d)\b")
 _PLACE_WORDS = frozenset(w for place in PLACES for w in place.split())
 
 
@@ -60,6 +64,7 @@ class Entities:
     years: frozenset[str] = frozenset()
     places: tuple[tuple[str, ...], ...] = field(default=())
     versions: frozenset[str] = frozenset()
+    days: frozenset[str] = frozenset()  # dates with a day, as MM-DD
 
     def specific_places(self) -> tuple[tuple[str, ...], ...]:
         """The places no other named place lies in ("lisbon" of "lisbon" and "portugal")."""
@@ -120,6 +125,14 @@ def _places(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(sorted(place_chain(n) for n in found))
 
 
+def _days(text: str) -> frozenset[str]:
+    """Dates with a day: "10 March", "March 10th", "2027-03-10"."""
+    found = {(MONTHS[m.group(2).lower()[:3]], int(m.group(1))) for m in _DAY_MONTH.finditer(text)}
+    found |= {(MONTHS[m.group(1).lower()[:3]], int(m.group(2))) for m in _MONTH_DAY.finditer(text)}
+    found |= {(int(m.group(1)), int(m.group(2))) for m in _ISO_DATE.finditer(text)}
+    return frozenset(f"{month:02d}-{day:02d}" for month, day in found if 1 <= month <= 12 and 1 <= day <= 31)
+
+
 def extract(title: str, description: str) -> Entities:
     """The entities a request's title and description name."""
     text = f"{title}.\n{description}"
@@ -136,4 +149,5 @@ def extract(title: str, description: str) -> Entities:
     key_names = frozenset(_names(title, text))
     return Entities(names=key_names | frozenset(_names(description, text)), key_names=key_names,
                     events=frozenset(events), months=frozenset(months), quarters=quarters,
-                    years=frozenset(_YEAR.findall(text)), places=_places(text), versions=frozenset(versions))
+                    years=frozenset(_YEAR.findall(text)), places=_places(text), versions=frozenset(versions),
+                    days=_days(text))

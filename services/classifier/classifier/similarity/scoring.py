@@ -31,8 +31,9 @@ class Weights:
     same_work_type: float = 0.05
     other_work_type: float = 0.05
     due_close: float = 0.04  # both due within ``due_window_days`` of each other
-    due_far: float = 0.06  # both due, further apart than four windows
+    due_far: float = 0.3  # both due, further apart than ``due_apart_days``: one piece of work has one deadline
     due_window_days: int = 21
+    due_apart_days: int = 45
     same_objective: float = 0.03
     overlap: float = 0.6  # flagged from here
     duplicate: float = 0.78  # named a duplicate from here (when the deliverable is the same)
@@ -94,6 +95,7 @@ def _entity_overlap(a: Entities, b: Entities) -> tuple[list[str], list[str], boo
     kinds: list[tuple[str, frozenset[str], frozenset[str]]] = [
         ("month", frozenset(_MONTHS[m - 1] for m in a.months), frozenset(_MONTHS[m - 1] for m in b.months)),
         ("year", a.years, b.years),
+        ("date", a.days, b.days),
         ("version", a.versions, b.versions),
         ("event", a.events, b.events),
     ]
@@ -121,7 +123,7 @@ def compare(new: Profile, old: Profile, cosine: float, weights: Weights = Weight
         apart = abs((new.due_date - old.due_date).days)
         if apart <= weights.due_window_days:
             score += weights.due_close
-        elif apart > 4 * weights.due_window_days:
+        elif apart > weights.due_apart_days:
             score -= weights.due_far
     if new.objective_id and new.objective_id == old.objective_id:
         score += weights.same_objective
