@@ -22,6 +22,7 @@ from shared.events import RequestDetails
 __all__ = ["Candidate", "Detector", "Match", "decode", "encode", "text_of"]
 
 Vector = NDArray[np.float32]
+_SHORTLIST = 100
 
 
 def text_of(details: RequestDetails) -> str:
@@ -85,9 +86,13 @@ class Detector:
             return []
         matrix = np.stack([c.vector for c in others]).reshape(len(others), DIMENSIONS)
         cosines = matrix @ vector
+        # The entity rules run on the closest ``_SHORTLIST`` only, and only where they could lift the
+        # cosine to the overlap threshold.
+        closest = np.argsort(-cosines, kind="stable")[:_SHORTLIST]
         floor = self.weights.overlap - self.weights.max_lift()
-        matches = [Match(c.profile.request_id, compare(new, c.profile, float(cos), self.weights))
-                   for c, cos in zip(others, cosines, strict=True) if cos >= floor]
+        matches = [Match(others[i].profile.request_id, compare(new, others[i].profile, float(cosines[i]),
+                                                               self.weights))
+                   for i in closest if cosines[i] >= floor]
         flagged = [m for m in matches if m.comparison.kind is not None]
         flagged.sort(key=lambda m: (-m.comparison.score, m.request_id))
         return flagged[: self._limit]
