@@ -79,3 +79,14 @@ def test_the_form_page_names_the_classifier_and_escapes_what_it_is_given() -> No
     assert 'data-classifier="http://classifier.example"' in answer.text
     assert 'data-form-key="k&quot;&lt;x&gt;"' in answer.text and "{{" not in answer.text
     assert "connect-src 'self' http://classifier.example;" in answer.headers["content-security-policy"]
+
+
+def test_each_stakeholder_of_a_collision_is_linked_to_their_own_request() -> None:
+    sample = event(samples()["request.conflict_detected"])
+    asked_by = {item["requester"]["email"]: item["request_id"] for item in sample.data["requests"]}
+    drafts = [d for d in composer().drafts(sample) if d.audience == "stakeholders" and d.channel == "email"]
+    assert drafts and {d.recipient for d in drafts} <= set(asked_by)
+    for draft in drafts:
+        found = re.search(r"#request=([^&]+)&token=(\S+)$", draft.text)
+        assert found is not None and found.group(1) == asked_by[draft.recipient]
+        assert LINKS.signer is not None and LINKS.signer.read(found.group(2)).requester == email_hash(draft.recipient)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from notifier.domain import Audience, Channel, Message, Team, route, told_first
+from notifier.domain import Audience, Channel, Message, Notice, Team, route, told_first
 from notifier.reuse import pair_context, told_about
 from notifier.store import Draft
 from notifier.templates import Templates, slack_escape
@@ -36,6 +36,22 @@ class Links:
         return f"{self.capacity.rstrip('/')}/pages/tradeoffs?id={tradeoff_id}"
 
 
+def own_request(data: Mapping[str, Any], notice: Notice) -> str | None:
+    """The request a notice's recipient asked for (which their link opens): the event's for its requester; for
+    a stakeholder, theirs of the pair, the survivor of a merge, or theirs among a collision's requests."""
+    if notice.audience == "requester":
+        return data.get("request_id")
+    if notice.audience != "stakeholders":
+        return None
+    if notice.pair is not None:
+        return notice.pair[0]
+    if "into" in data:
+        return str(data["into"])
+    mine = [item["request_id"] for item in data.get("requests", [])
+            if (item.get("requester") or {}).get("email") == notice.recipient]
+    return mine[0] if mine else None
+
+
 class Composer:
     def __init__(self, templates: Templates, team: Team, *, channels: Mapping[Audience, Sequence[Channel]],
                  slack_channel: str | None, team_name: str, links: Links | None = None) -> None:
@@ -55,9 +71,8 @@ class Composer:
             notice = message.notice
             rendered = self._templates.render(f"{event.type}.{notice.audience}",
                                               self.context(event, message, objective_title))
-            request_id = event.data.get("request_id")
-            follow = (self._links.follow(request_id, message.recipient)
-                      if self._links and request_id and notice.audience == "requester" else None)
+            request_id = own_request(event.data, notice)
+            follow = self._links.follow(request_id, message.recipient) if self._links and request_id else None
             if follow:
                 rendered = replace(rendered, text=f"{rendered.text}\n\n{follow}",
                                    slack=f"{rendered.slack}\n\n{slack_escape(follow)}")
