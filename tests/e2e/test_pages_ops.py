@@ -147,6 +147,8 @@ async def test_a_heat_shield_pauses_committed_work_and_the_board_and_its_request
     await expect(card).to_contain_text("The board moved its meeting to Friday.")
     await expect(card.locator("table")).to_contain_text("Quarterly report for the executive team")
     await assert_accessible(page, "trade-offs (open)")
+    okrs_link = await page.locator("header nav a", has_text="OKRs").get_attribute("href")
+    assert okrs_link is not None and okrs_link.startswith("http") and okrs_link.endswith("/pages/okrs")
     await fits_a_laptop(page)
     await page.screenshot(path=str(shots / "tradeoffs.png"))
 

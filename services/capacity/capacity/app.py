@@ -40,7 +40,8 @@ def create_app(settings: CapacitySettings) -> FastAPI:
                dashboard_router(service, titles, runtime.access.allow()),
                flow_router(service, flow, runtime.access),
                policy_router(service, runtime.access),
-               pages_router("capacity", {"tradeoffs": "tradeoffs.html", "policy": "policy.html"})]
+               pages_router("capacity", {"tradeoffs": "tradeoffs.html", "policy": "policy.html"},
+                            values={"classifier": settings.classifier_public_url.rstrip("/")})]
     return web_app(runtime, routers, title="capacity",
                    description="Capacity by published policy: commitments, backlog, trade-offs, collisions.",
                    periodic=[(settings.cycle_check_s, service.new_cycle),

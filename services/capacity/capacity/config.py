@@ -11,6 +11,8 @@ class CapacitySettings(ServiceSettings):
     heat_shield_email: str = Field(default="heat-shield@example.com")
     # How often to check whether a new cycle began (and replan once for it).
     cycle_check_s: float = Field(default=60.0, gt=0)
+    # Where people reach the classifier's OKR page: the ops pages link to it.
+    classifier_public_url: str = "http://127.0.0.1:8002"
     # Flow metrics and forecasts (capacity.flow): Monte Carlo trials per lane simulation; how many past
     # cycles of a lane's throughput it samples; the days the flow figures and SLEs look back on; how often
     # to look for slipped forecasts and work past its SLE; the back-test's reach and trials per forecast.

@@ -57,7 +57,9 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
     router = okrs_router(store, runtime.publisher, runtime.access, classifier, current, source, similarity)
     preview = preview_router(store, open_requests, runtime.access, classifier,
                              lambda: current_quarter(date.today(), settings.pinned_quarter))
-    routers = [router, preview, pages_router("classifier", {"okrs": "okrs.html"})]
+    pages = pages_router("classifier", {"okrs": "okrs.html"},
+                         values={"capacity": settings.capacity_public_url.rstrip("/")})
+    routers = [router, preview, pages]
     app = web_app(runtime, routers, title="classifier",
                   description="Which published priority does a request ladder up to?",
                   periodic=[(settings.rollover_check_s, roll_over)], startup=[load_model])

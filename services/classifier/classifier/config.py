@@ -23,6 +23,8 @@ class ClassifierSettings(ServiceSettings):
     # Origins whose pages may call the classifier from a browser (intake's request form), e.g.
     # ["http://127.0.0.1:8001"]; none by default.
     cors_origins: list[str] = Field(default_factory=list)
+    # Where people reach capacity's pages (trade-offs, policy, dashboard): the OKR page links to them.
+    capacity_public_url: str = "http://127.0.0.1:8003"
     # Similar requests (classifier.similarity): flagged from the overlap score, named duplicates from the
     # duplicate score; both chosen on data/overlap-dev.jsonl (make eval-classifier prints the figures).
     similarity_overlap_threshold: float = Field(default=Weights.overlap, ge=0, le=1)
