@@ -10,6 +10,7 @@ from shared.events import (
     CommittedItem,
     ConflictDetected,
     EventData,
+    ForecastSlipped,
     RequestBacklogged,
     RequestClassified,
     RequestDetails,
@@ -20,6 +21,8 @@ from shared.events import (
     RequestScheduled,
     RequestStarted,
     SimilarRequest,
+    SleAtRisk,
+    StartForecast,
     TradeoffDecided,
     TradeoffRequired,
 )
@@ -76,6 +79,10 @@ def samples() -> dict[str, EventData]:
                          observation="Enterprise Sales and Atlas Product each need large work by cycle 2026-W50: "
                                      "16 points against 8 available. They cannot all be done in time; please "
                                      "settle the priorities together before the cycle starts."),
+        ForecastSlipped(**card, previous_p85=date(2026, 12, 7), start_forecast=StartForecast(
+            likely=date(2026, 12, 9), p85=date(2026, 12, 21), p95=date(2026, 12, 30), method="monte_carlo",
+            history_items=42)),
+        SleAtRisk(**card, started_at=datetime(2026, 11, 10, 9, tzinfo=UTC), age_days=15.2, sle_days=11.5),
         CapacityAlert(alert_id="a-1", cycle="2026-W48", kind="internal_over_allowance", lane="executive",
                       observation="About 35% of this cycle goes to executive requests, against a cap of 15%; the "
                                   "customer share is 0% against a reserve of 50%.",

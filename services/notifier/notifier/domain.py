@@ -89,8 +89,11 @@ def notices_for(event_type: str, data: Mapping[str, Any], team: Team) -> list[No
             # A paused card waiting at the head of the backlog: the pause notice already told its requester
             # so, and from when it can resume; "not right now, position N" would read as new backlog work.
             return []
-        case "request.backlogged" | "request.scheduled" | "request.started" | "request.paused" | "request.done":
+        case ("request.backlogged" | "request.scheduled" | "request.started" | "request.paused" | "request.done"
+              | "request.forecast_slipped"):
             return [_requester(data)]
+        case "request.sle_at_risk":  # work ageing past its lane's SLE: the team swarms, the requester knows
+            return [_requester(data), Notice("ops", team.ops)]
         case "request.tradeoff_required":
             # The heat-shield manager is asked first; ops sees every expedite.
             asker = _requester(data)
