@@ -42,7 +42,8 @@ async def told(notifier: httpx.AsyncClient, request_id: str, about: str, count: 
         mine = [i for i in items if i["about_event_type"] == about]
         return mine if len(mine) >= count else []
 
-    return await eventually(found, timeout=30)
+    mine: list[dict[str, Any]] = await eventually(found, timeout=30)
+    return mine
 
 
 async def test_the_backlog_notice_names_the_85_percent_date_and_work_past_its_sle_reaches_ops(
