@@ -11,6 +11,7 @@ import pytest
 
 from intake.app import create_app
 from intake.config import IntakeSettings
+from intake.rebuild import rebuild
 from shared.topics import Topics
 from tests.support import AUTH, CRM_KEY, TEAM_KEY, EventTap, auth, eventually, request_body, running
 
@@ -134,3 +135,20 @@ async def test_merges_that_may_not_happen_are_refused_and_publish_nothing(settin
         await tap.wait_for(lambda es: any(e.type == "request.merged" for e in es))
         assert [e.subject for e in tap.of_type("request.merged")] == [merged_id]
         assert await _status(client, survivor_id) == "submitted"
+
+
+async def test_a_rebuild_keeps_both_statuses_and_what_was_merged_into_the_survivor(settings: IntakeSettings) -> None:
+    async with running(create_app(settings)) as client:
+        merged_id, survivor_id = await _two_requests(client)
+        await client.post(f"/v1/requests/{merged_id}/merge", json={"into": survivor_id})
+
+        async def closed() -> bool:
+            return await _status(client, merged_id) == "merged"
+
+        await eventually(closed)
+        before = [(await client.get(f"/v1/requests/{r}")).json() for r in (merged_id, survivor_id)]
+    await rebuild(settings)  # intake stopped; its Redis rebuilt from the log
+    async with running(create_app(settings)) as client:
+        after = [(await client.get(f"/v1/requests/{r}")).json() for r in (merged_id, survivor_id)]
+    assert after == before
+    assert (after[0]["status"], after[1]["status"], after[1]["merged_from"]) == ("merged", "submitted", [merged_id])
