@@ -13,7 +13,8 @@ const EXPORTS = {
   png: ["/v1/reports/shares.png", "capacity-shares.png"],
 };
 
-const state = { key: null, canMove: false, stream: null, retryMs: 1000, chartVersion: null, snapshot: null };
+const state = { key: null, canMove: false, stream: null, retryMs: 1000, chartVersion: null, snapshot: null,
+  flowVersion: null, calibratedAt: null };
 
 const byId = (id) => document.getElementById(id);
 
@@ -193,6 +194,7 @@ function render(snapshot) {
   renderAttention(snapshot);
   renderOverlaps(snapshot.overlaps || []);
   if (state.chartVersion !== snapshot.version) refreshChart(snapshot.version);
+  if (state.flowVersion !== snapshot.version) refreshFlow(snapshot.version);
 }
 
 function wipLine(wip) {
@@ -362,6 +364,58 @@ async function refreshChart(version) {
   } catch (error) {
     // the next snapshot tries again
   }
+}
+
+// --- flow and forecasts (GET /v1/flow, /v1/flow/cfd.svg, /v1/forecast/calibration) ------------
+
+const days = (figures, p) => (figures ? `${figures[p]}` : "–");
+const CALIBRATION_EVERY_MS = 10 * 60 * 1000; // the back-test replays a year: not on every snapshot
+
+function table(id, head, rows) {
+  const header = el("tr", {}, head.map((h) => el("th", { text: h })));
+  byId(id).replaceChildren(el("thead", {}, [header]),
+    el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", { text: c }))))));
+}
+
+async function refreshFlow(version) {
+  state.flowVersion = version;
+  try {
+    const response = await api("/v1/flow");
+    if (!response.ok) return;
+    const flow = await response.json();
+    table("flow-lanes", ["Lane", "WIP", "Done / cycle", "Cycle time p50 · p85 · p95 (days)", "Lead time p85"],
+      flow.lanes.map((l) => [l.lane.replace("_", "-"), l.wip, l.throughput.per_cycle,
+        l.cycle_time_days ? ["p50", "p85", "p95"].map((p) => days(l.cycle_time_days, p)).join(" · ") : "–",
+        days(l.lead_time_days, "p85")]));
+    const sles = flow.lanes.filter((l) => l.sle).map((l) => l.sle.statement);
+    const late = flow.work_in_progress.filter((w) => w.past_sle).length;
+    byId("flow-sle").textContent = (sles.join(" ") || "No lane has finished 10 requests yet: no SLE.") +
+      (late ? ` ${late} in progress past their lane's SLE.` : "");
+    const svg = await api("/v1/flow/cfd.svg?days=90&width=640&height=360");
+    if (svg.ok) {
+      const node = new DOMParser().parseFromString(await svg.text(), "image/svg+xml").documentElement;
+      if (node.nodeName === "svg") {
+        node.removeAttribute("width");
+        node.removeAttribute("height");
+        byId("flow-cfd").replaceChildren(document.importNode(node, true));
+      }
+    }
+    if (!state.calibratedAt || Date.now() - state.calibratedAt > CALIBRATION_EVERY_MS) refreshCalibration();
+  } catch (error) {
+    state.flowVersion = null; // the next snapshot tries again
+  }
+}
+
+async function refreshCalibration() {
+  const response = await api("/v1/forecast/calibration");
+  if (!response.ok) return;
+  const found = await response.json();
+  state.calibratedAt = Date.now();
+  const share = (s, p) => (s && s[p] !== null ? pct(s[p]) : "–");
+  table("calibration", ["Lane", "Forecasts judged", "Started by 50%", "by 85%", "by 95%", "Brier"],
+    [...found.lanes, { lane: "all lanes", ...found.overall }].map((l) => [l.lane.replace("_", "-"), l.judged,
+      share(l.started_by, "p50"), share(l.started_by, "p85"), share(l.started_by, "p95"),
+      l.brier === null ? "–" : l.brier.toFixed(3)]));
 }
 
 // --- actions -----------------------------------------------------------------------------------
