@@ -55,7 +55,9 @@ async def test_a_second_request_for_the_same_work_names_the_first_and_a_look_ali
         await tap.wait_for(lambda es: len(es) == 2)
         await publish(settings.kafka_bootstrap, topics,
                       submitted("marks", requester=requester(3, "Brand"), **BRAND_MARKS),
-                      submitted("initech", requester=requester(4), **INITECH),
+                      submitted("initech", requester=requester(4), **INITECH))
+        await tap.wait_for(lambda es: len(es) == 4)
+        await publish(settings.kafka_bootstrap, topics,
                       submitted("mine", requester=requester(1, "Web"), **BRAND_MARKS))
         events = {e.subject: e.data for e in await tap.wait_for(lambda es: len(es) == 5)}
         assert events["logos"]["similar"] == [] and events["globex"]["similar"] == []
