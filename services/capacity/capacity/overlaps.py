@@ -36,6 +36,8 @@ class Overlaps:
     similar: dict[str, tuple[Link, ...]] = field(default_factory=dict)
     merged_into: dict[str, str] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)
+    # Each request's linked requests, built once per change: a board reads it for every card.
+    _around: dict[str, list[tuple[str, Link]]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def copy(self) -> Overlaps:
         return Overlaps(dict(self.similar), dict(self.merged_into), set())
@@ -47,11 +49,21 @@ class Overlaps:
         if found and found != self.similar.get(request_id):
             self.similar[request_id] = found
             self.dirty.add(request_id)
+            self._around = None
 
     def merged(self, request_id: str, into: str) -> None:
         if self.merged_into.get(request_id) != into:
             self.merged_into[request_id] = into
             self.dirty.add(request_id)
+
+    def around(self, request_id: str) -> list[tuple[str, Link]]:
+        """The requests linked to ``request_id`` (either side naming the other), each with its link."""
+        if self._around is None:
+            self._around = {}
+            for (a, b), link in self.pairs().items():
+                self._around.setdefault(a, []).append((b, link))
+                self._around.setdefault(b, []).append((a, link))
+        return self._around.get(request_id, [])
 
     def merged_from(self, request_id: str) -> list[str]:
         return sorted(m for m, into in self.merged_into.items() if into == request_id)
@@ -74,12 +86,8 @@ Shown = Callable[[str], bool]
 
 def linked(overlaps: Overlaps, request_id: str, is_open: IsOpen, shown: Shown) -> list[dict[str, Any]]:
     """The open cards linked to ``request_id`` that the viewer may see, strongest first."""
-    links = []
-    for (a, b), link in overlaps.pairs().items():
-        if request_id in (a, b):
-            other = b if a == request_id else a
-            if is_open(other) and shown(other):
-                links.append({**link.to_json(), "request_id": other})
+    links = [{**link.to_json(), "request_id": other} for other, link in overlaps.around(request_id)
+             if is_open(other) and shown(other)]
     return sorted(links, key=lambda x: (-x["score"], x["request_id"]))
 
 
