@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from scripts.demo_history import import_history
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -59,6 +61,10 @@ def main() -> int:
         for objective in published.json()["objectives"]:
             print(f"  {objective['id']}  {objective['title']}")
 
+        past = import_history(client, capacity)
+        print(f"Imported {past} finished requests of three past quarters into the flow history "
+              "(forecasts sample each lane's own pace).")
+
         for story in json.loads((ROOT / "data/stories.json").read_text()):
             label = story.pop("story")
             if story.pop("due_next_cycle", False):
@@ -91,12 +97,28 @@ def main() -> int:
         print(f"\nThis cycle: {numbers['committed_points']} of {numbers['capacity_points']} points committed "
               f"({shares}); customer share {numbers['customer_share']:.0%} against a reserve of "
               f"{numbers['customer_reserve']:.0%}.")
+        print_flow(client, capacity)
         for tradeoff in numbers["open_tradeoffs"]:
             print(f"Open trade-off {tradeoff['tradeoff_id']} for {tradeoff['request_id']}: pause one of "
                   f"{', '.join(tradeoff['candidates']) or '(nothing committed)'}, or defer, on its page:\n"
                   f"  {capacity}/pages/tradeoffs?id={tradeoff['tradeoff_id']}")
     print_pages(intake, classifier, capacity)
     return 0
+
+
+def print_flow(client: httpx.Client, capacity: str) -> None:
+    """Each lane's SLE, the backlog's start ranges, and how well such forecasts came true before."""
+    flow = client.get(f"{capacity}/v1/flow").json()
+    print("\nFlow: " + " ".join(lane["sle"]["statement"] for lane in flow["lanes"] if lane["sle"]))
+    print("Start forecasts (most likely · 85% · 95%):")
+    for item in client.get(f"{capacity}/v1/backlog").json()["items"]:
+        start = client.get(f"{capacity}/v1/forecast/{item['request_id']}").json().get("start") or {}
+        print(f"  {item['position']:>3}. {item['title']:<62} {start.get('p50', '-')} · {start.get('p85', '-')} · "
+              f"{start.get('p95', '-')}")
+    overall = client.get(f"{capacity}/v1/forecast/calibration").json()["overall"]
+    if overall["started_by"]["p85"] is not None:
+        print(f"Back-test: {overall['judged']} past forecasts; started by their 85% date "
+              f"{overall['started_by']['p85']:.0%}, by their 50% date {overall['started_by']['p50']:.0%}.")
 
 
 def print_pages(intake: str, classifier: str, capacity: str) -> None:
