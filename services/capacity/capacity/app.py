@@ -1,9 +1,10 @@
 """capacity: decides by a published policy what the team commits to and what waits.
 
-Emits:    request.scheduled, request.backlogged (position, expected start, reason),
+Emits:    request.scheduled, request.backlogged (position, expected start, reason, start range),
           request.tradeoff_required, request.tradeoff_decided, request.conflict_detected,
           request.started, request.paused, request.done, request.bypass_refused,
-          capacity.alert, policy.updated
+          capacity.alert, policy.updated, request.forecast_slipped, request.sle_at_risk
+          (and capacity.flow_history_imported, internal: past work for the flow history)
 Consumes: request.classified, request.withdrawn, okrs.published (for the dashboard's objective titles)
 """
 
