@@ -112,7 +112,9 @@ def bench_similarity(requests: list[dict[str, Any]], iterations: int) -> None:
     import numpy as np
 
     from classifier.similarity.detector import Candidate, Detector, profile, text_of
-    from tests.support import details
+    from shared.events import RequestDetails
+
+    requester = {"id": "u-1", "name": "A", "email": "a@example.com", "team": "Sales", "type": "sales"}
 
     before = rss_mb()
     started = time.perf_counter()
@@ -120,7 +122,8 @@ def bench_similarity(requests: list[dict[str, Any]], iterations: int) -> None:
     detector.load()
     print(f"sentence model load: {(time.perf_counter() - started) * 1000:.0f} ms, "
           f"peak RSS {before:.1f} -> {rss_mb():.1f} MB")
-    drafts = [details(title=r["title"], description=r["description"]) for r in requests]
+    drafts = [RequestDetails(title=r["title"], description=r["description"], work_type="other",
+                             requester=requester) for r in requests]
     texts = [text_of(d) for d in drafts]
     latencies = []
     for i in range(max(iterations, 50)):
