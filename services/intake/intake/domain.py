@@ -72,7 +72,7 @@ def redacted(entry: dict[str, Any], own: set[str]) -> dict[str, Any]:
     data = dict(entry.get("data") or {})
     summary = entry.get("summary", "")
     teams = set()
-    for listed in ("requests", "committed"):
+    for listed in ("requests", "committed", "similar"):  # similar: the classifier's similar open requests
         if listed in data:
             mine = [item for item in data[listed] if item["request_id"] in own]
             teams |= {item["requester"]["team"] for item in mine if item.get("requester")}
