@@ -86,6 +86,7 @@ class History:
         self.passages: dict[str, Passage] = {}
         self.tallies: dict[str, dict[int, Tally]] = {}
         self.dirty: set[str] = set()
+        self.tallied = 0  # grows whenever a tally changes, so what is read off the tallies can be kept
         for passage in (passages or {}).values():
             self._put(passage)
         self.dirty.clear()
@@ -94,10 +95,12 @@ class History:
         before = self.passages.get(passage.request_id)
         if passage.started is not None and (before is None or before.started is None):
             self._day(passage.lane, passage.started).starts += 1
+            self.tallied += 1
         if passage.done is not None and passage.started is not None and (before is None or before.done is None):
             tally = self._day(passage.lane, passage.done)
             tally.finishes += 1
             tally.cycle_times.append(passage.done - passage.started)
+            self.tallied += 1
         self.passages[passage.request_id] = passage
         self.dirty.add(passage.request_id)
 

@@ -78,6 +78,7 @@ class FlowService:
         self.settings = settings
         self._now = now
         self._curves: dict[tuple[Any, ...], Curves] = {}
+        self._sle: tuple[tuple[int, int, int], dict[str, float | None]] | None = None
 
     def now(self) -> float:
         return day_of(self._now())
@@ -89,7 +90,11 @@ class FlowService:
                        self._curves, lanes)
 
     def sle(self, history: History) -> dict[str, float | None]:
-        return sle_days(history, self.now(), self.settings.window_days)
+        """Each lane's SLE, read off the tallies again only when they changed or a day passed."""
+        key = (id(history), history.tallied, int(self.now()))
+        if self._sle is None or self._sle[0] != key:
+            self._sle = (key, sle_days(history, self.now(), self.settings.window_days))
+        return self._sle[1]
 
     async def decide(self, ledger: Ledger, plan: Plan, decided: Sequence[EventData]) -> list[EventData]:
         """``decided`` with ranges on its backlog announcements, then the slips and SLE breaches in the

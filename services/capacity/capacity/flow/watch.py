@@ -34,14 +34,15 @@ def slipped(ledger: Ledger, history: History, found: Outlook, told_now: set[str]
     cycle = timedelta(days=ledger.policy.cycle_days)
     events: list[EventData] = []
     for request_id, forecast in sorted(found.items()):
+        if forecast.method != "monte_carlo" or forecast.start is None or request_id in told_now:
+            continue
         passage = history.passages.get(request_id)
         card = ledger.cards.get(request_id)
-        start = forecast.start_forecast()
-        if (request_id in told_now or start is None or start.method != "monte_carlo" or card is None
-                or passage is None or passage.told_p85 is None):
+        if card is None or passage is None or passage.told_p85 is None:
             continue
         previous = to_datetime(passage.told_p85).date()
-        if start.p85 > previous + cycle:
+        start = forecast.start_forecast()
+        if start is not None and start.p85 > previous + cycle:
             events.append(ForecastSlipped(request_id=request_id, title=card.title, requester=_requester(card),
                                           lane=card.item.lane, previous_p85=previous, start_forecast=start))
     return events
@@ -51,10 +52,11 @@ def at_risk(ledger: Ledger, history: History, sle: dict[str, float | None], now:
     """Work in progress (not paused) older than its lane's SLE, once per item."""
     events: list[EventData] = []
     for request_id, card in sorted(ledger.cards.items()):
+        if card.item.state != "in_progress":
+            continue
         passage = history.passages.get(request_id)
         limit = sle.get(card.item.lane)
-        if (card.item.state != "in_progress" or passage is None or passage.started is None or limit is None
-                or passage.sle_warned):
+        if passage is None or passage.started is None or limit is None or passage.sle_warned:
             continue
         age = now - passage.started
         if age > limit:
