@@ -28,7 +28,7 @@ __all__ = ["FlowService", "FlowSettings", "flow_settings", "fold_event"]
 
 log = logging.getLogger(__name__)
 Apply = Callable[..., Awaitable[Sequence[CloudEvent]]]
-_TOLD = {"request.backlogged": ("start_forecast", "p85"), "request.forecast_slipped": ("start_forecast", "p85")}
+_INPUTS = frozenset({"request.submitted", "request.classified"})
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ def fold_event(history: History, ledger: Ledger, event_type: str, data: dict[str
     """Fold one event into the history; ``ledger`` has folded it already (it knows the card)."""
     if event_type == IMPORTED:
         fold_import(history, data)
+        return
+    if event_type in _INPUTS:  # a rebuild reads capacity's inputs too; passages follow its decisions only
         return
     request_id = str(data.get("request_id", ""))
     card = ledger.cards.get(request_id)
