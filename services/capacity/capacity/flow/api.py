@@ -23,6 +23,7 @@ from capacity.flow.charts import cfd_svg
 from capacity.flow.forecast import MAX_CYCLES
 from capacity.flow.history import to_date
 from capacity.flow.imports import MAX_ITEMS, FlowHistoryImported, PastItem
+from capacity.flow.schemas import CalibrationPublic, ForecastPublic, HorizonPublic, ImportPublic
 from capacity.flow.service import FlowService
 from capacity.flow.views import calibration_view, end_of_quarter, flow_view, horizon_view, passages_csv
 from capacity.service import CapacityService
@@ -74,7 +75,8 @@ def flow_router(service: CapacityService, flow: FlowService, access: Access) -> 
         return Response(passages_csv(history, ledger, reader.only_posted_by), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="flow.csv"'})
 
-    @router.post("/flow/import", status_code=202, responses={**AUTH_RESPONSES, 413: {}, 422: {}})
+    @router.post("/flow/import", status_code=202, response_model=ImportPublic,
+                 responses={**AUTH_RESPONSES, 413: {}, 422: {}})
     async def import_past(body: PastWork, caller: Ops) -> dict[str, Any]:
         """Past finished work, recorded on capacity's decisions topic (an internal event the other services
         ignore) and folded into the history; the same body again changes nothing."""
@@ -87,7 +89,7 @@ def flow_router(service: CapacityService, flow: FlowService, access: Access) -> 
         await service.apply(change, cause_id=import_id)
         return {"import_id": import_id, "items": len(body.items)}
 
-    @router.get("/forecast", responses={**AUTH_RESPONSES, 422: {}})
+    @router.get("/forecast", response_model=HorizonPublic, responses={**AUTH_RESPONSES, 422: {}})
     async def forecast_horizon(reader: Reader, lane: LaneQuery = None, horizon: date | None = None) -> dict[str, Any]:
         """How many of each lane's backlog start (and finish) by ``horizon`` (default: the quarter's end)."""
         ledger, plan = await service.current()
@@ -100,7 +102,7 @@ def flow_router(service: CapacityService, flow: FlowService, access: Access) -> 
         history = await flow.store.history()
         return horizon_view(flow, history, ledger, plan, lane=lane, horizon=until)
 
-    @router.get("/forecast/calibration", responses=AUTH_RESPONSES)
+    @router.get("/forecast/calibration", response_model=CalibrationPublic, responses=AUTH_RESPONSES)
     async def get_calibration(reader: Reader) -> dict[str, Any]:
         """The back-test, computed once per day and history (it replays a year of cycles)."""
         ledger, _ = await service.current()
@@ -111,7 +113,7 @@ def flow_router(service: CapacityService, flow: FlowService, access: Access) -> 
             calibrated.update(key=key, result=result)
         return dict(calibrated["result"])
 
-    @router.get("/forecast/{request_id}", responses={**AUTH_RESPONSES, 404: {}})
+    @router.get("/forecast/{request_id}", response_model=ForecastPublic, responses={**AUTH_RESPONSES, 404: {}})
     async def forecast_one(request_id: str, reader: Reader) -> dict[str, Any]:
         """When a request waiting or in progress starts and finishes, at 50/85/95%."""
         ledger, plan = await service.current()
