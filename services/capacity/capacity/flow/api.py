@@ -59,7 +59,8 @@ def flow_router(service: CapacityService, flow: FlowService, access: Access) -> 
         history, frame = await flow.store.frame()
         return flow_view(flow, history, frame, ledger, lane=lane, days=days, only=reader.only_posted_by)
 
-    @router.get("/flow/cfd.svg", response_class=Response, responses={**AUTH_RESPONSES, 422: {}})
+    @router.get("/flow/cfd.svg", response_class=Response,
+                responses={**AUTH_RESPONSES, 422: {}, 200: {"content": {"image/svg+xml": {}}}})
     async def get_cfd(reader: Reader, lane: LaneQuery = None, days: Days = 90,
                       width: Annotated[int, Query(ge=320, le=4000)] = 960,
                       height: Annotated[int, Query(ge=200, le=3000)] = 400) -> Response:
@@ -68,7 +69,8 @@ def flow_router(service: CapacityService, flow: FlowService, access: Access) -> 
         found = flow_view(flow, history, frame, ledger, lane=lane, days=days, only=reader.only_posted_by)
         return Response(cfd_svg(found["cfd"], width=width, height=height), media_type="image/svg+xml")
 
-    @router.get("/flow/export.csv", response_class=Response, responses=AUTH_RESPONSES)
+    @router.get("/flow/export.csv", response_class=Response,
+                responses={**AUTH_RESPONSES, 200: {"content": {"text/csv": {}}}})
     async def export(reader: Reader) -> Response:
         ledger, _ = await service.current()
         history = await flow.store.history()
