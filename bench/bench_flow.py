@@ -1,18 +1,20 @@
 """Flow metrics and forecasts: how fast, and how well calibrated.
 
-    python bench/bench_flow.py [--seed S]
+    python bench/bench_flow.py [--seed S] [--redis redis://127.0.0.1:6379/9]
 
 Prints: the cost of folding one event into the flow history with 1,000 and with 50,000 events behind
 it (it should not grow); the flow endpoint's work (numpy columns, figures per lane, work in progress by
 age, a 90-day cumulative flow diagram, as JSON) over two years of history, 50,000 events, first after
-a change and then again; forecasting every item of a 1,000-item backlog at 10,000 trials per lane,
-with no simulation cached (the cost after a start or finish in every lane) and cached (after any other
-change); and the back-test's 85% share on the synthetic team of known throughput (60 quarters), which
-a calibrated forecaster keeps at 85% ± 3 points. Figures only: no assertion on time, since machines
-differ.
+a change and then again, and as another instance reads it from Redis (``make up`` starts one; database
+9 is emptied): when it starts, and after a decision saved elsewhere; forecasting every item of a
+1,000-item backlog at 10,000 trials per lane, with no simulation cached (the cost after a start or
+finish in every lane) and cached (after any other change); and the back-test's 85% share on the
+synthetic team of known throughput (60 quarters), which a calibrated forecaster keeps at 85% ± 3
+points. Figures only: no assertion on time, since machines differ.
 """
 
 import argparse
+import asyncio
 import json
 import random
 import statistics
@@ -25,7 +27,11 @@ from capacity.flow.frame import frame_of
 from capacity.flow.history import History, day_of
 from capacity.flow.metrics import Window, ages, cfd, flow, sle_days
 from capacity.flow.outlook import Settings, outlook
+from capacity.flow.service import FlowService, FlowSettings
+from capacity.flow.store import FlowStore
+from capacity.flow.views import flow_view
 from capacity.planning import Item, Policy, plan
+from shared.infra import connect_redis
 from tests.flow_team import team_history
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -76,6 +82,39 @@ def flow_ms(history: History) -> tuple[float, float]:
     return once(), statistics.median(once() for _ in range(5))
 
 
+async def from_redis_ms(history: History, url: str) -> tuple[float, float, float]:
+    """The endpoint's view as another instance builds it from Redis: when it starts (the whole history
+    read), after one more decision was saved elsewhere (it reads what changed), and again from its copy."""
+    redis = connect_redis(url)
+    try:
+        await redis.flushdb()
+        writer, reader = FlowStore(redis), FlowStore(redis)
+        flow_service = FlowService(reader, FlowSettings(), now=lambda: NOW)
+        ledger = Ledger(policy=Policy())
+
+        async def save() -> None:
+            async with redis.pipeline(transaction=True) as pipe:
+                writer.save(pipe, history)
+                await pipe.execute()
+
+        async def view() -> float:
+            started = time.perf_counter()
+            found, frame = await reader.frame()
+            json.dumps(flow_view(flow_service, found, frame, ledger, lane=None, days=90, only=None))
+            return (time.perf_counter() - started) * 1000
+
+        history.dirty.update(history.passages)
+        await save()
+        cold = await view()
+        history.record("request.started", "bench-one-more", NOW, lane="sales", points=3, submitted_at=NOW)
+        await save()
+        after, again = await view(), await view()
+        await redis.flushdb()
+        return cold, after, again
+    finally:
+        await redis.aclose()
+
+
 def backlog_board(count: int, rng: random.Random) -> Ledger:
     ledger = Ledger(policy=Policy())
     for n in range(count):
@@ -117,6 +156,7 @@ def calibrated() -> tuple[float, int, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     small, history = two_years(1_000, rng), two_years(50_000, rng)
@@ -125,6 +165,9 @@ def main() -> None:
     history = two_years(50_000, random.Random(args.seed))
     first, again = flow_ms(history)
     print(f"flow over two years (50,000 events): {first:.1f} ms after a change, {again:.1f} ms again")
+    cold, after, warm = asyncio.run(from_redis_ms(history, args.redis))
+    print(f"flow over two years read from Redis by another instance: {cold:.1f} ms when it starts, {after:.1f} ms "
+          f"after a decision saved elsewhere, {warm:.1f} ms again")
     cold, warm, simulated = forecast_ms(history, 1_000, rng)
     print(f"forecast of a 1,000-item backlog (10,000 trials a lane, {simulated} items by Monte Carlo): "
           f"{cold:.1f} ms simulating every lane, {warm:.1f} ms with the lanes' simulations cached")

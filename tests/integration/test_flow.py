@@ -5,6 +5,7 @@ only their own requests' rows."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,8 @@ from redis.asyncio import Redis
 
 from capacity.app import create_app
 from capacity.config import CapacitySettings
+from capacity.flow.history import Passage
+from capacity.flow.store import PASSAGES, FlowStore
 from capacity.rebuild import rebuild
 from shared.envelope import CloudEvent
 from shared.topics import Topics
@@ -171,6 +174,33 @@ async def test_bad_flow_and_forecast_requests_are_problems_that_change_nothing(
     assert answer.status_code in (404, 422), answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert (await board.get("/v1/flow"))["overall"]["finished"] == 0
+
+
+async def test_an_instance_reads_only_what_another_wrote_since_and_everything_after_a_rebuild(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        writer, reader = FlowStore(redis), FlowStore(redis)
+        mine = await writer.history()
+
+        async def write(request_id: str, event_type: str, *, full: bool = False) -> None:
+            mine.record(event_type, request_id, NOW, lane="sales", points=3, submitted_at=NOW - timedelta(days=1))
+            async with redis.pipeline(transaction=True) as pipe:
+                writer.save(pipe, mine, full=full)
+                await pipe.execute()
+
+        await write("a", "request.started")
+        assert (await reader.history()).passages["a"].in_progress
+        await redis.hset(PASSAGES, "planted", json.dumps(Passage("planted", "legal", 1, 1.0).to_json()))
+        await write("b", "request.started")
+        await write("a", "request.done")
+        caught = await reader.history()
+        assert caught.passages["a"].done is not None and "b" in caught.passages
+        assert "planted" not in caught.passages  # only what the writes named was read
+        assert sum(t.finishes for t in caught.days("sales").values()) == 1
+        await write("c", "request.started", full=True)  # as a rebuild saves
+        assert "planted" in (await reader.history()).passages
+    finally:
+        await redis.aclose()
 
 
 async def test_only_ops_import_history(board: Board) -> None:

@@ -54,7 +54,7 @@ async def rebuild(settings: CapacitySettings) -> Ledger:
         ledger.dirty.update(ledger.cards)
         async with redis.pipeline(transaction=True) as pipe:
             store.save(pipe, ledger)
-            flow.save(pipe, history)
+            flow.save(pipe, history, full=True)
             await pipe.execute()
 
     topics = Topics(settings.topic_prefix)

@@ -152,6 +152,11 @@ class History:
         self._put(changed)
         return changed
 
+    def replace(self, passage: Passage) -> None:
+        """Take a passage as another instance saved it (its tallies follow, as for a fold)."""
+        self._put(passage)
+        self.dirty.discard(passage.request_id)
+
     def add(self, passage: Passage) -> bool:
         """Add a finished passage from an import of past work; False when that request is known already."""
         if passage.request_id in self.passages:
