@@ -77,3 +77,31 @@ def backlogged(request_id: str, position: int = 1) -> CloudEvent:
         lane="sales", objective_id=None, position=position, expected_start_cycle="2026-W49",
         expected_start=date(2026, 11, 30), points=3, reason="Queued after objective work.")
     return event(data, event_id=derived_id(request_id, data.event_type, str(position)))
+
+
+# Asks that look nothing alike (the similarity detector flags none of the pairs), for tests that count what
+# people are told: look-alike asks of different requesters also bring reuse notices.
+UNALIKE_ASKS: list[tuple[str, str, str]] = [
+    ("Quarterly board report on pipeline health", "Slides with the pipeline numbers for the board.", "deck"),
+    ("Trade show booth graphics for Hannover", "Banners and a backdrop for our stand at the fair.", "creative"),
+    ("Onboarding email sequence for new customers", "Five emails over the first month.", "email"),
+    ("Press release on the Lisbon office opening", "Announce the new office to regional media.", "report"),
+    ("Recruiting video for engineering roles", "A two-minute video about working in our labs.", "creative"),
+    ("Legal review of the partner program terms", "Check the new reseller terms before they go out.", "review"),
+    ("LinkedIn ads for the analytics webinar", "Paid social to fill the March analytics webinar.", "ad"),
+    ("Microsite for the sustainability report", "A small site presenting our carbon figures.", "microsite"),
+    ("Customer case study with Northwind Freight", "Interview and write up their warehouse rollout.", "report"),
+    ("Holiday greeting card for key accounts", "A printed card for the top fifty customers.", "creative"),
+    ("Pricing page refresh after the tier change", "Update plans and the comparison table.", "landing_page"),
+    ("Internal newsletter for the sales kickoff", "Agenda and travel notes for the January kickoff.", "email"),
+    ("Instagram posts for the summer intern program", "Three posts introducing this year's interns.", "social_post"),
+    ("Support for the Berlin developer meetup", "Swag, name badges and a welcome slide.", "event_support"),
+    ("Competitive battlecard against Initech", "One page for sales on how we differ.", "deck"),
+    ("Translate the product tour into Japanese", "Localise the in-app tour for the Tokyo launch.", "other"),
+]
+
+
+def unalike(i: int, **overrides: Any) -> dict[str, Any]:
+    """A ``POST /v1/requests`` body for the ``i``-th of ``UNALIKE_ASKS``; override any field."""
+    title, description, work_type = UNALIKE_ASKS[i]
+    return request_body(title=title, description=description, work_type=work_type, **overrides)

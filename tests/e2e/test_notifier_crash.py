@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.builders import unalike
 from tests.e2e.stack import ServiceProcess
 from tests.receivers import HttpReceiver, MailSink
-from tests.support import AUTH, eventually, request_body
+from tests.support import AUTH, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +59,7 @@ async def test_killing_the_notifier_while_it_sends_loses_nothing_and_repeats_wit
         subscription_id = subscribed.json()["id"]
         ids = []
         for i in range(BURST):
-            body = request_body(title=f"Crash burst {i}", requester={
+            body = unalike(i, requester={
                 "id": f"u-{i}", "name": f"Requester {i}", "email": f"requester{i}@example.com",
                 "team": "Enterprise Sales", "type": "sales"})
             answer = await http.post(f"{intake}/v1/requests", json=body, headers={"Idempotency-Key": f"crash-{i}"})

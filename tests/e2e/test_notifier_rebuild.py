@@ -17,20 +17,15 @@ from redis.asyncio import Redis
 from standardwebhooks.webhooks import Webhook
 
 from shared.topics import Topics
+from tests.builders import unalike
 from tests.e2e.stack import ServiceProcess
 from tests.infra import Endpoints
 from tests.receivers import HttpReceiver, MailSink
-from tests.support import AUTH, records_of, request_body, settled
+from tests.support import AUTH, records_of, settled
 
 pytestmark = pytest.mark.e2e
 
 PREFIX = "e2e-notifier-rebuild"
-# Asks that look nothing alike: look-alike asks of different requesters would bring reuse notices into
-# what this test counts (tests/integration/test_notifier_reuse.py covers those).
-ASKS = [("Quarterly board report on pipeline health", "Slides with the pipeline numbers for the board.", "deck"),
-        ("Trade show booth graphics for Hannover", "Banners and a backdrop for our stand at the fair.", "creative"),
-        ("Onboarding email sequence for new customers", "Five emails over the first month.", "email"),
-        ("Press release on the Lisbon office opening", "Announce the new office to regional media.", "report")]
 NOTIFIER_DB = 15  # the notifier's database in the end-to-end stack
 STATUSES = ("pending", "succeeded", "failed", "cancelled")
 LATE = "late@example.com"  # its mail is refused ("try again later") until after the restart
@@ -136,8 +131,7 @@ async def test_a_rebuilt_notifier_reads_the_same_sends_nothing_again_and_sends_w
         request_ids = []
         for i in range(3):
             answer = await http.post(f"{intake}/v1/requests", headers={"Idempotency-Key": f"rebuild-{i}"},
-                                     json=request_body(title=ASKS[i][0], description=ASKS[i][1], work_type=ASKS[i][2],
-                                                       requester=requester(f"r{i}", f"r{i}@example.com")))
+                                     json=unalike(i, requester=requester(f"r{i}", f"r{i}@example.com")))
             assert answer.status_code == 202, answer.text
             request_ids.append(answer.json()["id"])
 
@@ -164,8 +158,7 @@ async def test_a_rebuilt_notifier_reads_the_same_sends_nothing_again_and_sends_w
         subscribed.append(await notifier.subscribe(late_hook.url, "request.submitted"))
         sink.refusing.add(LATE)
         answer = await http.post(f"{intake}/v1/requests", headers={"Idempotency-Key": "rebuild-late"},
-                                 json=request_body(title=ASKS[3][0], description=ASKS[3][1], work_type=ASKS[3][2],
-                                                   requester=requester("late", LATE)))
+                                 json=unalike(3, requester=requester("late", LATE)))
         request_ids.append(answer.json()["id"])
 
         async def twice_failed() -> list[Any] | None:
