@@ -11,8 +11,10 @@ the service uses (classifier.similarity.scoring.Weights):
 - false-flag rate: of the look-alikes (labelled different), the share flagged;
 - kind agreement: of the flagged duplicates and overlaps, the share given their own label.
 
-The thresholds and weights were chosen on data/overlap-dev.jsonl only; data/overlap-heldout.jsonl is
-read here to report figures, never to tune (``--show`` and ``--sweep`` act on the dev set alone).
+The weights and thresholds were chosen on the tuning sets only (data/overlap-dev.jsonl and
+data/overlap-dev2.jsonl, with scripts/fit_similarity.py); the held-out sets (data/overlap-heldout.jsonl,
+data/overlap-heldout2.jsonl when present) are read here to report figures, never to tune: ``--show`` and
+``--sweep`` act on the tuning sets alone, and ``--tuning-only`` leaves the held-out sets unread.
 """
 
 import argparse
@@ -30,7 +32,8 @@ from classifier.similarity.scoring import Comparison, Weights, compare
 from shared.events import RequestDetails
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-DEV, HELDOUT = "overlap-dev.jsonl", "overlap-heldout.jsonl"
+TUNING = ("overlap-dev.jsonl", "overlap-dev2.jsonl")
+HELDOUT = ("overlap-heldout.jsonl", "overlap-heldout2.jsonl")
 
 
 def details(raw: dict[str, Any], n: int) -> RequestDetails:
@@ -40,6 +43,10 @@ def details(raw: dict[str, Any], n: int) -> RequestDetails:
         due_date=date.fromisoformat(raw["due_date"]) if raw.get("due_date") else None,
         requester={"id": f"r{n}", "name": "Someone", "email": f"r{n}@example.com",
                    "team": requester.get("team", "Team"), "type": requester.get("type", "business_unit")})
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
 
 def scored(rows: list[dict[str, Any]], detector: Detector, aligner: Aligner, weights: Weights
@@ -83,12 +90,33 @@ def line(name: str, f: dict[str, float]) -> str:
             f"  false-flag rate on look-alikes {f['false_flags']:.3f}   kind agreement {f['kind_agreement']:.3f}")
 
 
+def show(results: list[tuple[dict[str, Any], Comparison]]) -> None:
+    for row, c in results:
+        if (c.kind is not None) != (row["label"] != "different") or (c.kind and c.kind != row["label"]):
+            print(f"  {row['id']} {row['label']} -> {c.kind} {c.score:.3f} {c.conflicts} {c.shared_terms}"
+                  f"\n     a: {row['a']['title']}\n     b: {row['b']['title']}")
+
+
+def sweep(results: list[tuple[dict[str, Any], Comparison]], weights: Weights) -> None:
+    for overlap in [x / 100 for x in range(40, 86, 3)]:
+        f = figures(results, replace(weights, overlap=overlap))
+        print(f"  overlap {overlap:.2f}: precision {f['precision']:.3f} recall {f['recall']:.3f} "
+              f"false flags {f['false_flags']:.3f}")
+    alike = [(row, c) for row, c in results if row["label"] != "different" and c.score >= weights.overlap]
+    for duplicate in [x / 100 for x in range(70, 96, 3)]:
+        agree = sum((c.score >= duplicate and same_deliverable(row)) == (row["label"] == "duplicate")
+                    for row, c in alike)
+        print(f"  duplicate {duplicate:.2f}: kind agreement {agree / max(len(alike), 1):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=Path, action="append", help="a pair set (default: dev, then held-out)")
+    parser.add_argument("--pairs", type=Path, action="append",
+                        help="a pair set (default: the tuning sets, then the held-out sets present)")
     parser.add_argument("--okrs", type=Path, default=DATA / "okrs-2026-Q4.json")
-    parser.add_argument("--show", action="store_true", help="print every dev pair the detector gets wrong")
-    parser.add_argument("--sweep", action="store_true", help="precision and recall on dev across thresholds")
+    parser.add_argument("--show", action="store_true", help="print every tuning pair the detector gets wrong")
+    parser.add_argument("--sweep", action="store_true", help="precision and recall on tuning sets across thresholds")
+    parser.add_argument("--tuning-only", action="store_true", help="leave the held-out sets unread")
     args = parser.parse_args()
 
     weights = Weights()
@@ -98,31 +126,23 @@ def main() -> None:
     print(f"== similarity (overlap threshold {weights.overlap}, duplicate threshold {weights.duplicate}); "
           f"model loaded in {(time.perf_counter() - started) * 1000:.0f} ms")
     aligner = Aligner([Objective.of(o) for o in json.loads(args.okrs.read_text())["objectives"]])
-    paths = args.pairs or [DATA / name for name in (DEV, HELDOUT)]
+    names = TUNING if args.tuning_only else TUNING + HELDOUT
+    paths = args.pairs or [DATA / name for name in names if (DATA / name).exists()]
     for path in paths:
+        if path.name in HELDOUT and args.tuning_only:
+            continue
         if not path.exists():
             print(f"{path.name}: missing")
             continue
-        rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-        results = scored(rows, detector, aligner, weights)
-        print(line(path.name, figures(results, weights)))
-        if path.name == HELDOUT:
+        results = scored(load(path), detector, aligner, weights)
+        role = "held-out, never tuned on" if path.name in HELDOUT else "tuning set"
+        print(line(f"{path.name} ({role})", figures(results, weights)))
+        if path.name in HELDOUT:
             continue
         if args.show:
-            for row, c in results:
-                if (c.kind is not None) != (row["label"] != "different") or (c.kind and c.kind != row["label"]):
-                    print(f"  {row['id']} {row['label']} -> {c.kind} {c.score:.3f} {c.conflicts} {c.shared_terms}"
-                          f"\n     a: {row['a']['title']}\n     b: {row['b']['title']}")
+            show(results)
         if args.sweep:
-            for overlap in [x / 100 for x in range(40, 86, 3)]:
-                f = figures(results, replace(weights, overlap=overlap))
-                print(f"  overlap {overlap:.2f}: precision {f['precision']:.3f} recall {f['recall']:.3f} "
-                      f"false flags {f['false_flags']:.3f}")
-            alike = [(row, c) for row, c in results if row["label"] != "different" and c.score >= weights.overlap]
-            for duplicate in [x / 100 for x in range(70, 96, 3)]:
-                agree = sum((c.score >= duplicate and same_deliverable(row)) == (row["label"] == "duplicate")
-                            for row, c in alike)
-                print(f"  duplicate {duplicate:.2f}: kind agreement {agree / max(len(alike), 1):.3f}")
+            sweep(results, weights)
     print(f"(run at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
 
 

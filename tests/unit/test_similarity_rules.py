@@ -40,8 +40,16 @@ def test_places_know_what_contains_them() -> None:
 
 def test_versions_and_events() -> None:
     found = extract("Meridian 2.0 launch webinar", "Also covers v1.4 customers at the user group.")
-    assert found.versions == {"2.0", "1.4"}
+    assert found.versions == {"2", "1.4"}  # "2.0" and "2" are one release
     assert found.events == {"webinar", "user group"}
+    # A name and a whole number is a release too.
+    assert extract("Upgrade guide for Orbit 5", "For admins moving to Orbit 5.").versions == {"5"}
+    assert extract("Upgrade guide", "Orbit 5.0 is out; 40 customers wait.").versions == {"5"}
+
+
+def test_a_headings_first_word_is_a_name_when_capitalised_again_inside_a_sentence() -> None:
+    assert extract("Beacon webinar in April", "A session on Beacon alerts.").key_names == {"beacon"}
+    assert extract("Beacon webinar in April", "A session on alerts.").key_names == set()
 
 
 def profiled(title: str, description: str, work_type: str = "landing_page", due: date | None = None,
@@ -65,6 +73,36 @@ def test_a_different_account_vetoes_a_close_match() -> None:
 def test_conflicting_specific_entities_veto(a: tuple[str, str], b: tuple[str, str], conflict: str) -> None:
     result = compare(profiled(*a), profiled(*b), cosine=0.95)
     assert conflict in result.conflicts and result.kind is None
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    (("Churn analysis by segment", "Which accounts left, per segment."),
+     ("Pipeline analysis by segment", "Which deals stalled, per segment.")),
+    (("Refresh the careers page", "New photos and open roles."),
+     ("Refresh the pricing page", "New plans and prices.")),
+])
+def test_titles_built_alike_about_different_subjects_lower_the_score(a: tuple[str, str], b: tuple[str, str]) -> None:
+    result = compare(profiled(*a), profiled(*b), cosine=0.9)
+    assert "subject" in result.conflicts and result.kind is None
+
+
+def test_another_deliverable_for_the_same_subject_is_no_subject_conflict() -> None:
+    deck = profiled("Partner kickoff deck", "Slides for the kickoff.")
+    page = profiled("Registration page for the partner kickoff", "Sign-ups for the kickoff.")
+    assert "subject" not in compare(deck, page, cosine=0.7).conflicts
+    # A subject word the other request uses in its description is no conflict either.
+    churn = profiled("Churn analysis by segment", "Why customers left.")
+    report = profiled("Attrition analysis by segment", "The churn numbers, per segment.")
+    assert "subject" not in compare(churn, report, cosine=0.7).conflicts
+
+
+def test_different_audiences_lower_the_score() -> None:
+    customers = profiled("NPS survey email to customers", "Twice a year.")
+    partners = profiled("NPS survey email to partners", "For resellers, twice a year.")
+    both = profiled("NPS survey email", "To customers and partners.")
+    assert "audience" in compare(customers, partners, cosine=0.9).conflicts
+    assert compare(customers, partners, 0.9).score < compare(customers, both, 0.9).score
+    assert "audience" not in compare(customers, both, cosine=0.9).conflicts
 
 
 def test_a_city_and_its_country_are_the_same_place_and_raise_the_score() -> None:

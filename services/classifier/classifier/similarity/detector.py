@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from classifier.similarity.embedding import DIMENSIONS, Embedder
 from classifier.similarity.entities import extract
 from classifier.similarity.scoring import Comparison, Profile, Weights, compare, content_words
+from classifier.similarity.subjects import audiences
 from shared.events import RequestDetails
 
 __all__ = ["Candidate", "Detector", "Match", "decode", "encode", "text_of"]
@@ -42,7 +43,8 @@ def decode(raw: str) -> Vector:
 def profile(request_id: str, details: RequestDetails, objective_id: str | None) -> Profile:
     return Profile(request_id=request_id, entities=extract(details.title, details.description),
                    words=content_words(f"{details.title} {details.description}"), work_type=details.work_type,
-                   due_date=details.due_date, objective_id=objective_id)
+                   due_date=details.due_date, objective_id=objective_id, title_words=content_words(details.title),
+                   audiences=audiences(text_of(details)))
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,10 @@ def _names(text: str, whole: str) -> set[str]:
             names.add(lower)  # an acronym: NPS, ESG
         elif _starts_sentence(text[:match.start()]):
             following = text[match.end():].lstrip()
-            if rare and (_named_again(word, whole) or following[:1].isupper()):
+            # A heading's first word is a name when the request capitalises it again inside a sentence
+            # (a product that is also a common word: "Beacon webinar in April"), or when it is no common
+            # word and another capitalised word follows ("Polar Summit").
+            if _named_again(word, whole) or (rare and following[:1].isupper()):
                 names.add(lower)
         elif rare or not titled:
             names.add(lower)
@@ -147,7 +150,10 @@ def extract(title: str, description: str) -> Entities:
     events = {e.replace("-", "") for e in EVENT_WORDS if re.search(rf"\b{e}s?\b", lower)}
     versions = {next(g for g in m.groups() if g) for m in _VERSION.finditer(text)}
     key_names = frozenset(_names(title, text))
-    return Entities(names=key_names | frozenset(_names(description, text)), key_names=key_names,
-                    events=frozenset(events), months=frozenset(months), quarters=quarters,
-                    years=frozenset(_YEAR.findall(text)), places=_places(text), versions=frozenset(versions),
-                    days=_days(text))
+    names = key_names | frozenset(_names(description, text))
+    # A name and a whole number is a release too: "Orbit 5" (and the same as "Orbit 5.0").
+    versions |= {m.group(1) for name in names
+                 for m in re.finditer(rf"\b{re.escape(name)}\s+(\d{{1,2}})\b(?![.,]\d)", lower)}
+    return Entities(names=names, key_names=key_names, events=frozenset(events), months=frozenset(months),
+                    quarters=quarters, years=frozenset(_YEAR.findall(text)), places=_places(text),
+                    versions=frozenset(re.sub(r"(\.0)+$", "", v) for v in versions), days=_days(text))

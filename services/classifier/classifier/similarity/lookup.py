@@ -51,7 +51,7 @@ class Similarity:
     def _profile(self, request: OpenRequest) -> Profile:
         kept = self._known[request.request_id][1]
         return Profile(request.request_id, kept.entities, kept.words, kept.work_type, kept.due_date,
-                       request.objective_id)
+                       request.objective_id, kept.title_words, kept.audiences)
 
     async def find(self, request_id: str, details: RequestDetails, objective_id: str | None) -> Found:
         """The open requests from other requesters that look like the same or overlapping work."""

@@ -1,6 +1,9 @@
 """How alike two requests are: the sentence model's cosine, raised by the specific things they share
-(an account, a place, a month, an event, a version) and by the same deliverable, due window and
-objective; lowered hard when they name different ones (the Globex page and the Initech page)."""
+(an account, a place, a month, an event, a version) and by a close due date; lowered hard when they name
+different ones (the Globex page and the Initech page), when titles built alike differ in their subject
+(a churn analysis, a pipeline analysis), when they speak to different audiences, and when their due
+dates lie far apart. Each finding is counted (``evidence``), then weighed (``weigh``), so that
+scripts/fit_similarity.py can choose the weights."""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from classifier.similarity.entities import Entities
+from classifier.similarity.subjects import different_subjects
 
-__all__ = ["Comparison", "Profile", "Weights", "compare", "content_words"]
+__all__ = ["Comparison", "Evidence", "Profile", "Weights", "compare", "content_words", "evidence", "weigh"]
 
 _STOP_WORDS = """
 about above after again also among another because been before being below between both could does doing
@@ -23,20 +27,23 @@ _STOP = frozenset(_STOP_WORDS.split())
 
 @dataclass(frozen=True)
 class Weights:
-    """The score's parts; the thresholds were chosen on data/overlap-dev.jsonl (scripts/eval_classifier.py)."""
+    """The score's parts, chosen on the tuning sets data/overlap-dev.jsonl and data/overlap-dev2.jsonl by
+    scripts/fit_similarity.py (a grid with cross-validation; the weights at 0 did not help there)."""
 
-    shared: float = 0.06  # each shared specific entity, up to three
-    same_subject: float = 0.1  # a name in one title that the other request names too (an account, an event)
+    shared: float = 0.03  # each shared specific entity, up to three
+    same_subject: float = 0.15  # a name in one title that the other request names too (an account, an event)
     conflict: float = 0.6  # each kind of entity both name differently (accounts, months, places, versions)
-    same_work_type: float = 0.05
-    other_work_type: float = 0.05
+    other_subject: float = 0.6  # titles built alike about different subjects (churn analysis, pipeline analysis)
+    other_audience: float = 0.3  # each names whom it speaks to, and none in common (customers, partners)
+    same_work_type: float = 0.0
+    other_work_type: float = 0.0
     due_close: float = 0.04  # both due within ``due_window_days`` of each other
     due_far: float = 0.3  # both due, further apart than ``due_apart_days``: one piece of work has one deadline
     due_window_days: int = 21
     due_apart_days: int = 45
-    same_objective: float = 0.03
-    overlap: float = 0.6  # flagged from here
-    duplicate: float = 0.78  # named a duplicate from here (when the deliverable is the same)
+    same_objective: float = 0.0
+    overlap: float = 0.56  # flagged from here
+    duplicate: float = 0.74  # named a duplicate from here (when the deliverable is the same)
 
     def max_lift(self) -> float:
         """The most the rules add to a cosine: below ``overlap - max_lift()`` nothing is flagged."""
@@ -53,6 +60,18 @@ class Profile:
     work_type: str
     due_date: date | None
     objective_id: str | None
+    title_words: frozenset[str] = frozenset()
+    audiences: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Each finding as a count (negative when it lowers the score), named after its weight."""
+
+    counts: dict[str, float]
+    shared_terms: tuple[str, ...]
+    conflicts: tuple[str, ...]
+    same_deliverable: bool
 
 
 @dataclass(frozen=True)
@@ -113,24 +132,38 @@ def _entity_overlap(a: Entities, b: Entities) -> tuple[list[str], list[str], boo
     return shared, conflicts, same_subject
 
 
-def compare(new: Profile, old: Profile, cosine: float, weights: Weights = Weights()) -> Comparison:
-    """The score of ``old`` as a duplicate of, or overlap with, ``new``."""
+def evidence(new: Profile, old: Profile, weights: Weights = Weights()) -> Evidence:
+    """What the rules find between two requests, before weighing."""
     shared, conflicts, same_subject = _entity_overlap(new.entities, old.entities)
-    score = cosine + weights.shared * min(len(shared), 3) - weights.conflict * len(conflicts)
-    score += weights.same_subject if same_subject else 0.0
-    score += weights.same_work_type if new.work_type == old.work_type else -weights.other_work_type
+    if different_subjects(new.title_words, new.words, new.entities, old.title_words, old.words, old.entities):
+        conflicts.append("subject")
+    if new.audiences and old.audiences and not new.audiences & old.audiences:
+        conflicts.append("audience")
+    counts = {"shared": float(min(len(shared), 3)), "same_subject": float(same_subject),
+              "conflict": -float(sum(kind not in ("subject", "audience") for kind in conflicts)),
+              "other_subject": -float("subject" in conflicts), "other_audience": -float("audience" in conflicts),
+              "same_work_type": float(new.work_type == old.work_type),
+              "other_work_type": -float(new.work_type != old.work_type),
+              "same_objective": float(bool(new.objective_id) and new.objective_id == old.objective_id)}
     if new.due_date and old.due_date:
         apart = abs((new.due_date - old.due_date).days)
-        if apart <= weights.due_window_days:
-            score += weights.due_close
-        elif apart > weights.due_apart_days:
-            score -= weights.due_far
-    if new.objective_id and new.objective_id == old.objective_id:
-        score += weights.same_objective
-    score = min(max(score, 0.0), 1.0)
+        counts["due_close"] = float(apart <= weights.due_window_days)
+        counts["due_far"] = -float(apart > weights.due_apart_days)
+    words = sorted(new.words & old.words - set(shared))
     # The same deliverable asked twice is a duplicate; another deliverable for the same thing, an overlap.
     same_deliverable = new.work_type == old.work_type or "other" in (new.work_type, old.work_type)
-    kind = ("duplicate" if score >= weights.duplicate and same_deliverable
+    return Evidence(counts, tuple([*shared, *words][:6]), tuple(conflicts), same_deliverable)
+
+
+def weigh(cosine: float, found: Evidence, weights: Weights = Weights()) -> Comparison:
+    """The cosine plus each finding times its weight, kept between 0 and 1, and the kind it makes."""
+    score = cosine + sum(getattr(weights, name) * count for name, count in found.counts.items())
+    score = min(max(score, 0.0), 1.0)
+    kind = ("duplicate" if score >= weights.duplicate and found.same_deliverable
             else "overlap" if score >= weights.overlap else None)
-    words = sorted(new.words & old.words - set(shared))
-    return Comparison(round(score, 4), kind, tuple([*shared, *words][:6]), tuple(conflicts))
+    return Comparison(round(score, 4), kind, found.shared_terms, found.conflicts)
+
+
+def compare(new: Profile, old: Profile, cosine: float, weights: Weights = Weights()) -> Comparison:
+    """The score of ``old`` as a duplicate of, or overlap with, ``new``."""
+    return weigh(cosine, evidence(new, old, weights), weights)
