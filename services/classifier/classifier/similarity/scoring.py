@@ -121,8 +121,9 @@ def _entity_overlap(a: Entities, b: Entities) -> tuple[list[str], list[str], boo
     for kind, left, right in kinds:
         common = left & right
         shared.extend(sorted(common))
-        # Another kind of event for the same named account or event is more of the same work.
-        if left and right and not common and not (kind == "event" and same_subject):
+        # Another kind of event is no conflict: one event goes by many names (a party and a reception, a
+        # meetup and a user group night, a conference and its keynote).
+        if left and right and not common and kind != "event":
             conflicts.append(kind)
     if a.places and b.places:
         met = _places_meet(a, b)
