@@ -42,7 +42,8 @@ def test_a_link_named_by_one_request_marks_both_open_cards() -> None:
     assert _board_card(ledger, "b")["linked"] == [{"request_id": "a", "score": 0.91, "kind": "duplicate"}]
     assert _board_card(ledger, "a")["linked"] == [{"request_id": "b", "score": 0.91, "kind": "duplicate"}]
     assert board_overlaps(ledger) == [{"score": 0.91, "kind": "duplicate", "hidden": 0, "requests": [
-        {"request_id": "a", "title": "Ask a", "team": "Brand"}, {"request_id": "b", "title": "Ask b", "team": "Sales"}]}]
+        {"request_id": "a", "title": "Ask a", "team": "Brand"},
+        {"request_id": "b", "title": "Ask b", "team": "Sales"}]}]
 
 
 def test_a_merged_card_leaves_the_board_frees_its_points_and_the_survivor_names_it() -> None:
