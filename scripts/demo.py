@@ -98,6 +98,11 @@ def main() -> int:
               f"({shares}); customer share {numbers['customer_share']:.0%} against a reserve of "
               f"{numbers['customer_reserve']:.0%}.")
         print_flow(client, capacity)
+        for overlap in client.get(f"{capacity}/v1/dashboard").json()["overlaps"]:
+            first, second = overlap["requests"]  # ops sees both sides
+            print(f"Overlap ({overlap['kind']}, {overlap['score']:.0%}): {first['team']} \"{first['title']}\" and "
+                  f"{second['team']} \"{second['title']}\". To do it once, merge one into the other:\n"
+                  f"  POST {intake}/v1/requests/{second['request_id']}/merge {{\"into\": \"{first['request_id']}\"}}")
         for tradeoff in numbers["open_tradeoffs"]:
             print(f"Open trade-off {tradeoff['tradeoff_id']} for {tradeoff['request_id']}: pause one of "
                   f"{', '.join(tradeoff['candidates']) or '(nothing committed)'}, or defer, on its page:\n"
