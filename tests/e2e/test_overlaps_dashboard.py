@@ -4,7 +4,9 @@ merge through intake takes the merged card off the page live."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +23,7 @@ from tests.support import API_KEY, AUTH, CRM_KEY, TEAM_KEY, auth, eventually, pu
 pytestmark = pytest.mark.e2e
 
 PREFIX = "e2e-overlaps"
+STORIES = Path(__file__).resolve().parents[2] / "data/stories.json"
 MARKS, LOGOS = "Brand marks on our public pages", "Customer logos on the website"
 AISHA = {"id": "u-3301", "name": "Aisha Khan", "email": "aisha@example.com", "team": "Atlas Product",
          "type": "business_unit"}
@@ -99,3 +102,34 @@ async def test_look_alike_asks_are_marked_and_listed_and_a_merge_clears_them(
         await expect(ops.locator("#overlaps li")).to_have_text("No open overlaps.")
         await expect(mark).to_have_count(0)
         await ops.close()
+
+
+async def test_the_classifier_links_the_same_ask_in_other_words_and_both_requesters_are_told(
+        services: dict[str, ServiceProcess]) -> None:
+    """The demo's stories 6a and 6b through the whole pipeline: no event is published by the test."""
+    stories = {s["story"][:2]: s for s in json.loads(STORIES.read_text()) if s["story"][:2] in ("6a", "6b")}
+    intake, capacity, notifier = (services[name].url for name in ("intake", "capacity", "notifier"))
+    async with httpx.AsyncClient(timeout=10, headers=AUTH) as http:
+        ids = {}
+        for label in ("6a", "6b"):
+            body = {k: v for k, v in stories[label].items() if k != "story"}
+            answer = await http.post(f"{intake}/v1/requests", json=body)
+            assert answer.status_code == 202, answer.text
+            ids[label] = answer.json()["id"]
+
+        async def linked() -> list[dict[str, Any]] | None:
+            board = (await http.get(f"{capacity}/v1/board")).json()
+            cards = {c["request_id"]: c for column in board["columns"].values() for c in column}
+            found = cards.get(ids["6b"], {}).get("linked")
+            return found or None
+
+        links = {link["request_id"]: link["kind"] for link in await eventually(linked, timeout=90)}
+        assert links.get(ids["6a"]) in ("duplicate", "overlap"), links
+
+        async def told() -> set[tuple[str, str]] | None:
+            answer = await http.get(f"{notifier}/v1/notifications", params={"request_id": ids["6b"]})
+            found = {(n["audience"], n["recipient"]) for n in answer.json()["items"] if n["audience"] != "requester"}
+            return found if len(found) >= 3 else None
+
+        people = {recipient for _, recipient in await eventually(told, timeout=60)}
+        assert {stories["6a"]["requester"]["email"], stories["6b"]["requester"]["email"]} <= people
