@@ -198,3 +198,20 @@ def test_a_withdrawn_request_leaves_the_work_in_progress_and_the_queues() -> Non
     assert history.passages["w"].withdrawn and not history.passages["w"].in_progress
     assert frame_of(history.passages.values()).request_ids == ()
     assert day_of(datetime(2024, 1, 1, tzinfo=UTC)) == CYCLE_EPOCH  # cycles count from where the planner's do
+
+
+def test_a_lane_is_forecast_no_faster_than_its_share_of_the_policy_now_allows() -> None:
+    history = History(finished("sales", 60, every=1.0))  # seven a week, under a generous share
+    generous = board(*(card(f"s{i}", "sales", minutes=i) for i in range(20)))
+    generous.policy = Policy(capacity_points=200)  # sales may use 40 points a cycle: the history binds
+    narrow = board(*(card(f"s{i}", "sales", minutes=i) for i in range(20)))
+    narrow.policy = Policy(capacity_points=20, lane_caps={"sales": 0.1, "business_unit": 0.2, "executive": 0.15,
+                                                           "legal": 0.1})  # 2 points: one 3-point item a cycle
+    found = {}
+    for name, ledger in (("generous", generous), ("narrow", narrow)):
+        planned = plan(ledger.items(), ledger.policy, MONDAY.date())
+        found[name] = outlook(history, ledger, planned, day_of(MONDAY), Settings(trials=2_000), {})
+    last = "s19"
+    wide, tight = found["generous"][last].start, found["narrow"][last].start
+    assert wide is not None and tight is not None
+    assert (tight[0] - wide[0]).days > 7 * 10  # about 19 cycles at one a cycle, against three at seven

@@ -16,6 +16,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,8 +24,8 @@ import numpy.typing as npt
 from capacity.flow.frame import CYCLE_EPOCH, Floats
 from capacity.flow.history import History
 
-__all__ = ["CONFIDENCES", "Curves", "Forecast", "LaneModel", "Range", "by_horizon", "curves", "forecast_lane",
-           "lane_model"]
+__all__ = ["CONFIDENCES", "Curves", "Forecast", "LaneModel", "Range", "by_horizon", "curves", "forecast_arrays",
+           "forecast_lane", "lane_model"]
 
 CONFIDENCES = (0.5, 0.85, 0.95)
 MAX_CYCLES = 520  # a simulation never looks further than this many cycles ahead
@@ -60,10 +61,12 @@ class Forecast:
     done: Range
 
 
-def lane_model(history: History, lane: str, now: float, cycle_days: int, history_cycles: int) -> LaneModel:
+def lane_model(history: History, lane: str, now: float, cycle_days: int, history_cycles: int,
+               cap: int | None = None) -> LaneModel:
     """The lane's complete cycles from its first start (at most ``history_cycles`` of them) before ``now``,
     counting the days begun before ``now`` (live, today's events so far; in a back-test at a cycle's
-    start, the days before it)."""
+    start, the days before it). ``cap`` bounds each past cycle's starts and finishes: what the policy's
+    share of a cycle now allows the lane, should it allow less than the lane once did."""
     days = history.days(lane)
     current = int(np.floor((now - CYCLE_EPOCH) / cycle_days))
     known = sorted(day for day in days if day < now)  # a day's tally holds what happened from its start
@@ -83,6 +86,8 @@ def lane_model(history: History, lane: str, now: float, cycle_days: int, history
         elif cycle >= first:
             starts[cycle - first] += tally.starts
             finishes[cycle - first] += tally.finishes
+    if cap is not None:
+        starts, finishes = np.minimum(starts, cap), np.minimum(finishes, cap)
     return LaneModel(lane, starts, finishes, finished, cycle_days, now, started_now, finished_now)
 
 
@@ -91,25 +96,36 @@ def _seed(lane: str) -> int:
     return zlib.crc32(lane.encode())
 
 
-def _running(model: LaneModel, counts: npt.NDArray[np.int64], so_far: int, need: int, trials: int,
-             rng: np.random.Generator, picks: npt.NDArray[np.int64] | None) -> tuple[Floats, npt.NDArray[np.int64]]:
-    """The (1 - q) quantiles of each trial's running count at the end of each cycle, from the current one;
-    ``picks`` (cycles × trials) are the past cycles drawn, shared by starts and finishes."""
+def _running(counts: npt.NDArray[np.int64], so_far: int, need: int, trials: int, rng: np.random.Generator,
+             picks: npt.NDArray[np.uint16] | None) -> tuple[Floats, npt.NDArray[np.uint16]]:
+    """The (1 - q) quantiles of each trial's running count at the end of each cycle, from the current one,
+    as far as the 95% row reaches ``need``; ``picks`` (cycles × trials) are the past cycles drawn, shared
+    by starts and finishes. Cycles are simulated in blocks, each carrying on from the last."""
     rate = float(counts.mean()) if counts.size else 0.0
-    cycles = MAX_CYCLES if rate <= 0 else min(MAX_CYCLES, int(need / rate * 1.3) + 6)
+    block_cycles = MAX_CYCLES if rate <= 0 else min(MAX_CYCLES, int(need / rate) + 4)
+    # Small integer types: less memory to move (a count that could outgrow 16 bits keeps 32).
+    width = np.int16 if (int(counts.max()) if counts.size else 0) * MAX_CYCLES < 2**15 else np.int32
+    drawable: npt.NDArray[np.signedinteger[Any]] = counts.astype(width) if counts.size else np.zeros(1, width)
+    levels: list[Floats] = []
+    carried: npt.NDArray[np.signedinteger[Any]] = np.zeros(trials, width)
+    begun = 0
     while True:
+        end = min(MAX_CYCLES, begun + block_cycles)
         have = 0 if picks is None else picks.shape[0]
-        if have < cycles:
-            more = rng.integers(0, max(counts.size, 1), size=(cycles - have, trials))
+        if have < end:
+            more = rng.integers(0, drawable.size, size=(end - have, trials), dtype=np.uint16)
             picks = more if picks is None else np.concatenate([picks, more], axis=0)
         assert picks is not None
-        drawn = counts[picks[:cycles]] if counts.size else np.zeros((cycles, trials), np.int64)
-        running = np.cumsum(drawn, axis=0, dtype=np.int32)  # one row per cycle: quantiles read rows
-        running -= np.minimum(drawn[0], so_far).astype(np.int32)  # this cycle's work so far counts toward its draw
-        levels = np.quantile(running, [1 - q for q in CONFIDENCES], axis=1, method="linear")
-        if levels[-1, -1] >= need or cycles >= MAX_CYCLES:
-            return levels, picks
-        cycles = min(MAX_CYCLES, cycles * 2)
+        running: npt.NDArray[np.signedinteger[Any]] = drawable[picks[begun:end]]  # a row per cycle
+        if begun == 0:
+            running[0] -= np.minimum(running[0], so_far)  # this cycle's work so far counts toward its draw
+        np.cumsum(running, axis=0, out=running)
+        running += carried
+        levels.append(np.quantile(running, [1 - q for q in CONFIDENCES], axis=1, method="linear"))
+        carried, begun = running[-1].copy(), end
+        if levels[-1][-1, -1] >= need or begun >= MAX_CYCLES:
+            return np.concatenate(levels, axis=1), picks
+        block_cycles = max(8, begun // 4)
 
 
 def _moments(levels: Floats, targets: Floats, model: LaneModel) -> Floats:
@@ -143,9 +159,19 @@ class Curves:
 def curves(model: LaneModel, covers: int, *, trials: int = 10_000) -> Curves:
     """Simulate the lane ``trials`` times, far enough for ``covers`` items to start and finish."""
     rng = np.random.default_rng(_seed(model.lane))
-    starts, picks = _running(model, model.starts, model.started_now, covers, trials, rng, None)
-    finishes, _ = _running(model, model.finishes, model.finished_now, covers, trials, rng, picks)
+    starts, picks = _running(model.starts, model.started_now, covers, trials, rng, None)
+    finishes, _ = _running(model.finishes, model.finished_now, covers, trials, rng, picks)
     return Curves(starts, finishes, covers)
+
+
+def forecast_arrays(model: LaneModel, waiting: int, in_progress: int, simulated: Curves) -> tuple[Floats, Floats]:
+    """Start moments of the ``waiting`` items of the queue, and finish moments of the ``in_progress`` items
+    then the waiting ones, as rows of 50/85/95% (days since the epoch; inf beyond the simulation)."""
+    total = waiting + in_progress
+    starts = _moments(simulated.starts, np.arange(waiting, dtype=np.float64) + 0.5, model)
+    done = _moments(simulated.finishes, np.arange(total, dtype=np.float64) + 0.5, model)
+    done[in_progress:] = np.maximum(done[in_progress:], starts)  # nothing finishes before it starts
+    return starts, done
 
 
 def forecast_lane(model: LaneModel, waiting: Sequence[str], in_progress: Sequence[str], *,
@@ -156,11 +182,10 @@ def forecast_lane(model: LaneModel, waiting: Sequence[str], in_progress: Sequenc
     total = len(in_progress) + len(waiting)
     if simulated is None or simulated.covers < total:
         simulated = curves(model, total, trials=trials)
-    starts = _moments(simulated.starts, np.arange(len(waiting), dtype=np.float64) + 0.5, model)
     if not finishes:
+        starts = _moments(simulated.starts, np.arange(len(waiting), dtype=np.float64) + 0.5, model)
         return {r: Forecast(tuple(start), tuple(start)) for r, start in zip(waiting, starts.tolist(), strict=True)}
-    done = _moments(simulated.finishes, np.arange(total, dtype=np.float64) + 0.5, model)
-    done[len(in_progress):] = np.maximum(done[len(in_progress):], starts)  # nothing finishes before it starts
+    starts, done = forecast_arrays(model, len(waiting), len(in_progress), simulated)
     found: dict[str, Forecast] = {}
     for request_id, finish in zip(in_progress, done.tolist(), strict=False):
         found[request_id] = Forecast(None, tuple(finish))

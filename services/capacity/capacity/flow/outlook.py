@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -10,13 +11,14 @@ from typing import Any, Literal
 import numpy as np
 
 from capacity.domain import Ledger
-from capacity.flow.forecast import Curves, Range, curves, forecast_lane, lane_model
+from capacity.flow.forecast import Curves, curves, forecast_arrays, lane_model
+from capacity.flow.frame import Floats
 from capacity.flow.history import History
 from capacity.flow.metrics import MIN_HISTORY
-from capacity.planning import Plan
+from capacity.planning import Plan, lane_budgets
 from shared.events import StartForecast
 
-__all__ = ["ItemForecast", "Outlook", "Settings", "lane_queues", "outlook"]
+__all__ = ["ItemForecast", "Outlook", "Settings", "lane_queues", "outlook", "share_cap"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def lane_queues(ledger: Ledger, plan: Plan, history: History) -> dict[str, tuple
                        key=lambda c: (c.item.committed_cycle or date.min, c.item.submitted_at, c.request_id))
     fresh = [rid for rid, slot in plan.slots.items()
              if slot.committed and ledger.cards[rid].item.state in ("open", "paused")]
-    for request_id in [*(c.request_id for c in committed), *sorted(fresh), *plan.backlog]:
+    for request_id in [*(c.request_id for c in committed), *fresh, *plan.backlog]:  # fresh: in planning order
         queues.setdefault(ledger.cards[request_id].item.lane, ([], []))[0].append(request_id)
     going = [c for c in ledger.cards.values() if c.item.state == "in_progress"]
     passages = history.passages
@@ -78,12 +80,22 @@ def lane_queues(ledger: Ledger, plan: Plan, history: History) -> dict[str, tuple
     return queues
 
 
-def _to_dates(found: list[Range | None]) -> list[tuple[date, date, date] | None]:
-    """Days since the epoch as dates, all at once; a range reaching beyond the simulation is None."""
-    days = np.array([r if r is not None else (np.inf,) * 3 for r in found], dtype=np.float64).reshape(-1, 3)
-    finite = np.all(np.isfinite(days), axis=1, keepdims=False).astype(bool)
+def _to_dates(days: Floats) -> list[tuple[date, date, date] | None]:
+    """Rows of 50/85/95% moments (days since the epoch) as dates, all at once; a row reaching beyond the
+    simulation is None."""
+    finite = np.all(np.isfinite(days), axis=1).tolist()
     dates = np.floor(np.where(np.isfinite(days), days, 0)).astype("int64").astype("datetime64[D]").tolist()
-    return [(d[0], d[1], d[2]) if ok else None for d, ok in zip(dates, finite.tolist(), strict=True)]
+    return [(d[0], d[1], d[2]) if ok else None for d, ok in zip(dates, finite, strict=True)]
+
+
+def share_cap(ledger: Ledger, lane: str, waiting: list[str]) -> int:
+    """The most items of ``lane`` a cycle can start under the policy's share: its points per cycle over
+    the mean size of the work it has waiting (rounded up, since work larger than a cycle's share starts
+    with part of it)."""
+    budget = lane_budgets(ledger.policy).get(lane, ledger.policy.capacity_points)
+    sizes = [ledger.cards[rid].item.points for rid in waiting if rid in ledger.cards]
+    mean = max(sum(sizes) / len(sizes), 1.0) if sizes else float(ledger.policy.default_points)
+    return max(1, math.ceil(budget / mean))
 
 
 def _points(ledger: Ledger, plan: Plan, request_id: str, lane: str, position: int, finished: int) -> ItemForecast:
@@ -106,7 +118,7 @@ def outlook(history: History, ledger: Ledger, plan: Plan, now: float, settings: 
     for lane, (waiting, going) in lane_queues(ledger, plan, history).items():
         if lanes is not None and lane not in lanes:
             continue
-        model = lane_model(history, lane, now, cycle_days, settings.history_cycles)
+        model = lane_model(history, lane, now, cycle_days, settings.history_cycles, share_cap(ledger, lane, waiting))
         if model.finished < MIN_HISTORY:
             for position, request_id in enumerate(waiting, start=1):
                 found[request_id] = _points(ledger, plan, request_id, lane, position, model.finished)
@@ -118,13 +130,13 @@ def outlook(history: History, ledger: Ledger, plan: Plan, now: float, settings: 
         need = len(waiting) + len(going)
         simulated = cache.get(key)
         if simulated is None or simulated.covers < need:
-            simulated = curves(model, need + need // 4 + 10, trials=settings.trials)
+            simulated = curves(model, need + need // 10 + 5, trials=settings.trials)  # room for a few more
             cache[key] = simulated
-        ranges = forecast_lane(model, waiting, going, trials=settings.trials, simulated=simulated)
-        place = {rid: i for i, rid in enumerate(waiting, start=1)}
-        starts = _to_dates([f.start for f in ranges.values()])
-        dones = _to_dates([f.done for f in ranges.values()])
-        for (request_id, forecast), start, done in zip(ranges.items(), starts, dones, strict=True):
-            found[request_id] = ItemForecast(request_id, lane, place.get(request_id, 0), "monte_carlo",
-                                             model.finished, None if forecast.start is None else start, done)
+        starts, done = forecast_arrays(model, len(waiting), len(going), simulated)
+        finishes = _to_dates(done)
+        for request_id, finish in zip(going, finishes, strict=False):
+            found[request_id] = ItemForecast(request_id, lane, 0, "monte_carlo", model.finished, None, finish)
+        for position, (request_id, start, finish) in enumerate(
+                zip(waiting, _to_dates(starts), finishes[len(going):], strict=True), start=1):
+            found[request_id] = ItemForecast(request_id, lane, position, "monte_carlo", model.finished, start, finish)
     return found

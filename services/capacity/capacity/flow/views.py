@@ -14,7 +14,7 @@ from capacity.flow.forecast import by_horizon, lane_model
 from capacity.flow.frame import Frame
 from capacity.flow.history import History, day_of, to_datetime
 from capacity.flow.metrics import MIN_HISTORY, Window, ages, cfd, flow
-from capacity.flow.outlook import lane_queues
+from capacity.flow.outlook import lane_queues, share_cap
 from capacity.flow.service import FlowService
 from capacity.planning import Plan
 from shared.events import LANES
@@ -78,7 +78,8 @@ def horizon_view(flow_service: FlowService, history: History, ledger: Ledger, pl
     rows = []
     for name in [lane] if lane else list(LANES):
         waiting, going = queues.get(name, ([], []))
-        model = lane_model(history, name, now, ledger.policy.cycle_days, flow_service.settings.history_cycles)
+        model = lane_model(history, name, now, ledger.policy.cycle_days, flow_service.settings.history_cycles,
+                           share_cap(ledger, name, waiting))
         row: dict[str, Any] = {"lane": name, "backlog": len(waiting), "in_progress": len(going),
                                "history_items": model.finished}
         if model.finished < MIN_HISTORY:
