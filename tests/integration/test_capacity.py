@@ -51,6 +51,14 @@ class Board:
         for sent in events:
             await self.send(sent)
 
+    async def question(self, subject: str) -> CloudEvent:
+        """The trade-off question about ``subject``, once it was seen: it follows the decision that
+        put the urgent request in the backlog, and may arrive in a later fetch than that."""
+        await self.tap.wait_for(lambda es: any(e.subject == subject and e.type == "request.tradeoff_required"
+                                               for e in es))
+        [asked] = self.decisions(subject, "request.tradeoff_required")
+        return asked
+
     def decisions(self, subject: str, event_type: str | None = None) -> list[CloudEvent]:
         return [e for e in self.tap.events if e.subject == subject and (event_type is None or e.type == event_type)]
 
@@ -114,7 +122,7 @@ async def test_expedite_asks_what_to_pause_and_the_decision_swaps_them(board: Bo
     await board.send(classified("exec-report", lane="executive", size="M", submitted_at=at(0)))
     await board.send(classified("board-slides", lane="executive", size="S", expedite=True,
                                 justification="Board meets Friday", submitted_at=at(1)))
-    [question] = board.decisions("board-slides", "request.tradeoff_required")
+    question = await board.question("board-slides")
     assert [c["request_id"] for c in question.data["committed"]] == ["exec-report"]
     assert question.data["addressed_to"] == ["shield@example.com", "dave@example.com"]
     assert "what would you like us to pause?" in question.data["question"]
@@ -141,7 +149,7 @@ async def test_expedite_asks_what_to_pause_and_the_decision_swaps_them(board: Bo
 async def test_deferring_a_tradeoff_leaves_the_expedite_in_the_backlog(board: Board) -> None:
     await board.send(classified("legal-1", lane="legal", size="S", submitted_at=at(0)))
     await board.send(classified("legal-urgent", lane="legal", size="S", expedite=True, submitted_at=at(1)))
-    [question] = board.decisions("legal-urgent", "request.tradeoff_required")
+    question = await board.question("legal-urgent")
     answer = await board.client.post(f"/v1/tradeoffs/{question.data['tradeoff_id']}/decision",
                                      json={"defer": True}, headers=AUTH)
     assert answer.json()["status"] == "deferred"
@@ -153,7 +161,7 @@ async def test_forcing_a_lane_past_its_cap_raises_a_share_alert(board: Board) ->
     await board.send_in_turn(classified("exec-small", lane="executive", size="XS", submitted_at=at(0)),
                              classified("exec-mid", lane="executive", size="S", submitted_at=at(1)))
     await board.send(classified("exec-big", lane="executive", size="L", expedite=True, submitted_at=at(2)))
-    [question] = board.decisions("exec-big", "request.tradeoff_required")
+    question = await board.question("exec-big")
     await board.client.post(f"/v1/tradeoffs/{question.data['tradeoff_id']}/decision",
                             json={"pause": "exec-small"}, headers=AUTH)
     await board.tap.wait_for(lambda es: any(e.type == "capacity.alert" for e in es))
@@ -323,7 +331,7 @@ async def test_paused_work_reads_paused_on_the_board_and_in_its_backlog_notice(b
     await board.send(classified("board-slides", lane="executive", size="S", expedite=True,
                                 justification="Board meets Friday", submitted_at=at(1)),
                      classified("page", lane="sales", size="M", submitted_at=at(2)))
-    [question] = board.decisions("board-slides", "request.tradeoff_required")
+    question = await board.question("board-slides")
     decided = await board.client.post(f"/v1/tradeoffs/{question.data['tradeoff_id']}/decision",
                                       json={"pause": "exec-report"}, headers=AUTH)
     assert decided.status_code == 200, decided.text

@@ -165,6 +165,7 @@ async def test_a_tradeoff_shows_the_ask_and_the_committed_work_and_keeps_the_dec
     await arrive(settings, tap, classified("exec-report", lane="executive", size="M", submitted_at=at(0)),
                  classified("board-slides", lane="executive", size="S", expedite=True,
                             justification="The board meets on Friday", submitted_at=at(1)))
+    await tap.wait_for(lambda es: any(e.type == "request.tradeoff_required" for e in es))
     [question] = tap.of_type("request.tradeoff_required")
     tradeoff_id = question.data["tradeoff_id"]
     [shown] = (await get(client, "/v1/tradeoffs"))["items"]
