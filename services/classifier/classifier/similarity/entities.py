@@ -9,6 +9,7 @@ kept named-entity model small enough to load in every classifier process exists 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -121,7 +122,9 @@ def _names(text: str, whole: str) -> set[str]:
 
 
 def _places(text: str) -> tuple[tuple[str, ...], ...]:
-    lower = " " + re.sub(r"[^a-z0-9 ]", " ", text.lower()) + " "
+    # Accents dropped, so that "Bogotá" and "São Paulo" are read as the gazetteer spells them.
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    lower = " " + re.sub(r"[^a-z0-9 ]", " ", plain) + " "
     found = {name for name in PLACES if f" {name} " in lower}
     # "new york" holds "york": keep only the longest place a span names.
     found = {n for n in found if not any(n != m and f" {n} " in f" {m} " for m in found)}
