@@ -36,6 +36,8 @@ def test_places_know_what_contains_them() -> None:
     both = extract("Mumbai meetup", "Our partners in India meet in Mumbai.")
     assert [p[0] for p in both.specific_places()] == ["mumbai"]
     assert extract("Post about us", "Tell us more.").places == ()  # "us" is not the USA
+    assert extract("Bogotá reseller breakfast", "Breakfast in Bogotá.").places[0][:2] == ("bogota", "colombia")
+    assert extract("Partner one-pager", "One page in Spanish for resellers.").places == ()
 
 
 def test_versions_and_events() -> None:
