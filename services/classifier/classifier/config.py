@@ -26,6 +26,7 @@ class ClassifierSettings(ServiceSettings):
     # Where people reach capacity's pages (trade-offs, policy, dashboard): the OKR page links to them.
     capacity_public_url: str = "http://127.0.0.1:8003"
     # Similar requests (classifier.similarity): flagged from the overlap score, named duplicates from the
-    # duplicate score; both chosen on data/overlap-dev.jsonl (make eval-classifier prints the figures).
+    # duplicate score; both chosen on data/overlap-dev.jsonl and overlap-dev2.jsonl by scripts/fit_similarity.py
+    # (make eval-classifier prints the figures).
     similarity_overlap_threshold: float = Field(default=Weights.overlap, ge=0, le=1)
     similarity_duplicate_threshold: float = Field(default=Weights.duplicate, ge=0, le=1)
