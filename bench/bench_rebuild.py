@@ -38,9 +38,9 @@ from classifier.rebuild import rebuild as rebuild_classifier
 from intake.config import IntakeSettings
 from intake.rebuild import rebuild as rebuild_intake
 from notifier.config import NotifierSettings
+from notifier.drafts import Draft
 from notifier.journal import NoticeRecorded
 from notifier.rebuild import rebuild as rebuild_notifier
-from notifier.store import Draft
 from shared.envelope import CloudEvent, derived_id, envelope
 from shared.events import (
     LANES,

@@ -100,8 +100,8 @@ async def test_a_collision_is_told_once_to_each_person_whichever_request_announc
 async def test_an_attempt_whose_lease_was_taken_over_changes_nothing(redis_url: str) -> None:
     from redis.asyncio import Redis
 
-    from notifier.deliveries import DeliveryLog
-    from notifier.schedule import DUE, Schedule
+    from notifier.sending.schedule import DUE, Schedule
+    from notifier.webhooks.deliveries import DeliveryLog
 
     redis = Redis.from_url(redis_url, decode_responses=True)
     try:

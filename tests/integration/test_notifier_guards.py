@@ -223,8 +223,9 @@ async def test_a_held_notice_claimed_early_waits_again_until_the_first_one_finis
     from dataclasses import replace
 
     from notifier.domain import escalation_released
-    from notifier.schedule import DUE, Schedule
-    from notifier.store import Draft, NotificationLog
+    from notifier.drafts import Draft
+    from notifier.sending.schedule import DUE, Schedule
+    from notifier.store import NotificationLog
 
     redis = Redis.from_url(redis_url, decode_responses=True)
     try:

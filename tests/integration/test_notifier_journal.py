@@ -10,8 +10,8 @@ from pydantic import SecretStr, ValidationError
 
 from notifier.app import create_app
 from notifier.config import NotifierSettings
-from notifier.sealed import Sealer, UnreadableSecret
-from notifier.subscriptions import new_secret
+from notifier.webhooks.sealed import Sealer, UnreadableSecret
+from notifier.webhooks.subscriptions import new_secret
 from shared.envelope import CloudEvent
 from shared.topics import Topics
 from tests.support import records_of, running

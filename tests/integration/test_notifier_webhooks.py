@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from notifier.app import create_app
 from notifier.config import NotifierSettings
-from notifier.subscriptions import new_secret
+from notifier.webhooks.subscriptions import new_secret
 from shared.topics import Topics
 from tests.notifier_samples import backlogged, samples
 from tests.receivers import HttpReceiver

@@ -12,12 +12,13 @@ from typing import Any, cast
 import httpx
 from pydantic import SecretStr
 
-from notifier.channels import Attempt, EmailChannel, SlackChannel, SmtpServer
-from notifier.dispatch import Dispatcher, Job
-from notifier.jobs import NotificationJob, RetryPolicy
-from notifier.recipients import Recipients
-from notifier.schedule import Claim, Schedule
-from notifier.store import Draft, NotificationLog
+from notifier.drafts import Draft
+from notifier.sending.channels import Attempt, EmailChannel, SlackChannel, SmtpServer
+from notifier.sending.dispatch import Dispatcher, Job
+from notifier.sending.jobs import NotificationJob, RetryPolicy
+from notifier.sending.recipients import Recipients
+from notifier.sending.schedule import Claim, Schedule
+from notifier.store import NotificationLog
 from shared.messaging import EventPublisher
 from shared.outbox import Outcomes
 

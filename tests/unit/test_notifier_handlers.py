@@ -9,11 +9,11 @@ from pydantic import ValidationError
 
 from notifier import handlers
 from notifier.config import NotifierSettings
-from notifier.deliveries import DeliveryLog
 from notifier.messages import Composer
 from notifier.objectives import Objectives
 from notifier.store import NotificationLog
-from notifier.subscriptions import SubscriptionStore
+from notifier.webhooks.deliveries import DeliveryLog
+from notifier.webhooks.subscriptions import SubscriptionStore
 from tests.notifier_samples import backlogged
 from tests.support import event
 

@@ -4,8 +4,8 @@ import ipaddress
 
 import pytest
 
-from notifier.subscriptions import check_secret, masked, new_secret
-from notifier.targets import UnsafeTarget, refusal, resolve
+from notifier.webhooks.subscriptions import check_secret, masked, new_secret
+from notifier.webhooks.targets import UnsafeTarget, refusal, resolve
 
 
 @pytest.mark.parametrize(("address", "why"), [

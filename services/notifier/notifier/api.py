@@ -13,9 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from notifier.deliveries import DeliveryLog, Status
 from notifier.store import NotificationLog
-from notifier.subscriptions import SubscriptionStore
+from notifier.webhooks.deliveries import DeliveryLog, Status
+from notifier.webhooks.subscriptions import SubscriptionStore
 from shared.messaging import TRANSIENT
 from shared.problems import Problem
 

@@ -19,23 +19,24 @@ from fastapi import FastAPI
 from notifier import handlers
 from notifier.api import deliveries_router, notifications_router
 from notifier.asks import Asks
-from notifier.channels import EmailChannel, SlackChannel, SmtpServer, WebhookChannel
 from notifier.config import NotifierSettings
-from notifier.deliveries import DeliveryLog
-from notifier.dispatch import Dispatcher
 from notifier.domain import Team
-from notifier.jobs import DeliveryJob, NotificationJob, RetryPolicy
 from notifier.journal import Journal
 from notifier.messages import Composer, Links
 from notifier.metrics import SendCounter, schedule_gauges
 from notifier.objectives import Objectives
-from notifier.recipients import Recipients
-from notifier.schedule import Schedule
-from notifier.sealed import Sealer
+from notifier.sending.channels import EmailChannel, SlackChannel, SmtpServer, WebhookChannel
+from notifier.sending.dispatch import Dispatcher
+from notifier.sending.jobs import NotificationJob, RetryPolicy
+from notifier.sending.recipients import Recipients
+from notifier.sending.schedule import Schedule
+from notifier.sending.webhook_job import DeliveryJob
 from notifier.store import NotificationLog
-from notifier.subscriptions import SubscriptionStore
-from notifier.subscriptions_api import subscriptions_router
 from notifier.templates import Templates
+from notifier.webhooks.api import subscriptions_router
+from notifier.webhooks.deliveries import DeliveryLog
+from notifier.webhooks.sealed import Sealer
+from notifier.webhooks.subscriptions import SubscriptionStore
 from shared.access import TEAM_ROLES, Role
 from shared.auth import AUTH_RESPONSES
 from shared.idempotency import IdempotencyKeys

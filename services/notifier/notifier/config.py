@@ -6,7 +6,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from notifier.domain import DEFAULT_CHANNELS, Audience, Channel, allowed_domains
-from notifier.sealed import check_key
+from notifier.webhooks.sealed import check_key
 from shared.settings import ServiceSettings
 
 # After a failed attempt, wait this long before the next: about three days in all, as Standard Webhooks do.

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from notifier.asks import Asks
-from notifier.deliveries import DeliveryLog, delivery_id
 from notifier.messages import Composer
 from notifier.objectives import Objectives
 from notifier.store import NotificationLog
-from notifier.subscriptions import SubscriptionStore
+from notifier.webhooks.deliveries import DeliveryLog, delivery_id
+from notifier.webhooks.subscriptions import SubscriptionStore
 from shared.envelope import CloudEvent
 from shared.events import EVENT_TYPES
 from shared.messaging import Handler

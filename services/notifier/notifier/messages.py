@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from notifier.domain import Audience, Channel, Message, Notice, Team, route, told_first
+from notifier.drafts import Draft
 from notifier.reuse import pair_context, told_about
-from notifier.store import Draft
 from notifier.templates import Templates, slack_escape
 from shared.envelope import CloudEvent, derived_id
 from shared.links import LinkSigner

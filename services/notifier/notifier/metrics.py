@@ -12,9 +12,9 @@ from prometheus_client import Counter
 from prometheus_client.core import Metric
 from redis.asyncio import Redis
 
-from notifier.channels import Attempt
-from notifier.deliveries import ANY_SUBSCRIPTION, STATUSES
-from notifier.schedule import DUE
+from notifier.sending.channels import Attempt
+from notifier.sending.schedule import DUE
+from notifier.webhooks.deliveries import ANY_SUBSCRIPTION, STATUSES
 from shared.observability.metrics import Reader, ServiceMetrics, gauge
 
 __all__ = ["SendCounter", "schedule_gauges"]

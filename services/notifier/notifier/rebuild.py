@@ -19,18 +19,18 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from notifier import deliveries, subscriptions
 from notifier import store as notices
 from notifier.app import NAME
 from notifier.asks import Asks, Person
 from notifier.config import NotifierSettings
-from notifier.deliveries import DeliveryLog
 from notifier.journal import DeliveryRecorded, Journal, NoticeRecorded, Recorded, SubscriptionRecorded
 from notifier.objectives import Objectives
-from notifier.recipients import WINDOW_S, Recipients
-from notifier.sealed import Sealer
+from notifier.sending.recipients import WINDOW_S, Recipients
 from notifier.store import NotificationLog
-from notifier.subscriptions import SubscriptionStore
+from notifier.webhooks import deliveries, subscriptions
+from notifier.webhooks.deliveries import DeliveryLog
+from notifier.webhooks.sealed import Sealer
+from notifier.webhooks.subscriptions import SubscriptionStore
 from shared.envelope import CloudEvent
 from shared.infra import build_broker, connect_redis
 from shared.messaging import EventPublisher

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
@@ -26,8 +26,9 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from notifier.drafts import Draft, parse_draft
 from notifier.journal import UNPUBLISHED, Journal, NoticeRecorded, member
-from notifier.schedule import DUE, TRACES, Claim, Schedule, job
+from notifier.sending.schedule import DUE, TRACES, Claim, Schedule, job
 
 __all__ = ["Draft", "NotificationLog"]
 
@@ -55,29 +56,6 @@ return created
 """
 HOLD_DETAIL = "waits for the heat-shield manager's notice"
 Released = Callable[[list[str | None], float], bool]
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A message ready to send: its words are fixed when the event is consumed."""
-
-    id: str
-    subject: str  # the event's subject (the request id), which lists it
-    request_id: str | None
-    about_event_id: str
-    about_event_type: str
-    audience: str
-    recipient: str
-    channel: str
-    title: str  # the email's subject line
-    text: str  # what is sent on this channel
-    after: tuple[str, ...] = ()  # notices told first: this one waits for them (or its hold's end)
-    releases: tuple[str, ...] = ()  # notices waiting for this one
-
-
-def _draft(body: str) -> Draft:
-    fields = json.loads(body)
-    return Draft(**{**fields, "after": tuple(fields.get("after", ())), "releases": tuple(fields.get("releases", ()))})
 
 
 def _record_key(notification_id: str) -> str:
@@ -198,7 +176,7 @@ class NotificationLog:
         raw = cast(dict[str, str], await self._redis.hgetall(_record_key(notification_id)))
         if not raw:
             return None
-        return _draft(raw["body"]), raw["status"], int(raw.get("failures") or 0)
+        return parse_draft(raw["body"]), raw["status"], int(raw.get("failures") or 0)
 
 
     async def announce(self, *notification_ids: str) -> None:
@@ -223,7 +201,7 @@ class NotificationLog:
     async def restore(self, recorded: NoticeRecorded, *, now: float) -> None:
         """Put a notice back as the log has it (a rebuild). A pending one is due at its next attempt; one
         told after others at once, to be held again unless those are out."""
-        draft = _draft(json.dumps(recorded.draft))
+        draft = parse_draft(json.dumps(recorded.draft))
         key = _record_key(draft.id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={

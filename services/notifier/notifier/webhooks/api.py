@@ -18,10 +18,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from notifier.api import GUARD_RESPONSES, MAX_PAGE, Responses
-from notifier.deliveries import DeliveryLog
 from notifier.domain import unknown_event_types
-from notifier.subscriptions import Subscription, SubscriptionStore, check_secret, new_secret
-from notifier.targets import UnsafeTarget, resolve
+from notifier.webhooks.deliveries import DeliveryLog
+from notifier.webhooks.subscriptions import Subscription, SubscriptionStore, check_secret, new_secret
+from notifier.webhooks.targets import UnsafeTarget, resolve
 from shared.envelope import derived_id
 from shared.events import EVENT_TYPES
 from shared.idempotency import IdempotencyKeys, StoredAnswer, fingerprint

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from redis.asyncio import Redis
 
 from notifier.domain import recipient_refusal
-from notifier.store import Draft
+from notifier.drafts import Draft
 
 __all__ = ["WINDOW_S", "Recipients"]
 

@@ -19,8 +19,8 @@ from typing import Any, Literal, cast
 from redis.asyncio import Redis
 
 from notifier.journal import UNPUBLISHED, DeliveryRecorded, Journal, member
-from notifier.schedule import DUE, TRACES, job, lease_key
-from notifier.subscriptions import Subscription
+from notifier.sending.schedule import DUE, TRACES, job, lease_key
+from notifier.webhooks.subscriptions import Subscription
 from shared.envelope import CloudEvent, derived_id
 
 __all__ = ["STATUSES", "Delivery", "DeliveryLog", "Status", "delivery_id"]

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from notifier.domain import subscribed
 from notifier.journal import UNPUBLISHED, Journal, SubscriptionRecorded, member
-from notifier.sealed import Sealer
+from notifier.webhooks.sealed import Sealer
 
 __all__ = ["Subscription", "SubscriptionStore", "check_secret", "masked", "new_secret"]
 

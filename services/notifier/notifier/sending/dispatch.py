@@ -22,7 +22,7 @@ from typing import Protocol
 
 from opentelemetry import trace
 
-from notifier.schedule import Claim, Schedule
+from notifier.sending.schedule import Claim, Schedule
 from shared.messaging import TRANSIENT
 from shared.observability.tracing import continued
 

@@ -4,8 +4,7 @@
                   (channel not configured, recipient refused or throttled, request withdrawn),
                   held while the notices told first are not out, retried on the schedule, or
                   failed after the last retry
-    delivery      a signed webhook; any 2xx succeeds, 410 disables the subscription and cancels its
-                  pending deliveries, anything else is retried on the schedule, then failed
+    delivery      a signed webhook (``notifier.sending.webhook_job``)
 
 An attempt that cannot succeed (a malformed address) fails at once; one that breaks down for
 another reason counts as a failed attempt (``failed``). Every outcome is written only while the
@@ -24,19 +23,18 @@ from datetime import UTC, datetime
 
 from redis.asyncio.client import Pipeline
 
-from notifier.channels import Attempt, EmailChannel, SlackChannel, WebhookChannel
-from notifier.deliveries import Delivery, DeliveryLog, Status
-from notifier.domain import escalation_released, retry_delay, silenced_by_withdrawal, webhook_verdict
-from notifier.recipients import Recipients
-from notifier.schedule import Claim, Schedule
-from notifier.store import Draft, NotificationLog
-from notifier.subscriptions import SubscriptionStore
+from notifier.domain import escalation_released, retry_delay, silenced_by_withdrawal
+from notifier.drafts import Draft
+from notifier.sending.channels import Attempt, EmailChannel, SlackChannel
+from notifier.sending.recipients import Recipients
+from notifier.sending.schedule import Claim, Schedule
+from notifier.store import NotificationLog
 from shared.envelope import CloudEvent, envelope
 from shared.events import NotificationSent
 from shared.messaging import TRANSIENT, EventPublisher
 from shared.outbox import Outcomes
 
-__all__ = ["DeliveryJob", "NotificationJob", "RetryPolicy"]
+__all__ = ["NotificationJob", "RetryPolicy", "iso_time", "on_the_log"]
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +50,11 @@ class RetryPolicy:
         return None if delay is None else now + delay
 
 
-def _iso(epoch: float) -> str:
+def iso_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
-async def _on_the_log(announced: Awaitable[None], what: str) -> None:
+async def on_the_log(announced: Awaitable[None], what: str) -> None:
     try:
         await announced
     except TRANSIENT as exc:  # still marked unpublished: the journal's relay puts it on the log
@@ -137,10 +135,10 @@ class NotificationJob:
             return
         detail = attempt.error or "failed"
         if not await self._schedule.under_lease(claim, lambda pipe: NotificationLog.retry(
-                pipe, draft.id, due=due, due_at=_iso(due), failures=failures + 1, detail=detail)):
+                pipe, draft.id, due=due, due_at=iso_time(due), failures=failures + 1, detail=detail)):
             claim.stale(f"failed: {detail}")
             return
-        await _on_the_log(self._log.announce(draft.id), f"notification {draft.id}")
+        await on_the_log(self._log.announce(draft.id), f"notification {draft.id}")
 
     async def _send(self, draft: Draft) -> Attempt:
         if draft.channel == "slack" and self._slack is not None:
@@ -172,7 +170,7 @@ class NotificationJob:
         if not await self._schedule.under_lease(claim, queue):
             claim.stale(status)
             return
-        await _on_the_log(self._log.announce(draft.id), f"notification {draft.id}")
+        await on_the_log(self._log.announce(draft.id), f"notification {draft.id}")
         try:
             await self._outcomes.deliver(outcome, announced, self._publisher)
         except TRANSIENT as exc:  # the outbox relay announces it once Kafka is back
@@ -181,76 +179,3 @@ class NotificationJob:
 
 def _not_sent(why: str) -> Attempt:
     return Attempt(datetime.now(UTC), False, 0, error=why, final=True, skipped=True)
-
-
-class DeliveryJob:
-    def __init__(self, deliveries: DeliveryLog, subscriptions: SubscriptionStore, schedule: Schedule,
-                 channel: WebhookChannel, retry: RetryPolicy) -> None:
-        self._deliveries = deliveries
-        self._subscriptions = subscriptions
-        self._schedule = schedule
-        self._channel = channel
-        self._retry = retry
-
-    async def __call__(self, claim: Claim) -> None:
-        delivery = await self._deliveries.for_attempt(claim.id)
-        if delivery is None or delivery.status != "pending":
-            await self._schedule.forget(claim.kind, claim.id)
-            return
-        subscription = await self._subscriptions.get(delivery.subscription_id)
-        if subscription is None or subscription.status != "active":
-            await self._deliveries.move(claim.id, delivery.subscription_id, "cancelled",
-                                        allowed_from=["pending"], next_attempt_at="")
-            await _on_the_log(self._deliveries.announce(claim.id), f"delivery {claim.id}")
-            return
-        attempt = await self._channel.send(url=subscription.url, secret=subscription.secret,
-                                           webhook_id=claim.id, body=delivery.payload)
-        match webhook_verdict(attempt.status_code):
-            case "succeeded":
-                await self._move(claim, delivery, "succeeded", attempt, failures=0)
-            case "gone":
-                if await self._move(claim, delivery, "failed", attempt):
-                    await self._disable(delivery.subscription_id, at=attempt.at.isoformat())
-            case "retry":
-                await self._retry_or_fail(claim, delivery, attempt)
-
-    async def failed(self, claim: Claim, error: str) -> None:
-        """The attempt broke down: it counts as a failed attempt."""
-        delivery = await self._deliveries.for_attempt(claim.id)
-        if delivery is None or delivery.status != "pending":
-            await self._schedule.forget(claim.kind, claim.id)
-            return
-        await self._retry_or_fail(claim, delivery, Attempt(datetime.now(UTC), False, 0, error=error))
-
-    async def _retry_or_fail(self, claim: Claim, delivery: Delivery, attempt: Attempt) -> None:
-        failures = delivery.failures + 1
-        # From now, not from the attempt's start: a send that timed out is not due again at once.
-        due = None if attempt.final else self._retry.next_due(failures, time.time())
-        if due is None:
-            log.warning("delivery %s to subscription %s failed for good: %s", delivery.id,
-                        delivery.subscription_id, attempt.error)
-            await self._move(claim, delivery, "failed", attempt, failures=failures)
-        else:
-            await self._move(claim, delivery, "pending", attempt, due=due, failures=failures,
-                             next_attempt_at=_iso(due))
-
-    async def _move(self, claim: Claim, delivery: Delivery, status: Status, attempt: Attempt, *,
-                    due: float | None = None, **fields: str | int) -> bool:
-        moved = await self._deliveries.move(delivery.id, delivery.subscription_id, status, allowed_from=["pending"],
-                                            due=due, attempt=attempt.as_record(), lease=claim.token,
-                                            **{"next_attempt_at": "", **fields})
-        if moved == "stale":
-            claim.stale(status)
-        if moved == "ok":
-            await _on_the_log(self._deliveries.announce(delivery.id), f"delivery {delivery.id}")
-        return moved == "ok"
-
-    async def _disable(self, subscription_id: str, *, at: str) -> None:
-        await self._subscriptions.disable(subscription_id, at=at, reason="the endpoint answered 410 Gone")
-        log.warning("subscription %s disabled: its endpoint answered 410 Gone", subscription_id)
-        cancelled = await self._deliveries.pending_of(subscription_id)
-        for pending in cancelled:
-            await self._deliveries.move(pending, subscription_id, "cancelled", allowed_from=["pending"],
-                                        next_attempt_at="")
-        await _on_the_log(self._subscriptions.announce(subscription_id), f"subscription {subscription_id}")
-        await _on_the_log(self._deliveries.announce(*cancelled), f"deliveries of {subscription_id}")

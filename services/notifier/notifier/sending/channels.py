@@ -25,7 +25,7 @@ from opentelemetry.trace import StatusCode
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
 
-from notifier.targets import UnsafeTarget, resolve
+from notifier.webhooks.targets import UnsafeTarget, resolve
 from shared.observability.tracing import traceparent
 
 __all__ = ["Attempt", "EmailChannel", "SlackChannel", "WebhookChannel", "signed_headers"]

@@ -1,0 +1,31 @@
+"""A notice ready to send: its words, recipient and channel, fixed when its event was consumed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+__all__ = ["Draft", "parse_draft"]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message ready to send: its words are fixed when the event is consumed."""
+
+    id: str
+    subject: str  # the event's subject (the request id), which lists it
+    request_id: str | None
+    about_event_id: str
+    about_event_type: str
+    audience: str
+    recipient: str
+    channel: str
+    title: str  # the email's subject line
+    text: str  # what is sent on this channel
+    after: tuple[str, ...] = ()  # notices told first: this one waits for them (or its hold's end)
+    releases: tuple[str, ...] = ()  # notices waiting for this one
+
+
+def parse_draft(body: str) -> Draft:
+    fields = json.loads(body)
+    return Draft(**{**fields, "after": tuple(fields.get("after", ())), "releases": tuple(fields.get("releases", ()))})

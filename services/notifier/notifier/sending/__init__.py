@@ -1,0 +1,1 @@
+"""Sending: the durable schedule, the dispatcher, each kind of job, the channels and who may be sent to."""

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions (secrets sealed), deliveries, their targets, and their API."""
