@@ -38,6 +38,7 @@ bench:         ## figures, not assertions: classifier speed, then the pipeline o
 	$(PY) bench/bench_classifier.py
 	$(PY) bench/bench_capacity.py
 	$(PY) bench/bench_capacity_service.py
+	$(PY) bench/bench_capacity_history.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_access.py
 	$(PY) bench/bench_flow.py

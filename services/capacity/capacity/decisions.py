@@ -29,7 +29,8 @@ def load_shares(plan: Plan, capacity_points: int) -> dict[str, float]:
 
 
 def committed_now(ledger: Ledger) -> list[Card]:
-    return sorted((c for c in ledger.cards.values() if c.item.state in ACTIVE), key=lambda c: c.request_id)
+    return sorted((c for c in (ledger.cards[r] for r in ledger.live_ids()) if c.item.state in ACTIVE),
+                  key=lambda c: c.request_id)
 
 
 def decide(ledger: Ledger, plan: Plan, *, new: str | None, heat_shield: str) -> list[EventData]:
@@ -119,7 +120,7 @@ def _tradeoff(ledger: Ledger, plan: Plan, card: Card, heat_shield: str) -> list[
 
 def _collisions(ledger: Ledger, plan: Plan) -> list[EventData]:
     events: list[EventData] = []
-    for found in collisions(ledger.items(), plan, ledger.policy):
+    for found in collisions(ledger.live_items(), plan, ledger.policy):
         conflict_id = derived_id("conflict", found.cycle.isoformat(), *found.request_ids)
         if conflict_id in ledger.conflicts:
             continue
@@ -140,7 +141,7 @@ def _collisions(ledger: Ledger, plan: Plan) -> list[EventData]:
 
 def _alerts(ledger: Ledger, plan: Plan) -> list[EventData]:
     events: list[EventData] = []
-    for alert in share_alerts(ledger.items(), plan, ledger.policy):
+    for alert in share_alerts(ledger.live_items(), plan, ledger.policy):
         alert_id = derived_id("alert", alert.kind, alert.lane or "", alert.cycle.isoformat())
         if alert_id in ledger.alerts:
             continue

@@ -100,19 +100,40 @@ class Ledger:
     policy_authors: dict[int, str] = field(default_factory=dict)  # who published each policy version
     dirty: set[str] = field(default_factory=set)
     overlaps: Overlaps = field(default_factory=Overlaps)  # similar requests, and merges
+    # The ledger this one was copied from, as Redis holds it: the store writes only what differs from it
+    # (None: write everything). Saving clears it, so copies never chain.
+    base: Ledger | None = field(default=None, repr=False, compare=False)
+    # Ids of the cards not done, built on first use and kept by ``put`` and ``remove``: planning reads
+    # only these, so its cost does not grow with closed history.
+    live: set[str] | None = field(default=None, repr=False, compare=False)
 
     def put(self, card: Card) -> None:
         self.cards[card.request_id] = card
         self.dirty.add(card.request_id)
+        if self.live is not None:
+            if card.item.state == "done":
+                self.live.discard(card.request_id)
+            else:
+                self.live.add(card.request_id)
 
     def copy(self) -> Ledger:
         """A copy to fold into; cards, trade-offs and policies are frozen, so the containers suffice."""
         return Ledger(self.policy, dict(self.cards), dict(self.announced), dict(self.tradeoffs),
                       dict(self.alerts), set(self.conflicts), set(self.closed), dict(self.policy_history),
-                      dict(self.policy_authors), set(), self.overlaps.copy())
+                      dict(self.policy_authors), set(), self.overlaps.copy(), base=self,
+                      live=set(self.live_ids()))
 
     def items(self) -> list[Item]:
         return [card.item for card in self.cards.values()]
+
+    def live_ids(self) -> set[str]:
+        if self.live is None:
+            self.live = {rid for rid, card in self.cards.items() if card.item.state != "done"}
+        return self.live
+
+    def live_items(self) -> list[Item]:
+        """The items planning reads: every card not done (the planner places only those)."""
+        return [self.cards[rid].item for rid in self.live_ids()]
 
     def move(self, request_id: str, **changes: Any) -> None:
         card = self.cards[request_id]
@@ -120,6 +141,8 @@ class Ledger:
 
     def remove(self, request_id: str) -> None:
         self.cards.pop(request_id, None)
+        if self.live is not None:
+            self.live.discard(request_id)
         self.announced.pop(request_id, None)
         self.dirty.add(request_id)
 

@@ -48,10 +48,10 @@ class CapacityService:
             _, ledger, planned = self._cached
             if planned.current_cycle == cycle_start(self._today(), ledger.policy):
                 return ledger.copy(), planned
-        ledger = await self.store.load()
-        planned = plan(ledger.items(), ledger.policy, self._today())
-        self._cached = (version, ledger.copy(), planned)
-        return ledger, planned
+        loaded = await self.store.load()
+        planned = plan(loaded.live_items(), loaded.policy, self._today())
+        self._cached = (version, loaded, planned)
+        return loaded.copy(), planned
 
     async def apply(self, change: Change, *, cause_id: str | None = None, new: str | None = None
                     ) -> Sequence[CloudEvent]:
@@ -61,15 +61,16 @@ class CapacityService:
 
         async def work(pipe: Pipeline) -> Sequence[CloudEvent]:
             ledger, before = await self.current()
-            known = ledger.items()
+            known = ledger.live_items()
+            was_known = new is not None and new in ledger.cards
             made = list(change(ledger, before))
             for data in made:
                 fold(ledger, data.event_type, data.model_dump(mode="json"))
-            if new is not None and new in ledger.cards and all(i.request_id != new for i in known):
+            if new is not None and new in ledger.cards and not was_known:
                 # Exact, and fast when the new request queues last; otherwise a full replan.
                 after = place_new(before, known, ledger.cards[new].item, ledger.policy, self._today())
             else:
-                after = plan(ledger.items(), ledger.policy, self._today())
+                after = plan(ledger.live_items(), ledger.policy, self._today())
             decided = decide(ledger, after, new=new, heat_shield=self._heat_shield)
             if self.flow is not None:
                 decided = await self.flow.decide(ledger, after, decided)

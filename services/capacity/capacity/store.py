@@ -11,6 +11,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.lock import Lock
+from redis.typing import EncodableT, FieldT
 
 from capacity.domain import Card, Ledger, Tradeoff, policy_from, policy_to
 from capacity.objectives import SetKey, Titles
@@ -81,23 +82,36 @@ class LedgerStore:
                 pipe.hset(ANNOUNCED, request_id, ledger.announced[request_id].isoformat())
             else:
                 pipe.hdel(ANNOUNCED, request_id)
+        # Only what changed since the ledger this one was copied from: trade-offs, alerts, policies and
+        # cards are replaced, never changed in place, so a different object is a change. This keeps the
+        # cost of an event independent of the history behind it.
+        base = ledger.base
         for tradeoff_id, tradeoff in ledger.tradeoffs.items():
-            pipe.hset(TRADEOFFS, tradeoff_id, json.dumps(asdict(tradeoff)))
+            if base is None or base.tradeoffs.get(tradeoff_id) is not tradeoff:
+                pipe.hset(TRADEOFFS, tradeoff_id, json.dumps(asdict(tradeoff)))
         for alert_id, alert in ledger.alerts.items():
-            pipe.hset(ALERTS, alert_id, json.dumps(alert))
-        for key, members in ((CONFLICTS, ledger.conflicts), (CLOSED, ledger.closed)):
-            if members:
-                pipe.sadd(key, *members)
-        policy = json.dumps(policy_to(ledger.policy))
-        pipe.set(POLICY, policy)
-        pipe.hset(POLICIES, str(ledger.policy.version), policy)
+            if base is None or base.alerts.get(alert_id) is not alert:
+                pipe.hset(ALERTS, alert_id, json.dumps(alert))
+        for key, members, before in ((CONFLICTS, ledger.conflicts, base.conflicts if base else set[str]()),
+                                     (CLOSED, ledger.closed, base.closed if base else set[str]())):
+            added = members - before
+            if added:
+                pipe.sadd(key, *added)
+        if base is None or base.policy is not ledger.policy:
+            policy = json.dumps(policy_to(ledger.policy))
+            pipe.set(POLICY, policy)
+            pipe.hset(POLICIES, str(ledger.policy.version), policy)
         for version, past in ledger.policy_history.items():
-            pipe.hset(POLICIES, str(version), json.dumps(past))
-        if ledger.policy_authors:
-            pipe.hset(AUTHORS, mapping={str(v): by for v, by in ledger.policy_authors.items()})
+            if base is None or base.policy_history.get(version) is not past:
+                pipe.hset(POLICIES, str(version), json.dumps(past))
+        authors: dict[FieldT, EncodableT] = {str(v): by for v, by in ledger.policy_authors.items()
+                   if base is None or base.policy_authors.get(v) != by}
+        if authors:
+            pipe.hset(AUTHORS, mapping=authors)
         _save_overlaps(pipe, ledger.overlaps)
         pipe.incr(VERSION)
         ledger.dirty.clear()
+        ledger.base = None
 
     async def policies(self) -> dict[int, dict[str, Any]]:
         rows = cast(dict[str, str], await self._redis.hgetall(POLICIES))
