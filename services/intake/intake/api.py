@@ -130,8 +130,9 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                                    if e["type"] == MERGED))
             own = {rid for rid, by in (await store.posted_by(listed)).items() if by == reader.tool} | {request_id}
             found["merged_from"] = [rid for rid in merged_from(found) if rid in own]
-            found["timeline"] = [redacted_merge(entry, own) if entry["type"] == MERGED else redacted(entry, own)
-                                 for entry in found["timeline"]]
+            requester = found["request"]["requester"]["email"]
+            found["timeline"] = [redacted_merge(entry, own) if entry["type"] == MERGED
+                                 else redacted(entry, own, requester.__eq__) for entry in found["timeline"]]
             return found
         found["merged_from"] = merged_from(found)
         return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,12 +62,14 @@ def listed_requests(entry: dict[str, Any]) -> set[str]:
     return {item["request_id"] for listed in ("requests", "committed") for item in data.get(listed, [])}
 
 
-def redacted(entry: dict[str, Any], own: set[str]) -> dict[str, Any]:
+def redacted(entry: dict[str, Any], own: set[str],
+             reader: Callable[[str], bool] | None = None) -> dict[str, Any]:
     """A timeline entry as a requester tool may read it: of the other requests it lists, only those its tool
     posted (``own``) are shown, the rest counted, as on capacity's views; nobody's contact details appear.
 
     A collision names every stakeholder, a trade-off the heat-shield manager, and notices go to ops and
     the heat shield too: a requester tool learns how many others are involved and that they were told.
+    ``reader`` says which requester addresses are the reader's own; notices to others are told, not shown.
     """
     data = dict(entry.get("data") or {})
     summary = entry.get("summary", "")
@@ -85,8 +87,10 @@ def redacted(entry: dict[str, Any], own: set[str]) -> dict[str, Any]:
     if "addressed_to" in data:
         data["addressed_to"] = []
     audience = data.get("audience")
-    if entry.get("type") == "notification.sent" and audience not in (None, "requester"):
-        who = _PEOPLE.get(str(audience), "someone else")
+    # A request's requester notices also go to those who joined it by a merge: each reader sees only its own.
+    someone_else = audience == "requester" and reader is not None and not reader(str(data.get("recipient")))
+    if entry.get("type") == "notification.sent" and (audience not in (None, "requester") or someone_else):
+        who = "another requester who follows it" if someone_else else _PEOPLE.get(str(audience), "someone else")
         data = {k: v for k, v in data.items() if k not in ("recipient", "text", "email_subject", "detail")}
         data["recipient"] = who
         summary = f"Told {who}." if data.get("status") == "sent" else f"Not told {who}."

@@ -91,6 +91,7 @@ async def followed(store: RequestStore, link: RequestLink, request_id: str, *,
     assert found is not None
     own = {request_id}
     found["merged_from"] = []
-    found["timeline"] = [redacted_merge(entry, own) if entry["type"] == MERGED else redacted(entry, own)
+    found["timeline"] = [redacted_merge(entry, own) if entry["type"] == MERGED
+                         else redacted(entry, own, lambda address: email_hash(address) == link.requester)
                          for entry in found["timeline"]]
     return found
