@@ -94,4 +94,7 @@ async def followed(store: RequestStore, link: RequestLink, request_id: str, *,
     found["timeline"] = [redacted_merge(entry, own) if entry["type"] == MERGED
                          else redacted(entry, own, lambda address: email_hash(address) == link.requester)
                          for entry in found["timeline"]]
+    asker = found["request"]["requester"]
+    if email_hash(asker["email"]) != link.requester:  # the requester of a request merged into this one
+        found["request"] = {**found["request"], "requester": {k: asker[k] for k in ("name", "team", "type")}}
     return found

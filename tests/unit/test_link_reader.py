@@ -1,0 +1,63 @@
+"""What a signed link shows of a request merged into: the survivor as its other requester may read it, without
+its own requester's contact details or the notices (and the links in them) sent to its own requester."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from intake.links import followed
+from shared.links import LinkSigner
+
+SECRET = "a-link-secret-for-tests-only-0123456789"
+SIGNER = LinkSigner(SECRET, ttl_s=3_600)
+ALICE = {"id": "alice@example.com", "name": "Alice", "email": "alice@example.com", "team": "Brand",
+         "type": "business_unit"}
+BOB = {"id": "bob@example.com", "name": "Bob", "email": "bob@example.com", "team": "Sales", "type": "sales"}
+
+
+class Store:
+    def __init__(self, found: dict[str, Any]) -> None:
+        self.found = found
+
+    async def get(self, request_id: str) -> dict[str, Any] | None:
+        return self.found if request_id == self.found["id"] else None
+
+
+def notice(recipient: str, text: str) -> dict[str, Any]:
+    return {"type": "notification.sent", "time": "2026-12-01T10:00:00+00:00",
+            "summary": f"Told {recipient} by email.",
+            "data": {"recipient": recipient, "channel": "email", "audience": "requester", "status": "sent",
+                     "text": text, "email_subject": "Your request", "request_id": "r-a"}}
+
+
+def survivor() -> dict[str, Any]:
+    alices_link = SIGNER.page_url("http://intake", "r-a", ALICE["email"])
+    merged = {"type": "request.merged", "time": "2026-12-01T11:00:00+00:00", "summary": "merged",
+              "data": {"request_id": "r-b", "into": "r-a", "title": "Logos", "into_title": "Logos",
+                       "requester": BOB, "into_requester": ALICE}, "changes_status": False}
+    return {"id": "r-a", "status": "backlogged", "submitted_by": "form", "merged_from": ["r-b"],
+            "request": {"title": "Customer logos", "requester": ALICE},
+            "timeline": [notice(ALICE["email"], f"Your request waits.\n\n{alices_link}"), merged,
+                         notice(BOB["email"], "The request yours was merged into waits.")]}
+
+
+def read(email: str) -> dict[str, Any]:
+    link = SIGNER.read(SIGNER.token("r-a", email))
+    return asyncio.run(followed(Store(survivor()), link, "r-a"))  # type: ignore[arg-type]
+
+
+def test_the_merged_requester_reads_the_survivor_without_its_requesters_address_or_link() -> None:
+    seen = read(BOB["email"])
+    assert "alice@example.com" not in str(seen)
+    assert "token=" not in str(seen)
+    assert seen["request"]["requester"] == {"name": "Alice", "team": "Brand", "type": "business_unit"}
+    [theirs] = [e for e in seen["timeline"] if e["type"] == "notification.sent" and "text" in e["data"]]
+    assert theirs["data"]["recipient"] == BOB["email"]
+
+
+def test_the_survivors_own_requester_reads_everything_sent_to_them() -> None:
+    seen = read(ALICE["email"])
+    assert seen["request"]["requester"] == ALICE
+    first = seen["timeline"][0]
+    assert first["data"]["recipient"] == ALICE["email"] and "token=" in first["data"]["text"]
