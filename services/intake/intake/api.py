@@ -186,10 +186,9 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                   "links": {"self": f"/v1/requests/{request_id}", "into": f"/v1/requests/{into['id']}"}}
         if merged_into(found) == into["id"]:
             return JSONResponse(answer, status_code=202, headers={"Idempotent-Replayed": "true"})
-        claimed = await store.claim_merge(request_id, into["id"])
-        if claimed != into["id"]:
-            raise Problem(409, f"Request {request_id} is being merged into {claimed} already.",
-                          type_="/problems/request-closed")
+        refused = await store.claim_merge(request_id, into["id"])
+        if refused is not None:
+            raise Problem(409, refused, type_="/problems/request-closed")
         merged = RequestMerged(
             request_id=request_id, into=into["id"], merged_by=member.tool, reason=body.reason,
             title=found["request"]["title"], requester=Requester.model_validate(found["request"]["requester"]),
@@ -201,6 +200,8 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
         except TRANSIENT as exc:
             await _release_merge(store, request_id)
             raise _unavailable("The event log") from exc
+        with contextlib.suppress(*TRANSIENT):  # else the claim lapses, by when the timeline tells the merge
+            await store.keep_merge(request_id)
         return JSONResponse(answer, status_code=202)
 
     return router
