@@ -29,6 +29,17 @@ def _merge_key(request_id: str) -> str:
     return f"intake:merging:{request_id}"
 
 
+# Atomic, so two merges racing (of one request, or of two requests into each other) cannot both claim.
+_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return held end
+local onward = redis.call('GET', KEYS[2])
+if onward then return 'into:' .. onward end
+if not held then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return false
+"""
+
+
 @dataclass
 class Restored:
     """A request as a rebuild reads it off the log: its first submission, its timeline by event id."""
@@ -86,11 +97,22 @@ class RequestStore:
                         pipe.hset(key, "status", current_status(request.timeline.values()))
                 await pipe.execute()
 
-    async def claim_merge(self, request_id: str, into: str) -> str:
-        """The request a merge of ``request_id`` goes into: ``into``, unless another merge claimed it first
-        (two merges of one request racing before either is on its timeline)."""
-        await self._redis.set(_merge_key(request_id), into, nx=True)
-        return cast(str, await self._redis.get(_merge_key(request_id))) or into
+    async def claim_merge(self, request_id: str, into: str, hold_ms: int = 60_000) -> str | None:
+        """Claim the merge of ``request_id`` into ``into``; None when claimed, else why not. Refused while
+        another merge of the same request holds its claim, or while ``into`` is being merged itself (two
+        requests merged into each other at once would leave neither open). A claim lapses after ``hold_ms``
+        unless ``keep_merge`` keeps it, so a merge cut short before its event was published blocks nothing."""
+        held = cast(str | None, await self._redis.eval(
+            _CLAIM, 2, _merge_key(request_id), _merge_key(into), into, hold_ms))
+        if held is None:
+            return None
+        if held.startswith("into:"):
+            return f"Request {into} is being merged into {held.removeprefix('into:')}; it cannot take a merge."
+        return f"Request {request_id} is being merged into {held} already."
+
+    async def keep_merge(self, request_id: str) -> None:
+        """A published merge keeps its claim: the event is on the log, its timeline entry may come later."""
+        await self._redis.persist(_merge_key(request_id))
 
     async def release_merge(self, request_id: str) -> None:
         """A merge that could not be published gives its claim back."""
