@@ -57,9 +57,10 @@ _PEOPLE = {"heat_shield": "the heat-shield manager", "ops": "marketing ops", "st
 
 
 def listed_requests(entry: dict[str, Any]) -> set[str]:
-    """The requests a timeline entry lists besides its own (a collision's, a trade-off's committed work)."""
+    """The requests a timeline entry lists besides its own (a collision's, a trade-off's committed work, the
+    classification's similar requests)."""
     data = entry.get("data") or {}
-    return {item["request_id"] for listed in ("requests", "committed") for item in data.get(listed, [])}
+    return {item["request_id"] for listed in ("requests", "committed", "similar") for item in data.get(listed) or []}
 
 
 def redacted(entry: dict[str, Any], own: set[str],
