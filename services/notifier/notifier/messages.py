@@ -72,7 +72,9 @@ class Composer:
             rendered = self._templates.render(f"{event.type}.{notice.audience}",
                                               self.context(event, message, objective_title))
             request_id = own_request(event.data, notice)
-            follow = self._links.follow(request_id, message.recipient) if self._links and request_id else None
+            # Signed for the person emailed: never posted to the shared Slack channel (it would open nothing).
+            follow = (self._links.follow(request_id, message.recipient)
+                      if self._links and request_id and message.channel == "email" else None)
             if follow:
                 rendered = replace(rendered, text=f"{rendered.text}\n\n{follow}",
                                    slack=f"{rendered.slack}\n\n{slack_escape(follow)}")
