@@ -22,7 +22,7 @@ from capacity.planning import (
     points_for,
     priority,
 )
-from capacity.planning_signals import Alert, Collision, collisions, share_alerts
+from capacity.planning.signals import Alert, Collision, collisions, share_alerts
 
 TODAY = date(2026, 11, 26)  # a Thursday in 2026-W48
 W48, W49, W50, W51 = (date(2026, 11, 23) + timedelta(weeks=n) for n in range(4))

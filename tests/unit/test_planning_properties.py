@@ -25,7 +25,7 @@ from capacity.planning import (
     plan,
     priority,
 )
-from capacity.planning_signals import collisions, share_alerts
+from capacity.planning.signals import collisions, share_alerts
 
 TODAY = date(2026, 11, 26)
 LANES = ("customer", "sales", "business_unit", "executive", "legal")

@@ -6,7 +6,7 @@ from datetime import date
 
 from capacity.domain import ACTIVE, Card, Ledger, status_of
 from capacity.planning import Plan, Slot, cycle_label, internal_allowance, lane_budgets
-from capacity.planning_signals import collisions, share_alerts
+from capacity.planning.signals import collisions, share_alerts
 from shared.envelope import derived_id
 from shared.events import (
     CapacityAlert,

@@ -15,8 +15,8 @@ from capacity.domain import ACTIVE, Card, Ledger, Tradeoff, status_of
 from capacity.objectives import NO_TITLES, Titles
 from capacity.overlaps import card_links
 from capacity.planning import Plan, cycle_label, lane_budgets
-from capacity.planning_order import start_of
-from capacity.planning_signals import collisions as found_collisions
+from capacity.planning.order import start_of
+from capacity.planning.signals import collisions as found_collisions
 from shared.lifecycle import BOARD_COLUMN
 
 COLUMNS = ("backlog", "committed", "in_progress", "paused", "done")

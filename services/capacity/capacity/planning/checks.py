@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from capacity.planning_ledger import Limits
-from capacity.planning_order import label
+from capacity.planning.ledger import Limits
+from capacity.planning.order import label
 from shared.events import lane_words
 
 if TYPE_CHECKING:
-    from capacity.planning import Item, Plan
+    from capacity.planning.model import Item, Plan
 
 __all__ = ["Facts", "Kind", "crowding", "violations"]
 

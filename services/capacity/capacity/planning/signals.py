@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from capacity.planning import CUSTOMER, INTERNAL_LANES, Item, Plan, Policy, cycle_start, limits_of, priority
-from capacity.planning_checks import crowding
+from capacity.planning.checks import crowding
+from capacity.planning.model import CUSTOMER, INTERNAL_LANES, Item, Plan, Policy, cycle_start, limits_of, priority
 
 __all__ = ["Alert", "Collision", "collisions", "share_alerts"]
 

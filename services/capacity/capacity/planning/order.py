@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from capacity.planning import Item, Policy
+    from capacity.planning.model import Item, Policy
 
 __all__ = ["Dates", "cycle_index", "label", "order_key", "start_of"]
 
