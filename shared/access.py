@@ -72,6 +72,15 @@ class KeySpec(BaseModel):
         default=False, description="A requester tool's key that may only submit requests and dry-run them "
                                    "(a public request form's): every read and every other call refuses it.")
 
+    def refusal(self) -> str | None:
+        """Why a new key cannot have this spec, or None. Checked where keys are made (the keys API, the CLI,
+        configuration), not on records replayed from the keys topic."""
+        if self.role is Role.REQUESTER_TOOL and not self.lanes:
+            return "A requester tool's key needs the lanes (requester types) it may post for."
+        if self.submit_only and self.role is not Role.REQUESTER_TOOL:
+            return "Only a requester tool's key may be submit-only (a public form's); this role would ignore it."
+        return None
+
 
 class KeyRecord(KeySpec):
     key_id: str

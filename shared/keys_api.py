@@ -25,8 +25,8 @@ def keys_router(access: Access, publisher: EventPublisher, source: str) -> APIRo
 
     @router.post("", status_code=201, responses={**AUTH_RESPONSES, 422: {}})
     async def create_key(body: KeySpec, caller: Ops) -> Any:
-        if body.role is Role.REQUESTER_TOOL and not body.lanes:
-            raise Problem(422, "A requester tool's key needs the lanes (requester types) it may post for.")
+        if (refused := body.refusal()) is not None:
+            raise Problem(422, refused)
         secret, created = issue(body, by=caller.tool, at=datetime.now(UTC))
         record = created.key
         await publisher.publish(envelope(created, source=source, event_id=derived_id(record.key_id, "created")))

@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         spec = KeySpec(tool=args.tool, role=Role(args.role), lanes=tuple(args.lane) if args.lane else None,
                        teams=tuple(args.team) if args.team else None,
                        rate_limit_per_minute=args.rate_limit_per_minute)
-        if spec.role is Role.REQUESTER_TOOL and not spec.lanes:
-            parser.error("a requester tool's key needs at least one --lane")
+        if (refused := spec.refusal()) is not None:
+            parser.error(refused)
         print(json.dumps(asyncio.run(create(settings, spec)), indent=2))
     elif args.command == "list":
         print(json.dumps([r.public() for r in asyncio.run(_registry(settings)).all()], indent=2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
 from shared.access import KeySpec
@@ -34,6 +34,14 @@ class ServiceSettings(BaseSettings):
     # Keys provisioned at start (CI, demos, deployments): secret -> {tool, role, lanes, teams}.
     # Secrets: no default keys in code. Keys made through the keys API live on the keys topic.
     api_keys: dict[str, KeySpec] = Field(default_factory=dict)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_are_sound(cls, keys: dict[str, KeySpec]) -> dict[str, KeySpec]:
+        for spec in keys.values():
+            if spec.submit_only and (refused := spec.refusal()) is not None:
+                raise ValueError(f"key of tool {spec.tool!r}: {refused}")
+        return keys
     rate_limit_per_minute: int = Field(default=600, ge=1)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)

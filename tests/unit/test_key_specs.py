@@ -1,0 +1,22 @@
+"""Which keys may be made: a submit-only key is a requester tool's, and a requester tool names its lanes."""
+
+import pytest
+from pydantic import ValidationError
+
+from shared.access import KeySpec, Role
+from shared.settings import ServiceSettings
+
+
+@pytest.mark.parametrize("role", [Role.OPS, Role.TEAM_MEMBER, Role.HEAT_SHIELD])
+def test_only_a_requester_tools_key_may_be_submit_only(role: Role) -> None:
+    refused = KeySpec(tool="form", role=role, submit_only=True).refusal()
+    assert refused is not None and "submit-only" in refused
+    with pytest.raises(ValidationError, match="submit-only"):
+        ServiceSettings(api_keys={"secret": KeySpec(tool="form", role=role, submit_only=True)})
+
+
+def test_a_requester_tool_names_its_lanes_and_a_sound_form_key_is_accepted() -> None:
+    assert KeySpec(tool="crm", role=Role.REQUESTER_TOOL).refusal() is not None
+    form = KeySpec(tool="form", role=Role.REQUESTER_TOOL, lanes=("customer",), submit_only=True)
+    assert form.refusal() is None
+    assert ServiceSettings(api_keys={"secret": form}).api_keys["secret"].submit_only
