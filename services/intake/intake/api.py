@@ -99,7 +99,8 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
             if idempotency_key is not None:
                 existing = await store.get(request_id)
                 if existing is not None:  # the key's answer expired, its request did not
-                    return await _reused(keys, caller, idempotency_key, body_hash, existing, details)
+                    return await _reused(keys, caller, idempotency_key, body_hash, existing, details,
+                                         follow_url(signer, request_id, body.requester.email))
             submitted = RequestSubmitted(request_id=request_id, request=details, submitted_at=datetime.now(UTC),
                                          submitted_by=caller)
             event = envelope(submitted, source=source,
@@ -218,7 +219,7 @@ def _accepted(request_id: str, follow: str | None = None) -> dict[str, Any]:
 
 
 async def _reused(keys: IdempotencyKeys, caller: str, key: str, body_hash: str, existing: dict[str, Any],
-                  details: RequestDetails) -> JSONResponse:
+                  details: RequestDetails, follow: str | None = None) -> JSONResponse:
     """A key reused after its answer expired: the same body replays, another body is refused. The request
     made under the key is never changed."""
     if existing["request"] != details.model_dump(mode="json"):
@@ -227,7 +228,7 @@ async def _reused(keys: IdempotencyKeys, caller: str, key: str, body_hash: str, 
                            "different body; use a new key for a new request.",
                       type_="https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/",
                       request_id=existing["id"])
-    answer = _accepted(existing["id"])
+    answer = _accepted(existing["id"], follow)
     await keys.complete(caller, key, body_hash, StoredAnswer(202, answer))
     return JSONResponse(answer, status_code=202,
                         headers={"Idempotent-Replayed": "true", "Location": answer["links"]["self"]})
