@@ -57,6 +57,9 @@ class OpenRequests:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        # Each open request as last parsed, by its stored JSON: a request read again unchanged (the usual
+        # case: every submission reads them all) is not validated again.
+        self._parsed: dict[str, tuple[str, OpenRequest]] = {}
 
     def lock(self) -> Lock:
         return self._redis.lock("classifier:rollover-lock", timeout=60, blocking_timeout=90)
@@ -96,14 +99,12 @@ class OpenRequests:
 
     async def all(self) -> list[OpenRequest]:
         rows = cast(dict[str, str], await self._redis.hgetall(OPEN))
-        requests = []
+        parsed = {}
         for request_id, raw in rows.items():
-            data = json.loads(raw)
-            requests.append(OpenRequest(request_id, RequestDetails.model_validate(data["details"]),
-                                        datetime.fromisoformat(data["submitted_at"]), data["objective_id"],
-                                        data.get("objective_rank"), data.get("classified_under"),
-                                        data.get("submitted_by")))
-        return requests
+            kept = self._parsed.get(request_id)
+            parsed[request_id] = kept if kept is not None and kept[0] == raw else (raw, _parse(request_id, raw))
+        self._parsed = parsed
+        return [request for _, request in parsed.values()]
 
     async def vectors(self, request_ids: list[str]) -> dict[str, str]:
         """The kept sentence vectors of these requests (those that have one)."""
@@ -124,3 +125,10 @@ class OpenRequests:
             for request in updated:
                 self.put(pipe, request)
             await pipe.execute()
+
+
+def _parse(request_id: str, raw: str) -> OpenRequest:
+    data = json.loads(raw)
+    return OpenRequest(request_id, RequestDetails.model_validate(data["details"]),
+                       datetime.fromisoformat(data["submitted_at"]), data["objective_id"], data.get("objective_rank"),
+                       data.get("classified_under"), data.get("submitted_by"))
