@@ -46,7 +46,8 @@ def test_a_changed_token_or_another_secret_is_refused_as_not_valid() -> None:
 def test_every_requester_notice_ends_with_a_signed_link_to_the_request_page() -> None:
     drafts = composer().drafts(event(samples()["request.backlogged"]))
     [mail] = [d for d in drafts if d.audience == "requester"]
-    found = re.search(r"Follow your request \(no key needed\): (\S+)$", mail.text)
+    assert "token=" not in mail.text  # the published text never carries the link; the email does
+    found = re.search(r"Follow your request \(no key needed\): (\S+)$", mail.sent_text())
     assert found is not None
     url = found.group(1)
     assert url.startswith("http://intake.example:8001/pages/mine#request=r-1&token=")
@@ -56,10 +57,10 @@ def test_every_requester_notice_ends_with_a_signed_link_to_the_request_page() ->
 
 def test_notices_to_others_carry_no_request_link_and_none_without_a_secret() -> None:
     drafts = composer().drafts(event(samples()["request.tradeoff_required"]))
-    assert all("Follow your request" not in d.text for d in drafts if d.audience != "requester")
+    assert all(d.follow is None for d in drafts if d.audience != "requester")
     plain = composer(Links(intake="http://intake.example", capacity="http://capacity.example")).drafts(
         event(samples()["request.backlogged"]))
-    assert all("Follow your request" not in d.text for d in plain)
+    assert all(d.follow is None for d in plain)
 
 
 def test_the_heat_shield_is_asked_on_the_tradeoffs_page() -> None:
@@ -87,6 +88,6 @@ def test_each_stakeholder_of_a_collision_is_linked_to_their_own_request() -> Non
     drafts = [d for d in composer().drafts(sample) if d.audience == "stakeholders" and d.channel == "email"]
     assert drafts and {d.recipient for d in drafts} <= set(asked_by)
     for draft in drafts:
-        found = re.search(r"#request=([^&]+)&token=(\S+)$", draft.text)
+        found = re.search(r"#request=([^&]+)&token=(\S+)$", draft.sent_text())
         assert found is not None and found.group(1) == asked_by[draft.recipient]
         assert LINKS.signer is not None and LINKS.signer.read(found.group(2)).requester == email_hash(draft.recipient)

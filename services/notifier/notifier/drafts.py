@@ -24,6 +24,13 @@ class Draft:
     text: str  # what is sent on this channel
     after: tuple[str, ...] = ()  # notices told first: this one waits for them (or its hold's end)
     releases: tuple[str, ...] = ()  # notices waiting for this one
+    # The requester's signed link to their request, added to the email as it is sent. Kept apart from
+    # ``text``, which is published (notification.sent, GET /v1/notifications) where others read it.
+    follow: str | None = None
+
+    def sent_text(self) -> str:
+        """What goes out on the channel: the text, and the signed link under it."""
+        return self.text if self.follow is None else f"{self.text}\n\n{self.follow}"
 
 
 def parse_draft(body: str) -> Draft:

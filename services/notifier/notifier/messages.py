@@ -11,7 +11,7 @@ from typing import Any
 from notifier.domain import Audience, Channel, Message, Notice, Team, route, told_first
 from notifier.drafts import Draft
 from notifier.reuse import pair_context, told_about
-from notifier.templates import Templates, slack_escape
+from notifier.templates import Templates
 from shared.envelope import CloudEvent, derived_id
 from shared.links import LinkSigner
 
@@ -75,15 +75,12 @@ class Composer:
             # Signed for the person emailed: never posted to the shared Slack channel (it would open nothing).
             follow = (self._links.follow(request_id, message.recipient)
                       if self._links and request_id and message.channel == "email" else None)
-            if follow:
-                rendered = replace(rendered, text=f"{rendered.text}\n\n{follow}",
-                                   slack=f"{rendered.slack}\n\n{slack_escape(follow)}")
             drafts.append(Draft(
                 id=derived_id(notice.about or event.id, message.recipient, message.channel),
                 subject=event.subject, request_id=event.data.get("request_id"), about_event_id=event.id,
                 about_event_type=event.type, audience=notice.audience, recipient=message.recipient,
                 channel=message.channel, title=rendered.subject,
-                text=rendered.slack if message.channel == "slack" else rendered.text))
+                text=rendered.slack if message.channel == "slack" else rendered.text, follow=follow or None))
         return _in_order(drafts, told_first(event.type))
 
     def context(self, event: CloudEvent, message: Message, objective_title: str | None) -> dict[str, Any]:

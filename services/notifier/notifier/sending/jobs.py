@@ -142,11 +142,11 @@ class NotificationJob:
 
     async def _send(self, draft: Draft) -> Attempt:
         if draft.channel == "slack" and self._slack is not None:
-            return await self._slack.send(draft.text)
+            return await self._slack.send(draft.sent_text())
         if draft.channel == "slack":
             return Attempt(datetime.now(UTC), False, 0, error="no Slack webhook configured", final=True,
                            skipped=True)
-        return await self._email.send(to=draft.recipient, subject=draft.title, text=draft.text,
+        return await self._email.send(to=draft.recipient, subject=draft.title, text=draft.sent_text(),
                                       message_id=draft.id)
 
     async def _finish(self, claim: Claim, draft: Draft, status: str, attempt: Attempt, *,
