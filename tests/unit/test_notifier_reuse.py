@@ -76,3 +76,21 @@ def test_the_overlap_notices_name_the_other_ask_and_its_team_in_each_voice() -> 
     assert "Customer logos on the website" in to_aisha and DAVE.team in to_aisha
     assert (TEAM.ops, "email") in text and ("#marketing-ops", "slack") in text
     assert len({d.id for d in drafts}) == len(drafts) == 4
+
+
+def test_a_chain_of_merges_ends_in_the_last_survivors_audience_whatever_order_they_arrive_in() -> None:
+    from notifier.asks import Asks, Person
+    from tests.support import event as wrapped
+
+    vp = VP.model_dump()
+    a_into_b = wrapped(reuse()[1].model_copy(update={"request_id": "a", "into": "b", "requester": DAVE,
+                                                     "into_requester": AISHA}))
+    b_into_c = wrapped(reuse()[1].model_copy(update={"request_id": "b", "into": "c", "requester": AISHA,
+                                                     "into_requester": VP}))
+    for order in ((a_into_b, b_into_c), (b_into_c, a_into_b)):
+        audiences: dict[str, dict[str, Person]] = {}
+        merged_into: dict[str, str] = {}
+        for merge in order:
+            Asks.fold(merge, {}, audiences, merged_into)
+        assert set(audiences["c"]) == {DAVE.email, AISHA.email}, order
+        assert vp["email"] not in audiences["c"]

@@ -2,6 +2,7 @@
 
     notifier:ask:<request id>        its requester (id, name, email, team), from request.submitted
     notifier:audience:<request id>   who joined its audience by merges: address → person
+    notifier:merged-into             each merged request → the request it was merged into
 
 Both are folds of the requests topic, which the notifier consumes; a rebuild puts them back from it
 (``restore``). An event's data is given what is known here before its messages are composed
@@ -32,6 +33,19 @@ def _audience_key(request_id: str) -> str:
     return f"notifier:audience:{request_id}"
 
 
+MERGED_INTO = "notifier:merged-into"
+
+
+def survivor(into: str, merged_into: Mapping[str, str]) -> str:
+    """Where a merge into ``into`` ends up: ``into`` itself, or what it was merged into since, and so on.
+    Merges of different requests arrive in any order (each is keyed by its own request)."""
+    seen = {into}
+    while (after := merged_into.get(into)) is not None and after not in seen:
+        seen.add(after)
+        into = after
+    return into
+
+
 def _person(requester: Mapping[str, Any]) -> dict[str, Any]:
     return {k: requester[k] for k in ("id", "name", "email", "team")}
 
@@ -46,9 +60,12 @@ class Asks:
         if event.type == "request.submitted":
             await self._redis.set(_ask_key(event.subject), json.dumps(_person(event.data["request"]["requester"])))
         elif event.type == "request.merged":
-            merged, into = event.subject, str(event.data["into"])
+            merged = event.subject
+            await self._redis.hset(MERGED_INTO, merged, str(event.data["into"]))
+            chain = cast(dict[str, str], await self._redis.hgetall(MERGED_INTO))
+            into = survivor(str(event.data["into"]), chain)
             audiences = {rid: await self.audience(rid) for rid in (merged, into)}
-            joined = join(audiences, event.data)
+            joined = join(audiences, {**event.data, "into": into})
             if joined:
                 await self._redis.hset(_audience_key(into), mapping={a: json.dumps(p) for a, p in joined.items()})
 
@@ -78,9 +95,11 @@ class Asks:
         return event if data == event.data else event.model_copy(update={"data": data})
 
     async def restore(self, requesters: Mapping[str, Person], audiences: Mapping[str, Mapping[str, Person]],
-                      batch: int = 500) -> None:
+                      merged_into: Mapping[str, str] | None = None, batch: int = 500) -> None:
         """Write what a rebuild folded from the log, ``batch`` keys a round trip."""
         writes: list[tuple[str, Any]] = [(_ask_key(r), json.dumps(p)) for r, p in requesters.items()]
+        if merged_into:
+            writes.append((MERGED_INTO, dict(merged_into)))
         writes += [(_audience_key(r), {a: json.dumps(p) for a, p in people.items()})
                    for r, people in audiences.items() if people]
         for first in range(0, len(writes), batch):
@@ -93,9 +112,12 @@ class Asks:
                 await pipe.execute()
 
     @staticmethod
-    def fold(event: CloudEvent, requesters: dict[str, Person], audiences: dict[str, dict[str, Person]]) -> None:
+    def fold(event: CloudEvent, requesters: dict[str, Person], audiences: dict[str, dict[str, Person]],
+             merged_into: dict[str, str]) -> None:
         """What ``learn`` does, in memory, for a rebuild reading the log in order."""
         if event.type == "request.submitted":
             requesters.setdefault(event.subject, _person(event.data["request"]["requester"]))
         elif event.type == "request.merged":
-            audiences[str(event.data["into"])] = join(audiences, event.data)
+            merged_into[event.subject] = str(event.data["into"])
+            into = survivor(str(event.data["into"]), merged_into)
+            audiences[into] = join(audiences, {**event.data, "into": into})

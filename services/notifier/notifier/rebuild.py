@@ -72,6 +72,7 @@ async def rebuild(settings: NotifierSettings) -> Rebuilt:
     withdrawn: set[str] = set()
     requesters: dict[str, Person] = {}
     audiences: dict[str, dict[str, Person]] = {}
+    merged_into: dict[str, str] = {}
 
     async def fold(event: CloudEvent) -> None:
         match event.type:
@@ -81,9 +82,9 @@ async def rebuild(settings: NotifierSettings) -> Rebuilt:
                 withdrawn.add(event.subject)
             case "request.merged":
                 withdrawn.add(event.subject)  # silenced like a withdrawal
-                Asks.fold(event, requesters, audiences)
+                Asks.fold(event, requesters, audiences, merged_into)
             case "request.submitted":
-                Asks.fold(event, requesters, audiences)
+                Asks.fold(event, requesters, audiences, merged_into)
             case recorded_type if recorded_type in _RECORDED:
                 recorded = _RECORDED[recorded_type].model_validate(event.data)
                 known = latest.get(recorded.subject())
@@ -106,7 +107,7 @@ async def rebuild(settings: NotifierSettings) -> Rebuilt:
                 counted += await _count_against_the_hour(redis, recorded, now)
         for request_id in withdrawn:
             await notifications.withdraw(request_id, now=now)
-        await Asks(redis).restore(requesters, audiences)
+        await Asks(redis).restore(requesters, audiences, merged_into)
         kinds = [type(r).kind for r in latest.values()]
         log.info("notifier: restored %d subscription(s), %d delivery(ies), %d notice(s); %d email(s) count "
                  "against their recipient's hour", kinds.count("subscription"), kinds.count("delivery"),
