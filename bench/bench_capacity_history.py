@@ -18,40 +18,21 @@ import asyncio
 import gc
 import tempfile
 import time
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.bench_capacity_service import CountingPublisher
+from bench.bench_capacity_service import classified_data as classified
 from capacity.domain import Ledger, fold
 from capacity.planning import Plan
 from capacity.service import CapacityService
 from capacity.store import LedgerStore
 from shared.envelope import CloudEvent, envelope
-from shared.events import EventData, RequestClassified, RequestDetails
+from shared.events import EventData
 from shared.infra import connect_redis
 from shared.outbox import Outcomes
 from tests.infra import NativeRedis
-
-LANES = ["customer", "sales", "business_unit", "executive", "legal"]
-
-
-class CountingPublisher:
-    def __init__(self) -> None:
-        self.sent = 0
-
-    async def publish_all(self, events: Sequence[CloudEvent]) -> None:
-        self.sent += len(events)
-
-
-def classified(i: int, submitted: datetime) -> RequestClassified:
-    lane = LANES[i % 5]
-    request = RequestDetails.model_validate({
-        "title": f"Request {i}", "description": "bench", "work_type": "other", "size": ["S", "M", "L"][i % 3],
-        "requester": {"id": f"u{i}", "name": "N", "email": "n@example.com", "team": f"t{i % 7}", "type": lane}})
-    return RequestClassified(request_id=f"r-{i}", request=request, submitted_at=submitted, lane=lane, colour="grey",
-                             objective_id="O1" if i % 4 == 0 else None,
-                             objective_rank=1 if i % 4 == 0 else None, rationale="bench")
 
 
 def history(size: int, open_items: int, now: datetime) -> Ledger:

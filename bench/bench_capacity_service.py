@@ -34,15 +34,19 @@ class CountingPublisher:
         self.sent += len(events)
 
 
-def classified(i: int, start: datetime) -> CloudEvent:
+def classified_data(i: int, submitted: datetime) -> RequestClassified:
+    """Request ``i``: lanes, sizes and teams in turn, a quarter of them aligned with O1."""
     lane = LANES[i % 5]
     request = RequestDetails.model_validate({
         "title": f"Request {i}", "description": "bench", "work_type": "other", "size": ["S", "M", "L"][i % 3],
         "requester": {"id": f"u{i}", "name": "N", "email": "n@example.com", "team": f"t{i % 7}", "type": lane}})
-    data = RequestClassified(request_id=f"r-{i}", request=request, submitted_at=start + timedelta(seconds=i),
-                             lane=lane, colour="grey", objective_id="O1" if i % 4 == 0 else None,
+    return RequestClassified(request_id=f"r-{i}", request=request, submitted_at=submitted, lane=lane, colour="grey",
+                             objective_id="O1" if i % 4 == 0 else None,
                              objective_rank=1 if i % 4 == 0 else None, rationale="bench")
-    return envelope(data, source="/bench")
+
+
+def classified(i: int, start: datetime) -> CloudEvent:
+    return envelope(classified_data(i, start + timedelta(seconds=i)), source="/bench")
 
 
 async def main(open_items: int, decisions: int, url: str) -> None:

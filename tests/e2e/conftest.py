@@ -2,13 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 from redis.asyncio import Redis
 
 from tests.e2e.stack import ServiceProcess, stack
 from tests.infra import Endpoints
+from tests.receivers import MailSink
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+
+
+@pytest.fixture(scope="module")
+async def sink() -> AsyncIterator[MailSink]:
+    """An SMTP server that keeps every email it is sent (a module points its stack at it)."""
+    async with MailSink() as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's browser, never one downloaded by Playwright; without it the test fails, it does not skip."""
+    assert CHROMIUM.exists(), (f"Debian's chromium is needed at {CHROMIUM} (apt-get install chromium; "
+                               "scripts/bootstrap.sh installs it when run as root)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(chromium))
+        try:
+            yield launched
+        finally:
+            await launched.close()
 
 
 @pytest.fixture(scope="module")

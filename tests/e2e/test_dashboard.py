@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from capacity.charts import PALETTE
 from tests.e2e.stack import ServiceProcess
@@ -20,7 +18,6 @@ from tests.support import API_KEY, AUTH, CRM_KEY, auth, eventually, request_body
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 LANES = {"customer": "blue", "sales": "orange", "business_unit": "green", "executive": "yellow"}
 REQUESTS = [
     ("customer", "Customer onboarding webinar series", "Lena Fischer", "Customer Marketing", "L"),
@@ -36,22 +33,8 @@ def stack_prefix() -> str:
     return "e2e-dashboard"
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Debian's browser, never one downloaded by Playwright; without it the test fails, it does not skip."""
-    assert CHROMIUM.exists(), (f"Debian's chromium is needed at {CHROMIUM} (apt-get install chromium; "
-                               "scripts/bootstrap.sh installs it when run as root)")
-    return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(chromium))
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def opened(browser: Browser, services: dict[str, ServiceProcess], key: str) -> Page:

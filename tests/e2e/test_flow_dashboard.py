@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e.stack import ServiceProcess
 from tests.e2e.test_dashboard import opened, submit
@@ -23,24 +22,10 @@ def stack_prefix() -> str:
     return "e2e-flow-dashboard"
 
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Debian's browser, never one downloaded by Playwright; without it the test fails, it does not skip."""
-    assert CHROMIUM.exists(), f"Debian's chromium is needed at {CHROMIUM} (apt-get install chromium)"
-    return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(chromium))
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 def past_sales(count: int) -> list[dict[str, Any]]:

@@ -30,10 +30,6 @@ def stack_prefix() -> str:
     return "e2e-notifier-crash"
 
 
-@pytest.fixture(scope="module")
-async def sink() -> AsyncIterator[MailSink]:
-    async with MailSink(delay_s=0.15) as found:  # slow enough that sends are in flight when the kill comes
-        yield found
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -38,10 +37,6 @@ def stack_prefix() -> str:
     return PREFIX
 
 
-@pytest.fixture(scope="module")
-async def sink() -> AsyncIterator[MailSink]:
-    async with MailSink() as found:
-        yield found
 
 
 @pytest.fixture(scope="module")

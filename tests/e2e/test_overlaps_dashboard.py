@@ -5,18 +5,17 @@ merge through intake takes the merged card off the page live."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from shared.topics import Topics
 from tests.builders import classified
 from tests.e2e.stack import ServiceProcess
-from tests.e2e.test_dashboard import CHROMIUM
+from tests.e2e.test_dashboard import opened
 from tests.infra import Endpoints
 from tests.support import API_KEY, AUTH, CRM_KEY, TEAM_KEY, auth, eventually, publish, request_body
 
@@ -34,26 +33,6 @@ DAVE = {"id": "u-2201", "name": "Dave Morrison", "email": "dave@example.com", "t
 @pytest.fixture(scope="module")
 def stack_prefix() -> str:
     return PREFIX
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    assert CHROMIUM.exists(), f"Debian's chromium is needed at {CHROMIUM}"
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM))
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-async def _opened(browser: Browser, services: dict[str, ServiceProcess], key: str) -> Page:
-    page = await browser.new_page(viewport={"width": 1600, "height": 1000})
-    await page.goto(f"{services['capacity'].url}/dashboard")
-    await page.fill("#key-input", key)
-    await page.click("#key-form button[type=submit]")
-    await page.wait_for_selector("#live[data-state=live]", timeout=15_000)
-    return page
 
 
 async def test_look_alike_asks_are_marked_and_listed_and_a_merge_clears_them(
@@ -79,7 +58,7 @@ async def test_look_alike_asks_are_marked_and_listed_and_a_merge_clears_them(
         named = named.model_copy(update={"data": {**named.data, "submitted_by": "crm", "similar": [alike]}})
         await publish(endpoints.kafka_bootstrap, Topics(PREFIX), named)
 
-        ops = await _opened(browser, services, API_KEY)
+        ops = await opened(browser, services, API_KEY)
         mark = ops.locator(f".card[data-request-id='{survivor}'] .linked")
         await expect(mark).to_have_text("linked \u00d71", timeout=30_000)
         await expect(ops.locator(f".card[data-request-id='{merged}'] .linked")).to_be_visible()
@@ -88,7 +67,7 @@ async def test_look_alike_asks_are_marked_and_listed_and_a_merge_clears_them(
         for text in (MARKS, LOGOS, AISHA["team"], DAVE["team"], "Duplicate 86%"):
             await expect(listed).to_contain_text(text)
 
-        crm = await _opened(browser, services, CRM_KEY)
+        crm = await opened(browser, services, CRM_KEY)
         own = crm.locator("#overlaps li")
         await expect(own).to_contain_text(LOGOS, timeout=30_000)
         await expect(own).to_contain_text("of another tool (not shown)")

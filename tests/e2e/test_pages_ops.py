@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.builders import okr_set
 from tests.e2e.accessibility import assert_accessible
@@ -26,7 +25,6 @@ from tests.support import API_KEY, AUTH, HEAT_SHIELD_KEY, eventually, request_bo
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 QUARTER = "2026-Q4"
 LAPTOP: ViewportSize = {"width": 1366, "height": 768}
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "pages"
@@ -43,10 +41,6 @@ def stack_prefix() -> str:
     return "e2e-pages-ops"
 
 
-@pytest.fixture(scope="module")
-async def sink() -> AsyncIterator[MailSink]:
-    async with MailSink() as found:
-        yield found
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +48,8 @@ def stack_settings(stack_settings: dict[str, str], sink: MailSink) -> dict[str, 
     return {**stack_settings, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port), "PINNED_QUARTER": QUARTER}
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Debian's browser, never one downloaded by Playwright; without it the test fails, it does not skip."""
-    assert CHROMIUM.exists(), f"Debian's chromium is needed at {CHROMIUM} (apt-get install chromium)"
-    return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(chromium))
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @pytest.fixture(scope="module")

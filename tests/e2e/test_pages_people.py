@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.builders import POLICY, okr_set
 from tests.e2e.accessibility import assert_accessible
@@ -26,7 +25,6 @@ from tests.support import API_KEYS, AUTH, CRM_KEY, auth, eventually, request_bod
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SHOTS = ROOT / "docs" / "pages"
 LAPTOP: ViewportSize = {"width": 1366, "height": 768}
 PUBLIC_FORM_KEY = "e2e-public-form-key-0123456789"
@@ -40,10 +38,6 @@ def stack_prefix() -> str:
     return "e2e-pages-people"
 
 
-@pytest.fixture(scope="module")
-async def sink() -> AsyncIterator[MailSink]:
-    async with MailSink() as found:
-        yield found
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +48,8 @@ def stack_settings(stack_settings: dict[str, str], sink: MailSink) -> dict[str, 
             "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port)}
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Debian's browser, never one downloaded by Playwright; without it the test fails, it does not skip."""
-    assert CHROMIUM.exists(), f"Debian's chromium is needed at {CHROMIUM} (apt-get install chromium)"
-    return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(chromium))
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def prepared(services: dict[str, ServiceProcess]) -> str:

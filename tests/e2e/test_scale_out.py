@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -26,10 +26,6 @@ IN_FLIGHT = 4  # the notifier's SEND_CONCURRENCY: what a killed instance may rep
 LANES = ("customer", "sales", "business_unit")
 
 
-@pytest.fixture(scope="module")
-async def sink() -> AsyncIterator[MailSink]:
-    async with MailSink() as found:
-        yield found
 
 
 @pytest.fixture(scope="module")
