@@ -45,7 +45,7 @@ def _variables(endpoints: Endpoints) -> dict[str, str]:
     users = endpoints.kafka_users
     assert users, "the compose test needs a broker that authenticates (the native one does)"
     return {"DEV_API_KEY": DEV_KEY, "NOTIFIER_SECRETS_KEY": os.environ["NOTIFIER_SECRETS_KEY"],
-            "FORM_API_KEY": "compose-form-key-0123456789", "LINK_SECRET": "compose-link-secret-0123456789",
+            "FORM_API_KEY": "compose-form-key-0123456789", "LINK_SECRET": "compose-link-secret-0123456789abcdefghijkl",
             **{f"KAFKA_{name.upper()}_PASSWORD": password for name, password in users.items()}}
 
 

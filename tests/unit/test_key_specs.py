@@ -20,3 +20,12 @@ def test_a_requester_tool_names_its_lanes_and_a_sound_form_key_is_accepted() -> 
     form = KeySpec(tool="form", role=Role.REQUESTER_TOOL, lanes=("customer",), submit_only=True)
     assert form.refusal() is None
     assert ServiceSettings(api_keys={"secret": form}).api_keys["secret"].submit_only
+
+
+def test_a_link_secret_shorter_than_32_characters_is_refused_at_start() -> None:
+    from intake.config import IntakeSettings
+    from notifier.config import NotifierSettings
+
+    for settings in (IntakeSettings, NotifierSettings):
+        with pytest.raises(ValidationError, match="link_secret"):
+            settings(link_secret="too-short-a-secret")

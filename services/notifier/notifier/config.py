@@ -39,7 +39,7 @@ class NotifierSettings(ServiceSettings):
     # Links in messages: every requester notice ends with a signed link to the request's page on intake
     # (the secret is intake's LINK_SECRET; without one, no link), and the heat-shield manager's trade-off
     # notice links to the trade-off's page on capacity.
-    link_secret: SecretStr | None = None
+    link_secret: SecretStr | None = Field(default=None, min_length=32)  # HMAC key: 256 bits or more
     intake_public_url: str = "http://127.0.0.1:8001"
     capacity_public_url: str = "http://127.0.0.1:8003"
 
