@@ -29,3 +29,13 @@ def test_a_link_secret_shorter_than_32_characters_is_refused_at_start() -> None:
     for settings in (IntakeSettings, NotifierSettings):
         with pytest.raises(ValidationError, match="link_secret"):
             settings(link_secret="too-short-a-secret")
+
+
+def test_the_forms_key_when_provisioned_with_intake_must_be_submit_only() -> None:
+    from intake.config import IntakeSettings
+
+    full = KeySpec(tool="crm", role=Role.REQUESTER_TOOL, lanes=("sales",))
+    with pytest.raises(ValidationError, match="submit-only"):
+        IntakeSettings(api_keys={"crm-secret": full}, form_key="crm-secret")
+    form = KeySpec(tool="form", role=Role.REQUESTER_TOOL, lanes=("sales",), submit_only=True)
+    assert IntakeSettings(api_keys={"form-secret": form}, form_key="form-secret").form_key is not None

@@ -1,6 +1,7 @@
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.access import Role
 from shared.settings import ServiceSettings
 
 
@@ -15,3 +16,13 @@ class IntakeSettings(ServiceSettings):
     # and the secret of a submit-only requester_tool key that the form posts with (none: a person enters a key).
     classifier_public_url: str = "http://127.0.0.1:8002"
     form_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _form_key_is_submit_only(self) -> "IntakeSettings":
+        """The form's key is written into a public page: when it is provisioned here too, it must be a
+        submit-only requester tool's, or the page would hand out a key that reads or does more."""
+        spec = self.api_keys.get(self.form_key.get_secret_value()) if self.form_key else None
+        if spec is not None and not (spec.submit_only and spec.role is Role.REQUESTER_TOOL):
+            raise ValueError("INTAKE_FORM_KEY is published in the request form's page: it must be a submit-only "
+                             "requester_tool key (submit_only: true), not a key that can read or do more")
+        return self
