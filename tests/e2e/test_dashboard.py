@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from playwright.async_api import Browser, Page, Route, expect
 
-from capacity.charts import PALETTE
+from capacity.dashboard.charts import PALETTE
 from tests.e2e.stack import ServiceProcess
 from tests.support import API_KEY, AUTH, CRM_KEY, auth, eventually, request_body
 

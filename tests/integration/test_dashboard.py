@@ -20,8 +20,8 @@ from fastapi import FastAPI
 from PIL import Image
 
 from capacity.app import create_app
-from capacity.charts import PALETTE
 from capacity.config import CapacitySettings
+from capacity.dashboard.charts import PALETTE
 from shared.envelope import CloudEvent, derived_id
 from shared.events import OkrsPublished, RequestClassified
 from shared.topics import Topics

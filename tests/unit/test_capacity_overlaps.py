@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from capacity import views
+from capacity.dashboard.snapshot import dashboard
 from capacity.domain import Ledger, fold
 from capacity.overlaps import board_overlaps
 from capacity.planning import plan
-from capacity.snapshot import dashboard
 from tests.builders import classified
 
 TODAY = date(2026, 11, 25)

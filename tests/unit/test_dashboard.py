@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from capacity import views
-from capacity.charts import PALETTE, Line, Rect, Text, hex_of, ink, shares_chart, to_png, to_svg
+from capacity.dashboard.charts import PALETTE, Line, Rect, Text, hex_of, ink, shares_chart, to_png, to_svg
+from capacity.dashboard.exports import CSV_COLUMNS, shares_csv
+from capacity.dashboard.snapshot import dashboard
 from capacity.domain import Card, Ledger, fold
-from capacity.exports import CSV_COLUMNS, shares_csv
 from capacity.objectives import NO_TITLES, Titles
 from capacity.planning import Item, Policy, State, plan
-from capacity.snapshot import dashboard
 from tests.builders import classified
 
 TODAY = date(2026, 11, 25)

@@ -10,7 +10,7 @@ from shared.problems import install_problem_handlers
 def client() -> TestClient:
     app = FastAPI()
     install_problem_handlers(app)
-    app.include_router(pages_router("capacity", {"board": "dashboard.html"}, connect=("http://127.0.0.1:8002",)))
+    app.include_router(pages_router("capacity", {"board": "policy.html"}, connect=("http://127.0.0.1:8002",)))
     return TestClient(app)
 
 
@@ -24,13 +24,13 @@ def test_a_page_and_its_assets_are_served_with_a_strict_policy() -> None:
     shared = http.get("/pages/assets/pages.js")
     assert shared.status_code == 200 and "const Pages" in shared.text
     assert shared.headers["content-type"].startswith("text/javascript")
-    own = http.get("/pages/assets/dashboard.css")
+    own = http.get("/pages/assets/ops-pages.css")
     assert own.status_code == 200 and own.headers["content-type"].startswith("text/css")
 
 
 def test_unknown_pages_and_assets_are_404_problems() -> None:
     http = client()
-    for path in ("/pages/nothing", "/pages/assets/dashboard.html", "/pages/assets/..%2Fapi.py"):
+    for path in ("/pages/nothing", "/pages/assets/policy.html", "/pages/assets/..%2Fapi.py"):
         answer = http.get(path)
         assert answer.status_code == 404, path
         assert answer.headers["content-type"] == "application/problem+json"

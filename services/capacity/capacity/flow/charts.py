@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
-from capacity.charts import FONT, GRID, INK, MUTED, PAPER
+from capacity.dashboard.charts import FONT, GRID, INK, MUTED, PAPER
 
 __all__ = ["cfd_svg"]
 

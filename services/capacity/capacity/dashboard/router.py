@@ -25,10 +25,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from capacity import views
-from capacity.charts import Chart, shares_chart, to_png, to_svg
-from capacity.exports import shares_csv
+from capacity.dashboard.charts import Chart, shares_chart, to_png, to_svg
+from capacity.dashboard.exports import shares_csv
+from capacity.dashboard.snapshot import dashboard, lane_colours
 from capacity.service import CapacityService
-from capacity.snapshot import dashboard, lane_colours
 from capacity.store import TitleStore
 from shared.access import Caller
 from shared.messaging import TRANSIENT
@@ -59,7 +59,7 @@ Height = Annotated[int, Query(ge=300, le=1600, description="Height of the chart 
 
 
 def _static(name: str) -> str:
-    return resources.files("capacity").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("capacity.dashboard").joinpath("static", name).read_text(encoding="utf-8")
 
 
 def _frame(event: str, data: dict[str, Any]) -> bytes:

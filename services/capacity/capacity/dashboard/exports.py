@@ -7,7 +7,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from capacity.charts import LANE_ORDER
+from capacity.dashboard.charts import LANE_ORDER
 from capacity.planning import CUSTOMER, Policy
 
 __all__ = ["CSV_COLUMNS", "shares_csv"]

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from capacity import views
-from capacity.charts import DEFAULT_LANE_COLOURS, LANE_ORDER, hex_of, ink
+from capacity.dashboard.charts import DEFAULT_LANE_COLOURS, LANE_ORDER, hex_of, ink
 from capacity.domain import Ledger, status_of
 from capacity.objectives import NO_TITLES, Titles
 from capacity.overlaps import board_overlaps
