@@ -1,4 +1,5 @@
-"""Vegeta's targets: distinct ``POST /v1/requests``, each with its own Idempotency-Key and a valid body.
+"""Vegeta's targets: distinct ``POST /v1/requests``, each with its own Idempotency-Key and a valid body
+(the pipeline volume test, tests/e2e/test_pipeline_volume.py, posts the same bodies).
 
 The bodies are the product brief's stories (``data/stories.json``), across every lane, each title made
 unique; none is expedited, so every request's first decision is ``request.scheduled`` or
@@ -14,7 +15,7 @@ from typing import Any
 
 from shared.events import RequestDetails
 
-__all__ = ["stories", "write_targets"]
+__all__ = ["body", "stories", "write_targets"]
 
 # Story fields that describe the demo, not the request.
 _NOT_THE_BODY = ("story", "due_next_cycle", "expedite", "justification")
@@ -30,7 +31,8 @@ def stories(path: Path) -> list[dict[str, Any]]:
     return bodies
 
 
-def _body(template: dict[str, Any], label: str) -> dict[str, Any]:
+def body(template: dict[str, Any], label: str) -> dict[str, Any]:
+    """One story as a distinct request: its title ends with ``[label]``."""
     title = f"{template['title'][:170]} [{label}]"
     return {**template, "title": title}
 
@@ -40,10 +42,10 @@ def write_targets(path: Path, *, count: int, url: str, key: str, label: str,
     """``count`` vegeta JSON targets, one body and one Idempotency-Key each (``<label>-<n>``)."""
     with path.open("w") as out:
         for n in range(count):
-            body = _body(templates[n % len(templates)], f"{label}-{n}")
+            request = body(templates[n % len(templates)], f"{label}-{n}")
             out.write(json.dumps({
                 "method": "POST", "url": f"{url}/v1/requests",
-                "body": base64.b64encode(json.dumps(body).encode()).decode(),
+                "body": base64.b64encode(json.dumps(request).encode()).decode(),
                 "header": {"Authorization": [f"Bearer {key}"], "Content-Type": ["application/json"],
                            "Idempotency-Key": [f"{label}-{n}"]},
             }) + "\n")
