@@ -41,6 +41,8 @@ class RequestScheduled(_CardEvent):
     cycle_start: date
     points: int
     objective_id: str | None = None
+    # Its title, as the request's classification named it; None on events from before the field existed.
+    objective_title: str | None = None
     # Set when a trade-off decision committed it, possibly beyond its lane's cap.
     tradeoff_id: str | None = None
 
@@ -48,6 +50,8 @@ class RequestScheduled(_CardEvent):
 class RequestBacklogged(_CardEvent):
     event_type: ClassVar[str] = "request.backlogged"
     objective_id: str | None
+    # Its title, as the request's classification named it; None on events from before the field existed.
+    objective_title: str | None = None
     position: int = Field(ge=1)
     expected_start_cycle: str
     expected_start: date

@@ -59,6 +59,9 @@ class RequestClassified(_RequestEvent):
     lane: Lane
     colour: str
     objective_id: str | None
+    # The objective's title in the OKR set it was classified under, so no consumer keeps the sets to name
+    # it. None when it ladders up to none, and on events from before the field existed.
+    objective_title: str | None = None
     objective_rank: int | None = None
     score: float = 0.0
     runner_up_id: str | None = None

@@ -73,11 +73,13 @@ async def test_submitted_request_is_classified_with_lane_colour_and_claimed_obje
         await tap.wait_for(lambda es: {e.subject for e in es} == {"r-1", "r-2"})
         by_subject = {e.subject: e for e in tap.events}
         assert by_subject["r-1"].data["objective_id"] == "O2"
+        # Named as the set names it, so no consumer keeps the OKR sets to say what "O2" stands for.
+        assert by_subject["r-1"].data["objective_title"] == "Reduce customer churn through onboarding and education"
         assert by_subject["r-1"].data["lane"] == "sales" and by_subject["r-1"].data["colour"] == "orange"
         assert by_subject["r-1"].data["okr_version"] == 1
         assert by_subject["r-1"].data["claim"] == "confirmed"
         assert "webinar" in by_subject["r-1"].data["rationale"].lower()
-        assert by_subject["r-2"].data["objective_id"] is None
+        assert by_subject["r-2"].data["objective_id"] is None and by_subject["r-2"].data["objective_title"] is None
         assert by_subject["r-2"].data["claim"] == "unknown_objective"
         # The duplicate delivery produced the same event id, so downstream dedupes it.
         assert len({e.id for e in tap.events if e.subject == "r-1"}) == 1
@@ -95,7 +97,7 @@ async def test_dry_run_gives_exactly_the_pipeline_answer(settings: ClassifierSet
         await publish(settings.kafka_bootstrap, topics, submitted("r-dry", **draft))
         [event] = await tap.wait_for(lambda es: len(es) == 1)
         assert answer["objective_id"] == "O3"
-        for field in ("objective_id", "objective_rank", "score", "runner_up_id", "runner_up_score",
+        for field in ("objective_id", "objective_title", "objective_rank", "score", "runner_up_id", "runner_up_score",
                       "claim", "rationale", "matched_terms", "lane", "colour", "okr_version"):
             assert event.data[field] == answer[field], field
 
@@ -132,6 +134,7 @@ async def test_a_new_okr_set_reclassifies_open_requests_whose_objective_changed(
         assert [e.subject for e in again] == ["webinar"]
         assert again[0].data["previous_objective_id"] == "O2"
         assert again[0].data["objective_id"] is None and again[0].data["no_longer_aligned"] is True
+        assert again[0].data["objective_title"] is None
         assert again[0].data["okr_version"] == 2
         assert "no longer support" in again[0].data["rationale"]
         assert len(events) == 4

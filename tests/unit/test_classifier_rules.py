@@ -53,11 +53,12 @@ def test_webinar_series_ladders_up_to_the_churn_objective() -> None:
         published())
     assert (result.objective_id, result.objective_rank, result.claim) == ("O2", 2, "confirmed")
     assert result.okr_version == 1
+    assert result.objective_title == "Reduce customer churn through onboarding and education"
 
 
 def test_one_account_landing_page_ladders_up_to_nothing_and_a_false_claim_is_contradicted() -> None:
     result = Classifier({}).classify(details(okr_claim="O3"), published())
-    assert result.objective_id is None
+    assert result.objective_id is None and result.objective_title is None
     assert result.claim == "contradicted"
 
 

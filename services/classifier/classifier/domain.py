@@ -108,6 +108,7 @@ class Classification:
     matched_terms: tuple[str, ...]
     okr_quarter: str | None
     okr_version: int | None
+    objective_title: str | None = None  # the objective's title in that set
 
 
 @dataclass(frozen=True)
@@ -179,8 +180,10 @@ class Classifier:
         aligner, ranks = self._aligner(okrs)
         found = aligner.align(title=details.title, description=details.description,
                               customer_outcome=details.customer_outcome, okr_claim=details.okr_claim)
+        objective = okrs.objective(found.objective_id) if found.objective_id else None
         return Classification(
             lane=lane, colour=colour, objective_id=found.objective_id,
+            objective_title=objective.title if objective else None,
             objective_rank=ranks.get(found.objective_id) if found.objective_id else None,
             score=round(found.score, 4), runner_up_id=found.runner_up_id,
             runner_up_score=None if found.runner_up_score is None else round(found.runner_up_score, 4),
