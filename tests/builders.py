@@ -61,13 +61,13 @@ def submitted(request_id: str, **overrides: Any) -> CloudEvent:
 
 def classified(request_id: str, *, objective: str | None = None, rank: int | None = None,
                lane: str = "sales", submitted_at: datetime | None = None, colour: str = "orange",
-               **overrides: Any) -> CloudEvent:
+               objective_title: str | None = None, **overrides: Any) -> CloudEvent:
     requester = overrides.pop("requester", {**request_body()["requester"], "type": lane})
     data = RequestClassified(
         request_id=request_id, request=details(requester=requester, **overrides),
         submitted_at=submitted_at or datetime.now(UTC), lane=lane,
-        colour=colour, objective_id=objective, objective_rank=rank, score=1.0 if objective else 0.0,
-        rationale="test")
+        colour=colour, objective_id=objective, objective_title=objective_title, objective_rank=rank,
+        score=1.0 if objective else 0.0, rationale="test")
     return event(data, event_id=derived_id(request_id, data.event_type))
 
 

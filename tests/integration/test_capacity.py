@@ -87,7 +87,8 @@ def at(minutes: int) -> datetime:
 async def test_aligned_work_waits_ahead_of_earlier_unaligned_work(board: Board) -> None:
     await board.send(classified("first-page", lane="sales", size="M", submitted_at=at(0)))
     await board.send(classified("account-page", lane="sales", size="M", submitted_at=at(1)),
-                     classified("launch-page", lane="sales", size="M", objective="O1", rank=1, submitted_at=at(5)))
+                     classified("launch-page", lane="sales", size="M", objective="O1", rank=1, submitted_at=at(5),
+                                objective_title="Launch Atlas 3.0 into the mid-market"))
 
     async def settled() -> list[str] | None:
         order = [b["request_id"] for b in (await board.get("/v1/backlog"))["items"]]
@@ -95,7 +96,10 @@ async def test_aligned_work_waits_ahead_of_earlier_unaligned_work(board: Board) 
 
     assert await eventually(settled) == ["launch-page", "account-page"]
     assert await board.column("committed") == ["first-page"]
-    assert "objective O1 (rank 1)" in board.decisions("launch-page", "request.backlogged")[-1].data["reason"]
+    told = board.decisions("launch-page", "request.backlogged")[-1].data
+    assert "objective O1 (rank 1)" in told["reason"]
+    # Named as its classification named it, for the notifier to tell the requester.
+    assert (told["objective_id"], told["objective_title"]) == ("O1", "Launch Atlas 3.0 into the mid-market")
 
 
 async def test_a_lane_at_its_cap_backlogs_further_requests_with_positions_and_starts(board: Board) -> None:

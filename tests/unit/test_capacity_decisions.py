@@ -128,3 +128,21 @@ def test_a_withdrawn_request_classified_late_never_reaches_the_board() -> None:
     fold(ledger, "request.withdrawn", {"request_id": "late"})
     fold(ledger, "request.classified", classified("late", lane="customer").data)
     assert ledger.cards == {} and decided(ledger, new="late") == []
+
+
+def test_a_decision_names_the_objective_as_its_classification_did() -> None:
+    ledger = ledger_of()
+    data = {**classified("webinar", objective="O2", rank=2, lane="customer").data,
+            "objective_title": "Reduce customer churn"}
+    fold(ledger, "request.classified", data)
+    [scheduled] = decided(ledger, new="webinar")
+    assert (scheduled["type"], scheduled["objective_id"], scheduled["objective_title"]) == (
+        "request.scheduled", "O2", "Reduce customer churn")
+    assert Card.from_json(ledger.cards["webinar"].to_json()) == ledger.cards["webinar"]  # kept in Redis too
+
+
+def test_a_card_classified_before_classifications_carried_titles_decides_without_one() -> None:
+    ledger = ledger_of()
+    fold(ledger, "request.classified", classified("webinar", objective="O2", rank=2, lane="customer").data)
+    [scheduled] = decided(ledger, new="webinar")
+    assert (scheduled["objective_id"], scheduled["objective_title"]) == ("O2", None)

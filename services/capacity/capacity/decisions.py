@@ -60,13 +60,13 @@ def scheduled(card: Card, cycle: date, ledger: Ledger, tradeoff_id: str | None =
     return RequestScheduled(
         request_id=card.request_id, title=card.title, requester=_requester(card), lane=card.item.lane,
         cycle=cycle_label(cycle, ledger.policy), cycle_start=cycle, points=card.item.points,
-        objective_id=card.item.objective_id, tradeoff_id=tradeoff_id)
+        objective_id=card.item.objective_id, objective_title=card.objective_title, tradeoff_id=tradeoff_id)
 
 
 def _backlogged(card: Card, slot: Slot, plan: Plan, ledger: Ledger) -> RequestBacklogged:
     return RequestBacklogged(
         request_id=card.request_id, title=card.title, requester=_requester(card), lane=card.item.lane,
-        objective_id=card.item.objective_id, position=slot.position or 1,
+        objective_id=card.item.objective_id, objective_title=card.objective_title, position=slot.position or 1,
         expected_start_cycle=cycle_label(slot.start, ledger.policy), expected_start=slot.start,
         points=card.item.points, reason=reason(card, plan, ledger), paused=status_of(card.item, slot) == "paused")
 

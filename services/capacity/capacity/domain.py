@@ -48,6 +48,9 @@ class Card:
     submitted_by: str | None = None
     # Why the requester says it is urgent (shown with a trade-off). None when not given.
     justification: str | None = None
+    # Its objective's title, as its classification named it: decisions carry it to the notifier and the board
+    # shows it. None when it ladders up to none, or was classified before classifications carried titles.
+    objective_title: str | None = None
 
     @property
     def request_id(self) -> str:
@@ -60,7 +63,7 @@ class Card:
             item[key] = item[key].isoformat() if item[key] else None
         return {"item": item, "title": self.title, "requester": self.requester, "colour": self.colour,
                 "okr_quarter": self.okr_quarter, "okr_version": self.okr_version, "submitted_by": self.submitted_by,
-                "justification": self.justification}
+                "justification": self.justification, "objective_title": self.objective_title}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Card:
@@ -69,7 +72,8 @@ class Card:
         for key in DATES:
             raw[key] = date.fromisoformat(raw[key]) if raw.get(key) else None
         return cls(Item(**raw), data["title"], data["requester"], data["colour"], data.get("okr_quarter"),
-                   data.get("okr_version"), data.get("submitted_by"), data.get("justification"))
+                   data.get("okr_version"), data.get("submitted_by"), data.get("justification"),
+                   data.get("objective_title"))
 
 
 @dataclass(frozen=True)
@@ -243,4 +247,4 @@ def _card_from_classified(data: dict[str, Any], existing: Card | None, policy: P
                        score=item.score)
         submitted_by = submitted_by or existing.submitted_by  # a rollover's event may not name the tool
     return Card(item, request["title"], request["requester"], data["colour"], data.get("okr_quarter"),
-                data.get("okr_version"), submitted_by, request.get("justification"))
+                data.get("okr_version"), submitted_by, request.get("justification"), data.get("objective_title"))

@@ -1,7 +1,8 @@
 """The titles of the published objectives, so the board reads "O2 · Reduce churn", not "O2". Pure.
 
-A card's objective is looked up in the OKR set its request was classified under (``okr_quarter`` and
-``okr_version`` of its ``request.classified``), failing that in the latest set of that quarter. Ids
+A card's objective is named as its ``request.classified`` named it (``objective_title``). Cards classified
+before classifications carried the title look it up in the OKR set their request was classified under
+(``okr_quarter`` and ``okr_version``), failing that in the latest set of that quarter. Ids
 repeat from quarter to quarter ("O1" every time), so a card of a known quarter is never given another
 quarter's title; only a card classified without a set, or before capacity kept the set on its cards,
 takes the latest set that has the objective.
@@ -44,7 +45,10 @@ class Titles:
         return None
 
     def of_card(self, card: Card) -> str | None:
-        """The title of the card's objective, in the set its request was classified under."""
+        """The title of the card's objective: as its classification named it, else found in the set its
+        request was classified under."""
+        if card.objective_title is not None and card.item.objective_id is not None:
+            return card.objective_title
         return self.of(card.item.objective_id, card.okr_quarter, card.okr_version)
 
     def by_objective(self, cards: Iterable[Card]) -> dict[str, str]:
