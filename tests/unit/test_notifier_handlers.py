@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from notifier import handlers
 from notifier.config import NotifierSettings
 from notifier.messages import Composer
-from notifier.objectives import Objectives
 from notifier.store import NotificationLog
 from notifier.webhooks.deliveries import DeliveryLog
 from notifier.webhooks.subscriptions import SubscriptionStore
@@ -21,10 +20,6 @@ from tests.support import event
 class Fakes:
     def __init__(self) -> None:
         self.fanned_out: list[str] = []
-
-    async def learn(self, _: Any) -> None: ...
-
-    async def title(self, *_: Any) -> None: ...
 
     async def matching(self, event_type: str) -> list[str]:
         return ["sub-1"]
@@ -42,8 +37,8 @@ class Fakes:
 
 async def test_subscribers_get_an_event_whose_message_cannot_be_composed() -> None:
     fakes, woken = Fakes(), []
-    routes = handlers.routes(composer=cast(Composer, fakes), objectives=cast(Objectives, fakes),
-                             notifications=cast(NotificationLog, fakes), subscriptions=cast(SubscriptionStore, fakes),
+    routes = handlers.routes(composer=cast(Composer, fakes), notifications=cast(NotificationLog, fakes),
+                             subscriptions=cast(SubscriptionStore, fakes),
                              deliveries=cast(DeliveryLog, fakes), wake=lambda: woken.append(True))
     sample = event(backlogged("r-1"))
     with pytest.raises(KeyError):  # the event is retried, then dead-lettered: visibly

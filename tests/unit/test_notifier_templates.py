@@ -20,8 +20,8 @@ COMPOSER = Composer(TEMPLATES, TEAM, channels=DEFAULT_CHANNELS, slack_channel="#
 BLAME = re.compile(r"\b(unfortunately|rejected|denied|refused|sorry|fault|blame|cannot accept)\b", re.IGNORECASE)
 
 
-def told(sample: CloudEvent, title: str | None = None) -> dict[str, str]:
-    return {f"{d.audience}/{d.channel}/{d.recipient}": d.text for d in COMPOSER.drafts(sample, title)}
+def told(sample: CloudEvent) -> dict[str, str]:
+    return {f"{d.audience}/{d.channel}/{d.recipient}": d.text for d in COMPOSER.drafts(sample)}
 
 
 def test_every_audience_of_every_event_has_a_template_and_every_template_is_used() -> None:
@@ -32,7 +32,7 @@ def test_every_audience_of_every_event_has_a_template_and_every_template_is_used
 
 @pytest.mark.parametrize("event_type", sorted(samples()))
 def test_every_template_renders_its_event_without_blame(event_type: str) -> None:
-    drafts = COMPOSER.drafts(event(samples()[event_type]), "Reduce customer churn")
+    drafts = COMPOSER.drafts(event(samples()[event_type]))
     assert drafts
     for draft in drafts:
         assert draft.title and draft.text and "{{" not in draft.text
@@ -40,7 +40,8 @@ def test_every_template_renders_its_event_without_blame(event_type: str) -> None
 
 
 def test_not_right_now_comes_with_position_expected_start_reason_and_objective() -> None:
-    [draft] = COMPOSER.drafts(event(backlogged(position=4, objective_id="O2")), "Reduce customer churn")
+    sample = backlogged(position=4, objective_id="O2", objective_title="Reduce customer churn")
+    [draft] = COMPOSER.drafts(event(sample))
     assert "not right now" in draft.text and "number 4 in the backlog" in draft.text
     assert "cycle 2026-W49 (the week of Monday 30 November 2026)" in draft.text
     assert "The sales share of this cycle (4 of 20 points) is already committed." in draft.text
@@ -48,6 +49,18 @@ def test_not_right_now_comes_with_position_expected_start_reason_and_objective()
     assert draft.text.startswith("Hi Dave,")
     assert draft.title == ('"Landing page for Halvorsen Logistics": not right now; number 4 in the backlog, '
                            "expected to start in 2026-W49")
+
+
+def test_a_decision_from_before_decisions_carried_the_title_names_the_objective_by_its_id() -> None:
+    [draft] = COMPOSER.drafts(event(backlogged(objective_id="O2")))
+    assert "Objective it ladders up to: O2\n" in draft.text
+
+
+def test_the_commitment_names_the_objective_by_the_title_its_event_carries() -> None:
+    scheduled = samples()["request.scheduled"].model_copy(update={"objective_id": "O1",
+                                                                  "objective_title": "Win the mid-market"})
+    [draft] = COMPOSER.drafts(event(scheduled))
+    assert 'Objective it ladders up to: O1, "Win the mid-market"' in draft.text
 
 
 def test_the_acknowledgement_says_so_when_a_request_ladders_up_to_no_objective() -> None:

@@ -24,7 +24,6 @@ from notifier.domain import Team
 from notifier.journal import Journal
 from notifier.messages import Composer, Links
 from notifier.metrics import SendCounter, schedule_gauges
-from notifier.objectives import Objectives
 from notifier.sending.channels import EmailChannel, SlackChannel, SmtpServer, WebhookChannel
 from notifier.sending.dispatch import Dispatcher
 from notifier.sending.jobs import NotificationJob, RetryPolicy
@@ -105,7 +104,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
                                     signer=LinkSigner(settings.link_secret.get_secret_value(), ttl_s=0)
                                     if settings.link_secret else None))
     subscribe(runtime, topics.consumed_by(NAME),
-              handlers.routes(composer=composer, objectives=Objectives(redis), notifications=notifications,
+              handlers.routes(composer=composer, notifications=notifications,
                               subscriptions=subscriptions, deliveries=deliveries, wake=dispatcher.wake,
                               escalation_grace_s=settings.escalation_grace_s, asks=Asks(redis)))
     # What people were told: the team. Subscriptions and deliveries: ops.

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 
 from notifier.asks import Asks
 from notifier.messages import Composer
-from notifier.objectives import Objectives
 from notifier.store import NotificationLog
 from notifier.webhooks.deliveries import DeliveryLog, delivery_id
 from notifier.webhooks.subscriptions import SubscriptionStore
@@ -31,15 +30,12 @@ from shared.messaging import Handler
 log = logging.getLogger(__name__)
 
 
-def routes(*, composer: Composer, objectives: Objectives, notifications: NotificationLog,
+def routes(*, composer: Composer, notifications: NotificationLog,
            subscriptions: SubscriptionStore, deliveries: DeliveryLog, wake: Callable[[], None],
            escalation_grace_s: float = 0.0, asks: Asks | None = None) -> dict[str, Handler]:
     async def on_event(event: CloudEvent) -> None:
-        await objectives.learn(event)
         if asks is not None:
             await asks.learn(event)
-        objective_id = event.data.get("objective_id")
-        title = await objectives.title(event.subject, objective_id) if objective_id else None
         now, created_at = time.time(), datetime.now(UTC).isoformat()
         # Subscribers first: a message that cannot be composed must not keep the event from them.
         matching = await subscriptions.matching(event.type)
@@ -47,7 +43,7 @@ def routes(*, composer: Composer, objectives: Objectives, notifications: Notific
         if delivered:
             log.info("%s %s: %d webhook delivery(ies) due", event.type, event.id, delivered)
             wake()
-        drafts = composer.drafts(await asks.enriched(event) if asks is not None else event, title)
+        drafts = composer.drafts(await asks.enriched(event) if asks is not None else event)
         told = await notifications.record(drafts, now=now, created_at=created_at, hold_s=escalation_grace_s)
         if told:
             log.info("%s %s: %d message(s) due", event.type, event.id, told)

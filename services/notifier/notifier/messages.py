@@ -65,12 +65,11 @@ class Composer:
     def messages(self, event: CloudEvent) -> list[Message]:
         return route(told_about(event.type, event.data, self._team), self._channels, self._slack_channel)
 
-    def drafts(self, event: CloudEvent, objective_title: str | None = None) -> list[Draft]:
+    def drafts(self, event: CloudEvent) -> list[Draft]:
         drafts = []
         for message in self.messages(event):
             notice = message.notice
-            rendered = self._templates.render(f"{event.type}.{notice.audience}",
-                                              self.context(event, message, objective_title))
+            rendered = self._templates.render(f"{event.type}.{notice.audience}", self.context(event, message))
             request_id = own_request(event.data, notice)
             # Signed for the person emailed: never posted to the shared Slack channel (it would open nothing).
             follow = (self._links.follow(request_id, message.recipient)
@@ -83,7 +82,7 @@ class Composer:
                 text=rendered.slack if message.channel == "slack" else rendered.text, follow=follow or None))
         return _in_order(drafts, told_first(event.type))
 
-    def context(self, event: CloudEvent, message: Message, objective_title: str | None) -> dict[str, Any]:
+    def context(self, event: CloudEvent, message: Message) -> dict[str, Any]:
         context: dict[str, Any] = {
             **event.data,
             "event": {"id": event.id, "type": event.type, "time": event.time.isoformat()},
@@ -96,8 +95,9 @@ class Composer:
         if message.notice.pair is not None:
             context.update(pair_context(event.data, message.notice.pair))
         if "objective_id" in event.data:
-            objective_id = event.data["objective_id"]
-            context["objective"] = None if objective_id is None else {"id": objective_id, "title": objective_title}
+            # The title travels on the event; one from before it did names the objective by its id only.
+            objective_id, title = event.data["objective_id"], event.data.get("objective_title")
+            context["objective"] = None if objective_id is None else {"id": objective_id, "title": title}
         return context
 
 

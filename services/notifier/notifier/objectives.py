@@ -1,14 +1,17 @@
-"""The titles of the published objectives, so a requester reads what "O2" stands for.
+"""The titles of the published objectives, per quarter, and per request the quarter its classification used.
 
-Learnt from ``okrs.published`` (the latest version of each quarter wins) and, per request, the
-quarter its classification used (``request.classified``). Unknown titles are simply left out.
+No notice is composed from these any more: ``request.classified`` and capacity's ``request.scheduled`` and
+``request.backlogged`` carry the objective's title (``objective_title``), and a decision from before they
+did names the objective by its id. Nothing reads these titles; only the rebuild (``notifier.rebuild``) still
+writes them, and this module goes once it stops.
 """
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from shared.envelope import CloudEvent
+from shared.envelope import CloudEvent, parse_data
+from shared.events import OkrsPublished, RequestClassified
 
 __all__ = ["Objectives"]
 
@@ -36,16 +39,11 @@ class Objectives:
         self._redis = redis
 
     async def learn(self, event: CloudEvent) -> None:
-        data = event.data
         if event.type == "okrs.published":
-            pairs = [v for o in data["objectives"] for v in (o["id"], o["title"])]
-            await self._redis.eval(_PUBLISH, 1, _titles(data["quarter"]), data["version"], *pairs)
-        elif event.type == "request.classified" and data.get("okr_quarter"):
-            await self._redis.set(_quarter_of(data["request_id"]), data["okr_quarter"], ex=QUARTER_TTL_S)
-
-    async def title(self, request_id: str, objective_id: str) -> str | None:
-        quarter = await self._redis.get(_quarter_of(request_id))
-        if quarter is None:
-            return None
-        title = await self._redis.hget(_titles(str(quarter)), objective_id)
-        return None if title is None else str(title)
+            okrs = parse_data(event, OkrsPublished)
+            pairs = [v for o in okrs.objectives for v in (o.id, o.title)]
+            await self._redis.eval(_PUBLISH, 1, _titles(okrs.quarter), okrs.version, *pairs)
+        elif event.type == "request.classified":
+            classified = parse_data(event, RequestClassified)
+            if classified.okr_quarter:
+                await self._redis.set(_quarter_of(classified.request_id), classified.okr_quarter, ex=QUARTER_TTL_S)
