@@ -16,16 +16,14 @@ from xml.sax.saxutils import escape, quoteattr
 
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["DEFAULT_LANE_COLOURS", "LANE_ORDER", "PALETTE", "Chart", "hex_of", "ink", "shares_chart", "to_png",
-           "to_svg"]
+from shared.lanes import every_lane
+
+__all__ = ["PALETTE", "Chart", "hex_of", "ink", "shares_chart", "to_png", "to_svg"]
 
 # Bright enough to tell apart on a washed-out projector, dark enough to carry text.
 PALETTE = {"blue": "#1d4ed8", "orange": "#f97316", "green": "#15803d", "yellow": "#facc15",
            "grey": "#9ca3af", "gray": "#9ca3af", "red": "#dc2626", "purple": "#7e22ce",
            "pink": "#db2777", "teal": "#0f766e", "brown": "#92400e", "black": "#111827"}
-DEFAULT_LANE_COLOURS = {"customer": "blue", "sales": "orange", "business_unit": "green",
-                        "executive": "yellow", "legal": "grey"}
-LANE_ORDER = ("customer", "sales", "business_unit", "executive", "legal")  # customer at the foot of each bar
 INK, PAPER, GRID, MUTED = "#111827", "#ffffff", "#d1d5db", "#374151"
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 
@@ -95,8 +93,7 @@ class Chart:
 
 
 def _lanes_of(cycles: Sequence[Mapping[str, Any]]) -> list[str]:
-    seen = {lane for row in cycles for lane in row["lanes"]}
-    return [*LANE_ORDER, *sorted(seen - set(LANE_ORDER))]
+    return every_lane(lane for row in cycles for lane in row["lanes"])  # customer at the foot of each bar
 
 
 def shares_chart(report: Mapping[str, Any], colours: Mapping[str, str], *, width: int = 960,

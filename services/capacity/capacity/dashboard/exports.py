@@ -7,8 +7,8 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from capacity.dashboard.charts import LANE_ORDER
 from capacity.planning import CUSTOMER, Policy
+from shared.lanes import every_lane
 
 __all__ = ["CSV_COLUMNS", "shares_csv"]
 
@@ -29,7 +29,7 @@ def shares_csv(report: Mapping[str, Any], policy: Policy) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    known = [*LANE_ORDER, *sorted(set(policy.lane_caps) - set(LANE_ORDER))]
+    known = every_lane(policy.lane_caps)
     for row in report["cycles"]:
         capacity = row["capacity_points"]
         common = (row["cycle"], row["cycle_start"], capacity)

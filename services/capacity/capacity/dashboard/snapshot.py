@@ -15,11 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from capacity import views
-from capacity.dashboard.charts import DEFAULT_LANE_COLOURS, LANE_ORDER, hex_of, ink
+from capacity.dashboard.charts import hex_of, ink
 from capacity.domain import Ledger, status_of
 from capacity.objectives import NO_TITLES, Titles
 from capacity.overlaps import board_overlaps
 from capacity.planning import CUSTOMER, Plan
+from shared.lanes import LANE_COLOURS, LANES, every_lane
 
 __all__ = ["COLUMN_TITLES", "MAX_DONE", "dashboard", "lane_colours"]
 
@@ -32,7 +33,7 @@ _EPS = 1e-9
 
 def lane_colours(ledger: Ledger) -> dict[str, str]:
     """Each lane's colour: the classifier's, as the lane's cards carry it, else the product brief's."""
-    colours = dict(DEFAULT_LANE_COLOURS)
+    colours = dict(LANE_COLOURS)
     for card in ledger.cards.values():
         colours[card.item.lane] = card.colour
     return colours
@@ -56,7 +57,7 @@ def _face(view: Mapping[str, Any], colours: Mapping[str, str], objective_title: 
 
 def _by_lane(face: Mapping[str, Any]) -> tuple[int, str, str]:
     lane = face["lane"]
-    return LANE_ORDER.index(lane) if lane in LANE_ORDER else len(LANE_ORDER), face["title"], face["request_id"]
+    return LANES.index(lane) if lane in LANES else len(LANES), face["title"], face["request_id"]
 
 
 def _count(count: int, limit: int | None) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def _wip(ledger: Ledger) -> dict[str, dict[str, Any]]:
     progress (shown or not). WIP limits gate starting work, so committed cards count in points
     (``shares``), never against them."""
     policy = ledger.policy
-    lanes = [*LANE_ORDER, *sorted(set(policy.wip_limits) - set(LANE_ORDER))]
+    lanes = every_lane(policy.wip_limits)
     started = [card.item.lane for card in ledger.cards.values() if card.item.state == "in_progress"]
     per_lane = [{"lane": lane, **_count(started.count(lane), policy.wip_limits.get(lane))}
                 for lane in lanes if lane in policy.wip_limits]
@@ -79,7 +80,7 @@ def _wip(ledger: Ledger) -> dict[str, dict[str, Any]]:
 def _shares(ledger: Ledger, capacity: Mapping[str, Any], named: Mapping[str, str]) -> dict[str, Any]:
     policy = ledger.policy
     lanes = []
-    for lane in [*LANE_ORDER, *sorted(set(capacity["lanes"]) - set(LANE_ORDER))]:
+    for lane in every_lane(capacity["lanes"]):
         found = capacity["lanes"].get(lane, {"committed_points": 0, "budget_points": None, "share": 0.0})
         customer = lane == CUSTOMER
         target = policy.customer_reserve if customer else policy.lane_caps.get(lane)
@@ -133,7 +134,7 @@ def dashboard(ledger: Ledger, plan: Plan, *, version: int, history: Mapping[str,
         "version": version, "titles_version": titles.version, "generated_at": generated_at.isoformat(),
         "cycle": capacity["cycle"], "cycle_start": capacity["cycle_start"],
         "policy_version": capacity["policy_version"],
-        "lanes": [_lane(lane, colours[lane]) for lane in [*LANE_ORDER, *sorted(set(colours) - set(LANE_ORDER))]],
+        "lanes": [_lane(lane, colours[lane]) for lane in every_lane(colours)],
         "columns": columns,
         "shares": _shares(ledger, capacity, titles.by_objective(this_cycle)),
         "history": dict(history),
