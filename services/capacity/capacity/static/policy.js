@@ -5,8 +5,6 @@
 
 (() => {
   const { api, byId, el, problem, say, showFieldErrors } = Pages;
-  const LANES = { customer: "Customer", sales: "Sales", business_unit: "Business unit", executive: "Executive",
-                  legal: "Legal" };
   const SCALARS = {
     "cycle-fields": [["cycle_days", "Days per cycle", 1], ["capacity_points", "Points per cycle", 1],
                      ["customer_reserve", "Customer reserve (share, 0 to 1)", 0.05],
@@ -20,7 +18,8 @@
   let mayEdit = false;
   let previewed = null;
 
-  const lane = (name) => LANES[name] || name;
+  // A lane as people read it (business_unit: "Business unit"); the lanes come with the data, from shared/lanes.py.
+  const lane = (name) => (name ? name[0].toUpperCase() + name.slice(1).replace(/_/g, " ") : name);
   const percent = (share) => `${Math.round(share * 1000) / 10}%`;
 
   function field(path, label, step, value) {

@@ -5,8 +5,6 @@
 
 (() => {
   const { api, byId, el, problem, say, showFieldErrors } = Pages;
-  const LANES = { customer: "Customer", sales: "Sales", business_unit: "Business unit", executive: "Executive",
-                  legal: "Legal" };
   const STATES = { committed: "Committed", in_progress: "In progress", paused: "Paused", done: "Done",
                    open: "Waiting" };
   const PAUSABLE = new Set(["committed", "in_progress"]);
@@ -14,7 +12,8 @@
   let deciding = false;
   let focusedOnce = false;
 
-  const lane = (name) => LANES[name] || name;
+  // A lane as people read it (business_unit: "Business unit"); the lanes come with the data, from shared/lanes.py.
+  const lane = (name) => (name ? name[0].toUpperCase() + name.slice(1).replace(/_/g, " ") : name);
   const domId = (id) => id.replace(/[^A-Za-z0-9_-]/g, "-");
 
   function committedTable(tradeoff, key) {
