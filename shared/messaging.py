@@ -18,10 +18,11 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 
+from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
-from faststream.kafka.message import KafkaMessage
 from pydantic import ValidationError
 from redis.exceptions import (
     BusyLoadingError,
@@ -41,11 +42,30 @@ from shared.observability.logs import log_context
 from shared.observability.metrics import ConsumerMetrics
 from shared.topics import Topics, record_key
 
-__all__ = ["EventConsumer", "EventPublisher", "Handler", "TRANSIENT"]
+__all__ = ["EventConsumer", "EventPublisher", "Handler", "Record", "TRANSIENT"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[CloudEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One consumed Kafka record: where it was, and what it held."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    body: bytes
+    traceparent: str | None = None
+
+    @classmethod
+    def of(cls, raw: ConsumerRecord[bytes, bytes]) -> Record:
+        headers = {name: value for name, value in raw.headers or ()}
+        parent = headers.get("traceparent")
+        return cls(raw.topic, raw.partition, raw.offset, raw.key, raw.value or b"",
+                   parent.decode() if parent is not None else None)
 
 # Faults of the infrastructure, not of the message: retried until they pass. A Redis at its memory
 # limit (noeviction) or turned read-only (a replica) refuses writes until an operator acts; the events
@@ -68,17 +88,37 @@ class EventPublisher:
         aiokafka keeps retrying a send while the broker is away, so a timed-out
         event may still be written later; its id is stable, so consumers dedupe it.
         """
-        await asyncio.wait_for(self._broker.publish(
+        await self.publish_all([event])
+
+    async def publish_all(self, events: Sequence[CloudEvent]) -> None:
+        """Send ``events`` in their order and wait for the broker to acknowledge them all, or raise.
+
+        Each is queued on the producer without waiting for the one before (the idempotent producer keeps
+        their order per partition), so a handler's decisions share the broker's round trips instead of
+        paying one each.
+        """
+        if not events:
+            return
+        deadline = time.monotonic() + self._timeout_s
+        async with asyncio.timeout(self._timeout_s):
+            sent = [await self._send(event) for event in events]
+        # Waited for, not cancelled on timeout: the producer keeps retrying what it queued.
+        _, late = await asyncio.wait(sent, timeout=max(0.0, deadline - time.monotonic()))
+        if late:
+            raise TimeoutError(f"{len(late)} of {len(sent)} event(s) not acknowledged in {self._timeout_s}s")
+        for done in sent:
+            done.result()  # the first send the broker refused raises here
+
+    async def _send(self, event: CloudEvent) -> asyncio.Future[object]:
+        queued: asyncio.Future[object] = await self._broker.publish(
             event.model_dump_json().encode(),
             self._topics.for_type(event.type),
             key=record_key(event.subject),
             headers={"content-type": "application/cloudevents+json",
                      "ce_id": event.id, "ce_type": event.type},
-        ), timeout=self._timeout_s)
-
-    async def publish_all(self, events: Sequence[CloudEvent]) -> None:
-        for event in events:
-            await self.publish(event)
+            no_confirm=True,
+        )
+        return queued
 
 
 class EventConsumer:
@@ -99,32 +139,34 @@ class EventConsumer:
         base = min(self._backoff_max_s, self._backoff_s * 2 ** (attempt - 1))
         return float(base * (0.5 + random.random() / 2))
 
-    async def __call__(self, msg: KafkaMessage) -> None:
-        record = msg.raw_message
-        topic, partition, offset = record.topic, record.partition, record.offset  # type: ignore[union-attr]
-        key: bytes | None = record.key  # type: ignore[union-attr]
-        body: bytes = msg.body
+    async def handle(self, record: Record) -> None:
+        """Handle one consumed record until it was handled, ignored or dead-lettered."""
         started = time.perf_counter()
         try:
-            event = CloudEvent.model_validate_json(body)
+            event = CloudEvent.model_validate_json(record.body)
         except ValidationError as exc:
             # Not an envelope at all: no retry will make it one.
-            await self._dead_letter(body, topic, partition, offset, exc, 1, key)
-            self._observe(topic, "malformed", "dead_lettered", started)
+            await self.dead_letter(record, exc, 1)
+            self.observe(record.topic, "malformed", "dead_lettered", started)
             return
+        await self.handle_event(record, event, started)
+
+    async def handle_event(self, record: Record, event: CloudEvent, started: float | None = None) -> None:
+        """Handle ``record``, already parsed as ``event``, by its type's handler."""
+        started = time.perf_counter() if started is None else started
         handler = self._routes.get(event.type)
         if handler is None:
-            self._observe(topic, "other", "ignored", started)
+            self.observe(record.topic, "other", "ignored", started)
             return
         with log_context(event_id=event.id, event_type=event.type, request_id=event.subject):
-            outcome = await self._attempts(handler, event, body, topic, partition, offset, key)
-        self._observe(topic, event.type, outcome, started)
+            outcome = await self._attempts(handler, event, record)
+        self.observe(record.topic, event.type, outcome, started)
 
-    async def _attempts(self, handler: Handler, event: CloudEvent, body: bytes, topic: str, partition: int,
-                        offset: int, key: bytes | None) -> str:
+    async def _attempts(self, handler: Handler, event: CloudEvent, record: Record) -> str:
         """Handle ``event`` until it was handled or dead-lettered; answers which."""
         failures = 0
         transient = 0
+        topic, partition, offset = record.topic, record.partition, record.offset
         log.info("%s: handling %s %s (subject %s)", self._service, event.id, event.type, event.subject)
         while True:
             try:
@@ -140,7 +182,7 @@ class EventConsumer:
             except Exception as exc:
                 failures += 1
                 if failures >= self._max_attempts:
-                    await self._dead_letter(body, topic, partition, offset, exc, failures, key)
+                    await self.dead_letter(record, exc, failures)
                     return "dead_lettered"
                 self._retried(topic, event.type, "failure")
                 delay = self._delay(failures)
@@ -153,7 +195,7 @@ class EventConsumer:
         if self._metrics is not None:
             self._metrics.retries.labels(topic, event_type, fault).inc()
 
-    def _observe(self, topic: str, event_type: str, outcome: str, started: float) -> None:
+    def observe(self, topic: str, event_type: str, outcome: str, started: float) -> None:
         if self._metrics is None:
             return
         self._metrics.handled.labels(topic, event_type, outcome).inc()
@@ -161,15 +203,16 @@ class EventConsumer:
         if outcome == "dead_lettered":
             self._metrics.dead_letters.labels(topic).inc()
 
-    async def _dead_letter(self, body: bytes, topic: str, partition: int, offset: int,
-                           exc: BaseException, attempts: int, key: bytes | None) -> None:
+    async def dead_letter(self, record: Record, exc: BaseException, attempts: int) -> None:
         """Keep the event where an operator sees it; until that worked, the offset must not be committed,
         so any failure of the write itself is retried (with backoff) rather than raised."""
         tries = 0
+        topic, partition, offset = record.topic, record.partition, record.offset
         while True:
             try:
-                letter = await self._dead.add(body, topic=topic, partition=partition, offset=offset,
-                                              error=f"{type(exc).__name__}: {exc}", attempts=attempts, key=key)
+                letter = await self._dead.add(record.body, topic=topic, partition=partition, offset=offset,
+                                              error=f"{type(exc).__name__}: {exc}", attempts=attempts,
+                                              key=record.key)
                 log.error("%s: dead-lettered %s/%s@%s as %s after %d attempt(s): %r",
                           self._service, topic, partition, offset, letter, attempts, exc)
                 return

@@ -27,10 +27,11 @@ from redis.asyncio import Redis
 
 from shared.access import KeyRegistry
 from shared.auth import Access
+from shared.batches import BatchConsumer, BatchHandler
 from shared.dead_letters import DeadLetters
 from shared.infra import build_broker, connect_redis, ensure_topics
 from shared.keyfeed import KeyFeed
-from shared.messaging import EventConsumer, EventPublisher, Handler
+from shared.messaging import EventConsumer, EventPublisher, Handler, Record
 from shared.observability.asyncapi import asyncapi_router
 from shared.observability.http import AccessLog
 from shared.observability.logs import configure_logging as configure_json_logging
@@ -98,21 +99,30 @@ def build_runtime(name: str, settings: ServiceSettings) -> Runtime:
     )
 
 
-def subscribe(runtime: Runtime, topics: list[str], routes: Mapping[str, Handler]) -> None:
-    """Consume ``topics`` in the service's consumer group; commit only after handling."""
+def subscribe(runtime: Runtime, topics: list[str], routes: Mapping[str, Handler],
+              batch_routes: Mapping[str, BatchHandler] | None = None) -> None:
+    """Consume ``topics`` in the service's consumer group, in batches (``shared.batches``); a batch's
+    offsets are committed only once every record in it was handled, ignored or dead-lettered."""
     settings = runtime.settings
     consumer = EventConsumer(runtime.name, routes, runtime.dead_letters,
                              max_attempts=settings.handler_max_attempts,
                              backoff_s=settings.handler_backoff_s,
                              backoff_max_s=settings.handler_backoff_max_s,
                              metrics=runtime.metrics.consumer)
+    batches = BatchConsumer(consumer, batch_routes=batch_routes, concurrency=settings.consume_concurrency,
+                            tracer=runtime.tracing.tracer, backoff_s=settings.handler_backoff_s,
+                            backoff_max_s=settings.handler_backoff_max_s)
     runtime.subscribed.extend(topics)
 
-    async def on_message(msg: KafkaMessage) -> None:
-        await consumer(msg)
+    async def on_batch(msg: KafkaMessage) -> None:
+        raw = msg.raw_message
+        await batches([Record.of(r) for r in (raw if isinstance(raw, tuple) else (raw,))])
 
-    runtime.broker.subscriber(*topics, runtime.topics.replays(runtime.name), group_id=runtime.name,
-                              ack_policy=AckPolicy.ACK, auto_offset_reset="earliest")(on_message)
+    # AckPolicy.ACK commits after the handler returned, and ``batches`` returns only once every record was
+    # handled or dead-lettered (it raises nothing else).
+    runtime.broker.subscriber(*topics, runtime.topics.replays(runtime.name), group_id=runtime.name, batch=True,
+                              max_records=settings.consume_batch_max, batch_timeout_ms=settings.consume_wait_ms,
+                              ack_policy=AckPolicy.ACK, auto_offset_reset="earliest")(on_batch)
 
 
 Periodic = tuple[float, Callable[[], Awaitable[object]]]

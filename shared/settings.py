@@ -49,6 +49,11 @@ class ServiceSettings(BaseSettings):
     handler_backoff_s: float = Field(default=0.2, gt=0)
     handler_backoff_max_s: float = Field(default=30.0, gt=0)
     outbox_relay_s: float = Field(default=5.0, gt=0)
+    # Consuming: up to this many records per batch (one offset commit each), waiting at most this long for
+    # a batch to fill when the log is quiet; records of different requests are handled this many at once.
+    consume_batch_max: int = Field(default=200, ge=1)
+    consume_wait_ms: int = Field(default=20, ge=0)
+    consume_concurrency: int = Field(default=16, ge=1)
     log_level: str = "INFO"
     # Observability: JSON log lines (or text for a terminal); traces exported over OTLP/HTTP, or none.
     log_format: Literal["json", "text"] = "json"

@@ -16,7 +16,7 @@ Exporters: ``none`` (spans are not recorded; an incoming ``traceparent`` still t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -163,10 +163,17 @@ class TraceCarrier:
         return value.decode() if isinstance(value, bytes) else value
 
 
+def extract(header: str) -> trace.SpanContext:
+    """The span context a ``traceparent`` names (invalid if it names none)."""
+    return trace.get_current_span(_PROPAGATOR.extract({"traceparent": header})).get_span_context()
+
+
 @contextmanager
-def continued(tracer: trace.Tracer, header: str | None, name: str, **attributes: str) -> Iterator[trace.Span]:
+def continued(tracer: trace.Tracer, header: str | None, name: str, *,
+              kind: trace.SpanKind = trace.SpanKind.PRODUCER, links: Sequence[trace.Link] = (),
+              attributes: Mapping[str, str] | None = None) -> Iterator[trace.Span]:
     """A span in the trace of ``header`` (a ``traceparent``), or a new trace when there is none."""
     parent = _PROPAGATOR.extract({"traceparent": header}) if header else None
-    with tracer.start_as_current_span(name, context=parent, kind=trace.SpanKind.PRODUCER,
-                                      attributes=attributes) as span:
+    with tracer.start_as_current_span(name, context=parent, kind=kind, links=links,
+                                      attributes=dict(attributes or {})) as span:
         yield span

@@ -116,8 +116,7 @@ class Dispatcher:
                 return
             # Each send continues the trace of the event that scheduled it (webhooks carry it on).
             carried = await self._traces(claim) if self._traces is not None else None
-            with continued(self._tracer, carried, f"send {claim.kind}",
-                           **{"notifier.job": claim.job}):
+            with continued(self._tracer, carried, f"send {claim.kind}", attributes={"notifier.job": claim.job}):
                 await job(claim)
         except TRANSIENT as exc:
             log.warning("sending %s was interrupted; it is due again after its lease (%.0fs): %r", claim.job,

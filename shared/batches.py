@@ -1,0 +1,132 @@
+"""Consuming in batches: one offset commit per batch, requests handled side by side, order kept per request.
+
+Kafka hands a service up to ``max_records`` records at once (``shared.runtime.subscribe``); the batch is
+committed once, after every record in it was handled, ignored or dead-lettered, so delivery stays at least
+once and every handler stays idempotent. Within a batch:
+
+- records of one request (one record key) are handled one after another, in their order on the log;
+  records of different requests are handled side by side, at most ``concurrency`` at once, so a request
+  whose handler waits (Redis, Kafka, the embedding model) holds up only itself. A poison record is retried
+  with backoff and dead-lettered on its request's lane, while the other requests of the batch go on.
+- a *batch route* takes a whole run of consecutive records of its types in one call (capacity plans a run of
+  classified requests once instead of once each). A run is a barrier: what came before it on the log is
+  handled first, what comes after it waits for it. If the batch route fails (not a transient fault), each
+  record of the run falls back to its per-event route, whose retries and dead letters single out the poison.
+
+A batch route's work continues the trace of the run's first record and links the others' (OpenTelemetry's
+way of one operation for many messages); every other record's handling continues its own trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+from opentelemetry import trace
+from opentelemetry.trace import Link
+from pydantic import ValidationError
+
+from shared.envelope import CloudEvent
+from shared.messaging import TRANSIENT, EventConsumer, Record
+from shared.observability.tracing import continued, extract
+
+__all__ = ["BatchConsumer", "BatchHandler"]
+
+log = logging.getLogger(__name__)
+
+BatchHandler = Callable[[Sequence[CloudEvent]], Awaitable[None]]
+_Parsed = tuple[Record, CloudEvent | None]
+
+
+class BatchConsumer:
+    def __init__(self, consumer: EventConsumer, *, batch_routes: Mapping[str, BatchHandler] | None = None,
+                 concurrency: int = 16, tracer: trace.Tracer | None = None, backoff_s: float = 0.2,
+                 backoff_max_s: float = 30.0) -> None:
+        self._one = consumer
+        self._runs = dict(batch_routes or {})
+        self._lanes = asyncio.Semaphore(max(1, concurrency))
+        self._tracer = tracer or trace.get_tracer(__name__)
+        self._backoff_s = backoff_s
+        self._backoff_max_s = backoff_max_s
+
+    async def __call__(self, records: Sequence[Record]) -> None:
+        """Handle every record of a batch; returns once each was handled, ignored or dead-lettered."""
+        loose: list[_Parsed] = []
+        run: list[tuple[Record, CloudEvent]] = []
+        for record in records:
+            event = _parse(record)
+            route = self._runs.get(event.type) if event is not None else None
+            if route is not None and event is not None:
+                if loose:
+                    await self._side_by_side(loose)
+                    loose = []
+                if run and self._runs[run[0][1].type] is not route:
+                    await self._run(run)
+                    run = []
+                run.append((record, event))
+            else:
+                if run:
+                    await self._run(run)
+                    run = []
+                loose.append((record, event))
+        if run:
+            await self._run(run)
+        if loose:
+            await self._side_by_side(loose)
+
+    async def _side_by_side(self, parsed: list[_Parsed]) -> None:
+        lanes: dict[bytes | None, list[_Parsed]] = {}
+        for item in parsed:
+            lanes.setdefault(item[0].key, []).append(item)
+        await asyncio.gather(*(self._lane(items) for items in lanes.values()))
+
+    async def _lane(self, items: list[_Parsed]) -> None:
+        async with self._lanes:
+            for record, event in items:
+                await self._single(record, event)
+
+    async def _single(self, record: Record, event: CloudEvent | None) -> None:
+        if event is None:
+            await self._one.handle(record)  # dead-letters what is not an envelope
+            return
+        with continued(self._tracer, record.traceparent, f"{record.topic} process",
+                       kind=trace.SpanKind.CONSUMER, attributes={"messaging.kafka.offset": str(record.offset)}):
+            await self._one.handle_event(record, event)
+
+    async def _run(self, run: list[tuple[Record, CloudEvent]]) -> None:
+        """One call of the batch route for the whole run; on failure, each record by its own route."""
+        first, events = run[0][0], [event for _, event in run]
+        route = self._runs[events[0].type]
+        links = [Link(context) for record, _ in run[1:]
+                 if record.traceparent and (context := extract(record.traceparent)).is_valid]
+        started = time.perf_counter()
+        transient = 0
+        while True:
+            try:
+                with continued(self._tracer, first.traceparent, f"{first.topic} process",
+                               kind=trace.SpanKind.CONSUMER, links=links,
+                               attributes={"messaging.batch.message_count": str(len(run))}):
+                    await route(events)
+                break
+            except TRANSIENT as exc:  # the run is idempotent: try it whole again once the fault passed
+                transient += 1
+                delay = min(self._backoff_max_s, self._backoff_s * 2 ** min(transient, 10))
+                log.warning("a run of %d event(s) met a transient fault, retrying in %.1fs: %r",
+                            len(run), delay, exc)
+                await asyncio.sleep(delay)
+            except Exception:
+                log.exception("a run of %d event(s) failed as a whole; handling each on its own", len(run))
+                for record, event in run:
+                    await self._single(record, event)
+                return
+        for record, event in run:
+            self._one.observe(record.topic, event.type, "handled", started)
+
+
+def _parse(record: Record) -> CloudEvent | None:
+    try:
+        return CloudEvent.model_validate_json(record.body)
+    except ValidationError:
+        return None
