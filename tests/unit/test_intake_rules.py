@@ -1,6 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
 from intake.domain import TimelineEntry, can_withdraw, current_status, request_id_for, summarize
+from shared.events import NotificationSent, RequestClassified
+from tests.builders import classified
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -49,13 +51,18 @@ def test_the_first_final_event_wins_when_both_done_and_withdrawn_arrive() -> Non
 
 
 def test_a_reclassification_does_not_move_committed_work_back() -> None:
-    again = TimelineEntry.of("r", "request.classified", T0 + timedelta(seconds=9), {"reclassified": True})
+    measured_again = {**classified("r").data, "reclassified": True, "previous_objective_id": "O2"}
+    again = TimelineEntry.of("r", T0 + timedelta(seconds=9), RequestClassified.model_validate(measured_again),
+                             measured_again)
+    assert again.summary == "Measured again against new objectives: now no published objective (was O2)."
     assert current_status([entry("request.scheduled", 1), entry("request.started", 2), again]) == "in_progress"
 
 
 def test_the_timeline_says_plainly_when_nobody_could_be_told() -> None:
-    sent = {"recipient": "dave@example.com", "channel": "email", "status": "sent"}
-    not_sent = {**sent, "status": "not_sent", "detail": "No SMTP server is configured."}
-    assert summarize("notification.sent", sent) == "Told dave@example.com by email."
-    assert summarize("notification.sent", not_sent) == (
+    sent = NotificationSent(notification_id="n-1", request_id="r-1", about_event_id="e-1",
+                            about_event_type="request.backlogged", recipient="dave@example.com", channel="email",
+                            text="Hi Dave", sent_at=T0)
+    not_sent = sent.model_copy(update={"status": "not_sent", "detail": "No SMTP server is configured."})
+    assert summarize(sent) == "Told dave@example.com by email."
+    assert summarize(not_sent) == (
         "Not told dave@example.com by email: No SMTP server is configured.")

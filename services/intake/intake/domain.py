@@ -7,7 +7,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.envelope import derived_id
+from shared.envelope import CloudEvent, derived_id, parse_data
+from shared.events import (
+    EVENT_TYPES,
+    BypassRefused,
+    ConflictDetected,
+    EventData,
+    NotificationSent,
+    RequestBacklogged,
+    RequestClassified,
+    RequestDone,
+    RequestMerged,
+    RequestPaused,
+    RequestScheduled,
+    RequestStarted,
+    RequestSubmitted,
+    RequestWithdrawn,
+    TradeoffDecided,
+    TradeoffRequired,
+)
 from shared.lifecycle import STATUS_AFTER, Status, can_withdraw, fold_status
 
 __all__ = ["TimelineEntry", "can_withdraw", "current_status", "redacted", "request_id_for", "summarize"]
@@ -31,9 +49,15 @@ class TimelineEntry:
                 "summary": self.summary, "changes_status": self.changes_status, "data": self.data}
 
     @classmethod
-    def of(cls, event_id: str, event_type: str, time: datetime, data: dict[str, Any]) -> TimelineEntry:
-        return cls(event_id, event_type, time, summarize(event_type, data), not data.get("reclassified", False),
-                   data)
+    def of(cls, event_id: str, time: datetime, told: EventData, data: dict[str, Any]) -> TimelineEntry:
+        """The entry of event ``told``; ``data`` is its data as on Kafka, which the timeline shows."""
+        reclassified = isinstance(told, RequestClassified) and told.reclassified
+        return cls(event_id, told.event_type, time, summarize(told), not reclassified, data)
+
+    @classmethod
+    def of_event(cls, event: CloudEvent) -> TimelineEntry:
+        """The entry of a consumed event, its data read as its type's model (a misfit raises)."""
+        return cls.of(event.id, event.time, parse_data(event, EVENT_TYPES[event.type]), event.data)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TimelineEntry:
@@ -98,50 +122,47 @@ def redacted(entry: dict[str, Any], own: set[str],
     return {**entry, "summary": summary, "data": data}
 
 
-def summarize(event_type: str, data: dict[str, Any]) -> str:
+def summarize(told: EventData) -> str:
     """One line a requester can read in the timeline."""
-    match event_type:
-        case "request.submitted":
+    match told:
+        case RequestSubmitted():
             return "Received through intake."
-        case "request.classified" if data.get("reclassified"):
-            was = data.get("previous_objective_id") or "no objective"
-            now = data.get("objective_id") or "no published objective"
+        case RequestClassified(reclassified=True):
+            was = told.previous_objective_id or "no objective"
+            now = told.objective_id or "no published objective"
             return f"Measured again against new objectives: now {now} (was {was})."
-        case "request.classified":
-            objective = data.get("objective_id")
-            lane = data.get("lane", "?")
-            return (f"Ladders up to objective {objective}; lane {lane}." if objective
-                    else f"Ladders up to no published objective; lane {lane}.")
-        case "request.backlogged" if data.get("paused"):
-            return (f"Paused: back at position {data.get('position')} in the backlog, "
-                    f"expected to resume in {data.get('expected_start_cycle')}.")
-        case "request.backlogged":
-            return (f"Not right now: position {data.get('position')} in the backlog, "
-                    f"expected to start in {data.get('expected_start_cycle')}.")
-        case "request.scheduled":
-            return f"Committed to cycle {data.get('cycle')}."
-        case "request.started":
+        case RequestClassified():
+            return (f"Ladders up to objective {told.objective_id}; lane {told.lane}." if told.objective_id
+                    else f"Ladders up to no published objective; lane {told.lane}.")
+        case RequestBacklogged(paused=True):
+            return (f"Paused: back at position {told.position} in the backlog, "
+                    f"expected to resume in {told.expected_start_cycle}.")
+        case RequestBacklogged():
+            return (f"Not right now: position {told.position} in the backlog, "
+                    f"expected to start in {told.expected_start_cycle}.")
+        case RequestScheduled():
+            return f"Committed to cycle {told.cycle}."
+        case RequestStarted():
             return "Work started."
-        case "request.paused":
+        case RequestPaused():
             return "Work paused."
-        case "request.done":
+        case RequestDone():
             return "Done."
-        case "request.withdrawn":
+        case RequestWithdrawn():
             return "Withdrawn."
-        case "request.merged":
-            return (f"Merged into request {data.get('into')} (\"{data.get('into_title')}\"); its requester "
-                    "hears that one's news.")
-        case "request.tradeoff_required":
+        case RequestMerged():
+            return f"Merged into request {told.into} (\"{told.into_title}\"); its requester hears that one's news."
+        case TradeoffRequired():
             return "Expedite asked for: a trade-off decision is needed."
-        case "request.tradeoff_decided":
-            return f"Trade-off decided by {data.get('decided_by')}: {data.get('decision')}."
-        case "request.conflict_detected":
+        case TradeoffDecided():
+            return f"Trade-off decided by {told.decided_by}: {told.decision}."
+        case ConflictDetected():
             return "Collides with other large work in the same cycle."
-        case "request.bypass_refused":
+        case BypassRefused():
             return "An attempt to start it outside the backlog was refused."
-        case "notification.sent" if data.get("status") == "not_sent":
-            return f"Not told {data.get('recipient')} by {data.get('channel')}: {data.get('detail')}"
-        case "notification.sent":
-            return f"Told {data.get('recipient')} by {data.get('channel')}."
+        case NotificationSent(status="not_sent"):
+            return f"Not told {told.recipient} by {told.channel}: {told.detail}"
+        case NotificationSent():
+            return f"Told {told.recipient} by {told.channel}."
         case _:
-            return event_type
+            return told.event_type

@@ -22,11 +22,11 @@ def routes(store: RequestStore) -> dict[str, Handler]:
         await store.save_submitted(event.id, event.time, submitted)
 
     async def on_lifecycle(event: CloudEvent) -> None:
-        await store.append(event.subject, TimelineEntry.of(event.id, event.type, event.time, event.data))
+        await store.append(event.subject, TimelineEntry.of_event(event))
 
     async def on_merged(event: CloudEvent) -> None:
         merged = parse_data(event, RequestMerged)
-        await on_lifecycle(event)
+        await store.append(event.subject, TimelineEntry.of(event.id, event.time, merged, event.data))
         await store.append(merged.into, survivor_entry(event))
 
     table: dict[str, Handler] = {"request.submitted": on_submitted, "request.merged": on_merged}

@@ -20,7 +20,7 @@ from intake.handlers import TIMELINE_TYPES
 from intake.merges import MERGED, survivor_entry
 from intake.store import RequestStore, Restored
 from shared.envelope import CloudEvent, parse_data
-from shared.events import RequestSubmitted
+from shared.events import EVENT_TYPES, RequestMerged, RequestSubmitted
 from shared.infra import connect_redis
 from shared.rebuild import Rebuilt, command, rebuild_service
 from shared.topics import Topics
@@ -37,11 +37,12 @@ async def rebuild(settings: IntakeSettings) -> Rebuilt:
         if event.type not in ON_THE_TIMELINE:
             return
         found = requests[event.subject]
-        if event.type == "request.submitted" and found.submitted is None:
-            found.submitted = parse_data(event, RequestSubmitted)
-        found.timeline.setdefault(event.id, TimelineEntry.of(event.id, event.type, event.time, event.data))
-        if event.type == MERGED:  # the surviving request tells it too
-            requests[str(event.data["into"])].timeline.setdefault(event.id, survivor_entry(event))
+        told = parse_data(event, EVENT_TYPES[event.type])
+        if isinstance(told, RequestSubmitted) and found.submitted is None:
+            found.submitted = told
+        found.timeline.setdefault(event.id, TimelineEntry.of(event.id, event.time, told, event.data))
+        if isinstance(told, RequestMerged):  # the surviving request tells it too
+            requests[told.into].timeline.setdefault(event.id, survivor_entry(event))
 
     async def write() -> None:
         await store.restore(requests)

@@ -68,8 +68,8 @@ class RequestStore:
                 pipe.hset(key, mapping=_fields(event))
                 pipe.zadd(_INDEX, {event.request_id: event.submitted_at.timestamp()})
                 await pipe.execute()
-        await self.append(event.request_id, TimelineEntry.of(event_id, event.event_type, event_time,
-                                                             event.model_dump(mode="json")))
+        await self.append(event.request_id,
+                          TimelineEntry.of(event_id, event_time, event, event.model_dump(mode="json")))
 
     async def append(self, request_id: str, entry: TimelineEntry) -> None:
         """Add a lifecycle event once (keyed by event id) and refresh the stored status."""
