@@ -8,6 +8,7 @@ from notifier.domain import DEFAULT_CHANNELS, Notice, Team
 from notifier.messages import Composer
 from notifier.reuse import join, told_about
 from notifier.templates import Templates
+from shared.events import Requester, RequestMerged
 from tests.notifier_samples import AISHA, DAVE, VP, reuse, samples
 from tests.support import event
 
@@ -22,9 +23,9 @@ def _classified(*, other: dict[str, Any] | None) -> dict[str, Any]:
     return data
 
 
-def _merged(request_id: str, into: str, requester: dict[str, Any], into_requester: dict[str, Any]) -> dict[str, Any]:
-    return {**reuse()[1].model_dump(mode="json"), "request_id": request_id, "into": into, "requester": requester,
-            "into_requester": into_requester}
+def _merged(request_id: str, into: str, requester: Requester, into_requester: Requester) -> RequestMerged:
+    return RequestMerged.model_validate({**reuse()[1].model_dump(), "request_id": request_id, "into": into,
+                                         "requester": requester, "into_requester": into_requester})
 
 
 def test_both_requesters_and_ops_hear_of_an_ask_like_another_stakeholders() -> None:
@@ -52,20 +53,20 @@ def test_the_same_person_asking_twice_is_no_overlap_and_an_unknown_other_is_not_
 
 
 def test_a_merge_tells_both_requesters_and_the_merged_requester_follows_the_survivor() -> None:
-    merged = _merged("r-41", "r-40", DAVE.model_dump(), AISHA.model_dump())
-    assert told_about("request.merged", merged, TEAM) == [
+    merged = _merged("r-41", "r-40", DAVE, AISHA)
+    assert told_about("request.merged", merged.model_dump(mode="json"), TEAM) == [
         Notice("requester", DAVE.email, DAVE.name), Notice("stakeholders", AISHA.email, AISHA.name)]
-    audience = join({}, merged)
+    audience = join({}, merged, merged.into)
     started = {**samples()["request.started"].model_dump(mode="json"), "requester": AISHA.model_dump(),
                "joined": list(audience.values())}
     assert [n.recipient for n in told_about("request.started", started, TEAM)] == [AISHA.email, DAVE.email]
 
 
 def test_who_followed_a_merged_request_follows_the_one_it_went_into() -> None:
-    first = join({}, _merged("r-1", "r-2", VP.model_dump(), DAVE.model_dump()))
-    second = join({"r-2": first}, _merged("r-2", "r-3", DAVE.model_dump(), AISHA.model_dump()))
+    first = join({}, _merged("r-1", "r-2", VP, DAVE), "r-2")
+    second = join({"r-2": first}, _merged("r-2", "r-3", DAVE, AISHA), "r-3")
     assert sorted(second) == [DAVE.email, VP.email]
-    assert join({}, _merged("r-1", "r-2", DAVE.model_dump(), DAVE.model_dump())) == {}
+    assert join({}, _merged("r-1", "r-2", DAVE, DAVE), "r-2") == {}
 
 
 def test_the_overlap_notices_name_the_other_ask_and_its_team_in_each_voice() -> None:

@@ -18,7 +18,8 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from notifier.reuse import join
-from shared.envelope import CloudEvent
+from shared.envelope import CloudEvent, parse_data
+from shared.events import Requester, RequestMerged, RequestSubmitted
 
 __all__ = ["Asks", "Person"]
 
@@ -46,8 +47,8 @@ def survivor(into: str, merged_into: Mapping[str, str]) -> str:
     return into
 
 
-def _person(requester: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: requester[k] for k in ("id", "name", "email", "team")}
+def _person(requester: Requester) -> dict[str, Any]:
+    return requester.model_dump(include={"id", "name", "email", "team"})
 
 
 class Asks:
@@ -58,14 +59,15 @@ class Asks:
         """Keep the requester of a submitted request, and join a merged request's people to the survivor's
         audience. Idempotent: a redelivered event writes the same."""
         if event.type == "request.submitted":
-            await self._redis.set(_ask_key(event.subject), json.dumps(_person(event.data["request"]["requester"])))
+            submitted = parse_data(event, RequestSubmitted)
+            await self._redis.set(_ask_key(submitted.request_id), json.dumps(_person(submitted.request.requester)))
         elif event.type == "request.merged":
-            merged = event.subject
-            await self._redis.hset(MERGED_INTO, merged, str(event.data["into"]))
+            merged = parse_data(event, RequestMerged)
+            await self._redis.hset(MERGED_INTO, merged.request_id, merged.into)
             chain = cast(dict[str, str], await self._redis.hgetall(MERGED_INTO))
-            into = survivor(str(event.data["into"]), chain)
-            audiences = {rid: await self.audience(rid) for rid in (merged, into)}
-            joined = join(audiences, {**event.data, "into": into})
+            into = survivor(merged.into, chain)
+            audiences = {rid: await self.audience(rid) for rid in (merged.request_id, into)}
+            joined = join(audiences, merged, into)
             if joined:
                 await self._redis.hset(_audience_key(into), mapping={a: json.dumps(p) for a, p in joined.items()})
 
@@ -116,8 +118,10 @@ class Asks:
              merged_into: dict[str, str]) -> None:
         """What ``learn`` does, in memory, for a rebuild reading the log in order."""
         if event.type == "request.submitted":
-            requesters.setdefault(event.subject, _person(event.data["request"]["requester"]))
+            submitted = parse_data(event, RequestSubmitted)
+            requesters.setdefault(submitted.request_id, _person(submitted.request.requester))
         elif event.type == "request.merged":
-            merged_into[event.subject] = str(event.data["into"])
-            into = survivor(str(event.data["into"]), merged_into)
-            audiences[into] = join(audiences, {**event.data, "into": into})
+            merged = parse_data(event, RequestMerged)
+            merged_into[merged.request_id] = merged.into
+            into = survivor(merged.into, merged_into)
+            audiences[into] = join(audiences, merged, into)

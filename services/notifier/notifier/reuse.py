@@ -18,6 +18,7 @@ from typing import Any
 
 from notifier.domain import Notice, Team, notices_for
 from shared.envelope import derived_id
+from shared.events import RequestMerged
 
 __all__ = ["join", "merge_notices", "overlap_notices", "pair_context", "told_about", "with_joined"]
 
@@ -69,14 +70,14 @@ def with_joined(notices: Sequence[Notice], joined: Iterable[Person]) -> list[Not
     return [*notices, *copies]
 
 
-def join(audiences: Mapping[str, Mapping[str, Person]], merged: Mapping[str, Any]) -> dict[str, Person]:
-    """The survivor's audience after ``merged`` (a ``request.merged``'s data): who followed it, the merged
-    request's requester, and whoever followed the merged request; by address."""
-    into = dict(audiences.get(merged["into"], {}))
-    for person in [merged["requester"], *audiences.get(merged["request_id"], {}).values()]:
-        if person["email"] != merged["into_requester"]["email"]:
-            into.setdefault(person["email"], {k: person[k] for k in ("id", "name", "email", "team")})
-    return into
+def join(audiences: Mapping[str, Mapping[str, Person]], merged: RequestMerged, into: str) -> dict[str, Person]:
+    """The audience of ``into``, the survivor (``merged.into``, or what that went into since), after ``merged``:
+    who followed it, the merged request's requester, and whoever followed the merged request; by address."""
+    joined = dict(audiences.get(into, {}))
+    for person in [merged.requester.model_dump(), *audiences.get(merged.request_id, {}).values()]:
+        if person["email"] != merged.into_requester.email:
+            joined.setdefault(person["email"], {k: person[k] for k in ("id", "name", "email", "team")})
+    return joined
 
 
 def pair_context(data: Mapping[str, Any], pair: tuple[str, str]) -> dict[str, Any]:
