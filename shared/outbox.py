@@ -47,21 +47,32 @@ class Outcomes:
             return None
         return [CloudEvent.model_validate(e) for e in json.loads(raw)]
 
-    async def once(self, event_id: str,
-                   work: Callable[[Pipeline], Awaitable[Sequence[CloudEvent]]]) -> Sequence[CloudEvent]:
+    async def once(self, event_id: str, work: Callable[[Pipeline], Awaitable[Sequence[CloudEvent]]], *,
+                   along: Sequence[str] = ()) -> Sequence[CloudEvent]:
         """Run ``work`` for an event not seen before, or return what it produced the first time.
 
         ``work`` reads Redis as it likes and queues its writes on the pipeline it is
-        given; those writes and the outcome commit together.
+        given; those writes and the outcome commit together. Events handled in the same work (a batch)
+        are named in ``along``: each is recorded as seen, producing nothing of its own, in the same
+        transaction, and ``event_id`` holds what the work produced.
         """
         prior = await self.get(event_id)
         if prior is not None:
             return prior
         async with self._redis.pipeline(transaction=True) as pipe:
             produced = await work(pipe)
+            for other in along:
+                self.record(pipe, other, [])
             self.record(pipe, event_id, produced)
             await pipe.execute()
         return produced
+
+    async def seen(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of ``event_ids`` have an outcome already (were handled before), in one round trip."""
+        if not event_ids:
+            return set()
+        found = await self._redis.mget([self._prefix + e for e in event_ids])
+        return {e for e, raw in zip(event_ids, found, strict=True) if raw is not None}
 
     def record(self, pipe: Pipeline, event_id: str, produced: Sequence[CloudEvent]) -> None:
         """Queue the outcome on ``pipe``, the same transaction as the handler's state."""

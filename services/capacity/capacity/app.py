@@ -36,7 +36,8 @@ def create_app(settings: CapacitySettings) -> FastAPI:
                               source=f"/{NAME}", heat_shield=settings.heat_shield_email, flow=flow)
     titles = TitleStore(runtime.redis)
     runtime.metrics.watch("capacity", capacity_gauges(service))
-    subscribe(runtime, runtime.topics.consumed_by(NAME), handlers.routes(service, titles))
+    subscribe(runtime, runtime.topics.consumed_by(NAME), handlers.routes(service, titles),
+              handlers.batch_routes(service))
     routers = [capacity_router(service, titles, runtime.access),
                dashboard_router(service, titles, runtime.access.allow()),
                flow_router(service, flow, runtime.access),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from capacity.domain import ACTIVE, Card, Ledger, status_of
@@ -33,9 +34,12 @@ def committed_now(ledger: Ledger) -> list[Card]:
                   key=lambda c: c.request_id)
 
 
-def decide(ledger: Ledger, plan: Plan, *, new: str | None, heat_shield: str) -> list[EventData]:
+def decide(ledger: Ledger, plan: Plan, *, new: str | Collection[str] | None, heat_shield: str) -> list[EventData]:
     """The decisions a plan implies: commitments, changed expected starts, trade-off questions,
-    collisions and share alerts. Only what changed is announced."""
+    collisions and share alerts. Only what changed is announced; ``new`` (one request or several, just
+    classified) is announced in any case."""
+    news = [new] if isinstance(new, str) else list(new or ())
+    fresh = set(news)
     events: list[EventData] = []
     for slot in sorted(plan.slots.values(), key=lambda s: (s.position or 0, s.request_id)):
         card = ledger.cards[slot.request_id]
@@ -43,10 +47,11 @@ def decide(ledger: Ledger, plan: Plan, *, new: str | None, heat_shield: str) -> 
             continue
         if slot.committed:
             events.append(scheduled(card, plan.current_cycle, ledger))
-        elif slot.request_id == new or ledger.announced.get(slot.request_id) != slot.start:
+        elif slot.request_id in fresh or ledger.announced.get(slot.request_id) != slot.start:
             events.append(_backlogged(card, slot, plan, ledger))
-    if new is not None and new in plan.slots:
-        events.extend(_tradeoff(ledger, plan, ledger.cards[new], heat_shield))
+    for request_id in news:
+        if request_id in plan.slots:
+            events.extend(_tradeoff(ledger, plan, ledger.cards[request_id], heat_shield))
     events.extend(_collisions(ledger, plan))
     events.extend(_alerts(ledger, plan))
     return events

@@ -4,16 +4,21 @@ OKR set teaches the board its objectives' titles."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from capacity.domain import Ledger, fold
 from capacity.planning import Plan
 from capacity.service import CapacityService
 from capacity.store import TitleStore
+from shared.batches import BatchHandler
 from shared.envelope import CloudEvent
 from shared.events import EventData, OkrsPublished
 from shared.messaging import Handler
 
 log = logging.getLogger(__name__)
+
+# The consumed events that change the board.
+BOARD_CHANGES = ("request.classified", "request.withdrawn", "request.merged")
 
 
 def routes(service: CapacityService, titles: TitleStore) -> dict[str, Handler]:
@@ -30,5 +35,13 @@ def routes(service: CapacityService, titles: TitleStore) -> dict[str, Handler]:
         if await titles.learn(okrs.quarter, okrs.version, {o.id: o.title for o in okrs.objectives}):
             log.info("%s: learnt the titles of OKR set %s v%d", event.id, okrs.quarter, okrs.version)
 
-    return {"request.classified": on_input, "request.withdrawn": on_input, "request.merged": on_input,
-            "okrs.published": on_okrs}
+    return {**dict.fromkeys(BOARD_CHANGES, on_input), "okrs.published": on_okrs}
+
+
+def batch_routes(service: CapacityService) -> dict[str, BatchHandler]:
+    """A run of board changes is planned once (``CapacityService.apply_run``); ``routes`` handles each of
+    them alone when a run fails, to single out the one that cannot be handled."""
+    async def on_run(events: Sequence[CloudEvent]) -> None:
+        await service.apply_run(events)
+
+    return dict.fromkeys(BOARD_CHANGES, on_run)
