@@ -14,6 +14,7 @@ from typing import Any
 
 from capacity.overlaps import Overlaps
 from capacity.planning import FIXED_STATES, Item, Policy, Slot, State, points_for
+from shared.events import RequestClassified
 from shared.lifecycle import Status
 
 __all__ = ["Card", "Ledger", "Tradeoff", "fold", "policy_from", "policy_to", "status_of"]
@@ -232,19 +233,17 @@ def fold(ledger: Ledger, event_type: str, data: dict[str, Any]) -> None:
 
 
 def _card_from_classified(data: dict[str, Any], existing: Card | None, policy: Policy) -> Card:
-    request = data["request"]
+    classified = RequestClassified.model_validate(data)
+    request = classified.request
     item = Item(
-        request_id=data["request_id"], lane=data["lane"], team=request["requester"]["team"],
-        objective_id=data["objective_id"], objective_rank=data.get("objective_rank"),
-        score=float(data.get("score", 0.0)),
-        points=points_for(request.get("effort"), request.get("size"), policy),
-        submitted_at=datetime.fromisoformat(data["submitted_at"]),
-        due_date=date.fromisoformat(request["due_date"]) if request.get("due_date") else None,
-        expedite=bool(request.get("expedite")))
-    submitted_by = data.get("submitted_by")
+        request_id=classified.request_id, lane=classified.lane, team=request.requester.team,
+        objective_id=classified.objective_id, objective_rank=classified.objective_rank, score=classified.score,
+        points=points_for(request.effort, request.size, policy), submitted_at=classified.submitted_at,
+        due_date=request.due_date, expedite=request.expedite)
+    submitted_by = classified.submitted_by
     if existing is not None:  # re-classified: the objective changes, the card keeps its place on the board
         item = replace(existing.item, objective_id=item.objective_id, objective_rank=item.objective_rank,
                        score=item.score)
         submitted_by = submitted_by or existing.submitted_by  # a rollover's event may not name the tool
-    return Card(item, request["title"], request["requester"], data["colour"], data.get("okr_quarter"),
-                data.get("okr_version"), submitted_by, request.get("justification"), data.get("objective_title"))
+    return Card(item, request.title, request.requester.model_dump(), classified.colour, classified.okr_quarter,
+                classified.okr_version, submitted_by, request.justification, classified.objective_title)
