@@ -103,6 +103,26 @@ class Outcomes:
             await publisher.publish_all(produced)
             await self._redis.lrem(self._pending, 0, event_id)
 
+    async def deliver_all(self, outcomes: Sequence[tuple[str, Sequence[CloudEvent]]],
+                          publisher: EventPublisher) -> None:
+        """``deliver`` for several outcomes at once (a batch's), in their order: one wait for the broker's
+        acknowledgements, one round trip to take them off the outbox."""
+        async with self._publishing:
+            pending = cast(list[str], await self._redis.lrange(self._pending, 0, -1))
+            mine = [(event_id, produced) for event_id, produced in outcomes if event_id in pending]
+            if not mine:
+                return
+            first = min(pending.index(event_id) for event_id, _ in mine)
+            ours = {event_id for event_id, _ in mine}
+            for earlier in pending[:first]:
+                if earlier not in ours:
+                    await self._publish_pending(earlier, publisher)
+            await publisher.publish_all([event for _, produced in mine for event in produced])
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for event_id in ours:
+                    pipe.lrem(self._pending, 0, event_id)
+                await pipe.execute()
+
     async def republish_pending(self, publisher: EventPublisher) -> int:
         """Publish every outcome not yet known to be on Kafka, in commit order; the outbox's relay."""
         async with self._publishing:

@@ -101,3 +101,20 @@ async def test_outcomes_an_earlier_version_left_pending_are_still_published(
     await redis.aclose()
     assert await outcomes.republish_pending(publisher) == 1
     assert await _published(settings_for, topics, 1) == [0]
+
+
+async def test_a_batch_of_outcomes_goes_out_after_older_pending_ones_in_order_and_only_once(
+        outbox: tuple[Outcomes, EventPublisher, KafkaBroker, Topics], settings_for: Callable[..., CapacitySettings],
+) -> None:
+    outcomes, publisher, _, topics = outbox
+    await outcomes.once("cause-older", _producing([_paused(0)]))
+    batch = [(f"cause-{n}", [_paused(n)]) for n in (1, 2, 3)]
+    for cause, produced in batch:
+        await outcomes.once(cause, _producing(produced))
+    seen = await outcomes.seen(["cause-older", "cause-1", "cause-3", "cause-never"])
+    assert seen == {"cause-older", "cause-1", "cause-3"}
+    await outcomes.deliver_all(batch, publisher)
+    await outcomes.deliver_all(batch, publisher)  # a redelivered batch: already on Kafka
+    await outcomes.run("cause-marker", _producing([_paused(4)]), publisher)
+    assert await _published(settings_for, topics, 5) == [0, 1, 2, 3, 4]
+    assert await outcomes.depth() == 0

@@ -52,8 +52,8 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
 
     roll_over = handlers.rollover(open_requests, runtime.publisher, current, classifier, source)
     subscribe(runtime, runtime.topics.consumed_by(NAME),
-              handlers.routes(store, open_requests, runtime.outcomes, runtime.publisher, current, classifier,
-                              roll_over, source, similarity))
+              *handlers.routes(store, open_requests, runtime.outcomes, runtime.publisher, current, classifier,
+                               roll_over, source, similarity))
     router = okrs_router(store, runtime.publisher, runtime.access, classifier, current, source, similarity)
     preview = preview_router(store, open_requests, runtime.access, classifier,
                              lambda: current_quarter(date.today(), settings.pinned_quarter))

@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from redis.asyncio.client import Pipeline
 
 from classifier.domain import Classification, Classifier, OkrSet, OpenRequest
+from classifier.similarity.detector import Vector
 from classifier.similarity.lookup import Similarity
 from classifier.store import OkrStore, OpenRequests
+from shared.batches import BatchHandler
 from shared.envelope import CloudEvent, derived_id, envelope, parse_data
 from shared.events import OkrsPublished, RequestClassified, RequestSubmitted
 from shared.messaging import EventPublisher, Handler
@@ -84,14 +86,15 @@ def open_request(classified: RequestClassified) -> OpenRequest:
 
 def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, publisher: EventPublisher,
            current: Current, classifier: Classifier, roll_over: Callable[[], Awaitable[int]],
-           source: str, similarity: Similarity) -> dict[str, Handler]:
-    async def on_submitted(event: CloudEvent) -> None:
+           source: str, similarity: Similarity) -> tuple[dict[str, Handler], dict[str, BatchHandler]]:
+    """The handler of each consumed type, and the batch route of submissions (``shared.batches``)."""
+    def classify(event: CloudEvent, vector: Vector | None) -> Callable[[Pipeline], Awaitable[list[CloudEvent]]]:
         submitted = parse_data(event, RequestSubmitted)
 
-        async def work(pipe: Pipeline) -> Sequence[CloudEvent]:
+        async def work(pipe: Pipeline) -> list[CloudEvent]:
             okrs = await current()
             result = classifier.classify(submitted.request, okrs)
-            found = await similarity.find(submitted.request_id, submitted.request, result.objective_id)
+            found = await similarity.find(submitted.request_id, submitted.request, result.objective_id, vector)
             classified = RequestClassified(
                 request_id=submitted.request_id, request=submitted.request,
                 submitted_at=submitted.submitted_at, submitted_by=submitted.submitted_by, **asdict(result),
@@ -104,7 +107,22 @@ def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, pub
             return [envelope(classified, source=source,
                              event_id=derived_id(event.id, classified.event_type))]
 
-        await outcomes.run(event.id, work, publisher)
+        return work
+
+    async def on_submitted(event: CloudEvent) -> None:
+        await outcomes.run(event.id, classify(event, None), publisher)
+
+    async def on_submissions(events: Sequence[CloudEvent]) -> None:
+        """A run of submissions: embedded in one trip to the model's thread, then classified one after
+        another (each sees the ones before it among the open requests it is compared with), and their
+        classifications published together."""
+        seen = await outcomes.seen([event.id for event in events])
+        fresh = list({event.id: event for event in events if event.id not in seen}.values())
+        vectors = await similarity.embed([parse_data(event, RequestSubmitted).request for event in fresh])
+        done = [(event.id, await outcomes.once(event.id, classify(event, vector)))
+                for event, vector in zip(fresh, vectors, strict=True)]
+        again = [(event.id, await outcomes.get(event.id) or []) for event in events if event.id in seen]
+        await outcomes.deliver_all([*again, *done], publisher)
 
     async def on_closed(event: CloudEvent) -> None:
         await open_requests.close(event.subject)
@@ -113,5 +131,6 @@ def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, pub
         await store.save(published_set(event))
         await roll_over()
 
-    return {"request.submitted": on_submitted, "request.withdrawn": on_closed, "request.done": on_closed,
-            "request.merged": on_closed, "okrs.published": on_okrs_published}
+    return ({"request.submitted": on_submitted, "request.withdrawn": on_closed, "request.done": on_closed,
+             "request.merged": on_closed, "okrs.published": on_okrs_published},
+            {"request.submitted": on_submissions})

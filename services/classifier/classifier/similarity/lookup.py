@@ -4,6 +4,7 @@ kept beside the open request, and compared with every other open request's vecto
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from classifier.domain import OpenRequest
@@ -53,9 +54,21 @@ class Similarity:
         return Profile(request.request_id, kept.entities, kept.words, kept.work_type, kept.due_date,
                        request.objective_id, kept.title_words, kept.audiences)
 
-    async def find(self, request_id: str, details: RequestDetails, objective_id: str | None) -> Found:
-        """The open requests from other requesters that look like the same or overlapping work."""
-        vector = (await asyncio.to_thread(self.detector.embed, [text_of(details)]))[0]
+    async def embed(self, requests: Sequence[RequestDetails]) -> list[Vector]:
+        """Each request's vector, all in one trip to a worker thread (the model runs outside the event loop)."""
+        def each() -> list[Vector]:
+            # One text at a time: these texts are short, and padding a batch to its longest costs more
+            # than the batch saves (measured: 40 ms a text alone, 42-58 ms in batches of 4-16).
+            return [self.detector.embed([text_of(details)])[0] for details in requests]
+
+        return await asyncio.to_thread(each) if requests else []
+
+    async def find(self, request_id: str, details: RequestDetails, objective_id: str | None,
+                   vector: Vector | None = None) -> Found:
+        """The open requests from other requesters that look like the same or overlapping work; ``vector``
+        is the request's, when it was embedded already (``embed``)."""
+        if vector is None:
+            [vector] = await self.embed([details])
         opened = await self._open.all()
         by_id = {r.request_id: r for r in opened}
         matches = self.detector.similar(profile(request_id, details, objective_id), details.requester.id, vector,
