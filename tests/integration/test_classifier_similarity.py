@@ -71,6 +71,23 @@ async def test_a_second_request_for_the_same_work_names_the_first_and_a_look_ali
         assert [s["request_id"] for s in events["mine"]["similar"]] == ["marks"]
 
 
+async def test_two_asks_for_the_same_work_posted_at_once_are_linked_though_consumed_in_one_batch(
+        settings: ClassifierSettings) -> None:
+    """Submissions consumed together are classified one after another: the second sees the first."""
+    topics = Topics(settings.topic_prefix)
+    async with running_classifier(settings) as client, \
+            EventTap(settings.kafka_bootstrap, topics.classifications) as tap:
+        await client.put(f"/v1/okrs/{QUARTER}", json=okr_set(3), headers=AUTH)
+        await publish(settings.kafka_bootstrap, topics,
+                      *(submitted(f"filler-{n}", requester=requester(10 + n), **GLOBEX) for n in range(6)),
+                      submitted("logos", requester=requester(1, "Web"), **LOGOS),
+                      submitted("marks", requester=requester(3, "Brand"), **BRAND_MARKS))
+        events = {e.subject: e.data for e in await tap.wait_for(lambda es: len(es) == 8)}
+        named = {s["request_id"] for s in events["logos"]["similar"]} | {
+            s["request_id"] for s in events["marks"]["similar"]}
+        assert {"logos", "marks"} & named
+
+
 async def test_closed_requests_are_not_compared(settings: ClassifierSettings) -> None:
     topics = Topics(settings.topic_prefix)
     merged = RequestMerged(request_id="merged", into="kept", merged_by="ops", title=LOGOS["title"],
