@@ -7,7 +7,7 @@ outbox of ``notification.sent``). Then, from the log: subscriptions, their secre
 ``NOTIFIER_SECRETS_KEY``, from ``notifier.subscriptions``; every notice and delivery at its latest
 revision from ``notifier.sends``, finished ones finished, pending ones due again (so a notice that was
 never sent is sent once, after the restart, and nothing else); who may be mailed again this hour;
-the objectives' titles; the withdrawn and merged requests, each request's requester and the audience
+the withdrawn and merged requests, each request's requester and the audience
 merges joined to it. Nothing is composed, fanned out or sent here.
 """
 
@@ -24,7 +24,6 @@ from notifier.app import NAME
 from notifier.asks import Asks, Person
 from notifier.config import NotifierSettings
 from notifier.journal import DeliveryRecorded, Journal, NoticeRecorded, Recorded, SubscriptionRecorded
-from notifier.objectives import Objectives
 from notifier.sending.recipients import WINDOW_S, Recipients
 from notifier.store import NotificationLog
 from notifier.webhooks import deliveries, subscriptions
@@ -67,7 +66,7 @@ async def rebuild(settings: NotifierSettings) -> Rebuilt:
         log.info("notifier: published %d changed record(s) first", flushed)
     redis = connect_redis(settings.redis_url)
     subscription_store, delivery_log = SubscriptionStore(redis), DeliveryLog(redis)
-    notifications, objectives = NotificationLog(redis), Objectives(redis)
+    notifications = NotificationLog(redis)
     latest: dict[str, Recorded] = {}
     withdrawn: set[str] = set()
     requesters: dict[str, Person] = {}
@@ -76,8 +75,6 @@ async def rebuild(settings: NotifierSettings) -> Rebuilt:
 
     async def fold(event: CloudEvent) -> None:
         match event.type:
-            case "okrs.published" | "request.classified":
-                await objectives.learn(event)
             case "request.withdrawn":
                 withdrawn.add(event.subject)
             case "request.merged":
@@ -115,8 +112,7 @@ async def rebuild(settings: NotifierSettings) -> Rebuilt:
 
     topics = Topics(settings.topic_prefix)
     try:
-        return await rebuild_service(NAME, settings, redis, [topics.requests, topics.classifications, topics.okrs,
-                                                             topics.subscriptions, topics.sends], fold,
+        return await rebuild_service(NAME, settings, redis, [topics.requests, topics.subscriptions, topics.sends], fold,
                                      finish=restore)
     finally:
         await redis.aclose()
