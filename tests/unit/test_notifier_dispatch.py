@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -50,6 +51,20 @@ class FakeSchedule:
 
     async def forget(self, kind: str, job_id: str) -> None:
         self.forgotten.append(f"{kind}:{job_id}")
+
+    async def next_due(self) -> float | None:
+        return None
+
+    async def announce(self) -> None:
+        self.queued.append(("announce", ()))
+
+    @asynccontextmanager
+    async def wakes(self) -> AsyncIterator[AsyncIterator[object]]:
+        async def never() -> AsyncIterator[object]:
+            await asyncio.Event().wait()
+            yield None
+
+        yield never()
 
     def __getattr__(self, command: str) -> Callable[..., None]:  # a pipeline: records what is queued
         return lambda *args, **kwargs: self.queued.append((command, (*args, *kwargs.values())))

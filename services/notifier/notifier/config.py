@@ -52,7 +52,9 @@ class NotifierSettings(ServiceSettings):
     # A claimed send is due again after its lease: what bounds the repeat after a crash. It must
     # outlast two sends and the writes around them, or a slow send would be claimed again.
     lease_s: float = Field(default=60.0, gt=0)
-    dispatch_poll_s: float = Field(default=0.5, gt=0)
+    # The dispatcher wakes when a send is scheduled (on any instance) and when the earliest is due; this
+    # timed look is only the net under those.
+    dispatch_poll_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=5.0, ge=0)
 
     # Escalations: the requester's and ops' notices of a trade-off go once the heat-shield manager's

@@ -52,18 +52,59 @@ class Dispatcher:
         self._grace_s = grace_s
         self._on_stop = on_stop
         self._wake = asyncio.Event()
+        self._telling: asyncio.Task[None] | None = None
+        self._tell_again = False
         self._running: dict[str, tuple[asyncio.Task[None], Claim]] = {}
         self._tracer = tracer or trace.get_tracer(__name__)
         self._traces = traces  # the traceparent each job was scheduled under (``Schedule.trace_of``)
 
     def wake(self) -> None:
-        """Something may be due now: look without waiting for the next poll."""
+        """Something may be due now: look without waiting for the next poll, and tell the other instances."""
         self._wake.set()
+        if self._telling is not None and not self._telling.done():
+            self._tell_again = True  # scheduled after the announcement in flight was sent: one more
+            return
+        self._telling = asyncio.create_task(self._tell())
+
+    async def _tell(self) -> None:
+        while True:
+            self._tell_again = False
+            try:
+                await self._schedule.announce()
+            except Exception as exc:  # the others find the job at their next poll
+                log.warning("could not tell the other dispatchers of a scheduled send: %r", exc)
+                return
+            if not self._tell_again:
+                return
+
+    async def _listen(self) -> None:
+        """Wake on every instance's announcements; listen again after a fault (the poll covers the gap)."""
+        while True:
+            try:
+                async with self._schedule.wakes() as announced:
+                    self._wake.set()  # anything announced while not listening
+                    async for _ in announced:
+                        self._wake.set()
+            except Exception as exc:  # Redis away: the timed look still runs
+                log.warning("not hearing other dispatchers (%r); listening again in %.1fs", exc, self._poll_s)
+            await asyncio.sleep(self._poll_s)
+
+    async def _idle(self) -> float:
+        """How long to sleep when nothing is due: until the earliest job is, at most one poll (with every
+        slot taken, until one is free: ``_done`` wakes the loop)."""
+        if len(self._running) >= self._concurrency:
+            return self._poll_s
+        try:
+            due = await self._schedule.next_due()
+        except Exception:  # Redis away: the next loop reports it
+            return self._poll_s
+        return self._poll_s if due is None else min(self._poll_s, max(0.01, due - time.time()))
 
     async def run(self) -> None:
         """Claim and send until cancelled; then let sends in flight finish (or cancel them) and close."""
         this = asyncio.current_task()
         assert this is not None
+        listening = asyncio.create_task(self._listen(), name="dispatcher wakes")
         try:
             while True:
                 # A cancellation that a client turned into an error of its own (or that Python 3.11's
@@ -75,11 +116,13 @@ class Dispatcher:
                 except Exception:  # Redis away, or a fault of ours: visible here, tried again next poll
                     log.exception("claiming due sends failed; trying again in %.1fs", self._poll_s)
                     busy = False
-                if not busy:
+                if not busy and not self._wake.is_set():
                     with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(self._poll_s):
+                        async with asyncio.timeout(await self._idle()):
                             await self._wake.wait()
         finally:
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
             await self._drain()
             if self._on_stop is not None:
                 await self._on_stop()

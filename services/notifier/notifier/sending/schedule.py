@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import cast
 
@@ -22,9 +23,11 @@ from redis.exceptions import WatchError
 
 from shared.observability.tracing import TraceCarrier
 
-__all__ = ["DUE", "TRACES", "Claim", "Schedule", "job", "lease_key"]
+__all__ = ["DUE", "TRACES", "WAKE", "Claim", "Schedule", "job", "lease_key"]
 
 DUE = "notifier:due"
+# A channel: "a job was scheduled", so every instance's dispatcher looks at once instead of at its next poll.
+WAKE = "notifier:wake"
 # The trace each job was scheduled in, so its send continues the trace of the event that caused it.
 TRACES = TraceCarrier("notifier:trace:")
 _LEASE = "notifier:lease:"
@@ -82,6 +85,25 @@ class Schedule:
         members = cast(list[str], await self._redis.eval(_CLAIM, 1, DUE, now, now + lease_s, limit, token, _LEASE,
                                                          int(lease_s * 2000) + 60_000))
         return [Claim(kind, job_id, token) for kind, job_id in (member.split(":", 1) for member in members)]
+
+    async def next_due(self) -> float | None:
+        """When the earliest job is due (leased ones: when their lease runs out), or None when none is."""
+        first = cast(list[tuple[str, float]], await self._redis.zrange(DUE, 0, 0, withscores=True))
+        return float(first[0][1]) if first else None
+
+    async def announce(self) -> None:
+        """Tell every dispatcher that a job was scheduled."""
+        await self._redis.publish(WAKE, "due")
+
+    @asynccontextmanager
+    async def wakes(self) -> AsyncIterator[AsyncIterator[object]]:
+        """The announcements, as they come (a connection of their own while open)."""
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(WAKE)
+        try:
+            yield (message async for message in pubsub.listen() if message is not None)
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def under_lease(self, claim: Claim, queue: Callable[[Pipeline], None]) -> bool:
         """Apply what ``queue`` queues, in one transaction, only while ``claim`` still holds its lease;
