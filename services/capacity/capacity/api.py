@@ -20,6 +20,7 @@ from shared.events import (
     EventData,
     PolicyUpdated,
 )
+from shared.lanes import SIZES
 from shared.problems import Problem
 
 DEFAULT = Policy()
@@ -47,8 +48,8 @@ class PolicyUpdate(BaseModel):
             raise ValueError("lane caps are shares of a cycle, between 0 and 1")
         if set(self.lane_caps) != set(INTERNAL_LANES):
             raise ValueError(f"give a cap for each internal lane: {', '.join(INTERNAL_LANES)}")
-        if not set(self.wip_limits) <= set(LANES) or not set(self.size_points) <= {"XS", "S", "M", "L", "XL"}:
-            raise ValueError("WIP limits are per lane, points per size (XS, S, M, L, XL)")
+        if not set(self.wip_limits) <= set(LANES) or not set(self.size_points) <= set(SIZES):
+            raise ValueError(f"WIP limits are per lane, points per size ({', '.join(SIZES)})")
         if any(v < 0 for v in self.wip_limits.values()) or any(v < 1 for v in self.size_points.values()):
             raise ValueError("WIP limits must be 0 or more, and points per size 1 or more")
         return self

@@ -2,16 +2,14 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from classifier.similarity.scoring import Weights
+from shared.lanes import LANE_COLOURS
 from shared.settings import ServiceSettings
 
 
 class ClassifierSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CLASSIFIER_")
     port: int = 8002
-    lane_colours: dict[str, str] = Field(default_factory=lambda: {
-        "customer": "blue", "sales": "orange", "business_unit": "green",
-        "executive": "yellow", "legal": "grey",
-    })
+    lane_colours: dict[str, str] = Field(default_factory=lambda: dict(LANE_COLOURS))
     # Alignment scoring (see classifier.alignment.AlignmentConfig for the rest).
     alignment_threshold: float = Field(default=3.0, ge=0)
     alignment_claim_margin: float = Field(default=0.25, ge=0, le=1)

@@ -10,12 +10,13 @@ from typing import Literal
 
 from capacity.planning.ledger import Limits, share_floor
 from capacity.planning.order import cycle_index, label, order_key, start_of
+from shared.lanes import LANES
 
 __all__ = ["CUSTOMER", "FIXED_STATES", "INTERNAL_LANES", "Item", "Plan", "Policy", "Slot", "State", "cycle_label",
            "cycle_start", "internal_allowance", "lane_budgets", "limits_of", "points_for", "priority"]
 
 CUSTOMER = "customer"
-INTERNAL_LANES = ("sales", "business_unit", "executive", "legal")
+INTERNAL_LANES = tuple(lane for lane in LANES if lane != CUSTOMER)
 State = Literal["open", "committed", "in_progress", "paused", "done"]
 
 
