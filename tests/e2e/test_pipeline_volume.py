@@ -55,8 +55,9 @@ async def test_every_request_of_a_steady_stream_is_classified_decided_and_told_e
     templates = stories(DATA / "stories.json")
     bodies = [body(templates[n % len(templates)], f"volume-{n}") for n in range(volume.count)]
     watcher = Watcher(endpoints.kafka_bootstrap, volume.kafka_auth(), Topics(stack_prefix))
-    # No pool limit: a slow answer must not hold back the next POST on a free connection.
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=200)
+    # No pool limit: a slow answer must not hold back the next POST on a free connection. Idle connections are
+    # dropped well before uvicorn closes them (5 s): one reused as the server closed it fails with ReadError.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=200, keepalive_expiry=2)
     started = time.monotonic()
     async with httpx.AsyncClient(timeout=30, headers=AUTH, limits=limits) as http:
         await publish_okrs(http, services["classifier"].url, API_KEY, sample_okrs(DATA / "okrs-2026-Q4.json"))
