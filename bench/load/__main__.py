@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.load.cpu import CpuMeter
 from bench.load.figures import Door, door, outstanding, pipeline
 from bench.load.stack import BenchStack, create_topic, issue_key, publish_okrs, sample_okrs
 from bench.load.table import Row, render
@@ -106,6 +107,7 @@ async def measure(args: argparse.Namespace, stack: BenchStack) -> tuple[list[Row
         await publish_okrs(client, stack.url("classifier"), stack.dev_key(), okrs)
         key = await issue_key(client, stack.url("intake"), stack.dev_key())
     baselines = Baselines(stack)
+    cpu = CpuMeter(stack.run_dir / "stack")
     watcher = Watcher(stack.bootstrap, stack.admin())
     work = stack.run_dir / "attacks"
     work.mkdir()
@@ -136,11 +138,14 @@ async def measure(args: argparse.Namespace, stack: BenchStack) -> tuple[list[Row
                 log(f"{rate}/s for {args.baseline_seconds} s at the {name} baseline")
                 doors[name] = door(await attack_door(name, stack.url(port), rate, args.baseline_seconds), rate)
             log(f"{rate}/s for {args.seconds} s at intake")
+            before = cpu.read()
             results = await attack_door("intake", stack.url("intake"), rate, args.seconds)
             doors["intake"] = door(results, rate)
             log(f"waiting for the pipeline to drain (at most {args.drain_s:.0f} s)")
             drained = await drain(watcher, results, quiet_s=args.quiet_s, max_s=args.drain_s)
-            rows.append(Row(rate, args.seconds, doors, pipeline(results, watcher.sightings), drained))
+            accepted = sum(1 for r in results if r.request_id is not None)
+            rows.append(Row(rate, args.seconds, doors, pipeline(results, watcher.sightings), drained,
+                            CpuMeter.per_request_ms(before, cpu.read(), accepted)))
         if args.ceiling_seconds:
             for name, port in (("bare", "bare"), ("kafka", "kafka_baseline"), ("intake", "intake")):
                 log(f"ceiling: {CEILING_WORKERS} clients as fast as they are answered for {args.ceiling_seconds} s"

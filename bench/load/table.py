@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.load.figures import Door, Percentiles, Pipeline
 
@@ -18,6 +18,7 @@ class Row:
     doors: dict[str, Door]  # "bare", "kafka", "intake"
     pipeline: Pipeline
     drained: bool
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU per accepted request, by process
 
 
 def _ms(value: float | None) -> str:
@@ -50,6 +51,7 @@ def render(rows: list[Row], ceiling: dict[str, Door]) -> str:
             f"{_three(p.to_notice):>23} {'-' if p.decisions_per_s is None else f'{p.decisions_per_s:.1f}':>11} "
             f"{f'{p.lost_decision} / {p.lost_notice}':>15} "
             f"{f'{p.duplicated_events} / {p.duplicated_notices}':>13} {drain:>8}{refused}")
+    lines += _cpu(rows)
     lines += ["", "The door: intake's POST beside the baselines at the same offered rate "
                   "(ratio = intake ÷ baseline; throughput near 1.00x and small latency ratios are good):", ""]
     head = (f"{'offered':>9}  {'door':<32} {'achieved':>9} {'p50 ms':>7} {'p99 ms':>7}   "
@@ -78,3 +80,17 @@ def render(rows: list[Row], ceiling: dict[str, Door]) -> str:
                   "twice / one decision told twice;", "drain: last decision or notice after the last POST "
                   "(+: cut off before every request was accounted for)."]
     return "\n".join(lines)
+
+
+def _cpu(rows: list[Row]) -> list[str]:
+    """CPU milliseconds per accepted request, by process: what the noise of a shared machine leaves alone."""
+    names = sorted({name for row in rows for name in row.cpu_ms})
+    if not names:
+        return []
+    head = f"{'offered':>9} " + " ".join(f"{name:>10}" for name in names) + f" {'total':>10}"
+    lines = ["", "CPU per accepted request, ms, by process (from the POSTs until the pipeline drained):", "",
+             head, "-" * len(head)]
+    for row in rows:
+        cells = " ".join(f"{row.cpu_ms.get(name, 0.0):>10.1f}" for name in names)
+        lines.append(f"{f'{row.rate}/s':>9} {cells} {sum(row.cpu_ms.values()):>10.1f}")
+    return lines
