@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
 from intake.domain import TimelineEntry, current_status
@@ -73,11 +74,25 @@ class RequestStore:
 
     async def append(self, request_id: str, entry: TimelineEntry) -> None:
         """Add a lifecycle event once (keyed by event id) and refresh the stored status."""
-        added = await self._redis.hsetnx(_timeline_key(request_id), entry.event_id,
-                                         json.dumps(entry.as_dict()))
-        if added:
-            status = current_status(await self.timeline(request_id))
-            await self._redis.hset(_request_key(request_id), "status", status)
+        timeline = _timeline_key(request_id)
+        if not await self._redis.hsetnx(timeline, entry.event_id, json.dumps(entry.as_dict())):
+            return
+        # The status is read off the whole timeline, and another entry of the same request may land meanwhile
+        # (its events are handled side by side with a merge naming it, or on another instance): written only
+        # if the timeline did not change since it was read, else read again.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(timeline)
+                    rows = cast(list[str], await pipe.hvals(timeline))
+                    status = current_status(sorted((TimelineEntry.from_dict(json.loads(r)) for r in rows),
+                                                   key=lambda e: e.time))
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(_request_key(request_id), "status", status)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue
 
     async def restore(self, requests: Mapping[str, Restored], batch: int = 500) -> None:
         """Write requests as a rebuild found them on the log into wiped keys, ``batch`` requests a round trip:
