@@ -167,7 +167,9 @@ class EventConsumer:
         failures = 0
         transient = 0
         topic, partition, offset = record.topic, record.partition, record.offset
-        log.info("%s: handling %s %s (subject %s)", self._service, event.id, event.type, event.subject)
+        # DEBUG: at a few hundred events a second, a line each costs more than the handling of some;
+        # outcomes worth reading (retries, dead letters) are logged on their own, with the event named.
+        log.debug("%s: handling %s %s (subject %s)", self._service, event.id, event.type, event.subject)
         while True:
             try:
                 await handler(event)
