@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -16,6 +16,10 @@ from shared.events import RequestDetails
 OPEN = "classifier:open"
 CLOSED = "classifier:closed"
 VECTORS = "classifier:vectors"  # each open request's sentence vector (similarity), base64 float32
+# A stream naming each open request as it is put or closed, in order: a reader of the open requests reads
+# only what changed since it last looked, not all of them on every submission.
+CHANGES = "classifier:open-changes"
+_CHANGES_KEPT = 100_000
 
 
 def _versions_key(quarter: str) -> str:
@@ -60,6 +64,7 @@ class OpenRequests:
         # Each open request as last parsed, by its stored JSON: a request read again unchanged (the usual
         # case: every submission reads them all) is not validated again.
         self._parsed: dict[str, tuple[str, OpenRequest]] = {}
+        self._seen: str | None = None  # the last change of ``CHANGES`` taken in
 
     def lock(self) -> Lock:
         return self._redis.lock("classifier:rollover-lock", timeout=60, blocking_timeout=90)
@@ -73,12 +78,14 @@ class OpenRequests:
             "submitted_by": request.submitted_by}))
         if vector is not None:
             pipe.hset(VECTORS, request.request_id, vector)
+        pipe.xadd(CHANGES, {"id": request.request_id}, maxlen=_CHANGES_KEPT, approximate=True)
 
     async def close(self, request_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(OPEN, request_id)
             pipe.hdel(VECTORS, request_id)
             pipe.sadd(CLOSED, request_id)
+            pipe.xadd(CHANGES, {"id": request_id}, maxlen=_CHANGES_KEPT, approximate=True)
             await pipe.execute()
 
     async def restore(self, still_open: list[OpenRequest], closed: set[str], batch: int = 1000,
@@ -98,13 +105,45 @@ class OpenRequests:
         return bool(await self._redis.sismember(CLOSED, request_id))
 
     async def all(self) -> list[OpenRequest]:
+        """Every open request: those changed since the last look are read again (``CHANGES``); all of them
+        only the first time, or when the count kept here no longer matches Redis's (a wipe, a trimmed log)."""
+        if self._seen is None:
+            return await self._reload()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xrange(CHANGES, min=f"({self._seen}", max="+")
+            pipe.xrange(CHANGES, min="-", max="+", count=1)
+            pipe.hlen(OPEN)
+            changes, first, size = cast(tuple[list[tuple[str, dict[str, str]]], list[tuple[str, Any]], int],
+                                        await pipe.execute())
+        if first and _position(first[0][0]) > _position(self._seen):  # what came after our look was trimmed
+            return await self._reload()
+        changed = list(dict.fromkeys(fields["id"] for _, fields in changes))
+        if changed:
+            rows = cast(list[str | None], await self._redis.hmget(OPEN, changed))
+            for request_id, raw in zip(changed, rows, strict=True):
+                self._take(request_id, raw)
+            self._seen = changes[-1][0]
+        if len(self._parsed) != size:
+            return await self._reload()
+        return [request for _, request in self._parsed.values()]
+
+    async def _reload(self) -> list[OpenRequest]:
+        last = cast(list[tuple[str, Any]], await self._redis.xrevrange(CHANGES, count=1))
         rows = cast(dict[str, str], await self._redis.hgetall(OPEN))
-        parsed = {}
+        for gone in set(self._parsed) - set(rows):
+            del self._parsed[gone]
         for request_id, raw in rows.items():
-            kept = self._parsed.get(request_id)
-            parsed[request_id] = kept if kept is not None and kept[0] == raw else (raw, _parse(request_id, raw))
-        self._parsed = parsed
-        return [request for _, request in parsed.values()]
+            self._take(request_id, raw)
+        self._seen = last[0][0] if last else "0-0"
+        return [request for _, request in self._parsed.values()]
+
+    def _take(self, request_id: str, raw: str | None) -> None:
+        if raw is None:
+            self._parsed.pop(request_id, None)
+            return
+        kept = self._parsed.get(request_id)
+        if kept is None or kept[0] != raw:
+            self._parsed[request_id] = (raw, _parse(request_id, raw))
 
     async def vectors(self, request_ids: list[str]) -> dict[str, str]:
         """The kept sentence vectors of these requests (those that have one)."""
@@ -132,3 +171,8 @@ def _parse(request_id: str, raw: str) -> OpenRequest:
     return OpenRequest(request_id, RequestDetails.model_validate(data["details"]),
                        datetime.fromisoformat(data["submitted_at"]), data["objective_id"], data.get("objective_rank"),
                        data.get("classified_under"), data.get("submitted_by"))
+
+
+def _position(stream_id: str) -> tuple[int, int]:
+    millis, _, sequence = stream_id.partition("-")
+    return int(millis), int(sequence or 0)
