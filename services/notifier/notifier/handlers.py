@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from notifier.asks import Asks
@@ -23,6 +23,7 @@ from notifier.messages import Composer
 from notifier.store import NotificationLog
 from notifier.webhooks.deliveries import DeliveryLog, delivery_id
 from notifier.webhooks.subscriptions import SubscriptionStore
+from shared.batches import BatchHandler
 from shared.envelope import CloudEvent
 from shared.events import EVENT_TYPES
 from shared.messaging import Handler
@@ -60,3 +61,13 @@ def routes(*, composer: Composer, notifications: NotificationLog,
 
     return {**dict.fromkeys(EVENT_TYPES, on_event), "request.withdrawn": on_withdrawn,
             "request.merged": on_withdrawn}
+
+
+def barriers(table: dict[str, Handler]) -> dict[str, BatchHandler]:
+    """A merge changes who hears another request's news (the survivor's), so within a consumed batch it is
+    a barrier (``shared.batches``): what came before it is handled first, what comes after waits for it."""
+    async def merges(events: Sequence[CloudEvent]) -> None:
+        for event in events:
+            await table[event.type](event)
+
+    return {"request.merged": merges}
