@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import itertools
 import os
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from pytest_asyncio import is_async_test
 from redis.asyncio import Redis
 
 from tests.infra import Endpoints, docker_answers, from_containers, grant_topics, native, use_kafka_users
@@ -18,6 +23,44 @@ from tests.infra import Endpoints, docker_answers, from_containers, grant_topics
 # this process or started from it; a deployment sets its own (NOTIFIER_SECRETS_KEY has no default).
 NOTIFIER_SECRETS_KEY = "dGVzdHMtb25seS1ub3RpZmllci1zZWNyZXRzLWtleSE="
 os.environ.setdefault("NOTIFIER_SECRETS_KEY", NOTIFIER_SECRETS_KEY)
+
+
+# How long before its limit (pytest-timeout) a hung test prints what each asyncio task is waiting on: the
+# stacks pytest-timeout prints show only threads, and an async test's main thread sits in the event loop.
+WATCHDOG_MARGIN_S = 30
+
+
+def limit_of(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0])
+    return float(item.config.getini("timeout") or 0)
+
+
+def dump_tasks(config: pytest.Config, nodeid: str) -> None:
+    out = io.StringIO()
+    print(f"\n=== {nodeid} is near its time limit; its asyncio tasks:", file=out)
+    for task in asyncio.all_tasks():
+        print(f"--- {task.get_name()}: {task.get_coro()!r}", file=out)
+        task.print_stack(limit=12, file=out)
+    # To the terminal, past output capture, at once: CI's log keeps it even if the run is then killed.
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        sys.stderr.write(out.getvalue())
+        sys.stderr.flush()
+
+
+@pytest.fixture(autouse=True)
+async def asyncio_watchdog(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Prints every asyncio task's stack when an async test is still running shortly before its limit."""
+    limit = limit_of(request.node)
+    if not is_async_test(request.node) or limit <= WATCHDOG_MARGIN_S:
+        yield
+        return
+    handle = asyncio.get_running_loop().call_later(limit - WATCHDOG_MARGIN_S, dump_tasks, request.config,
+                                                      request.node.nodeid)
+    yield
+    handle.cancel()
 
 
 @pytest.fixture(scope="session")
