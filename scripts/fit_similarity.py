@@ -2,15 +2,15 @@
 
     python scripts/fit_similarity.py
 
-Reads data/overlap-dev.jsonl and data/overlap-dev2.jsonl only (never a held-out set). A grid over the
+Reads the tuning sets only (data/overlap-dev.jsonl, -dev2 and -dev3; never a held-out set). A grid over the
 score's free weights and the overlap threshold is searched for the least shortfall from the targets
 (precision 0.9, recall 0.8, the shortfalls added) on the labelled pairs, among the grid points that flag at most
 ``UNRELATED_CAP`` of the unlabelled pairs made of a request from each set (see ``unrelated``): the
 labelled pairs alone, nearly all look-alikes or alike, would let the threshold fall until unrelated work
 is named.
 
-Each set is scored with the weights chosen on the other's labels alone (the cross-validated figures, which predict
-how the detector does on pairs it was not tuned on); then the weights chosen on both are printed, to be
+Each set is scored with the weights chosen on the other sets' labels alone (the cross-validated figures, which
+predict how the detector does on pairs it was not tuned on); then the weights chosen on both are printed, to be
 written into ``classifier.similarity.scoring.Weights`` by hand, and the duplicate threshold that gives
 the most flagged alike pairs their own label.
 """
@@ -85,16 +85,22 @@ def prepared(rows: list[dict[str, Any]], detector: Detector, aligner: Aligner) -
     return TuningSet(rows, labelled, profiles, vectors)
 
 
-def unrelated(left: TuningSet, right: TuningSet) -> Pairs:
-    """Every request of one set with every request of the other: the sets were written about different
+def unrelated(sets: list[TuningSet]) -> Pairs:
+    """Every request of each set with every request of each other set: the sets were written about different
     accounts, products, events and places, so these pairs are unrelated work, as most open requests are
     for a new one. Pairs whose cosine no grid point lifts to the lowest threshold are only counted."""
     floor = OVERLAP[0] - (3 * max(GRID["shared"]) + max(GRID["same_subject"]) + max(GRID["same_work_type"])
                           + Weights().due_close + max(GRID["same_objective"]))
-    cosines = left.vectors @ right.vectors.T
-    close = np.argwhere(cosines >= floor)
-    counts = np.array([_counts(left.profiles[i], right.profiles[j]) for i, j in close]).reshape(len(close), len(NAMES))
-    return Pairs(np.array([float(cosines[i, j]) for i, j in close]), counts, np.full(cosines.size, False))
+    cosine: list[float] = []
+    counts: list[list[float]] = []
+    total = 0
+    for left, right in itertools.combinations(sets, 2):
+        cosines = left.vectors @ right.vectors.T
+        total += cosines.size
+        for i, j in np.argwhere(cosines >= floor):
+            cosine.append(float(cosines[i, j]))
+            counts.append(_counts(left.profiles[i], right.profiles[j]))
+    return Pairs(np.array(cosine), np.array(counts).reshape(len(counts), len(NAMES)), np.full(total, False))
 
 
 def grid() -> Array:
@@ -179,15 +185,16 @@ def main() -> None:
     detector.load()
     aligner = Aligner([Objective.of(o) for o in json.loads((DATA / "okrs-2026-Q4.json").read_text())["objectives"]])
     sets = {name: prepared(load(DATA / name), detector, aligner) for name in TUNING}
-    others = unrelated(*sets.values())
+    others = unrelated(list(sets.values()))
     print(f"== current weights: {shown(Weights())}")
     for name, tuning in sets.items():
         print("  " + report(name, tuning, Weights()))
     print("  " + report_unrelated(others, Weights()))
-    print("== cross-validated: each set scored with the weights chosen on the other's labels alone")
-    for (name, tuning), (other_name, other) in itertools.permutations(sets.items()):
-        chosen = fit([other], others)
-        print(f"  chosen on {other_name}: {shown(chosen)}\n    " + report(f"scored on {name}", tuning, chosen))
+    print("== cross-validated: each set scored with the weights chosen on the other sets' labels alone")
+    for name, tuning in sets.items():
+        rest = [other for other_name, other in sets.items() if other_name != name]
+        chosen = fit(rest, others)
+        print(f"  chosen without {name}: {shown(chosen)}\n    " + report(f"scored on {name}", tuning, chosen))
     chosen = fit(list(sets.values()), others)
     chosen = replace(chosen, duplicate=duplicate_threshold(list(sets.values()), chosen))
     print(f"== chosen on all tuning sets: {shown(chosen)}, duplicate={chosen.duplicate}")
