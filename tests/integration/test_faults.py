@@ -189,7 +189,14 @@ async def test_a_degraded_redis_answers_503_and_consumers_wait_without_losing_ev
     Retry-After, consumers retry without committing or dead-lettering, and resume when it is fixed."""
     redis = NativeRedis(tmp_path / "redis")
     redis.start()
-    admin = Redis.from_url(f"{redis.base}/0")
+    admin = Redis.from_url(f"{redis.base}/2")  # the classifier's database; the settings changed are the server's
+
+    async def mend() -> None:
+        if degrade == "out_of_memory":
+            await admin.config_set("maxmemory", "0")
+        else:
+            await admin.replicaof("NO", "ONE")
+
     try:
         intake = create_intake(settings_for(IntakeSettings, redis_url=f"{redis.base}/1"))
         settings = settings_for(ClassifierSettings, redis_url=f"{redis.base}/2", handler_max_attempts=2,
@@ -211,19 +218,18 @@ async def test_a_degraded_redis_answers_503_and_consumers_wait_without_losing_ev
                 await admin.config_set("maxmemory", "1")
             else:
                 await admin.replicaof("127.0.0.1", free_port())
-            answer = await intake_client.post("/v1/requests", json=request_body(),
-                                              headers={**AUTH, "Idempotency-Key": "degraded-1"})
-            assert answer.status_code == 503
-            assert answer.headers["content-type"] == "application/problem+json"
-            assert int(answer.headers["Retry-After"]) > 0
-            await publish(settings.kafka_bootstrap, topics, submitted("r-waits"))
-            await asyncio.sleep(3)  # many more attempts than handler_max_attempts would allow a poison message
-            assert await admin.hlen("classifier:dead-letters") == 0
-            assert not [e for e in tap.events if e.subject == "r-waits"]
-            if degrade == "out_of_memory":
-                await admin.config_set("maxmemory", "0")
-            else:
-                await admin.replicaof("NO", "ONE")
+            try:
+                answer = await intake_client.post("/v1/requests", json=request_body(),
+                                                  headers={**AUTH, "Idempotency-Key": "degraded-1"})
+                assert answer.status_code == 503
+                assert answer.headers["content-type"] == "application/problem+json"
+                assert int(answer.headers["Retry-After"]) > 0
+                await publish(settings.kafka_bootstrap, topics, submitted("r-waits"))
+                await asyncio.sleep(3)  # many more attempts than handler_max_attempts would allow a poison message
+                assert await admin.hlen("classifier:dead-letters") == 0
+                assert not [e for e in tap.events if e.subject == "r-waits"]
+            finally:
+                await mend()  # also when an assertion failed: the services then stop on a working Redis
             await tap.wait_for(lambda es: any(e.subject == "r-waits" for e in es), timeout=30)
             retried = await intake_client.post("/v1/requests", json=request_body(),
                                                headers={**AUTH, "Idempotency-Key": "degraded-1"})
