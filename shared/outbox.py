@@ -47,6 +47,14 @@ class Outcomes:
             return None
         return [CloudEvent.model_validate(e) for e in json.loads(raw)]
 
+    async def outcomes(self, event_ids: Sequence[str]) -> list[tuple[str, list[CloudEvent]]]:
+        """What each of ``event_ids`` produced, for those handled before, in one round trip."""
+        if not event_ids:
+            return []
+        found = await self._redis.mget([self._prefix + e for e in event_ids])
+        return [(e, [CloudEvent.model_validate(x) for x in json.loads(raw)])
+                for e, raw in zip(event_ids, found, strict=True) if raw is not None]
+
     async def once(self, event_id: str, work: Callable[[Pipeline], Awaitable[Sequence[CloudEvent]]], *,
                    along: Sequence[str] = ()) -> Sequence[CloudEvent]:
         """Run ``work`` for an event not seen before, or return what it produced the first time.
@@ -94,14 +102,7 @@ class Outcomes:
         An outcome leaves the outbox only once Kafka acknowledged it, so one no longer pending (the relay
         sent it, or a redelivered event's outcome went out the first time) is not sent again.
         """
-        async with self._publishing:
-            pending = cast(list[str], await self._redis.lrange(self._pending, 0, -1))
-            if event_id not in pending:
-                return
-            for earlier in pending[:pending.index(event_id)]:
-                await self._publish_pending(earlier, publisher)
-            await publisher.publish_all(produced)
-            await self._redis.lrem(self._pending, 0, event_id)
+        await self.deliver_all([(event_id, produced)], publisher)
 
     async def deliver_all(self, outcomes: Sequence[tuple[str, Sequence[CloudEvent]]],
                           publisher: EventPublisher) -> None:

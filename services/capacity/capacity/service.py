@@ -76,11 +76,9 @@ class CapacityService:
                 steps = [(_folding(event), event.subject if event.type == "request.classified" else None)
                          for event in fresh]
                 produced = await self._commit(fresh[-1].id, steps, along=[event.id for event in fresh[:-1]])
-        for event in unique:
-            if event.id in seen:  # handled before: its outcome goes out if it is still pending
-                await self._deliver(event.id, await self._outcomes.get(event.id) or [])
-        if fresh:
-            await self._deliver(fresh[-1].id, produced)
+        # Handled before: their outcomes go out too if they are still pending, in the order they committed.
+        again = await self._outcomes.outcomes([event.id for event in unique if event.id in seen])
+        await self._deliver_all([*again, *([(fresh[-1].id, produced)] if fresh else [])])
         return produced
 
     async def _transact(self, cause: str, steps: Sequence[tuple[Change, str | None]]) -> Sequence[CloudEvent]:
@@ -90,10 +88,14 @@ class CapacityService:
         return produced
 
     async def _deliver(self, cause: str, produced: Sequence[CloudEvent]) -> None:
+        await self._deliver_all([(cause, produced)])
+
+    async def _deliver_all(self, outcomes: Sequence[tuple[str, Sequence[CloudEvent]]]) -> None:
         try:
-            await self._outcomes.deliver(cause, produced, self._publisher)
+            await self._outcomes.deliver_all(outcomes, self._publisher)
         except TRANSIENT as exc:  # the change is made and kept in the outbox, which re-sends it
-            log.warning("decisions of %s not published yet (%r); the outbox will send them", cause, exc)
+            log.warning("decisions of %s not published yet (%r); the outbox will send them",
+                        ", ".join(cause for cause, _ in outcomes), exc)
 
     async def _commit(self, cause: str, steps: Sequence[tuple[Change, str | None]], *,
                       along: Sequence[str] = ()) -> Sequence[CloudEvent]:

@@ -121,7 +121,7 @@ def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, pub
         vectors = await similarity.embed([parse_data(event, RequestSubmitted).request for event in fresh])
         done = [(event.id, await outcomes.once(event.id, classify(event, vector)))
                 for event, vector in zip(fresh, vectors, strict=True)]
-        again = [(event.id, await outcomes.get(event.id) or []) for event in events if event.id in seen]
+        again = await outcomes.outcomes(list(dict.fromkeys(event.id for event in events if event.id in seen)))
         await outcomes.deliver_all([*again, *done], publisher)
 
     async def on_closed(event: CloudEvent) -> None:
