@@ -66,9 +66,12 @@ def _dispatcher(settings: NotifierSettings, runtime: Runtime, notifications: Not
         runtime.tracing.instrument_httpx(client)  # a span per post, and traceparent in its headers
     sends = SendCounter(runtime.metrics)
 
+    mail = EmailChannel(_smtp(settings), timeout, runtime.tracing.tracer)
+
     async def close() -> None:
         await slack_client.aclose()
         await webhook_client.aclose()
+        await mail.close()
 
     retry = RetryPolicy(settings.retry_schedule_s, settings.retry_jitter)
     slack = (sends.counted(SlackChannel(settings.slack_webhook_url, slack_client, timeout), "slack")
@@ -76,7 +79,7 @@ def _dispatcher(settings: NotifierSettings, runtime: Runtime, notifications: Not
     recipients = Recipients(runtime.redis, allowed_domains=settings.allowed_recipient_domains,
                             limit_per_hour=settings.recipient_limit_per_hour,
                             unthrottled=[settings.ops_email, settings.heat_shield_email])
-    email = sends.counted(EmailChannel(_smtp(settings), timeout, runtime.tracing.tracer), "email")
+    email = sends.counted(mail, "email")
     notify = NotificationJob(notifications, schedule, email=email, slack=slack,
                              recipients=recipients, retry=retry, outcomes=runtime.outcomes,
                              publisher=runtime.publisher, source=f"/{NAME}")

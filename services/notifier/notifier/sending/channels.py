@@ -1,7 +1,7 @@
 """The channels, each making one attempt and reporting how it went; none of them retries.
 
-    Email     SMTP (aiosmtplib), to people; each send a span of the trace it continues, whose
-              ``traceparent`` the message carries as a header
+    Email     SMTP (aiosmtplib), to people, on sessions kept open between messages (smtp_pool); each
+              send a span of the trace it continues, whose ``traceparent`` the message carries as a header
     Slack     a Slack incoming webhook: ``{"text": ...}`` in mrkdwn
     Webhooks  the event's CloudEvents JSON, signed per Standard Webhooks, to a subscription's URL
 
@@ -25,6 +25,7 @@ from opentelemetry.trace import StatusCode
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
 
+from notifier.sending.smtp_pool import SmtpPool
 from notifier.webhooks.targets import UnsafeTarget, resolve
 from shared.observability.tracing import traceparent
 
@@ -88,10 +89,15 @@ class EmailChannel:
         self._server = server
         self._timeout_s = timeout_s
         self._tracer = tracer or trace.get_tracer(__name__)
+        self.pool = SmtpPool(server, timeout_s) if server is not None else None
 
     @property
     def configured(self) -> bool:
         return self._server is not None
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
 
     async def send(self, *, to: str, subject: str, text: str, message_id: str) -> Attempt:
         clock = _Clock()
@@ -118,10 +124,9 @@ class EmailChannel:
             for name, value in traceparent().items():  # the send's span, as a webhook carries its post's
                 message[name] = value
             message.set_content(text)
+            assert self.pool is not None  # there is a server
             async with asyncio.timeout(self._timeout_s):
-                await aiosmtplib.send(message, hostname=server.host, port=server.port, start_tls=server.starttls,
-                                      username=server.username, password=server.password,
-                                      timeout=self._timeout_s)
+                await self.pool.send(message)
         except ValueError as exc:  # a header no retry can mend (a line break in an address, say)
             return clock.failed(_describe(exc), final=True)
         except aiosmtplib.SMTPRecipientsRefused as exc:
