@@ -129,8 +129,8 @@ class NotificationLog:
         """The request was withdrawn: mark it, and make its pending notices due now, to be cancelled."""
         await self._redis.set(_withdrawn_key(request_id), "1", ex=WITHDRAWN_TTL_S)
         ids = cast(set[str], await self._redis.smembers(_index_key(request_id)))
-        if ids:  # only those still scheduled (XX), and never later than they are (LT)
-            await self._redis.zadd(DUE, {job(KIND, i): now for i in ids}, xx=True, lt=True)
+        if ids:  # only those still scheduled, never later than they are, and not under way
+            await Schedule.due_now(self._redis, KIND, ids, now)
 
     async def withdrawn(self, request_id: str) -> bool:
         return bool(await self._redis.exists(_withdrawn_key(request_id)))
@@ -160,7 +160,7 @@ class NotificationLog:
         _changed(pipe, draft.id)
         Schedule.drop(pipe, KIND, draft.id)
         if draft.releases:
-            pipe.zadd(DUE, {job(KIND, held): now for held in draft.releases}, xx=True, lt=True)
+            Schedule.due_now(pipe, KIND, draft.releases, now)
 
     @staticmethod
     def retry(pipe: Pipeline, notification_id: str, *, due: float, due_at: str, failures: int, detail: str) -> None:

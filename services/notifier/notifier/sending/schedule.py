@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -43,6 +43,21 @@ for _, member in ipairs(due) do
   redis.call('SET', ARGV[5] .. member, ARGV[4], 'PX', tonumber(ARGV[6]))
 end
 return due
+"""
+
+
+# Make jobs due now, those scheduled only (XX) and never later than they are (LT), except a job whose attempt
+# is under way (its lease key is there: a claim sets it, what concludes an attempt deletes it). Re-scoring
+# such a job would have it claimed again mid-attempt, and that claim's new token would drop the outcome of
+# the attempt under way (a message sent but still pending until the new lease ran out). What such an
+# attempt concludes is made with the change in view: a hold watches the records it waits on.
+_DUE_NOW = """
+for i = 3, #ARGV do
+  if redis.call('EXISTS', ARGV[2] .. ARGV[i]) == 0 then
+    redis.call('ZADD', KEYS[1], 'XX', 'LT', ARGV[1], ARGV[i])
+  end
+end
+return 0
 """
 
 
@@ -126,6 +141,13 @@ class Schedule:
         pipe.zadd(DUE, {job(kind, job_id): due})
         pipe.delete(lease_key(kind, job_id))
         TRACES.queue(pipe, job(kind, job_id))
+
+    @staticmethod
+    def due_now(pipe: Pipeline | Redis, kind: str, job_ids: Iterable[str], now: float) -> Any:
+        """Make the jobs due at ``now``, those that are scheduled and not under way (see ``_DUE_NOW``);
+        queued on a pipeline, or run on a client (then awaited by the caller)."""
+        members = [job(kind, job_id) for job_id in job_ids]
+        return pipe.eval(_DUE_NOW, 1, DUE, now, _LEASE, *members)
 
     @staticmethod
     def drop(pipe: Pipeline, kind: str, job_id: str) -> None:
