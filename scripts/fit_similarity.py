@@ -10,7 +10,7 @@ labelled pairs alone, nearly all look-alikes or alike, would let the threshold f
 is named.
 
 Each set is scored with the weights chosen on the other sets' labels alone (the cross-validated figures, which
-predict how the detector does on pairs it was not tuned on); then the weights chosen on both are printed, to be
+predict how the detector does on pairs it was not tuned on); then the weights chosen on all of them are printed, to be
 written into ``classifier.similarity.scoring.Weights`` by hand, and the duplicate threshold that gives
 the most flagged alike pairs their own label.
 """
