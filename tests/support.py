@@ -140,6 +140,13 @@ def event(data: EventData, event_id: str | None = None) -> CloudEvent:
     return envelope(data, source="/tests", event_id=event_id, time=datetime.now(UTC))
 
 
+async def handled(client: httpx.AsyncClient, event_type: str) -> bool:
+    """Whether the service behind ``client`` has handled an event of ``event_type`` (its /metrics)."""
+    metrics = (await client.get("/metrics")).text
+    return any(line.startswith("governance_events_handled_total{") and f'type="{event_type}"' in line
+               and 'outcome="handled"' in line and not line.endswith(" 0.0") for line in metrics.splitlines())
+
+
 async def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
     """Poll an async check until it returns something truthy."""
     deadline = time.monotonic() + timeout

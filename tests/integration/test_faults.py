@@ -18,7 +18,7 @@ from intake.config import IntakeSettings
 from shared.topics import Topics
 from tests.builders import okr_set, submitted
 from tests.infra import Endpoints, NativeKafka, NativeRedis, free_port, grant_topics
-from tests.support import API_KEYS, AUTH, EventTap, eventually, publish, publish_raw, request_body, running
+from tests.support import API_KEYS, AUTH, EventTap, eventually, handled, publish, publish_raw, request_body, running
 
 pytestmark = pytest.mark.integration
 
@@ -206,14 +206,8 @@ async def test_a_degraded_redis_answers_503_and_consumers_wait_without_losing_ev
                 EventTap(settings.kafka_bootstrap, topics.classifications) as tap:
             await classifier.put(f"/v1/okrs/{_quarter()}", json=okr_set())
 
-            async def okrs_handled() -> bool:
-                # Degrade only once the set's rollover is over: one caught mid-way keeps its lock until it expires.
-                metrics = (await classifier.get("/metrics")).text
-                return any(line.startswith("governance_events_handled_total{") and 'type="okrs.published"' in line
-                           and 'outcome="handled"' in line and not line.endswith(" 0.0")
-                           for line in metrics.splitlines())
-
-            await eventually(okrs_handled)
+            # Degrade only once the set's rollover is over: one caught mid-way keeps its lock until it expires.
+            await eventually(lambda: handled(classifier, "okrs.published"))
             if degrade == "out_of_memory":
                 await admin.config_set("maxmemory", "1")
             else:
