@@ -23,6 +23,7 @@ whatever was consumed is on the log as pending, or later as finished.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Protocol, cast
 
@@ -55,6 +56,7 @@ end
 return 0
 """
 _MAX_ROUNDS = 20
+_CHUNK = 256  # records the relay publishes together
 
 
 def member(kind: str, record_id: str) -> str:
@@ -143,8 +145,8 @@ class Records(Protocol):
     def revision_of(self, record_id: str) -> tuple[str, str]:
         """The hash and field that hold the record's revision."""
 
-    async def snapshot(self, record_id: str) -> Recorded | None:
-        """The record as it is now (None: there is no such record)."""
+    async def snapshots(self, record_ids: Sequence[str]) -> Sequence[Recorded | None]:
+        """Each record as it is now (None: there is no such record), in the order asked."""
 
 
 class Journal:
@@ -165,35 +167,55 @@ class Journal:
             for one in members:
                 pipe.sismember(UNPUBLISHED, one)
             marked = await pipe.execute()
-        published = 0
-        for one, unpublished in zip(members, marked, strict=True):
-            if unpublished:
-                await self._publish(one)
-                published += 1
-        return published
+        unpublished = [one for one, mark in zip(members, marked, strict=True) if mark]
+        await self._publish(unpublished)
+        return len(unpublished)
 
     async def flush(self) -> int:
         """The relay: publish every record changed but not yet on the log."""
         members = sorted(cast(set[str], await self._redis.smembers(UNPUBLISHED)))
-        for one in members:
-            await self._publish(one)
+        for start in range(0, len(members), _CHUNK):
+            await self._publish(members[start:start + _CHUNK])
         if members:
             log.info("put %d changed record(s) on the log", len(members))
         return len(members)
 
-    async def _publish(self, one: str) -> None:
-        kind, record_id = one.split(":", 1)
-        records = self._kinds[kind]
-        key, field = records.revision_of(record_id)
+    async def _publish(self, members: Sequence[str]) -> None:
+        """Each record as it is now, all sent together, each mark cleared if its record did not change
+        meanwhile; those that changed go round again. Three trips for any number of records: reading them
+        (one pipeline per kind), the broker's acknowledgement of them all, clearing the marks (one pipeline).
+        """
+        pending = list(dict.fromkeys(members))
         for _ in range(_MAX_ROUNDS):
-            recorded = await records.snapshot(record_id)
-            if recorded is None:  # nothing to mirror (a record this instance never had)
-                await self._redis.srem(UNPUBLISHED, one)
+            if not pending:
                 return
-            await self._publisher.publish(self.envelope(recorded))
-            if await self._redis.eval(_SETTLE, 2, key, UNPUBLISHED, field, recorded.revision, one):
-                return
-        log.warning("%s changed %d times while it was being published; the relay tries again", one, _MAX_ROUNDS)
+            found = await self._snapshots(pending)
+            present = [(one, recorded) for one, recorded in zip(pending, found, strict=True) if recorded is not None]
+            await self._publisher.publish_all([self.envelope(recorded) for _, recorded in present])
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for one, recorded in zip(pending, found, strict=True):
+                    if recorded is None:  # nothing to mirror (a record this instance never had)
+                        pipe.srem(UNPUBLISHED, one)
+                    else:
+                        kind, record_id = one.split(":", 1)
+                        key, field = self._kinds[kind].revision_of(record_id)
+                        pipe.eval(_SETTLE, 2, key, UNPUBLISHED, field, recorded.revision, one)
+                settled = await pipe.execute()
+            pending = [one for one, recorded, done in zip(pending, found, settled, strict=True)
+                       if recorded is not None and not done]
+        log.warning("%d record(s) changed %d times while being published; the relay tries again",
+                    len(pending), _MAX_ROUNDS)
+
+    async def _snapshots(self, members: Sequence[str]) -> list[Recorded | None]:
+        by_kind: dict[str, list[int]] = {}
+        for index, one in enumerate(members):
+            by_kind.setdefault(one.split(":", 1)[0], []).append(index)
+        found: list[Recorded | None] = [None] * len(members)
+        for kind, indexes in by_kind.items():
+            records = await self._kinds[kind].snapshots([members[i].split(":", 1)[1] for i in indexes])
+            for index, recorded in zip(indexes, records, strict=True):
+                found[index] = recorded
+        return found
 
     def envelope(self, recorded: Recorded) -> CloudEvent:
         subject = recorded.subject()

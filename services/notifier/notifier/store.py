@@ -187,16 +187,12 @@ class NotificationLog:
     def revision_of(self, record_id: str) -> tuple[str, str]:
         return _record_key(record_id), "rev"
 
-    async def snapshot(self, record_id: str) -> NoticeRecorded | None:
-        raw = cast(dict[str, str], await self._redis.hgetall(_record_key(record_id)))
-        if not raw:
-            return None
-        return NoticeRecorded(
-            revision=int(raw.get("rev") or 0), notification_id=record_id, draft=json.loads(raw["body"]),
-            status=cast(Any, raw["status"]), attempts=int(raw.get("attempts") or 0),
-            failures=int(raw.get("failures") or 0), created_at=raw["created_at"],
-            next_attempt_at=raw.get("next_attempt_at") or "", hold_until=raw.get("hold_until") or "0",
-            detail=raw.get("detail") or "", sent_at=raw.get("sent_at") or None)
+    async def snapshots(self, record_ids: Sequence[str]) -> list[NoticeRecorded | None]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for one in record_ids:
+                pipe.hgetall(_record_key(one))
+            found = cast(list[dict[str, str]], await pipe.execute())
+        return [_recorded(one, raw) for one, raw in zip(record_ids, found, strict=True)]
 
     async def restore(self, recorded: NoticeRecorded, *, now: float) -> None:
         """Put a notice back as the log has it (a rebuild). A pending one is due at its next attempt; one
@@ -216,6 +212,17 @@ class NotificationLog:
                     datetime.fromisoformat(recorded.next_attempt_at).timestamp()
                 pipe.zadd(DUE, {job(KIND, draft.id): due})
             await pipe.execute()
+
+
+def _recorded(record_id: str, raw: dict[str, str]) -> NoticeRecorded | None:
+    if not raw:
+        return None
+    return NoticeRecorded(
+        revision=int(raw.get("rev") or 0), notification_id=record_id, draft=json.loads(raw["body"]),
+        status=cast(Any, raw["status"]), attempts=int(raw.get("attempts") or 0),
+        failures=int(raw.get("failures") or 0), created_at=raw["created_at"],
+        next_attempt_at=raw.get("next_attempt_at") or "", hold_until=raw.get("hold_until") or "0",
+        detail=raw.get("detail") or "", sent_at=raw.get("sent_at") or None)
 
 
 def _changed(pipe: Pipeline, notification_id: str) -> None:

@@ -198,20 +198,13 @@ class DeliveryLog:
     def revision_of(self, record_id: str) -> tuple[str, str]:
         return _record(record_id), "rev"
 
-    async def snapshot(self, record_id: str) -> DeliveryRecorded | None:
+    async def snapshots(self, record_ids: Sequence[str]) -> list[DeliveryRecorded | None]:
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(_record(record_id))
-            pipe.lrange(_attempts(record_id), 0, -1)
-            raw, attempts = await pipe.execute()
-        if not raw:
-            return None
-        body = json.loads(raw["body"])
-        return DeliveryRecorded(
-            revision=int(raw.get("rev") or 0), delivery_id=record_id, subscription_id=body["subscription_id"],
-            event_id=body["event_id"], event_type_delivered=body["event_type"], payload=raw["payload"],
-            position=int(raw["seq"]), status=raw["status"], attempts=[json.loads(a) for a in attempts],
-            attempt_count=int(raw.get("attempts") or 0), failures=int(raw.get("failures") or 0),
-            created_at=raw["created_at"], next_attempt_at=raw.get("next_attempt_at") or "")
+            for one in record_ids:
+                pipe.hgetall(_record(one))
+                pipe.lrange(_attempts(one), 0, -1)
+            found = await pipe.execute()
+        return [_recorded(one, found[2 * i], found[2 * i + 1]) for i, one in enumerate(record_ids)]
 
     async def restore(self, recorded: DeliveryRecorded, *, now: float) -> None:
         """Put a delivery back as the log has it (a rebuild): a pending one is due at its next attempt."""
@@ -247,3 +240,15 @@ def _public(raw: dict[str, str], attempts: list[str], *, with_event: bool) -> di
     if with_event:
         shown["event"] = json.loads(raw["payload"])
     return shown
+
+
+def _recorded(record_id: str, raw: dict[str, str], attempts: list[str]) -> DeliveryRecorded | None:
+    if not raw:
+        return None
+    body = json.loads(raw["body"])
+    return DeliveryRecorded(
+        revision=int(raw.get("rev") or 0), delivery_id=record_id, subscription_id=body["subscription_id"],
+        event_id=body["event_id"], event_type_delivered=body["event_type"], payload=raw["payload"],
+        position=int(raw["seq"]), status=raw["status"], attempts=[json.loads(a) for a in attempts],
+        attempt_count=int(raw.get("attempts") or 0), failures=int(raw.get("failures") or 0),
+        created_at=raw["created_at"], next_attempt_at=raw.get("next_attempt_at") or "")

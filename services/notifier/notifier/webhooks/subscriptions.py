@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, cast
 
@@ -158,6 +159,10 @@ class SubscriptionStore:
 
     def revision_of(self, record_id: str) -> tuple[str, str]:
         return _REVISIONS, record_id
+
+    async def snapshots(self, record_ids: Sequence[str]) -> list[SubscriptionRecorded | None]:
+        # One at a time: subscriptions change a few times a day, never in a burst worth a pipeline.
+        return [await self.snapshot(one) for one in record_ids]
 
     async def snapshot(self, record_id: str) -> SubscriptionRecorded | None:
         """The subscription as the log should have it, its secret sealed."""
