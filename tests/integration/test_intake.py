@@ -159,3 +159,37 @@ async def test_withdrawing_publishes_once_and_a_second_withdraw_conflicts(settin
         assert [e.type for e in tap.of_type("request.withdrawn")] == ["request.withdrawn"]
         missing = await client.post("/v1/requests/nope/withdraw", headers=AUTH)
         assert missing.status_code == 404
+
+
+async def test_a_status_write_cut_short_is_made_when_the_event_comes_again(
+        settings: IntakeSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from intake.domain import TimelineEntry
+    from intake.store import RequestStore
+
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    store = RequestStore(redis)
+    at = datetime.now(UTC)
+    await store.append("r1", TimelineEntry("e1", "request.submitted", at, "Submitted."))
+    assert await redis.hget("intake:request:r1", "status") == "submitted"
+    notice = TimelineEntry("e2", "notification.sent", at, "Told the requester.")
+    await store.append("r1", notice)  # no status change: nothing but the entry is written
+    assert await redis.hlen("intake:timeline:r1") == 2
+    assert await redis.hgetall("intake:request:r1") == {"status": "submitted"}
+
+    def cut_short(_: object) -> str:
+        raise ConnectionError("cut short")
+
+    monkeypatch.setattr("intake.store.current_status", cut_short)
+    classification = TimelineEntry("e3", "request.classified", at, "Classified.")
+    with pytest.raises(ConnectionError):
+        await store.append("r1", classification)  # the entry is on the timeline, its status not written
+    assert await redis.hget("intake:request:r1", "status") == "submitted"
+
+    monkeypatch.undo()
+    await store.append("r1", classification)  # redelivered
+    assert await redis.hgetall("intake:request:r1") == {"status": "classified"}
+    await store.append("r1", classification)  # and again: nothing left to do
+    assert await redis.hgetall("intake:request:r1") == {"status": "classified"}
+    await redis.aclose()

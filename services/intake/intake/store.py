@@ -14,6 +14,7 @@ from redis.typing import EncodableT, FieldT
 
 from intake.domain import TimelineEntry, current_status
 from shared.events import RequestSubmitted
+from shared.lifecycle import STATUS_AFTER
 
 _INDEX = "intake:requests"
 
@@ -38,6 +39,21 @@ local onward = redis.call('GET', KEYS[2])
 if onward then return 'into:' .. onward end
 if not held then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return false
+"""
+
+
+# The status is stale from the moment a status change is on the timeline until it is written: a handler cut
+# short between the two finds the mark when the event comes again, and writes the status then.
+_STALE = "status_stale"
+# KEYS: the timeline, the request. ARGV: the event id, its entry, 1 if it changes the status. 1: refresh it.
+_APPEND = """
+local added = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] ~= '1' then return 0 end
+if added == 1 then
+  redis.call('HSET', KEYS[2], 'status_stale', '1')
+  return 1
+end
+return redis.call('HEXISTS', KEYS[2], 'status_stale')
 """
 
 
@@ -73,10 +89,12 @@ class RequestStore:
                           TimelineEntry.of(event_id, event_time, event, event.model_dump(mode="json")))
 
     async def append(self, request_id: str, entry: TimelineEntry) -> None:
-        """Add a lifecycle event once (keyed by event id) and refresh the stored status."""
+        """Add a lifecycle event once (keyed by event id) and refresh the stored status if it can change it."""
         timeline = _timeline_key(request_id)
-        if not await self._redis.hsetnx(timeline, entry.event_id, json.dumps(entry.as_dict())):
-            return
+        changes = entry.type in STATUS_AFTER and entry.changes_status
+        if not await self._redis.eval(_APPEND, 2, timeline, _request_key(request_id), entry.event_id,
+                                      json.dumps(entry.as_dict()), int(changes)):
+            return  # a notice, a re-classification: the status is folded from status changes only
         # The status is read off the whole timeline, and another entry of the same request may land meanwhile
         # (its events are handled side by side with a merge naming it, or on another instance): written only
         # if the timeline did not change since it was read, else read again.
@@ -89,6 +107,7 @@ class RequestStore:
                                                    key=lambda e: e.time))
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.hset(_request_key(request_id), "status", status)
+                    pipe.hdel(_request_key(request_id), _STALE)
                     await pipe.execute()
                     return
                 except WatchError:
