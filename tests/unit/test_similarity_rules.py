@@ -5,7 +5,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from classifier.similarity.detector import Candidate, Detector, decode, encode, profile
+from classifier.similarity.detector import Candidate, Detector, Pool, decode, encode, profile
 from classifier.similarity.entities import extract
 from classifier.similarity.scoring import Profile, Weights, compare
 from classifier.similarity.wording import sentence, shown
@@ -140,6 +140,36 @@ def test_the_detector_compares_only_other_requesters_and_keeps_the_best_three() 
                                                  candidate(5, "d", 0.85), candidate(6, "e", 0.1)])
     assert [m.request_id for m in found] == ["r2", "r5", "r4"]
     assert np.array_equal(decode(encode(vector)), vector)
+
+
+
+def test_the_pool_kept_across_opens_and_closes_scores_as_a_fresh_one() -> None:
+    rng = np.random.default_rng(7)
+    new = profiled("Customer logos on the site", "Logos on the home page.")
+
+    def candidate(n: int) -> Candidate:
+        v = rng.normal(size=384).astype(np.float32)
+        return Candidate(Profile(f"r{n}", new.entities, new.words, new.work_type, None, None), f"u{n % 5}",
+                         v / np.linalg.norm(v))
+
+    kept: dict[int, Candidate] = {}
+    pool = Pool()
+    for step in range(300):  # requests open, close and are classified again, in any order
+        n = int(rng.integers(0, 120))
+        if n in kept and step % 3 == 0:
+            del kept[n]
+            pool.drop(f"r{n}")
+        else:
+            kept[n] = candidate(n)
+            pool.put(kept[n])
+    assert len(pool) == len(kept)
+    vector = candidate(999).vector
+    cosines = pool.cosines(vector, "u1", "r4")
+    scored = {pool.candidate(i).profile.request_id: float(c) for i, c in enumerate(cosines) if c > -np.inf}
+    assert scored == pytest.approx({f"r{n}": float(c.vector @ vector) for n, c in kept.items()
+                                    if c.requester_id != "u1" and n != 4}, abs=1e-6)
+    detector = Detector(Weights(overlap=-1.0))  # every pair reaches the threshold: the order is what is tested
+    assert detector.similar(new, "u1", vector, pool) == detector.similar(new, "u1", vector, list(kept.values()))
 
 
 def test_the_dry_run_sentence_names_the_team_and_the_day() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,7 @@ from classifier.similarity.scoring import Comparison, Profile, Weights, compare,
 from classifier.similarity.subjects import audiences
 from shared.events import RequestDetails
 
-__all__ = ["Candidate", "Detector", "Match", "decode", "encode", "text_of"]
+__all__ = ["Candidate", "Detector", "Match", "Pool", "decode", "encode", "text_of"]
 
 Vector = NDArray[np.float32]
 _SHORTLIST = 100
@@ -62,6 +62,70 @@ class Match:
     comparison: Comparison
 
 
+class Pool:
+    """The open requests to compare with, their vectors kept stacked: a request opening or closing changes one
+    row, so a new request costs one matrix-vector product, not a copy of every vector and an object per open
+    request (with thousands open, that was most of the classifier's time)."""
+
+    def __init__(self, candidates: Iterable[Candidate] = ()) -> None:
+        self._rows: dict[str, int] = {}
+        self._free: list[int] = []
+        self._candidates: list[Candidate | None] = []
+        self._matrix = np.zeros((0, DIMENSIONS), dtype=np.float32)
+        self._requesters = np.zeros(0, dtype=object)
+        self._ids = np.zeros(0, dtype=object)
+        self._live = np.zeros(0, dtype=bool)
+        for candidate in candidates:
+            self.put(candidate)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def put(self, candidate: Candidate) -> None:
+        """Add a candidate, or replace the one of the same request."""
+        request_id = candidate.profile.request_id
+        row = self._rows.get(request_id)
+        if row is None:
+            row = self._free.pop() if self._free else self._grow()
+            self._rows[request_id] = row
+        self._candidates[row] = candidate
+        self._matrix[row] = candidate.vector
+        self._requesters[row] = candidate.requester_id
+        self._ids[row] = request_id
+        self._live[row] = True
+
+    def drop(self, request_id: str) -> None:
+        row = self._rows.pop(request_id, None)
+        if row is not None:
+            self._candidates[row] = None
+            self._live[row] = False
+            self._free.append(row)
+
+    def _grow(self) -> int:
+        row = len(self._candidates)
+        if row == len(self._matrix):
+            size = max(64, 2 * row)
+            self._matrix = np.resize(self._matrix, (size, DIMENSIONS))
+            self._requesters = np.resize(self._requesters, size)
+            self._ids = np.resize(self._ids, size)
+            self._live = np.resize(self._live, size)
+            self._live[row:] = False
+        self._candidates.append(None)
+        return row
+
+    def candidate(self, row: int) -> Candidate:
+        found = self._candidates[row]
+        assert found is not None, "a free row is never a match"
+        return found
+
+    def cosines(self, vector: Vector, requester_id: str, request_id: str) -> NDArray[np.float32]:
+        """Each row's cosine with ``vector``; -inf for free rows, the requester's own requests and the
+        request itself."""
+        used = len(self._candidates)
+        others = self._live[:used] & (self._requesters[:used] != requester_id) & (self._ids[:used] != request_id)
+        return np.asarray(np.where(others, self._matrix[:used] @ vector, -np.inf), dtype=np.float32)
+
+
 class Detector:
     """Holds the sentence model (loaded once per process) and the scoring weights."""
 
@@ -81,19 +145,16 @@ class Detector:
         return self.load().embed(list(texts))
 
     def similar(self, new: Profile, requester_id: str, vector: Vector,
-                candidates: Sequence[Candidate]) -> list[Match]:
+                candidates: Sequence[Candidate] | Pool) -> list[Match]:
         """The best ``limit`` open requests from other requesters that reach the overlap threshold."""
-        others = [c for c in candidates if c.requester_id != requester_id and c.profile.request_id != new.request_id]
-        if not others:
-            return []
-        matrix = np.stack([c.vector for c in others]).reshape(len(others), DIMENSIONS)
-        cosines = matrix @ vector
+        pool = candidates if isinstance(candidates, Pool) else Pool(candidates)
+        cosines = pool.cosines(vector, requester_id, new.request_id)
         # The entity rules run on the closest ``_SHORTLIST`` only, and only where they could lift the
         # cosine to the overlap threshold.
         closest = np.argsort(-cosines, kind="stable")[:_SHORTLIST]
         floor = self.weights.overlap - self.weights.max_lift()
-        matches = [Match(others[i].profile.request_id, compare(new, others[i].profile, float(cosines[i]),
-                                                               self.weights))
+        matches = [Match(pool.candidate(i).profile.request_id,
+                         compare(new, pool.candidate(i).profile, float(cosines[i]), self.weights))
                    for i in closest if cosines[i] >= floor]
         flagged = [m for m in matches if m.comparison.kind is not None]
         flagged.sort(key=lambda m: (-m.comparison.score, m.request_id))

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from classifier.domain import OpenRequest
-from classifier.similarity.detector import Candidate, Detector, Vector, decode, encode, profile, text_of
+from classifier.similarity.detector import Candidate, Detector, Pool, Vector, decode, encode, profile, text_of
 from classifier.similarity.scoring import Profile
 from classifier.store import OpenRequests
 from shared.events import RequestDetails, SimilarRequest
 
 __all__ = ["Found", "Similarity"]
+
+_ABSENT = object()  # not in the pool (an objective may be None)
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,19 @@ class Similarity:
         self.detector = detector
         self._open = open_requests
         self._known: dict[str, tuple[Vector, Profile]] = {}
+        self._pool = Pool()
+        self._pooled: dict[str, str | None] = {}  # what the pool holds: each request's objective
 
-    async def _candidates(self, opened: list[OpenRequest]) -> list[Candidate]:
-        ids = {r.request_id for r in opened}
-        for gone in set(self._known) - ids:
-            del self._known[gone]
-        missing = [r for r in opened if r.request_id not in self._known]
+    async def _candidates(self, opened: list[OpenRequest]) -> Pool:
+        """The pool, brought up to date with the open requests: rows only for what opened, closed or was
+        classified again since the last look."""
+        current = {r.request_id: r for r in opened}
+        for gone in [request_id for request_id in self._pooled if request_id not in current]:
+            del self._pooled[gone]
+            self._pool.drop(gone)
+            self._known.pop(gone, None)
+        changed = [r for r in opened if self._pooled.get(r.request_id, _ABSENT) != r.objective_id]
+        missing = [r for r in changed if r.request_id not in self._known]
         stored = await self._open.vectors([r.request_id for r in missing])
         # Requests kept before the detector existed (or restored without vectors) are embedded once, here.
         unembedded = [r for r in missing if r.request_id not in stored]
@@ -46,8 +55,11 @@ class Similarity:
             stored |= made
         for r in missing:
             self._known[r.request_id] = (decode(stored[r.request_id]), profile(r.request_id, r.details, None))
-        return [Candidate(profile=self._profile(r), requester_id=r.details.requester.id,
-                          vector=self._known[r.request_id][0]) for r in opened]
+        for r in changed:
+            self._pool.put(Candidate(profile=self._profile(r), requester_id=r.details.requester.id,
+                                     vector=self._known[r.request_id][0]))
+            self._pooled[r.request_id] = r.objective_id
+        return self._pool
 
     def _profile(self, request: OpenRequest) -> Profile:
         kept = self._known[request.request_id][1]
