@@ -18,11 +18,11 @@ demo:          ## publish the sample OKRs and submit the product brief's stories
 	bash scripts/bootstrap.sh
 	$(PY) scripts/demo.py
 
-test:          ## the whole suite: unit, integration (real Kafka + Redis), end to end
+test:          ## the whole suite: unit, integration (real Kafka + Redis), end to end; TEST_WORKERS=0 runs it in one process
 	bash scripts/bootstrap.sh
 	bash scripts/redis.sh install
 	bash scripts/kafka.sh jars
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(or $(TEST_WORKERS),3) --dist loadfile
 
 test-unit:
 	bash scripts/bootstrap.sh

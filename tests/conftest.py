@@ -68,6 +68,11 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
     kafka, redis = os.environ.get("TEST_KAFKA_BOOTSTRAP"), os.environ.get("TEST_REDIS_URL")
     with ExitStack() as stack:
         if kafka and redis:
+            # Each test worker (pytest-xdist) otherwise starts a broker and a Redis of its own; one given Redis
+            # would have its numbered databases handed out by every worker at once.
+            if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+                pytest.fail("TEST_KAFKA_BOOTSTRAP and TEST_REDIS_URL name one Redis, which parallel test workers "
+                            "would share: run with TEST_WORKERS=0 (make test) or pytest -n 0")
             found = Endpoints(kafka, redis.rstrip("/"), "environment")
         elif docker_answers():
             found = from_containers(stack)
