@@ -34,10 +34,15 @@ class Similarity:
         self._known: dict[str, tuple[Vector, Profile]] = {}
         self._pool = Pool()
         self._pooled: dict[str, str | None] = {}  # what the pool holds: each request's objective
+        self._updating = asyncio.Lock()
 
     async def _candidates(self, opened: list[OpenRequest]) -> Pool:
         """The pool, brought up to date with the open requests: rows only for what opened, closed or was
         classified again since the last look."""
+        async with self._updating:  # one update at a time: another's awaits must not see the pool half done
+            return await self._update(opened)
+
+    async def _update(self, opened: list[OpenRequest]) -> Pool:
         current = {r.request_id: r for r in opened}
         for gone in [request_id for request_id in self._pooled if request_id not in current]:
             del self._pooled[gone]
