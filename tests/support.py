@@ -12,10 +12,14 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
+from redis.asyncio import Redis
 
 from shared.envelope import CloudEvent, envelope
 from shared.events import EventData, RequestDetails
+from shared.infra import build_broker, ensure_topics
+from shared.settings import ServiceSettings
 from shared.topics import Topics, record_key
 from tests.infra import admin_options
 
@@ -70,6 +74,21 @@ async def running(app: FastAPI, key: str | None = API_KEY) -> AsyncIterator[http
                                      headers=auth(key) if key else None) as client:
             yield client
 
+
+
+@asynccontextmanager
+async def connected(settings: ServiceSettings, client_id: str) -> AsyncIterator[tuple[KafkaBroker, Topics, Redis]]:
+    """A started broker on the settings' topics (declared first) and a client of their Redis database."""
+    topics = Topics(settings.topic_prefix)
+    await ensure_topics(settings, topics)
+    broker = build_broker(settings, client_id)
+    await broker.start()
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        yield broker, topics, redis
+    finally:
+        await broker.stop()
+        await redis.aclose()
 
 class EventTap:
     """Reads topics from the beginning and keeps every envelope, for assertions."""

@@ -16,10 +16,9 @@ from redis.asyncio import Redis
 from notifier.config import NotifierSettings
 from notifier.journal import UNPUBLISHED, Journal, Recorded, member
 from shared.envelope import CloudEvent
-from shared.infra import build_broker, ensure_topics
 from shared.messaging import EventPublisher
 from shared.topics import Topics
-from tests.support import records_of
+from tests.support import connected, records_of
 
 pytestmark = pytest.mark.integration
 
@@ -92,16 +91,8 @@ class Parts:
 @pytest.fixture
 async def parts(settings_for: Callable[..., NotifierSettings]) -> AsyncIterator[Parts]:
     settings = settings_for(NotifierSettings)
-    topics = Topics(settings.topic_prefix)
-    await ensure_topics(settings, topics)
-    broker = build_broker(settings, "journal-test")
-    await broker.start()
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    try:
+    async with connected(settings, "journal-test") as (broker, topics, redis):
         yield Parts(redis, broker, topics, settings.kafka_bootstrap)
-    finally:
-        await broker.stop()
-        await redis.aclose()
 
 
 async def test_many_records_go_out_together_and_one_changed_meanwhile_goes_again(

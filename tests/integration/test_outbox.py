@@ -12,10 +12,10 @@ from redis.asyncio.client import Pipeline
 
 from capacity.config import CapacitySettings
 from shared.envelope import CloudEvent
-from shared.infra import build_broker, ensure_topics
 from shared.messaging import EventPublisher
 from shared.outbox import Outcomes
 from shared.topics import Topics
+from tests.support import connected
 
 pytestmark = pytest.mark.integration
 
@@ -36,17 +36,8 @@ def _producing(events: list[CloudEvent]) -> Callable[[Pipeline], Awaitable[Seque
 @pytest.fixture
 async def outbox(settings_for: Callable[..., CapacitySettings]) -> AsyncIterator[tuple[Outcomes, EventPublisher,
                                                                                       KafkaBroker, Topics]]:
-    settings = settings_for(CapacitySettings)
-    topics = Topics(settings.topic_prefix)
-    await ensure_topics(settings, topics)
-    broker = build_broker(settings, "outbox-test")
-    await broker.start()
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    try:
+    async with connected(settings_for(CapacitySettings), "outbox-test") as (broker, topics, redis):
         yield Outcomes(redis, "outbox-test"), EventPublisher(broker, topics, 10), broker, topics
-    finally:
-        await broker.stop()
-        await redis.aclose()
 
 
 async def _published(settings_for: Callable[..., CapacitySettings], topics: Topics, count: int) -> list[int]:
