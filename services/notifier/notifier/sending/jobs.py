@@ -14,6 +14,7 @@ outcome is then put on the log (the journal); while Kafka is away, its relay doe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -170,11 +171,15 @@ class NotificationJob:
         if not await self._schedule.under_lease(claim, queue):
             claim.stale(status)
             return
-        await on_the_log(self._log.announce(draft.id), f"notification {draft.id}")
+        # Side by side: the record on the notifier's topic and the public event share the broker's round trips.
+        await asyncio.gather(on_the_log(self._log.announce(draft.id), f"notification {draft.id}"),
+                             self._deliver(outcome, announced, draft.id))
+
+    async def _deliver(self, outcome: str, announced: Sequence[CloudEvent], notification_id: str) -> None:
         try:
             await self._outcomes.deliver(outcome, announced, self._publisher)
         except TRANSIENT as exc:  # the outbox relay announces it once Kafka is back
-            log.warning("notification.sent for %s stays in the outbox for now: %r", draft.id, exc)
+            log.warning("notification.sent for %s stays in the outbox for now: %r", notification_id, exc)
 
 
 def _not_sent(why: str) -> Attempt:
