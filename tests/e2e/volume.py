@@ -36,9 +36,9 @@ FIRST_DECISIONS = frozenset({RequestScheduled.event_type, RequestBacklogged.even
 class VolumeSettings(BaseSettings):
     """PIPELINE_TEST_RATE, PIPELINE_TEST_COUNT, PIPELINE_TEST_DRAIN_S, PIPELINE_TEST_QUIET_S.
 
-    The rate is what a 2-CPU machine sustains today: at 10/s every stage keeps pace with the POSTs; at 20/s
-    the door keeps up but the pipeline decides about 11 a second and falls behind (the queue drains after the
-    last POST). Raise it as the pipeline gets faster.
+    The rate is what a 2-CPU machine sustains with two other test workers beside it: at 10/s every stage keeps
+    pace with the POSTs. Alone, at 25/s the door keeps up but the pipeline decides about 20 a second and tells
+    fewer, and falls behind (the queue drains after the last POST). Raise it as the pipeline gets faster.
     """
 
     model_config = SettingsConfigDict(env_prefix="PIPELINE_TEST_")
