@@ -203,8 +203,9 @@ class Journal:
                 settled = await pipe.execute()
             pending = [one for one, recorded, done in zip(pending, found, settled, strict=True)
                        if recorded is not None and not done]
-        log.warning("%d record(s) changed %d times while being published; the relay tries again",
-                    len(pending), _MAX_ROUNDS)
+        if pending:
+            log.warning("%d record(s) changed %d times while being published; the relay tries again",
+                        len(pending), _MAX_ROUNDS)
 
     async def _snapshots(self, members: Sequence[str]) -> list[Recorded | None]:
         by_kind: dict[str, list[int]] = {}
