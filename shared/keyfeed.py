@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from shared.access import ApiKeyCreated, ApiKeyRevoked, KeyRegistry
+from shared.cancelling import stop_if_cancelled
 from shared.envelope import CloudEvent
 from shared.kafka_auth import KafkaAuth
 
@@ -54,6 +55,7 @@ class KeyFeed:
     async def _follow(self) -> None:
         while True:
             await self._read(timeout_ms=1000)
+            stop_if_cancelled()
 
     async def _read(self, timeout_ms: int) -> None:
         assert self._consumer is not None, "start() first"

@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from shared.access import KeyRegistry
 from shared.auth import Access
 from shared.batches import BatchConsumer, BatchHandler
+from shared.cancelling import stop_if_cancelled
 from shared.dead_letters import DeadLetters
 from shared.infra import build_broker, connect_redis, ensure_topics
 from shared.keyfeed import KeyFeed
@@ -137,6 +138,7 @@ async def _every(name: str, interval_s: float, job: Callable[[], Awaitable[objec
             await job()
         except Exception:  # a reconciler's next run is its retry; the failure stays visible in the log
             log.exception("periodic job %s failed; trying again in %.0fs", job.__name__, interval_s)
+        stop_if_cancelled()  # the job may have swallowed a shutdown's cancellation: this loop still ends
 
 
 def _relay(runtime: Runtime) -> Callable[[], Awaitable[int]]:

@@ -23,6 +23,7 @@ from typing import Protocol
 from opentelemetry import trace
 
 from notifier.sending.schedule import Claim, Schedule
+from shared.cancelling import stop_if_cancelled
 from shared.messaging import TRANSIENT
 from shared.observability.tracing import continued
 
@@ -87,6 +88,7 @@ class Dispatcher:
                         self._wake.set()
             except Exception as exc:  # Redis away: the timed look still runs
                 log.warning("not hearing other dispatchers (%r); listening again in %.1fs", exc, self._poll_s)
+            stop_if_cancelled()
             await asyncio.sleep(self._poll_s)
 
     async def _idle(self) -> float:
@@ -102,15 +104,12 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Claim and send until cancelled; then let sends in flight finish (or cancel them) and close."""
-        this = asyncio.current_task()
-        assert this is not None
         listening = asyncio.create_task(self._listen(), name="dispatcher wakes")
         try:
             while True:
                 # A cancellation that a client turned into an error of its own (or that Python 3.11's
                 # wait_for lost) would otherwise keep this loop, and the shutdown waiting on it, going.
-                if this.cancelling():
-                    raise asyncio.CancelledError
+                stop_if_cancelled()
                 try:
                     busy = await self._dispatch()
                 except Exception:  # Redis away, or a fault of ours: visible here, tried again next poll
