@@ -204,7 +204,8 @@ class DeliveryLog:
                 pipe.hgetall(_record(one))
                 pipe.lrange(_attempts(one), 0, -1)
             found = await pipe.execute()
-        return [_recorded(one, found[2 * i], found[2 * i + 1]) for i, one in enumerate(record_ids)]
+        return [_recorded(one, raw, attempts) if raw else None  # None: no such delivery
+                for one, raw, attempts in zip(record_ids, found[::2], found[1::2], strict=True)]
 
     async def restore(self, recorded: DeliveryRecorded, *, now: float) -> None:
         """Put a delivery back as the log has it (a rebuild): a pending one is due at its next attempt."""
@@ -232,19 +233,13 @@ class DeliveryLog:
 
 def _public(raw: dict[str, str], attempts: list[str], *, with_event: bool) -> dict[str, Any]:
     body = json.loads(raw["body"])
-    shown = {
-        **body, "webhook_id": body["id"], "status": raw["status"], "created_at": raw["created_at"],
-        "attempt_count": int(raw.get("attempts") or 0), "attempts": [json.loads(a) for a in attempts],
-        "next_attempt_at": raw.get("next_attempt_at") or None,
-    }
-    if with_event:
-        shown["event"] = json.loads(raw["payload"])
-    return shown
+    shown = {**body, "webhook_id": body["id"], "status": raw["status"], "created_at": raw["created_at"],
+             "attempt_count": int(raw.get("attempts") or 0), "attempts": [json.loads(a) for a in attempts],
+             "next_attempt_at": raw.get("next_attempt_at") or None}
+    return {**shown, "event": json.loads(raw["payload"])} if with_event else shown
 
 
-def _recorded(record_id: str, raw: dict[str, str], attempts: list[str]) -> DeliveryRecorded | None:
-    if not raw:
-        return None
+def _recorded(record_id: str, raw: dict[str, str], attempts: list[str]) -> DeliveryRecorded:
     body = json.loads(raw["body"])
     return DeliveryRecorded(
         revision=int(raw.get("rev") or 0), delivery_id=record_id, subscription_id=body["subscription_id"],
