@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from shared.envelope import CloudEvent
+from shared.grouped import Grouped
 from shared.messaging import EventPublisher
 
 __all__ = ["OUTCOME_TTL_S", "Outcomes"]
@@ -40,6 +41,7 @@ class Outcomes:
         self._pending = f"{service}:outbox-ordered"
         self._unordered = f"{service}:outbox"  # the set earlier versions kept: adopted by the relay's first run
         self._publishing = asyncio.Lock()
+        self._grouped = Grouped(self._deliver_grouped)
 
     async def get(self, event_id: str) -> list[CloudEvent] | None:
         raw = await self._redis.get(self._prefix + event_id)
@@ -102,7 +104,16 @@ class Outcomes:
         An outcome leaves the outbox only once Kafka acknowledged it, so one no longer pending (the relay
         sent it, or a redelivered event's outcome went out the first time) is not sent again.
         """
-        await self.deliver_all([(event_id, produced)], publisher)
+        if produced:  # calls made while one is in flight go out together in the next (group commit)
+            await self._grouped((event_id, produced, publisher))
+
+    async def _deliver_grouped(self, group: Sequence[tuple[str, Sequence[CloudEvent], EventPublisher]]) -> list[None]:
+        by_publisher: dict[int, tuple[EventPublisher, list[tuple[str, Sequence[CloudEvent]]]]] = {}
+        for event_id, produced, publisher in group:
+            by_publisher.setdefault(id(publisher), (publisher, []))[1].append((event_id, produced))
+        for publisher, outcomes in by_publisher.values():
+            await self.deliver_all(outcomes, publisher)
+        return [None] * len(group)
 
     async def deliver_all(self, outcomes: Sequence[tuple[str, Sequence[CloudEvent]]],
                           publisher: EventPublisher) -> None:

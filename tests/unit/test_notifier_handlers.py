@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -21,10 +22,10 @@ class Fakes:
     def __init__(self) -> None:
         self.fanned_out: list[str] = []
 
-    async def matching(self, event_type: str) -> list[str]:
-        return ["sub-1"]
+    async def matching(self, event_type: str) -> list[SimpleNamespace]:
+        return [SimpleNamespace(id="sub-1")]
 
-    async def fan_out(self, e: Any, subscriptions: list[str], **_: Any) -> int:
+    async def fan_out(self, e: Any, subscriptions: list[SimpleNamespace], **_: Any) -> int:
         self.fanned_out.append(e.id)
         return len(subscriptions)
 
@@ -35,15 +36,19 @@ class Fakes:
         raise KeyError("template request.backlogged.requester.email")
 
 
-async def test_subscribers_get_an_event_whose_message_cannot_be_composed() -> None:
+@pytest.mark.parametrize("alone", [True, False])
+async def test_subscribers_get_an_event_whose_message_cannot_be_composed(alone: bool) -> None:
     fakes, woken = Fakes(), []
-    routes = handlers.routes(composer=cast(Composer, fakes), notifications=cast(NotificationLog, fakes),
-                             subscriptions=cast(SubscriptionStore, fakes),
-                             deliveries=cast(DeliveryLog, fakes), wake=lambda: woken.append(True))
-    sample = event(backlogged("r-1"))
+    consuming = handlers.Consuming(composer=cast(Composer, fakes), notifications=cast(NotificationLog, fakes),
+                                   subscriptions=cast(SubscriptionStore, fakes),
+                                   deliveries=cast(DeliveryLog, fakes), wake=lambda: woken.append(True))
+    samples = [event(backlogged("r-1")), event(backlogged("r-2"))]
+    # Alone, or a run of them: each is given to its subscribers before any message is composed.
+    handled = consuming.routes()["request.backlogged"](samples[0]) if alone \
+        else consuming.runs()["request.backlogged"](samples)
     with pytest.raises(KeyError):  # the event is retried, then dead-lettered: visibly
-        await routes["request.backlogged"](sample)
-    assert fakes.fanned_out == [sample.id] and woken == [True]
+        await handled
+    assert fakes.fanned_out == [e.id for e in samples[:1 if alone else 2]] and woken == [True]
 
 
 def test_a_lease_must_outlast_two_sends_and_then_some() -> None:

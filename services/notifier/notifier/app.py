@@ -106,10 +106,10 @@ def create_app(settings: NotifierSettings) -> FastAPI:
                         links=Links(intake=settings.intake_public_url, capacity=settings.capacity_public_url,
                                     signer=LinkSigner(settings.link_secret.get_secret_value(), ttl_s=0)
                                     if settings.link_secret else None))
-    table = handlers.routes(composer=composer, notifications=notifications, subscriptions=subscriptions,
-                            deliveries=deliveries, wake=dispatcher.wake,
-                            escalation_grace_s=settings.escalation_grace_s, asks=Asks(redis))
-    subscribe(runtime, topics.consumed_by(NAME), table, handlers.barriers(table))
+    consuming = handlers.Consuming(composer=composer, notifications=notifications, subscriptions=subscriptions,
+                                   deliveries=deliveries, wake=dispatcher.wake,
+                                   escalation_grace_s=settings.escalation_grace_s, asks=Asks(redis))
+    subscribe(runtime, topics.consumed_by(NAME), consuming.routes(), consuming.runs())
     # What people were told: the team. Subscriptions and deliveries: ops.
     team, ops = runtime.access.allow(*TEAM_ROLES), runtime.access.allow(Role.OPS)
     routers = [

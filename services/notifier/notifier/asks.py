@@ -12,7 +12,7 @@ Both are folds of the requests topic, which the notifier consumes; a rebuild put
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -47,6 +47,18 @@ def survivor(into: str, merged_into: Mapping[str, str]) -> str:
     return into
 
 
+def _enriched(event: CloudEvent, audiences: Mapping[str, Mapping[str, str]], known: Mapping[str, Person]) -> CloudEvent:
+    request_id = event.data.get("request_id")
+    if not isinstance(request_id, str):
+        return event
+    data = dict(event.data)
+    if audience := audiences.get(request_id):
+        data["joined"] = sorted((json.loads(person) for person in audience.values()), key=lambda p: p["email"])
+    if data.get("similar"):
+        data["similar"] = [{**s, "requester": known.get(s["request_id"])} for s in data["similar"]]
+    return event if data == event.data else event.model_copy(update={"data": data})
+
+
 def _person(requester: Requester) -> dict[str, Any]:
     return requester.model_dump(include={"id", "name", "email", "team"})
 
@@ -71,30 +83,39 @@ class Asks:
             if joined:
                 await self._redis.hset(_audience_key(into), mapping={a: json.dumps(p) for a, p in joined.items()})
 
+    async def learn_all(self, events: Sequence[CloudEvent]) -> None:
+        """``learn`` for a run of events without merges (``notifier.handlers``): one round trip."""
+        assert all(event.type != "request.merged" for event in events), "a merge is learnt on its own"
+        submitted = [parse_data(event, RequestSubmitted) for event in events if event.type == "request.submitted"]
+        if submitted:
+            await self._redis.mset({_ask_key(s.request_id): json.dumps(_person(s.request.requester))
+                                    for s in submitted})
+
     async def audience(self, request_id: str) -> dict[str, Person]:
         rows = cast(dict[str, str], await self._redis.hgetall(_audience_key(request_id)))
         return {address: json.loads(person) for address, person in rows.items()}
 
-    async def requesters(self, request_ids: list[str]) -> dict[str, Person]:
-        if not request_ids:
-            return {}
-        rows = cast(list[str | None], await self._redis.mget([_ask_key(r) for r in request_ids]))
-        return {rid: json.loads(row) for rid, row in zip(request_ids, rows, strict=True) if row is not None}
-
     async def enriched(self, event: CloudEvent) -> CloudEvent:
         """The event as its messages are composed: with the request's ``joined`` audience, and the requester
         of each similar request the notifier knows."""
-        request_id = event.data.get("request_id")
-        if not isinstance(request_id, str):
-            return event
-        data = dict(event.data)
-        audience = await self.audience(request_id)
-        if audience:
-            data["joined"] = sorted(audience.values(), key=lambda p: p["email"])
-        if data.get("similar"):
-            known = await self.requesters([s["request_id"] for s in data["similar"]])
-            data["similar"] = [{**s, "requester": known.get(s["request_id"])} for s in data["similar"]]
-        return event if data == event.data else event.model_copy(update={"data": data})
+        return (await self.enriched_all([event]))[0]
+
+    async def enriched_all(self, events: Sequence[CloudEvent]) -> list[CloudEvent]:
+        """``enriched`` for each event, in one round trip."""
+        subjects = list(dict.fromkeys(rid for event in events if isinstance(rid := event.data.get("request_id"), str)))
+        similar = list(dict.fromkeys(s["request_id"] for event in events for s in event.data.get("similar") or ()))
+        if not subjects:
+            return list(events)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for request_id in subjects:
+                pipe.hgetall(_audience_key(request_id))
+            if similar:
+                pipe.mget([_ask_key(r) for r in similar])
+            found = await pipe.execute()
+        audiences = {rid: cast(dict[str, str], rows) for rid, rows in zip(subjects, found[:len(subjects)], strict=True)}
+        rows = cast(list[str | None], found[-1]) if similar else []
+        known = {rid: json.loads(row) for rid, row in zip(similar, rows, strict=True) if row is not None}
+        return [_enriched(event, audiences, known) for event in events]
 
     async def restore(self, requesters: Mapping[str, Person], audiences: Mapping[str, Mapping[str, Person]],
                       merged_into: Mapping[str, str] | None = None, batch: int = 500) -> None:

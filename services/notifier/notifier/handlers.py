@@ -13,6 +13,7 @@ requester joins the surviving request's audience (``notifier.asks``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -31,43 +32,70 @@ from shared.messaging import Handler
 log = logging.getLogger(__name__)
 
 
-def routes(*, composer: Composer, notifications: NotificationLog,
-           subscriptions: SubscriptionStore, deliveries: DeliveryLog, wake: Callable[[], None],
-           escalation_grace_s: float = 0.0, asks: Asks | None = None) -> dict[str, Handler]:
-    async def on_event(event: CloudEvent) -> None:
-        if asks is not None:
-            await asks.learn(event)
-        now, created_at = time.time(), datetime.now(UTC).isoformat()
-        # Subscribers first: a message that cannot be composed must not keep the event from them.
-        matching = await subscriptions.matching(event.type)
-        delivered = await deliveries.fan_out(event, matching, now=now, created_at=created_at)
-        if delivered:
-            log.info("%s %s: %d webhook delivery(ies) due", event.type, event.id, delivered)
-            wake()
-        drafts = composer.drafts(await asks.enriched(event) if asks is not None else event)
-        told = await notifications.record(drafts, now=now, created_at=created_at, hold_s=escalation_grace_s)
-        if told:
-            log.info("%s %s: %d message(s) due", event.type, event.id, told)
-            wake()
-        await deliveries.announce(*(delivery_id(event.id, s.id) for s in matching))
-        await notifications.announce(*(d.id for d in drafts))
+class Consuming:
+    """The notifier's handlers: per event (``routes``) and per run of consecutive events (``runs``)."""
 
-    async def on_withdrawn(event: CloudEvent) -> None:
+    def __init__(self, *, composer: Composer, notifications: NotificationLog, subscriptions: SubscriptionStore,
+                 deliveries: DeliveryLog, wake: Callable[[], None], escalation_grace_s: float = 0.0,
+                 asks: Asks | None = None) -> None:
+        self._composer = composer
+        self._notifications = notifications
+        self._subscriptions = subscriptions
+        self._deliveries = deliveries
+        self._wake = wake
+        self._hold_s = escalation_grace_s
+        self._asks = asks
+
+    def routes(self) -> dict[str, Handler]:
+        return {**dict.fromkeys(EVENT_TYPES, self.on_event), **dict.fromkeys(_BARRIERS, self.on_withdrawn)}
+
+    def runs(self) -> dict[str, BatchHandler]:
+        """A run of events is recorded in a few round trips whatever its length (``many``). A merge changes
+        who hears another request's news (the survivor's), and a withdrawal silences what comes after it: each
+        is a barrier (``shared.batches``), what came before it handled first, what comes after waiting for it."""
+        return {**dict.fromkeys(EVENT_TYPES, self.many), **dict.fromkeys(_BARRIERS, self.in_order)}
+
+    async def on_event(self, event: CloudEvent) -> None:
+        if self._asks is not None:
+            await self._asks.learn(event)
+        await self._record([event])
+
+    async def on_withdrawn(self, event: CloudEvent) -> None:
         log.info("%s %s: nothing more is said about %s", event.type, event.id, event.subject)
         # Merged: its requester hears the survivor's news from now on (asks.learn, in on_event).
-        await notifications.withdraw(event.subject, now=time.time())
-        wake()
-        await on_event(event)
+        await self._notifications.withdraw(event.subject, now=time.time())
+        self._wake()
+        await self.on_event(event)
 
-    return {**dict.fromkeys(EVENT_TYPES, on_event), "request.withdrawn": on_withdrawn,
-            "request.merged": on_withdrawn}
-
-
-def barriers(table: dict[str, Handler]) -> dict[str, BatchHandler]:
-    """A merge changes who hears another request's news (the survivor's), so within a consumed batch it is
-    a barrier (``shared.batches``): what came before it is handled first, what comes after waits for it."""
-    async def merges(events: Sequence[CloudEvent]) -> None:
+    async def in_order(self, events: Sequence[CloudEvent]) -> None:
         for event in events:
-            await table[event.type](event)
+            await self.on_withdrawn(event)
 
-    return {"request.merged": merges}
+    async def many(self, events: Sequence[CloudEvent]) -> None:
+        """A run without merges or withdrawals: what each event causes, recorded as ``on_event`` would."""
+        if self._asks is not None:
+            await self._asks.learn_all(events)
+        await self._record(events)
+
+    async def _record(self, events: Sequence[CloudEvent]) -> None:
+        now, created_at = time.time(), datetime.now(UTC).isoformat()
+        # Subscribers first: a message that cannot be composed must not keep the event from them.
+        wanted = {kind: await self._subscriptions.matching(kind) for kind in dict.fromkeys(e.type for e in events)}
+        delivered: list[str] = []
+        for event in events:
+            if matching := wanted[event.type]:
+                await self._deliveries.fan_out(event, matching, now=now, created_at=created_at)
+                delivered += [delivery_id(event.id, s.id) for s in matching]
+        if delivered:
+            self._wake()
+        told = list(events) if self._asks is None else await self._asks.enriched_all(events)
+        drafts = [draft for event in told for draft in self._composer.drafts(event)]
+        if await self._notifications.record(drafts, now=now, created_at=created_at, hold_s=self._hold_s):
+            self._wake()
+        log.debug("%d event(s): %d webhook delivery(ies) and %d message(s) due", len(events), len(delivered),
+                  len(drafts))
+        await asyncio.gather(self._deliveries.announce(*delivered),
+                             self._notifications.announce(*(d.id for d in drafts)))
+
+
+_BARRIERS = ("request.withdrawn", "request.merged")

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from shared.envelope import CloudEvent, derived_id
+from shared.grouped import Grouped
 from shared.messaging import EventPublisher
 
 __all__ = [
@@ -155,21 +156,25 @@ class Journal:
         self._publisher = publisher
         self._source = source
         self._kinds: dict[str, Records] = {}
+        self._grouped = Grouped(self._publish_grouped)
 
     def track(self, kind: str, records: Records) -> None:
         self._kinds[kind] = records
 
     async def publish(self, *members: str) -> int:
-        """Put those of ``members`` still unpublished on the log; raises what publishing raises."""
-        if not members:
-            return 0
+        """Put those of ``members`` still unpublished on the log, answering how many were; raises what
+        publishing raises. Calls made while a publish is in flight go out together in the next one."""
+        return await self._grouped(members) if members else 0
+
+    async def _publish_grouped(self, groups: Sequence[Sequence[str]]) -> list[int]:
+        members = list(dict.fromkeys(one for group in groups for one in group))
         async with self._redis.pipeline(transaction=False) as pipe:
             for one in members:
                 pipe.sismember(UNPUBLISHED, one)
             marked = await pipe.execute()
-        unpublished = [one for one, mark in zip(members, marked, strict=True) if mark]
-        await self._publish(unpublished)
-        return len(unpublished)
+        unpublished = {one for one, mark in zip(members, marked, strict=True) if mark}
+        await self._publish([one for one in members if one in unpublished])
+        return [sum(one in unpublished for one in group) for group in groups]
 
     async def flush(self) -> int:
         """The relay: publish every record changed but not yet on the log."""
