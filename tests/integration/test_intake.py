@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from intake.app import create_app
@@ -192,4 +193,38 @@ async def test_a_status_write_cut_short_is_made_when_the_event_comes_again(
     assert await redis.hgetall("intake:request:r1") == {"status": "classified"}
     await store.append("r1", classification)  # and again: nothing left to do
     assert await redis.hgetall("intake:request:r1") == {"status": "classified"}
+    await redis.aclose()
+
+
+async def test_a_run_of_entries_lands_at_once_and_an_entry_landing_meanwhile_is_folded_in(
+        settings: IntakeSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from intake.domain import TimelineEntry, current_status
+    from intake.store import RequestStore
+
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    store = RequestStore(redis)
+    at = datetime.now(UTC)
+    meanwhile = [TimelineEntry("b3", "request.started", at + timedelta(seconds=3), "Started.")]
+
+    elsewhere = SyncRedis.from_url(settings.redis_url)
+
+    def another_instance_adds_an_entry(entries: Any) -> str:
+        if meanwhile:  # between this fold's read and its write, as a consumer elsewhere would
+            elsewhere.hset("intake:timeline:b", "b3", json.dumps(meanwhile.pop().as_dict()))
+        return current_status(entries)
+
+    monkeypatch.setattr("intake.store.current_status", another_instance_adds_an_entry)
+    await store.append_all([
+        ("a", TimelineEntry("a1", "request.submitted", at, "Submitted.")),
+        ("b", TimelineEntry("b1", "request.submitted", at, "Submitted.")),
+        ("a", TimelineEntry("a2", "request.classified", at + timedelta(seconds=1), "Classified.")),
+        ("b", TimelineEntry("b2", "request.scheduled", at + timedelta(seconds=2), "Scheduled.")),
+    ])
+    assert await redis.hlen("intake:timeline:a") == 2 and await redis.hlen("intake:timeline:b") == 3
+    assert await redis.hgetall("intake:request:a") == {"status": "classified"}
+    assert await redis.hgetall("intake:request:b") == {"status": "in_progress"}  # not "committed"
+    assert not meanwhile
+    elsewhere.close()
     await redis.aclose()

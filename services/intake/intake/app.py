@@ -26,7 +26,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     runtime = build_runtime(NAME, settings)
     store = RequestStore(runtime.redis)
     topics = runtime.topics
-    subscribe(runtime, topics.consumed_by(NAME), handlers.routes(store))
+    subscribe(runtime, topics.consumed_by(NAME), handlers.routes(store), handlers.runs(store))
     signer = (LinkSigner(settings.link_secret.get_secret_value(), settings.link_ttl_days * 86_400)
               if settings.link_secret else None)
     router = requests_router(store, runtime.publisher, IdempotencyKeys(runtime.redis, NAME),

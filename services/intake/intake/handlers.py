@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from intake.domain import TimelineEntry
 from intake.merges import survivor_entry
 from intake.store import RequestStore
+from shared.batches import BatchHandler
 from shared.envelope import CloudEvent, parse_data
 from shared.events import RequestMerged, RequestSubmitted
 from shared.messaging import Handler
@@ -32,3 +35,11 @@ def routes(store: RequestStore) -> dict[str, Handler]:
     table: dict[str, Handler] = {"request.submitted": on_submitted, "request.merged": on_merged}
     table.update(dict.fromkeys(TIMELINE_TYPES, on_lifecycle))
     return table
+
+
+def runs(store: RequestStore) -> dict[str, BatchHandler]:
+    """A run of lifecycle events lands on its timelines in a few round trips, whatever its length."""
+    async def on_lifecycles(events: Sequence[CloudEvent]) -> None:
+        await store.append_all([(event.subject, TimelineEntry.of_event(event)) for event in events])
+
+    return dict.fromkeys(TIMELINE_TYPES, on_lifecycles)

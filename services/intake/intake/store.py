@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
 from intake.domain import TimelineEntry, current_status
@@ -44,7 +43,6 @@ return false
 
 # The status is stale from the moment a status change is on the timeline until it is written: a handler cut
 # short between the two finds the mark when the event comes again, and writes the status then.
-_STALE = "status_stale"
 # KEYS: the timeline, the request. ARGV: the event id, its entry, 1 if it changes the status. 1: refresh it.
 _APPEND = """
 local added = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
@@ -54,6 +52,14 @@ if added == 1 then
   return 1
 end
 return redis.call('HEXISTS', KEYS[2], 'status_stale')
+"""
+
+# KEYS: the timeline, the request. ARGV: how many entries the status was folded from, the status.
+_SET_STATUS = """
+if redis.call('HLEN', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[2], 'status', ARGV[2])
+redis.call('HDEL', KEYS[2], 'status_stale')
+return 1
 """
 
 
@@ -90,28 +96,36 @@ class RequestStore:
 
     async def append(self, request_id: str, entry: TimelineEntry) -> None:
         """Add a lifecycle event once (keyed by event id) and refresh the stored status if it can change it."""
-        timeline = _timeline_key(request_id)
-        changes = entry.type in STATUS_AFTER and entry.changes_status
-        if not await self._redis.eval(_APPEND, 2, timeline, _request_key(request_id), entry.event_id,
-                                      json.dumps(entry.as_dict()), int(changes)):
-            return  # a notice, a re-classification: the status is folded from status changes only
-        # The status is read off the whole timeline, and another entry of the same request may land meanwhile
-        # (its events are handled side by side with a merge naming it, or on another instance): written only
-        # if the timeline did not change since it was read, else read again.
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(timeline)
-                    rows = cast(list[str], await pipe.hvals(timeline))
+        await self.append_all([(request_id, entry)])
+
+    async def append_all(self, entries: Sequence[tuple[str, TimelineEntry]]) -> None:
+        """``append`` for a run of entries, in three round trips however many: add them, then read the
+        timelines whose status may have changed, then write those statuses."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for request_id, entry in entries:
+                changes = entry.type in STATUS_AFTER and entry.changes_status
+                pipe.eval(_APPEND, 2, _timeline_key(request_id), _request_key(request_id), entry.event_id,
+                          json.dumps(entry.as_dict()), int(changes))
+            added = await pipe.execute()
+        # A notice, a re-classification: the status is folded from status changes only.
+        await self._refresh(list(dict.fromkeys(rid for (rid, _), stale in zip(entries, added, strict=True) if stale)))
+
+    async def _refresh(self, request_ids: list[str]) -> None:
+        """Fold each request's status off its whole timeline. Another entry of the same request may land
+        meanwhile (on another instance, or a merge naming it): a status is written only if its timeline
+        did not grow since it was read (entries are only ever added), else it is read again."""
+        while request_ids:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for request_id in request_ids:
+                    pipe.hvals(_timeline_key(request_id))
+                timelines = cast(list[list[str]], await pipe.execute())
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for request_id, rows in zip(request_ids, timelines, strict=True):
                     status = current_status(sorted((TimelineEntry.from_dict(json.loads(r)) for r in rows),
                                                    key=lambda e: e.time))
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(_request_key(request_id), "status", status)
-                    pipe.hdel(_request_key(request_id), _STALE)
-                    await pipe.execute()
-                    return
-                except WatchError:
-                    continue
+                    pipe.eval(_SET_STATUS, 2, _timeline_key(request_id), _request_key(request_id), len(rows), status)
+                written = await pipe.execute()
+            request_ids = [rid for rid, done in zip(request_ids, written, strict=True) if not done]
 
     async def restore(self, requests: Mapping[str, Restored], batch: int = 500) -> None:
         """Write requests as a rebuild found them on the log into wiped keys, ``batch`` requests a round trip:
