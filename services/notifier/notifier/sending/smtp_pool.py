@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from email.message import EmailMessage
+from email.message import Message
 from typing import TYPE_CHECKING
 
 import aiosmtplib
@@ -39,11 +39,12 @@ class SmtpPool:
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # the most recently used last
         self.opened = 0  # sessions opened so far (a gauge of how much the pool saves)
 
-    async def send(self, message: EmailMessage) -> None:
-        """Send ``message`` on a kept session, or a new one; raises what aiosmtplib raises."""
+    async def send(self, message: Message, *, sender: str, to: str) -> None:
+        """Send ``message`` from ``sender`` to ``to`` on a kept session, or a new one; raises what aiosmtplib
+        raises."""
         session = await self._take()
         try:
-            await session.send_message(message)
+            await session.send_message(message, sender=sender, recipients=[to])
         except BaseException:
             session.close()  # never reused after a failure of any kind
             raise
