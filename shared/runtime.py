@@ -123,6 +123,8 @@ def subscribe(runtime: Runtime, topics: list[str], routes: Mapping[str, Handler]
     # handled or dead-lettered (it raises nothing else).
     runtime.broker.subscriber(*topics, runtime.topics.replays(runtime.name), group_id=runtime.name, batch=True,
                               max_records=settings.consume_batch_max, batch_timeout_ms=settings.consume_wait_ms,
+                              fetch_min_bytes=settings.consume_fetch_min_bytes,
+                              fetch_max_wait_ms=settings.consume_fetch_wait_ms,
                               ack_policy=AckPolicy.ACK, auto_offset_reset="earliest")(on_batch)
 
 

@@ -54,6 +54,10 @@ class ServiceSettings(BaseSettings):
     consume_batch_max: int = Field(default=200, ge=1)
     consume_wait_ms: int = Field(default=20, ge=0)
     consume_concurrency: int = Field(default=16, ge=1)
+    # Each fetch from the broker answers once it has this many bytes, or after this long: a quiet log costs
+    # one fetch per wait, a busy one fewer, fuller fetches (and batches) for a few milliseconds per hop.
+    consume_fetch_min_bytes: int = Field(default=1, ge=1)
+    consume_fetch_wait_ms: int = Field(default=500, ge=0)
     log_level: str = "INFO"
     # Observability: JSON log lines (or text for a terminal); traces exported over OTLP/HTTP, or none.
     log_format: Literal["json", "text"] = "json"
