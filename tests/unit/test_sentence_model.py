@@ -1,4 +1,4 @@
-"""The numpy run of all-MiniLM-L6-v2 gives the model's published behaviour."""
+"""all-MiniLM-L6-v2 as ONNX Runtime runs it gives the model's published behaviour; int8 weights stay close."""
 
 from functools import cache
 
@@ -47,3 +47,25 @@ def test_paraphrases_score_above_unrelated_requests() -> None:
     paraphrase = cosine("Customer logos on the site", "Brand marks on our public pages")
     unrelated = cosine("Customer logos on the site", "Quarterly pipeline report for the board")
     assert paraphrase > unrelated + 0.3
+
+
+@cache
+def quantized() -> Embedder:
+    return Embedder(quantized=True)
+
+
+@pytest.mark.parametrize(("a", "b", "published"), [
+    ("A man is eating food.", "A man is eating a piece of bread.", 0.7553),
+    ("The new movie is awesome", "The new movie is so great", 0.8939),
+    ("The cat sits outside", "The dog plays in the garden", 0.2838),
+    ("Customer logos on the site", "Brand marks on our public pages", None),
+])
+def test_int8_weights_keep_scores_within_a_few_hundredths(a: str, b: str, published: float | None) -> None:
+    vectors = quantized().embed([a, b])
+    assert quantized().quantized and not model().quantized
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    score = float(vectors[0] @ vectors[1])
+    assert score == pytest.approx(cosine(a, b), abs=0.05)
+    assert score != pytest.approx(cosine(a, b), abs=1e-4)  # the int8 model, not the float one again
+    if published is not None:
+        assert score == pytest.approx(published, abs=0.05)

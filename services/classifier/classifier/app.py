@@ -45,7 +45,8 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
         title_weight=settings.alignment_title_weight))
     open_requests = OpenRequests(runtime.redis)
     similarity = Similarity(Detector(Weights(overlap=settings.similarity_overlap_threshold,
-                                             duplicate=settings.similarity_duplicate_threshold)), open_requests)
+                                             duplicate=settings.similarity_duplicate_threshold),
+                                     quantized=settings.embedding_quantized), open_requests)
 
     async def load_model() -> None:
         await asyncio.to_thread(similarity.detector.load)

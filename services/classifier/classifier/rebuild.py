@@ -43,7 +43,7 @@ async def rebuild(settings: ClassifierSettings) -> Rebuilt:
     async def write() -> None:
         """The open and closed requests, as ``keep`` and ``close`` leave them, many a round trip."""
         requests = list(still_open.values())
-        detector, vectors = Detector(), dict[str, str]()
+        detector, vectors = Detector(quantized=settings.embedding_quantized), dict[str, str]()
         by_length = sorted(requests, key=lambda r: len(text_of(r.details)))  # less padding in each batch
         for first in range(0, len(by_length), 32):
             batch = by_length[first:first + 32]

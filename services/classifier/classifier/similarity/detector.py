@@ -129,16 +129,17 @@ class Pool:
 class Detector:
     """Holds the sentence model (loaded once per process) and the scoring weights."""
 
-    def __init__(self, weights: Weights = Weights(), limit: int = 3) -> None:
+    def __init__(self, weights: Weights = Weights(), limit: int = 3, *, quantized: bool = False) -> None:
         self.weights = weights
         self._limit = limit
+        self._quantized = quantized  # the model's weights in int8 (``embedding``)
         self._embedder: Embedder | None = None
         self._loading = threading.Lock()
 
     def load(self) -> Embedder:
         with self._loading:
             if self._embedder is None:
-                self._embedder = Embedder()
+                self._embedder = Embedder(quantized=self._quantized)
             return self._embedder
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
