@@ -49,7 +49,7 @@ def volume() -> VolumeSettings:
     return VolumeSettings()
 
 
-@pytest.mark.timeout(1500)  # 2,000 requests at 10/s with a drain: about 4 minutes here, more on a slow machine
+@pytest.mark.timeout(1500)  # 2,000 requests at 15/s with a drain: about 2.5 minutes here, more on a slow machine
 async def test_every_request_of_a_steady_stream_is_classified_decided_and_told_exactly_once(
         services: dict[str, ServiceProcess], sink: MailSink, endpoints: Endpoints, stack_prefix: str,
         volume: VolumeSettings) -> None:
