@@ -147,7 +147,8 @@ class TraceCarrier:
     """The trace context of work parked in Redis, so whoever picks the work up continues the trace.
 
     ``queue`` writes the current context under the job's name (the first one wins: a retry scheduled
-    later keeps the trace of the event that caused the job); ``load`` reads it back for ``continued``.
+    later keeps the trace of the event that caused the job); whoever claims the job reads ``prefix`` + its
+    name back for ``continued`` (the notifier's claim does, in the same script).
     """
 
     prefix: str
@@ -157,10 +158,6 @@ class TraceCarrier:
         header = traceparent().get("traceparent")
         if header:
             pipe.set(self.prefix + job, header, ex=self.ttl_s, nx=True)
-
-    async def load(self, redis: Redis, job: str) -> str | None:
-        value = await redis.get(self.prefix + job)
-        return value.decode() if isinstance(value, bytes) else value
 
 
 def extract(header: str) -> trace.SpanContext:

@@ -89,7 +89,7 @@ def _dispatcher(settings: NotifierSettings, runtime: Runtime, notifications: Not
                           retry)
     return Dispatcher(schedule, {"notification": notify, "delivery": deliver}, concurrency=settings.send_concurrency,
                       lease_s=settings.lease_s, poll_s=settings.dispatch_poll_s, grace_s=settings.shutdown_grace_s,
-                      on_stop=close, tracer=runtime.tracing.tracer, traces=schedule.trace_of)
+                      on_stop=close, tracer=runtime.tracing.tracer)
 
 
 def create_app(settings: NotifierSettings) -> FastAPI:

@@ -43,8 +43,7 @@ class Job(Protocol):
 class Dispatcher:
     def __init__(self, schedule: Schedule, jobs: Mapping[str, Job], *, concurrency: int, lease_s: float,
                  poll_s: float, grace_s: float, on_stop: Callable[[], Awaitable[None]] | None = None,
-                 tracer: trace.Tracer | None = None,
-                 traces: Callable[[Claim], Awaitable[str | None]] | None = None) -> None:
+                 tracer: trace.Tracer | None = None) -> None:
         self._schedule = schedule
         self._jobs = jobs
         self._concurrency = concurrency
@@ -57,7 +56,6 @@ class Dispatcher:
         self._tell_again = False
         self._running: dict[str, tuple[asyncio.Task[None], Claim]] = {}
         self._tracer = tracer or trace.get_tracer(__name__)
-        self._traces = traces  # the traceparent each job was scheduled under (``Schedule.trace_of``)
 
     def wake(self) -> None:
         """Something may be due now: look without waiting for the next poll, and tell the other instances."""
@@ -157,8 +155,7 @@ class Dispatcher:
                 await self._schedule.forget(claim.kind, claim.id)
                 return
             # Each send continues the trace of the event that scheduled it (webhooks carry it on).
-            carried = await self._traces(claim) if self._traces is not None else None
-            with continued(self._tracer, carried, f"send {claim.kind}", attributes={"notifier.job": claim.job}):
+            with continued(self._tracer, claim.trace, f"send {claim.kind}", attributes={"notifier.job": claim.job}):
                 await job(claim)
         except TRANSIENT as exc:
             log.warning("sending %s was interrupted; it is due again after its lease (%.0fs): %r", claim.job,

@@ -35,14 +35,17 @@ _LEASE = "notifier:lease:"
 log = logging.getLogger(__name__)
 
 # A lease key outlives its lease (it is only tidied away then): a token that was replaced, not one
-# that expired, is what makes an outcome stale.
+# that expired, is what makes an outcome stale. Each job comes with the trace it was scheduled in (or nil).
 _CLAIM = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, member in ipairs(due) do
+local claimed = {}
+for i, member in ipairs(due) do
   redis.call('ZADD', KEYS[1], ARGV[2], member)
   redis.call('SET', ARGV[5] .. member, ARGV[4], 'PX', tonumber(ARGV[6]))
+  claimed[2 * i - 1] = member
+  claimed[2 * i] = redis.call('GET', ARGV[7] .. member)
 end
-return due
+return claimed
 """
 
 
@@ -76,6 +79,7 @@ class Claim:
     kind: str
     id: str
     token: str
+    trace: str | None = None  # the ``traceparent`` the job was scheduled under, if it was inside a trace
 
     @property
     def job(self) -> str:
@@ -97,9 +101,10 @@ class Schedule:
     async def claim(self, now: float, lease_s: float, limit: int) -> list[Claim]:
         """Up to ``limit`` due jobs, each leased to the caller until now + ``lease_s`` under a new token."""
         token = uuid.uuid4().hex
-        members = cast(list[str], await self._redis.eval(_CLAIM, 1, DUE, now, now + lease_s, limit, token, _LEASE,
-                                                         int(lease_s * 2000) + 60_000))
-        return [Claim(kind, job_id, token) for kind, job_id in (member.split(":", 1) for member in members)]
+        claimed = cast(list[str | None], await self._redis.eval(
+            _CLAIM, 1, DUE, now, now + lease_s, limit, token, _LEASE, int(lease_s * 2000) + 60_000, TRACES.prefix))
+        jobs = [cast(str, member).split(":", 1) for member in claimed[::2]]
+        return [Claim(kind, job_id, token, trace) for (kind, job_id), trace in zip(jobs, claimed[1::2], strict=True)]
 
     async def next_due(self) -> float | None:
         """When the earliest job is due (leased ones: when their lease runs out), or None when none is."""
@@ -153,10 +158,6 @@ class Schedule:
     def drop(pipe: Pipeline, kind: str, job_id: str) -> None:
         pipe.zrem(DUE, job(kind, job_id))
         pipe.delete(lease_key(kind, job_id))
-
-    async def trace_of(self, claim: Claim) -> str | None:
-        """The ``traceparent`` the job was scheduled under, if it was scheduled inside a trace."""
-        return await TRACES.load(self._redis, claim.job)
 
     async def forget(self, kind: str, job_id: str) -> None:
         """Drop a job that has nothing left to send (already finished, or its record is gone)."""
