@@ -43,7 +43,7 @@ class Similarity:
             return await self._update(opened)
 
     async def _update(self, opened: list[OpenRequest]) -> Pool:
-        current = {r.request_id: r for r in opened}
+        current = {r.request_id for r in opened}
         for gone in [request_id for request_id in self._pooled if request_id not in current]:
             del self._pooled[gone]
             self._pool.drop(gone)
