@@ -14,7 +14,9 @@ once and every handler stays idempotent. Within a batch:
   record of the run falls back to its per-event route, whose retries and dead letters single out the poison.
 
 A batch route's work continues the trace of the run's first record and links the others' (OpenTelemetry's
-way of one operation for many messages); every other record's handling continues its own trace.
+way of one operation for many messages); every other record's handling continues its own trace. Each record
+of a run also gets a ``process`` span of its own, in its own trace, for as long as the run takes; work a run
+parks for later (a send) continues that span's trace (``trace_of``), not the run's first record's.
 """
 
 from __future__ import annotations
@@ -23,21 +25,31 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Link
 from pydantic import ValidationError
 
 from shared.envelope import CloudEvent
 from shared.messaging import TRANSIENT, EventConsumer, Record
-from shared.observability.tracing import continued, extract
+from shared.observability.tracing import continued, extract, traceparent
 
-__all__ = ["BatchConsumer", "BatchHandler"]
+__all__ = ["BatchConsumer", "BatchHandler", "trace_of"]
 
 log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[Sequence[CloudEvent]], Awaitable[None]]
 _Parsed = tuple[Record, CloudEvent | None]
+# While a batch route runs: each of its events' ids, and the traceparent of that event's own process span.
+_RUN_TRACES: ContextVar[Mapping[str, str] | None] = ContextVar("run_traces", default=None)
+
+
+def trace_of(event_id: str) -> str | None:
+    """The ``traceparent`` of an event's own process span while the batch route handling it runs, else None
+    (its handling is then the current span)."""
+    return (_RUN_TRACES.get() or {}).get(event_id)
 
 
 class BatchConsumer:
@@ -97,15 +109,31 @@ class BatchConsumer:
 
     async def _run(self, run: list[tuple[Record, CloudEvent]]) -> None:
         """One call of the batch route for the whole run; on failure, each record by its own route."""
-        first, events = run[0][0], [event for _, event in run]
-        route = self._runs[events[0].type]
+        route = self._runs[run[0][1].type]
         links = [Link(context) for record, _ in run[1:]
                  if record.traceparent and (context := extract(record.traceparent)).is_valid]
+        spans = [self._tracer.start_span(f"{record.topic} process", context=_context(record.traceparent),
+                                         kind=trace.SpanKind.CONSUMER,
+                                         attributes={"messaging.kafka.offset": str(record.offset)})
+                 for record, _ in run]
+        carried = {event.id: header for (_, event), span in zip(run, spans, strict=True)
+                   if (header := traceparent(span).get("traceparent"))}
+        traces = _RUN_TRACES.set(carried)
+        try:
+            await self._attempt_run(run, route, links)
+        finally:
+            _RUN_TRACES.reset(traces)
+            for span in spans:
+                span.end()
+
+    async def _attempt_run(self, run: list[tuple[Record, CloudEvent]], route: BatchHandler,
+                           links: list[Link]) -> None:
+        first, events = run[0][0], [event for _, event in run]
         started = time.perf_counter()
         transient = 0
         while True:
             try:
-                with continued(self._tracer, first.traceparent, f"{first.topic} process",
+                with continued(self._tracer, first.traceparent, "process run",
                                kind=trace.SpanKind.CONSUMER, links=links,
                                attributes={"messaging.batch.message_count": str(len(run))}):
                     await route(events)
@@ -123,6 +151,10 @@ class BatchConsumer:
                 return
         for record, event in run:
             self._one.observe(record.topic, event.type, "handled", started)
+
+
+def _context(header: str | None) -> Context | None:
+    return trace.set_span_in_context(trace.NonRecordingSpan(extract(header))) if header else None
 
 
 def _parse(record: Record) -> CloudEvent | None:

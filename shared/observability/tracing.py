@@ -127,10 +127,10 @@ def _processor(exporter: Exporter, otlp_endpoint: str | None) -> SpanProcessor:
     return BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint))
 
 
-def traceparent() -> dict[str, str]:
-    """The current W3C trace context as headers (empty outside any trace)."""
+def traceparent(span: trace.Span | None = None) -> dict[str, str]:
+    """The W3C trace context of ``span``, else the current one, as headers (empty outside any trace)."""
     carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier)
+    _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span) if span is not None else None)
     return carrier
 
 
@@ -154,8 +154,9 @@ class TraceCarrier:
     prefix: str
     ttl_s: int = 7 * 24 * 3600
 
-    def queue(self, pipe: Pipeline, job: str) -> None:
-        header = traceparent().get("traceparent")
+    def queue(self, pipe: Pipeline, job: str, header: str | None = None) -> None:
+        """Park ``header``, else the current context, for ``job``."""
+        header = header or traceparent().get("traceparent")
         if header:
             pipe.set(self.prefix + job, header, ex=self.ttl_s, nx=True)
 

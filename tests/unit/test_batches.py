@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from shared.batches import BatchConsumer
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from shared.batches import BatchConsumer, trace_of
 from shared.dead_letters import DeadLetters
 from shared.envelope import CloudEvent
 from shared.messaging import EventConsumer, Record
@@ -128,3 +133,28 @@ async def test_a_run_meeting_a_transient_fault_is_tried_again_whole() -> None:
     await consumer({}, Letters(), batch_routes={"request.classified": run})(
         [record(0, "a", "request.classified"), record(1, "b", "request.classified")])
     assert calls == 2
+
+
+async def test_each_event_of_a_run_has_a_process_span_in_its_own_trace_and_work_parked_continues_it() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    traces = {"a": "0af7651916cd43dd8448eb211c80319c", "b": "4bf92f3577b34da6a3ce929d0e0e4736"}
+    batch = [replace(record(n, subject, "request.classified"), traceparent=f"00-{trace_id}-00f067aa0ba902b7-01")
+             for n, (subject, trace_id) in enumerate(traces.items())]
+    parked: dict[str, str | None] = {}
+
+    async def run(events: Sequence[CloudEvent]) -> None:
+        parked.update({e.id: trace_of(e.id) for e in events})
+
+    one = EventConsumer("test", {}, cast(DeadLetters, Letters()), max_attempts=3, backoff_s=0.01, backoff_max_s=0.02)
+    await BatchConsumer(one, batch_routes={"request.classified": run}, tracer=provider.get_tracer("test"))(batch)
+
+    by_trace = {f"{s.context.trace_id:032x}": s for s in exporter.get_finished_spans()
+                if s.name == "t process" and s.context is not None}
+    assert set(by_trace) == set(traces.values())  # one process span per event, each in its event's trace
+    for n, trace_id in enumerate(traces.values()):
+        span = by_trace[trace_id]
+        assert span.context is not None and span.parent is not None and span.parent.span_id == 0x00f067aa0ba902b7
+        assert parked[f"e-{n}"] == f"00-{trace_id}-{span.context.span_id:016x}-01"  # not the run's first trace
+    assert trace_of("e-0") is None  # only while the run is handled

@@ -29,6 +29,7 @@ from redis.exceptions import WatchError
 from notifier.drafts import Draft, parse_draft
 from notifier.journal import UNPUBLISHED, Journal, NoticeRecorded, member
 from notifier.sending.schedule import DUE, TRACES, Claim, Schedule, job
+from shared.batches import trace_of
 
 __all__ = ["Draft", "NotificationLog"]
 
@@ -96,8 +97,8 @@ class NotificationLog:
         # Each send continues the trace of the event that caused it: its trace is queued with its job, in
         # the same transaction, so the dispatcher never claims the job before the trace is there.
         async with self._redis.pipeline(transaction=True) as pipe:
-            for draft in drafts:
-                TRACES.queue(pipe, job(KIND, draft.id))
+            for draft in drafts:  # in a run of events, the trace of the draft's own (``shared.batches``)
+                TRACES.queue(pipe, job(KIND, draft.id), trace_of(draft.about_event_id))
             pipe.eval(_RECORD_ONCE, len(keys), *keys, *args)
             *_, created = await pipe.execute()
         return int(created)

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from notifier.journal import UNPUBLISHED, DeliveryRecorded, Journal, member
 from notifier.sending.schedule import DUE, TRACES, job, lease_key
 from notifier.webhooks.subscriptions import Subscription
+from shared.batches import trace_of
 from shared.envelope import CloudEvent, derived_id
 
 __all__ = ["STATUSES", "Delivery", "DeliveryLog", "Status", "delivery_id"]
@@ -141,7 +142,7 @@ class DeliveryLog:
         created = int(await self._redis.eval(_FAN_OUT, len(keys), *keys, *args))
         async with self._redis.pipeline(transaction=False) as pipe:
             for subscription in subscriptions:
-                TRACES.queue(pipe, job(KIND, derived_id("webhook", event.id, subscription.id)))
+                TRACES.queue(pipe, job(KIND, derived_id("webhook", event.id, subscription.id)), trace_of(event.id))
             await pipe.execute()
         return created
 
