@@ -22,12 +22,12 @@ class Fakes:
     def __init__(self) -> None:
         self.fanned_out: list[str] = []
 
-    async def matching(self, event_type: str) -> list[SimpleNamespace]:
-        return [SimpleNamespace(id="sub-1")]
+    async def matching(self, event_types: set[str]) -> dict[str, list[SimpleNamespace]]:
+        return {kind: [SimpleNamespace(id="sub-1")] for kind in event_types}
 
-    async def fan_out(self, e: Any, subscriptions: list[SimpleNamespace], **_: Any) -> int:
-        self.fanned_out.append(e.id)
-        return len(subscriptions)
+    async def fan_out(self, wanted: list[tuple[Any, list[SimpleNamespace]]], **_: Any) -> list[str]:
+        self.fanned_out += [e.id for e, _ in wanted]
+        return [f"{e.id}/{s.id}" for e, subscriptions in wanted for s in subscriptions]
 
     async def record(self, drafts: list[Any], **_: Any) -> int:
         return len(drafts)

@@ -47,13 +47,19 @@ def survivor(into: str, merged_into: Mapping[str, str]) -> str:
     return into
 
 
-def _enriched(event: CloudEvent, audiences: Mapping[str, Mapping[str, str]], known: Mapping[str, Person]) -> CloudEvent:
+def _people(rows: Mapping[str, str]) -> dict[str, Person]:
+    """An audience as Redis keeps it (address → person as JSON)."""
+    return {address: json.loads(person) for address, person in rows.items()}
+
+
+def _enriched(event: CloudEvent, audiences: Mapping[str, Mapping[str, Person]], known: Mapping[str, Person]
+              ) -> CloudEvent:
     request_id = event.data.get("request_id")
     if not isinstance(request_id, str):
         return event
     data = dict(event.data)
     if audience := audiences.get(request_id):
-        data["joined"] = sorted((json.loads(person) for person in audience.values()), key=lambda p: p["email"])
+        data["joined"] = sorted(audience.values(), key=lambda p: p["email"])
     if data.get("similar"):
         data["similar"] = [{**s, "requester": known.get(s["request_id"])} for s in data["similar"]]
     return event if data == event.data else event.model_copy(update={"data": data})
@@ -92,16 +98,11 @@ class Asks:
                                     for s in submitted})
 
     async def audience(self, request_id: str) -> dict[str, Person]:
-        rows = cast(dict[str, str], await self._redis.hgetall(_audience_key(request_id)))
-        return {address: json.loads(person) for address, person in rows.items()}
+        return _people(cast(dict[str, str], await self._redis.hgetall(_audience_key(request_id))))
 
-    async def enriched(self, event: CloudEvent) -> CloudEvent:
-        """The event as its messages are composed: with the request's ``joined`` audience, and the requester
-        of each similar request the notifier knows."""
-        return (await self.enriched_all([event]))[0]
-
-    async def enriched_all(self, events: Sequence[CloudEvent]) -> list[CloudEvent]:
-        """``enriched`` for each event, in one round trip."""
+    async def enriched(self, events: Sequence[CloudEvent]) -> list[CloudEvent]:
+        """Each event as its messages are composed: with its request's ``joined`` audience, and the requester
+        of each similar request the notifier knows; one round trip for them all."""
         subjects = list(dict.fromkeys(rid for event in events if isinstance(rid := event.data.get("request_id"), str)))
         similar = list(dict.fromkeys(s["request_id"] for event in events for s in event.data.get("similar") or ()))
         if not subjects:
@@ -112,7 +113,7 @@ class Asks:
             if similar:
                 pipe.mget([_ask_key(r) for r in similar])
             found = await pipe.execute()
-        audiences = {rid: cast(dict[str, str], rows) for rid, rows in zip(subjects, found[:len(subjects)], strict=True)}
+        audiences = {rid: _people(rows) for rid, rows in zip(subjects, found[:len(subjects)], strict=True)}
         rows = cast(list[str | None], found[-1]) if similar else []
         known = {rid: json.loads(row) for rid, row in zip(similar, rows, strict=True) if row is not None}
         return [_enriched(event, audiences, known) for event in events]

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from notifier.asks import Asks
 from notifier.messages import Composer
 from notifier.store import NotificationLog
-from notifier.webhooks.deliveries import DeliveryLog, delivery_id
+from notifier.webhooks.deliveries import DeliveryLog
 from notifier.webhooks.subscriptions import SubscriptionStore
 from shared.batches import BatchHandler
 from shared.envelope import CloudEvent
@@ -80,15 +80,12 @@ class Consuming:
     async def _record(self, events: Sequence[CloudEvent]) -> None:
         now, created_at = time.time(), datetime.now(UTC).isoformat()
         # Subscribers first: a message that cannot be composed must not keep the event from them.
-        wanted = {kind: await self._subscriptions.matching(kind) for kind in dict.fromkeys(e.type for e in events)}
-        delivered: list[str] = []
-        for event in events:
-            if matching := wanted[event.type]:
-                await self._deliveries.fan_out(event, matching, now=now, created_at=created_at)
-                delivered += [delivery_id(event.id, s.id) for s in matching]
+        wanted = await self._subscriptions.matching({e.type for e in events})
+        delivered = await self._deliveries.fan_out([(e, wanted[e.type]) for e in events if wanted[e.type]],
+                                                   now=now, created_at=created_at)
         if delivered:
             self._wake()
-        told = list(events) if self._asks is None else await self._asks.enriched_all(events)
+        told = list(events) if self._asks is None else await self._asks.enriched(events)
         drafts = [draft for event in told for draft in self._composer.drafts(event)]
         if await self._notifications.record(drafts, now=now, created_at=created_at, hold_s=self._hold_s):
             self._wake()

@@ -39,7 +39,6 @@ return 1
 
 # KEYS: due, the sequence, the unpublished set, then per delivery its record and four indexes.
 _FAN_OUT = """
-local created = 0
 for i = 0, (#KEYS - 3) / 5 - 1 do
   local k = 3 + 5 * i
   local id, body = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
@@ -50,10 +49,9 @@ for i = 0, (#KEYS - 3) / 5 - 1 do
     for j = 2, 5 do redis.call('ZADD', KEYS[k + j], seq, id) end
     redis.call('ZADD', KEYS[1], ARGV[1], 'delivery:' .. id)
     redis.call('SADD', KEYS[3], 'delivery:' .. id)
-    created = created + 1
   end
 end
-return created
+return 0
 """
 
 # KEYS: record, attempts list, due, then the four status indexes of the subscription, then of all,
@@ -126,25 +124,27 @@ class DeliveryLog:
         if journal is not None:
             journal.track(KIND, self)
 
-    async def fan_out(self, event: CloudEvent, subscriptions: Sequence[Subscription], *, now: float,
-                      created_at: str) -> int:
-        """One pending delivery of ``event`` per subscription, once; answers how many were new."""
-        if not subscriptions:
-            return 0
-        keys: list[str] = [DUE, _SEQ, UNPUBLISHED]
-        args: list[str | float] = [now, created_at, event.model_dump_json()]
-        for subscription in subscriptions:
-            one = delivery_id(event.id, subscription.id)
-            keys += [_record(one), _index(subscription.id), _index(subscription.id, "pending"),
-                     _index(ANY_SUBSCRIPTION), _index(ANY_SUBSCRIPTION, "pending")]
-            args += [one, json.dumps({"id": one, "subscription_id": subscription.id,
+    async def fan_out(self, wanted: Sequence[tuple[CloudEvent, Sequence[Subscription]]], *, now: float,
+                      created_at: str) -> list[str]:
+        """One pending delivery of each event per subscription that wants it, once, in one round trip (each
+        job's trace queued with it, so none is claimed before its trace is there); answers their ids."""
+        ids: list[str] = []
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for event, subscriptions in wanted:
+                keys: list[str] = [DUE, _SEQ, UNPUBLISHED]
+                args: list[str | float] = [now, created_at, event.model_dump_json()]
+                for subscription in subscriptions:
+                    one = delivery_id(event.id, subscription.id)
+                    TRACES.queue(pipe, job(KIND, one), trace_of(event.id))
+                    keys += [_record(one), _index(subscription.id), _index(subscription.id, "pending"),
+                             _index(ANY_SUBSCRIPTION), _index(ANY_SUBSCRIPTION, "pending")]
+                    args += [one, json.dumps({"id": one, "subscription_id": subscription.id,
                                               "event_id": event.id, "event_type": event.type})]
-        created = int(await self._redis.eval(_FAN_OUT, len(keys), *keys, *args))
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for subscription in subscriptions:
-                TRACES.queue(pipe, job(KIND, derived_id("webhook", event.id, subscription.id)), trace_of(event.id))
-            await pipe.execute()
-        return created
+                    ids.append(one)
+                pipe.eval(_FAN_OUT, len(keys), *keys, *args)
+            if ids:
+                await pipe.execute()
+        return ids
 
     async def move(self, delivery_id: str, subscription_id: str, status: Status, *,
                    allowed_from: Sequence[Status], due: float | None = None,

@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, cast
 
@@ -146,11 +146,11 @@ class SubscriptionStore:
                                           json.dumps(asdict(disabled)))
         return disabled if replaced else None
 
-    async def matching(self, event_type: str) -> list[Subscription]:
-        """Active subscriptions that want events of ``event_type``."""
+    async def matching(self, event_types: Iterable[str]) -> dict[str, list[Subscription]]:
+        """For each of ``event_types``, the active subscriptions that want events of it (one read)."""
         rows = [Subscription(**json.loads(r)) for r in cast(list[str], await self._redis.hvals(_RECORDS))]
-        return sorted((s for s in rows if s.status == "active" and subscribed(s.event_types, event_type)),
-                      key=lambda s: s.id)
+        active = sorted((s for s in rows if s.status == "active"), key=lambda s: s.id)
+        return {kind: [s for s in active if subscribed(s.event_types, kind)] for kind in event_types}
 
     async def announce(self, subscription_id: str) -> None:
         """Put the subscription's change on the log (if it is not there yet); raises what publishing raises."""
