@@ -11,7 +11,8 @@ once and every handler stays idempotent. Within a batch:
 - a *batch route* takes a whole run of consecutive records of its types in one call (capacity plans a run of
   classified requests once instead of once each). A run is a barrier: what came before it on the log is
   handled first, what comes after it waits for it. If the batch route fails (not a transient fault), each
-  record of the run falls back to its per-event route, whose retries and dead letters single out the poison.
+  record of the run falls back to its per-event route, requests side by side as above, so the retries and
+  dead letter that single out the poison hold up only the poison's own request.
 
 A batch route's work continues the trace of the run's first record and links the others' (OpenTelemetry's
 way of one operation for many messages); every other record's handling continues its own trace. Each record
@@ -27,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link
@@ -36,20 +38,33 @@ from shared.envelope import CloudEvent
 from shared.messaging import TRANSIENT, EventConsumer, Record
 from shared.observability.tracing import continued, extract, traceparent
 
-__all__ = ["BatchConsumer", "BatchHandler", "trace_of"]
+__all__ = ["BatchConsumer", "BatchHandler", "origin_of", "trace_of"]
 
 log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[Sequence[CloudEvent]], Awaitable[None]]
 _Parsed = tuple[Record, CloudEvent | None]
-# While a batch route runs: each of its events' ids, and the traceparent of that event's own process span.
-_RUN_TRACES: ContextVar[Mapping[str, str] | None] = ContextVar("run_traces", default=None)
+# While a batch route runs: the traceparent of each of its events' own process span, by event id and by
+# subject (the request a published decision is about; the last of the run's events about it).
+_RUN_TRACES: ContextVar[tuple[Mapping[str, str], Mapping[str, str]] | None] = ContextVar("run_traces", default=None)
 
 
 def trace_of(event_id: str) -> str | None:
     """The ``traceparent`` of an event's own process span while the batch route handling it runs, else None
     (its handling is then the current span)."""
-    return (_RUN_TRACES.get() or {}).get(event_id)
+    run = _RUN_TRACES.get()
+    return run[0].get(event_id) if run else None
+
+
+def origin_of(event_id: str, subject: str | None = None) -> Context:
+    """The context in which an event ``event_id`` caused, about ``subject``, is published: while a batch
+    route runs, the process span of the run's event about that subject (a run's decision about a request
+    continues that request's trace), else of ``event_id``; otherwise the current context. Captured by the
+    caller, it survives a group commit, whose work runs in the context of whichever caller started the
+    group (``EventPublisher.publish_all``'s ``origins``)."""
+    run = _RUN_TRACES.get()
+    header = ((subject and run[1].get(subject)) or run[0].get(event_id)) if run else None
+    return trace.set_span_in_context(trace.NonRecordingSpan(extract(header))) if header else otel_context.get_current()
 
 
 class BatchConsumer:
@@ -116,9 +131,10 @@ class BatchConsumer:
                                          kind=trace.SpanKind.CONSUMER,
                                          attributes={"messaging.kafka.offset": str(record.offset)})
                  for record, _ in run]
-        carried = {event.id: header for (_, event), span in zip(run, spans, strict=True)
-                   if (header := traceparent(span).get("traceparent"))}
-        traces = _RUN_TRACES.set(carried)
+        carried = [(event, header) for (_, event), span in zip(run, spans, strict=True)
+                   if (header := traceparent(span).get("traceparent"))]
+        traces = _RUN_TRACES.set(({event.id: header for event, header in carried},
+                                  {event.subject: header for event, header in carried if event.subject}))
         try:
             await self._attempt_run(run, route, links)
         finally:
@@ -146,8 +162,7 @@ class BatchConsumer:
                 await asyncio.sleep(delay)
             except Exception:
                 log.exception("a run of %d event(s) failed as a whole; handling each on its own", len(run))
-                for record, event in run:
-                    await self._single(record, event)
+                await self._side_by_side(list(run))  # the poison's retries hold up only its own request
                 return
         for record, event in run:
             self._one.observe(record.topic, event.type, "handled", started)

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from pydantic import ValidationError
 from redis.exceptions import (
     BusyLoadingError,
@@ -90,18 +92,19 @@ class EventPublisher:
         """
         await self.publish_all([event])
 
-    async def publish_all(self, events: Sequence[CloudEvent]) -> None:
+    async def publish_all(self, events: Sequence[CloudEvent], origins: Mapping[str, Context] | None = None) -> None:
         """Send ``events`` in their order and wait for the broker to acknowledge them all, or raise.
 
         Each is queued on the producer without waiting for the one before (the idempotent producer keeps
         their order per partition), so a handler's decisions share the broker's round trips instead of
-        paying one each.
+        paying one each. An event named in ``origins`` (by id) is sent in that context, so its send span
+        and ``traceparent`` continue the trace of what caused it, not the trace of whoever sends the group.
         """
         if not events:
             return
         deadline = time.monotonic() + self._timeout_s
         async with asyncio.timeout(self._timeout_s):
-            sent = [await self._send(event) for event in events]
+            sent = [await self._send(event, (origins or {}).get(event.id)) for event in events]
         # Waited for, not cancelled on timeout: the producer keeps retrying what it queued.
         _, late = await asyncio.wait(sent, timeout=max(0.0, deadline - time.monotonic()))
         if late:
@@ -109,15 +112,20 @@ class EventPublisher:
         for done in sent:
             done.result()  # the first send the broker refused raises here
 
-    async def _send(self, event: CloudEvent) -> asyncio.Future[object]:
-        queued: asyncio.Future[object] = await self._broker.publish(
-            event.model_dump_json().encode(),
-            self._topics.for_type(event.type),
-            key=record_key(event.subject),
-            headers={"content-type": "application/cloudevents+json",
-                     "ce_id": event.id, "ce_type": event.type},
-            no_confirm=True,
-        )
+    async def _send(self, event: CloudEvent, origin: Context | None) -> asyncio.Future[object]:
+        token = otel_context.attach(origin) if origin is not None else None
+        try:
+            queued: asyncio.Future[object] = await self._broker.publish(
+                event.model_dump_json().encode(),
+                self._topics.for_type(event.type),
+                key=record_key(event.subject),
+                headers={"content-type": "application/cloudevents+json",
+                         "ce_id": event.id, "ce_type": event.type},
+                no_confirm=True,
+            )
+        finally:
+            if token is not None:
+                otel_context.detach(token)
         return queued
 
 

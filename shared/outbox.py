@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import cast
 
+from opentelemetry.context import Context
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from shared.batches import origin_of
 from shared.envelope import CloudEvent
 from shared.grouped import Grouped
 from shared.messaging import EventPublisher
@@ -29,6 +31,14 @@ __all__ = ["OUTCOME_TTL_S", "Outcomes"]
 log = logging.getLogger(__name__)
 
 OUTCOME_TTL_S = 14 * 24 * 3600
+
+# One ``deliver`` call: the cause's id, what it produced, where to, and the context each is sent in.
+_Delivery = tuple[str, Sequence[CloudEvent], EventPublisher, Mapping[str, Context]]
+
+
+def _origins(outcomes: Sequence[tuple[str, Sequence[CloudEvent]]]) -> dict[str, Context]:
+    """The context each produced event is sent in, seen from the caller (``shared.batches.origin_of``)."""
+    return {event.id: origin_of(cause, event.subject) for cause, produced in outcomes for event in produced}
 
 
 class Outcomes:
@@ -105,20 +115,25 @@ class Outcomes:
         sent it, or a redelivered event's outcome went out the first time) is not sent again.
         """
         if produced:  # calls made while one is in flight go out together in the next (group commit)
-            await self._grouped((event_id, produced, publisher))
+            await self._grouped((event_id, produced, publisher, _origins([(event_id, produced)])))
 
-    async def _deliver_grouped(self, group: Sequence[tuple[str, Sequence[CloudEvent], EventPublisher]]) -> list[None]:
-        by_publisher: dict[int, tuple[EventPublisher, list[tuple[str, Sequence[CloudEvent]]]]] = {}
-        for event_id, produced, publisher in group:
-            by_publisher.setdefault(id(publisher), (publisher, []))[1].append((event_id, produced))
-        for publisher, outcomes in by_publisher.values():
-            await self.deliver_all(outcomes, publisher)
+    async def _deliver_grouped(self, group: Sequence[_Delivery]) -> list[None]:
+        by_publisher: dict[int, tuple[EventPublisher, list[tuple[str, Sequence[CloudEvent]]], dict[str, Context]]] = {}
+        for event_id, produced, publisher, origins in group:
+            _, outcomes, all_origins = by_publisher.setdefault(id(publisher), (publisher, [], {}))
+            outcomes.append((event_id, produced))
+            all_origins.update(origins)
+        for publisher, outcomes, all_origins in by_publisher.values():
+            await self.deliver_all(outcomes, publisher, all_origins)
         return [None] * len(group)
 
     async def deliver_all(self, outcomes: Sequence[tuple[str, Sequence[CloudEvent]]],
-                          publisher: EventPublisher) -> None:
+                          publisher: EventPublisher, origins: Mapping[str, Context] | None = None) -> None:
         """``deliver`` for several outcomes at once (a batch's), in their order: one wait for the broker's
-        acknowledgements, one round trip to take them off the outbox."""
+        acknowledgements, one round trip to take them off the outbox. Each produced event continues the
+        trace of its cause (``origins``, by produced event id; by default ``shared.batches.origin_of``)."""
+        if origins is None:
+            origins = _origins(outcomes)
         async with self._publishing:
             pending = cast(list[str], await self._redis.lrange(self._pending, 0, -1))
             mine = [(event_id, produced) for event_id, produced in outcomes if event_id in pending]
@@ -129,7 +144,7 @@ class Outcomes:
             for earlier in pending[:first]:
                 if earlier not in ours:
                     await self._publish_pending(earlier, publisher)
-            await publisher.publish_all([event for _, produced in mine for event in produced])
+            await publisher.publish_all([event for _, produced in mine for event in produced], origins)
             async with self._redis.pipeline(transaction=False) as pipe:
                 for event_id in ours:
                     pipe.lrem(self._pending, 0, event_id)

@@ -206,3 +206,22 @@ async def records_of(bootstrap: str, topic: str) -> list[tuple[bytes | None, byt
         return found
     finally:
         await consumer.stop()
+
+
+async def traces_on(bootstrap: str, topic: str, count: int) -> list[tuple[bytes | None, str, str]]:
+    """Once ``count`` records are on ``topic``: each one's key, event id and the trace id of its
+    ``traceparent`` header, in the order read."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, **admin_options())
+    await consumer.start()
+    found: list[tuple[bytes | None, str, str]] = []
+    try:
+        async with asyncio.timeout(30):
+            while len(found) < count:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for r in records:
+                        headers = {name: value.decode() for name, value in r.headers}
+                        found.append((r.key, headers["ce_id"], headers["traceparent"].split("-")[1]))
+    finally:
+        await consumer.stop()
+    return found

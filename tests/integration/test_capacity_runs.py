@@ -30,7 +30,7 @@ class Sent:
     def __init__(self) -> None:
         self.events: list[CloudEvent] = []
 
-    async def publish_all(self, events: Sequence[CloudEvent]) -> None:
+    async def publish_all(self, events: Sequence[CloudEvent], origins: object = None) -> None:
         self.events.extend(events)
 
 

@@ -4,21 +4,26 @@ and a mark whose record is gone is cleared."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
 from faststream.kafka import KafkaBroker
+from opentelemetry import trace
+from opentelemetry.context import Context
 from redis.asyncio import Redis
 
 from notifier.config import NotifierSettings
 from notifier.journal import UNPUBLISHED, Journal, Recorded, member
 from shared.envelope import CloudEvent
+from shared.infra import build_broker, ensure_topics
 from shared.messaging import EventPublisher
+from shared.observability.tracing import Tracing
 from shared.topics import Topics
-from tests.support import connected, records_of
+from tests.support import connected, records_of, traces_on
 
 pytestmark = pytest.mark.integration
 
@@ -70,8 +75,8 @@ class ChangingPublisher(EventPublisher):
         self.notes, self.note_id = notes, note_id
         self.batches: list[int] = []
 
-    async def publish_all(self, events: Sequence[CloudEvent]) -> None:
-        await super().publish_all(events)
+    async def publish_all(self, events: Sequence[CloudEvent], origins: Mapping[str, Context] | None = None) -> None:
+        await super().publish_all(events, origins)
         self.batches.append(len(events))
         if len(self.batches) == 1:
             await self.notes.change(self.note_id, "changed meanwhile")
@@ -136,3 +141,39 @@ async def test_the_relay_publishes_every_marked_record_in_chunks(parts: Parts) -
     keys = [key for key, _ in await parts.on_the_log()]
     assert len(keys) == 300  # each once
     assert set(keys) == {member(KIND, one).encode() for one in ids}
+
+
+async def test_records_published_together_each_continue_the_trace_they_were_changed_in(
+        settings_for: Callable[..., NotifierSettings]) -> None:
+    """Publishes made side by side go out as one group, in the task of the first; each record's event must
+    still continue its own caller's trace (or the one ``origins`` names), or traces mix under load."""
+    settings = settings_for(NotifierSettings)
+    tracing = Tracing("journal-trace-test", "memory")
+    topics = Topics(settings.topic_prefix)
+    await ensure_topics(settings, topics)
+    broker = build_broker(settings, "journal-trace-test", [tracing.kafka_middleware()])
+    await broker.start()
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    notes = Notes(redis)
+    journal = Journal(redis, EventPublisher(broker, topics, 10), source="/tests")
+    journal.track(KIND, notes)
+    elsewhere = tracing.tracer.start_span("the event that caused n2")
+
+    async def change(one: str) -> str:
+        with tracing.tracer.start_as_current_span(f"changing {one}") as span:
+            await notes.change(one, f"words of {one}")
+            origins = {member(KIND, one): trace.set_span_in_context(elsewhere)} if one == "n2" else None
+            await journal.publish(member(KIND, one), origins=origins)
+            return f"{(elsewhere if one == 'n2' else span).get_span_context().trace_id:032x}"
+
+    try:
+        expected = dict(zip(["n0", "n1", "n2"], await asyncio.gather(*(change(f"n{i}") for i in range(3))),
+                            strict=True))
+        found = await traces_on(settings.kafka_bootstrap, topics.for_type(Note.event_type), 3)
+    finally:
+        elsewhere.end()
+        await broker.stop()
+        await redis.aclose()
+    assert len(set(expected.values())) == 3
+    assert {key: trace_id for key, _, trace_id in found} == {member(KIND, one).encode(): trace_id
+                                                              for one, trace_id in expected.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -12,10 +13,12 @@ from redis.asyncio.client import Pipeline
 
 from capacity.config import CapacitySettings
 from shared.envelope import CloudEvent
+from shared.infra import build_broker, ensure_topics
 from shared.messaging import EventPublisher
+from shared.observability.tracing import Tracing
 from shared.outbox import Outcomes
 from shared.topics import Topics
-from tests.support import connected
+from tests.support import connected, traces_on
 
 pytestmark = pytest.mark.integration
 
@@ -109,3 +112,33 @@ async def test_a_batch_of_outcomes_goes_out_after_older_pending_ones_in_order_an
     await outcomes.run("cause-marker", _producing([_paused(4)]), publisher)
     assert await _published(settings_for, topics, 5) == [0, 1, 2, 3, 4]
     assert await outcomes.depth() == 0
+
+
+async def test_outcomes_sent_together_each_continue_the_trace_of_their_own_cause(
+        settings_for: Callable[..., CapacitySettings]) -> None:
+    """Group commit sends several causes' outcomes in one go, in the task of whichever cause came first;
+    each record must still carry its own cause's trace, or traces mix under load."""
+    settings = settings_for(CapacitySettings)
+    tracing = Tracing("outbox-trace-test", "memory")
+    topics = Topics(settings.topic_prefix)
+    await ensure_topics(settings, topics)
+    broker = build_broker(settings, "outbox-trace-test", [tracing.kafka_middleware()])
+    await broker.start()
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    outcomes, publisher = Outcomes(redis, "outbox-trace-test"), EventPublisher(broker, topics, 10)
+
+    async def cause(n: int) -> str:
+        with tracing.tracer.start_as_current_span(f"handling cause {n}") as span:
+            produced = await outcomes.once(f"cause-{n}", _producing([_paused(n)]))
+            await outcomes.deliver(f"cause-{n}", produced, publisher)
+            return f"{span.get_span_context().trace_id:032x}"
+
+    try:
+        traces = await asyncio.gather(*(cause(n) for n in range(4)))
+        assert len(set(traces)) == 4
+        found = {ce_id: trace_id for _, ce_id, trace_id in await traces_on(settings.kafka_bootstrap,
+                                                                            topics.decisions, 4)}
+    finally:
+        await broker.stop()
+        await redis.aclose()
+    assert found == {f"decision-{n}": trace_id for n, trace_id in enumerate(traces)}

@@ -9,11 +9,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from shared.batches import BatchConsumer, trace_of
+from shared.batches import BatchConsumer, origin_of, trace_of
 from shared.dead_letters import DeadLetters
 from shared.envelope import CloudEvent
 from shared.messaging import EventConsumer, Record
@@ -104,21 +105,29 @@ async def test_a_run_goes_to_its_batch_route_in_one_call_and_other_records_keep_
 
 
 async def test_a_failing_run_falls_back_to_each_record_so_only_the_poison_is_dead_lettered() -> None:
-    single_done: list[str] = []
+    happened: list[str] = []
 
     async def run(events: Sequence[CloudEvent]) -> None:
         raise ValueError("one of these is poison")
 
     async def single(event: CloudEvent) -> None:
         if event.id == "e-1":
+            happened.append("poison tried")
             raise ValueError("poison")
-        single_done.append(event.id)
+        happened.append(event.id)
 
-    letters = Letters()
-    batch = [record(i, f"r{i}", "request.classified") for i in range(3)]
+    class Watching(Letters):
+        async def add(self, body: bytes, **kwargs: Any) -> str:
+            happened.append("poison dead-lettered")
+            return await super().add(body, **kwargs)
+
+    letters = Watching()
+    # e-3 is about the poison's request: it waits for the dead letter; the other requests do not.
+    batch = [*(record(i, f"r{i}", "request.classified") for i in range(3)), record(3, "r1", "request.classified")]
     await consumer({"request.classified": single}, letters, batch_routes={"request.classified": run})(batch)
-    assert single_done == ["e-0", "e-2"]
     assert letters.kept == [(1, 3)]
+    assert happened.index("e-2") < happened.index("poison dead-lettered") < happened.index("e-3")
+    assert sorted(happened) == sorted(["e-0", "e-2", "e-3", "poison dead-lettered", *["poison tried"] * 3])
 
 
 async def test_a_run_meeting_a_transient_fault_is_tried_again_whole() -> None:
@@ -143,9 +152,13 @@ async def test_each_event_of_a_run_has_a_process_span_in_its_own_trace_and_work_
     batch = [replace(record(n, subject, "request.classified"), traceparent=f"00-{trace_id}-00f067aa0ba902b7-01")
              for n, (subject, trace_id) in enumerate(traces.items())]
     parked: dict[str, str | None] = {}
+    published: dict[str, int] = {}  # what the run publishes about each subject: the span it continues
 
     async def run(events: Sequence[CloudEvent]) -> None:
         parked.update({e.id: trace_of(e.id) for e in events})
+        # a decision about a subject, whichever of the run's events caused it (the last one, say)
+        published.update({e.subject or "": trace.get_current_span(origin_of(events[-1].id, e.subject))
+                          .get_span_context().span_id for e in events})
 
     one = EventConsumer("test", {}, cast(DeadLetters, Letters()), max_attempts=3, backoff_s=0.01, backoff_max_s=0.02)
     await BatchConsumer(one, batch_routes={"request.classified": run}, tracer=provider.get_tracer("test"))(batch)
@@ -157,4 +170,6 @@ async def test_each_event_of_a_run_has_a_process_span_in_its_own_trace_and_work_
         span = by_trace[trace_id]
         assert span.context is not None and span.parent is not None and span.parent.span_id == 0x00f067aa0ba902b7
         assert parked[f"e-{n}"] == f"00-{trace_id}-{span.context.span_id:016x}-01"  # not the run's first trace
+        assert published[list(traces)[n]] == span.context.span_id
     assert trace_of("e-0") is None  # only while the run is handled
+    assert not trace.get_current_span(origin_of("e-0", "a")).get_span_context().is_valid  # outside: the current

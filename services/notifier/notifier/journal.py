@@ -23,10 +23,12 @@ whatever was consumed is on the log as pending, or later as finished.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Protocol, cast
 
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
@@ -161,20 +163,25 @@ class Journal:
     def track(self, kind: str, records: Records) -> None:
         self._kinds[kind] = records
 
-    async def publish(self, *members: str) -> int:
+    async def publish(self, *members: str, origins: Mapping[str, Context] | None = None) -> int:
         """Put those of ``members`` still unpublished on the log, answering how many were; raises what
-        publishing raises. Calls made while a publish is in flight go out together in the next one."""
-        return await self._grouped(members) if members else 0
+        publishing raises. Calls made while a publish is in flight go out together in the next one. Each
+        record's event continues the trace of ``origins[member]``, by default the caller's."""
+        if not members:
+            return 0
+        here = otel_context.get_current()
+        return await self._grouped((members, {one: (origins or {}).get(one, here) for one in members}))
 
-    async def _publish_grouped(self, groups: Sequence[Sequence[str]]) -> list[int]:
-        members = list(dict.fromkeys(one for group in groups for one in group))
+    async def _publish_grouped(self, groups: Sequence[tuple[Sequence[str], Mapping[str, Context]]]) -> list[int]:
+        origins = {one: origin for _, group in groups for one, origin in group.items()}
+        members = list(origins)
         async with self._redis.pipeline(transaction=False) as pipe:
             for one in members:
                 pipe.sismember(UNPUBLISHED, one)
             marked = await pipe.execute()
         unpublished = {one for one, mark in zip(members, marked, strict=True) if mark}
-        await self._publish([one for one in members if one in unpublished])
-        return [sum(one in unpublished for one in group) for group in groups]
+        await self._publish([one for one in members if one in unpublished], origins)
+        return [sum(one in unpublished for one in group) for group, _ in groups]
 
     async def flush(self) -> int:
         """The relay: publish every record changed but not yet on the log."""
@@ -185,7 +192,7 @@ class Journal:
             log.info("put %d changed record(s) on the log", len(members))
         return len(members)
 
-    async def _publish(self, members: Sequence[str]) -> None:
+    async def _publish(self, members: Sequence[str], origins: Mapping[str, Context] | None = None) -> None:
         """Each record as it is now, all sent together, each mark cleared if its record did not change
         meanwhile; those that changed go round again. Three trips for any number of records: reading them
         (one pipeline per kind), the broker's acknowledgement of them all, clearing the marks (one pipeline).
@@ -196,7 +203,10 @@ class Journal:
                 return
             found = await self._snapshots(pending)
             present = [(one, recorded) for one, recorded in zip(pending, found, strict=True) if recorded is not None]
-            await self._publisher.publish_all([self.envelope(recorded) for _, recorded in present])
+            envelopes = [(one, self.envelope(recorded)) for one, recorded in present]
+            await self._publisher.publish_all([envelope for _, envelope in envelopes],
+                                              {e.id: origins[one] for one, e in envelopes if one in origins}
+                                              if origins else None)
             async with self._redis.pipeline(transaction=False) as pipe:
                 for one, recorded in zip(pending, found, strict=True):
                     if recorded is None:  # nothing to mirror (a record this instance never had)

@@ -17,11 +17,12 @@ mirrors it to the log, and a rebuild puts it back (``restore``), pending ones du
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
+from opentelemetry.context import Context
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
@@ -180,10 +181,12 @@ class NotificationLog:
         return parse_draft(raw["body"]), raw["status"], int(raw.get("failures") or 0)
 
 
-    async def announce(self, *notification_ids: str) -> None:
-        """Put the notices' changes on the log (those not there yet); raises what publishing raises."""
+    async def announce(self, *notification_ids: str, origins: Mapping[str, Context] | None = None) -> None:
+        """Put the notices' changes on the log (those not there yet), each in the context ``origins`` gives
+        its id (by default the caller's); raises what publishing raises."""
         if self._journal is not None:
-            await self._journal.publish(*(member(KIND, i) for i in notification_ids))
+            await self._journal.publish(*(member(KIND, i) for i in notification_ids),
+                                        origins={member(KIND, i): o for i, o in (origins or {}).items()})
 
     def revision_of(self, record_id: str) -> tuple[str, str]:
         return _record_key(record_id), "rev"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
+from opentelemetry.context import Context
 from redis.asyncio import Redis
 
 from notifier.journal import UNPUBLISHED, DeliveryRecorded, Journal, member
@@ -191,10 +192,11 @@ class DeliveryLog:
     async def pending_of(self, subscription_id: str) -> list[str]:
         return cast(list[str], await self._redis.zrange(_index(subscription_id, "pending"), 0, -1))
 
-    async def announce(self, *delivery_ids: str) -> None:
-        """Put the deliveries' changes on the log (those not there yet); raises what publishing raises."""
+    async def announce(self, *delivery_ids: str, origins: Mapping[str, Context] | None = None) -> None:
+        """Put the deliveries' changes on the log (those not there yet), each in its ``origins`` context."""
         if self._journal is not None:
-            await self._journal.publish(*(member(KIND, i) for i in delivery_ids))
+            await self._journal.publish(*(member(KIND, i) for i in delivery_ids),
+                                        origins={member(KIND, i): o for i, o in (origins or {}).items()})
 
     def revision_of(self, record_id: str) -> tuple[str, str]:
         return _record(record_id), "rev"
