@@ -89,8 +89,8 @@ class NotificationJob:
             if draft.after and not await self._released(claim, draft):
                 return  # due again when the notices told first are out, or at its hold's end
             why_not = await self._refused(draft)
-        if why_not is not None:
-            log.warning("notification %s to %s: %s", draft.id, draft.recipient, why_not)
+        if why_not is not None:  # the policy at work, not a fault: the notice's record keeps why
+            log.info("notification %s to %s not sent: %s", draft.id, draft.recipient, why_not)
             await self._finish(claim, draft, "not_sent", _not_sent(why_not), attempted=False)
             return
         attempt = await self._send(draft)
