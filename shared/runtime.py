@@ -29,6 +29,7 @@ from shared.access import KeyRegistry
 from shared.auth import Access
 from shared.batches import BatchConsumer, BatchHandler
 from shared.cancelling import stop_if_cancelled
+from shared.commits import Commits
 from shared.dead_letters import DeadLetters
 from shared.infra import build_broker, connect_redis, ensure_topics
 from shared.keyfeed import KeyFeed
@@ -64,6 +65,7 @@ class Runtime:
     metrics: ServiceMetrics
     tracing: Tracing
     subscribed: list[str] = field(default_factory=list)  # the topics ``subscribe`` routed, for the lag probe
+    commits: list[Commits] = field(default_factory=list)  # each subscription's, flushed on an interval
 
 
 def configure_logging(name: str, settings: ServiceSettings) -> None:
@@ -103,7 +105,8 @@ def build_runtime(name: str, settings: ServiceSettings) -> Runtime:
 def subscribe(runtime: Runtime, topics: list[str], routes: Mapping[str, Handler],
               batch_routes: Mapping[str, BatchHandler] | None = None) -> None:
     """Consume ``topics`` in the service's consumer group, in batches (``shared.batches``); a batch's
-    offsets are committed only once every record in it was handled, ignored or dead-lettered."""
+    offsets are committed only once every record in it was handled, ignored or dead-lettered, on an
+    interval (``shared.commits``)."""
     settings = runtime.settings
     consumer = EventConsumer(runtime.name, routes, runtime.dead_letters,
                              max_attempts=settings.handler_max_attempts,
@@ -114,18 +117,21 @@ def subscribe(runtime: Runtime, topics: list[str], routes: Mapping[str, Handler]
                             tracer=runtime.tracing.tracer, backoff_s=settings.handler_backoff_s,
                             backoff_max_s=settings.handler_backoff_max_s)
     runtime.subscribed.extend(topics)
+    commits = Commits(runtime.name, settings.consume_commit_interval_ms / 1000)
+    runtime.commits.append(commits)
 
     async def on_batch(msg: KafkaMessage) -> None:
         raw = msg.raw_message
-        await batches([Record.of(r) for r in (raw if isinstance(raw, tuple) else (raw,))])
+        records = [Record.of(r) for r in (raw if isinstance(raw, tuple) else (raw,))]
+        await batches(records)  # returns once every record was handled or dead-lettered (raises nothing else)
+        await commits.handled(msg.consumer, records)
 
-    # AckPolicy.ACK commits after the handler returned, and ``batches`` returns only once every record was
-    # handled or dead-lettered (it raises nothing else).
+    # AckPolicy.MANUAL: FastStream commits nothing; ``commits`` commits what was handled.
     runtime.broker.subscriber(*topics, runtime.topics.replays(runtime.name), group_id=runtime.name, batch=True,
                               max_records=settings.consume_batch_max, batch_timeout_ms=settings.consume_wait_ms,
                               fetch_min_bytes=settings.consume_fetch_min_bytes,
-                              fetch_max_wait_ms=settings.consume_fetch_wait_ms,
-                              ack_policy=AckPolicy.ACK, auto_offset_reset="earliest")(on_batch)
+                              fetch_max_wait_ms=settings.consume_fetch_wait_ms, listener=commits,
+                              ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest")(on_batch)
 
 
 Periodic = tuple[float, Callable[[], Awaitable[object]]]
@@ -163,7 +169,8 @@ def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, descripti
         lag = LagProbe(runtime.settings.kafka_bootstrap, runtime.name, lambda: runtime.subscribed,
                        runtime.metrics.lag, runtime.settings.publish_timeout_ms,
                        runtime.settings.kafka_auth().client_options())
-        jobs = [relay, *periodic, *([(runtime.settings.lag_probe_s, lag.probe)] if runtime.subscribed else [])]
+        jobs = [relay, *periodic, *([(runtime.settings.lag_probe_s, lag.probe)] if runtime.subscribed else []),
+                *[(c.interval_s, c.flush) for c in runtime.commits if c.interval_s > 0]]
         tasks = [asyncio.create_task(_every(runtime.name, interval, job)) for interval, job in jobs]
         try:
             yield
@@ -171,6 +178,8 @@ def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, descripti
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for commits in runtime.commits:  # what was handled; a batch still in flight is handled again
+                await commits.flush()
             await lag.close()
             await runtime.broker.stop()
             await runtime.keyfeed.stop()

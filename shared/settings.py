@@ -49,11 +49,13 @@ class ServiceSettings(BaseSettings):
     handler_backoff_s: float = Field(default=0.2, gt=0)
     handler_backoff_max_s: float = Field(default=30.0, gt=0)
     outbox_relay_s: float = Field(default=5.0, gt=0)
-    # Consuming: up to this many records per batch (one offset commit each), waiting at most this long for
-    # a batch to fill when the log is quiet; records of different requests are handled this many at once.
+    # Consuming: up to this many records per batch, waiting at most this long for a batch to fill when the
+    # log is quiet; records of different requests are handled this many at once. Handled offsets are
+    # committed this often (``shared.commits``; 0: after every batch).
     consume_batch_max: int = Field(default=200, ge=1)
     consume_wait_ms: int = Field(default=20, ge=0)
     consume_concurrency: int = Field(default=16, ge=1)
+    consume_commit_interval_ms: int = Field(default=1000, ge=0)
     # Each fetch from the broker answers once it has this many bytes, or after this long: a quiet log costs
     # one fetch per wait, a busy one fewer, fuller fetches (and batches) for a few milliseconds per hop.
     consume_fetch_min_bytes: int = Field(default=1, ge=1)
