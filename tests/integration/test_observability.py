@@ -84,7 +84,7 @@ async def run(endpoints: Endpoints) -> Run:
     await grant_topics(endpoints.kafka_bootstrap, prefix)
     common: dict[str, Any] = {"kafka_bootstrap": endpoints.kafka_bootstrap, "redis_url": redis_url,
                               "topic_prefix": prefix, "api_keys": API_KEYS, "tracing_exporter": "memory",
-                              "lag_probe_s": 0.3, "handler_backoff_s": 0.05}
+                              "lag_probe_s": 0.3, "handler_backoff_s": 0.05, "consume_commit_interval_ms": 200}
     exporter = memory_exporter()
     exporter.clear()
     found = Run(trace_id=secrets.token_hex(16), caller_span=secrets.token_hex(8), prefix=prefix,
@@ -112,7 +112,7 @@ async def run(endpoints: Endpoints) -> Run:
             found.hooks = await hooks.wait_for(1)
             await eventually(lambda: _settled(found), timeout=20)
             found.mails = list(sink.mail)
-            await asyncio.sleep(0.6)  # a lag probe after the last commit
+            await asyncio.sleep(1.0)  # a commit after the last batch, and a lag probe after that
             for name, client in clients.items():
                 found.scrapes[name] = (await client.get("/metrics")).text
                 found.served[name] = ((await client.get("/asyncapi.json")).json(), await client.get("/asyncapi"))
