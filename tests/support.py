@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -77,11 +77,13 @@ async def running(app: FastAPI, key: str | None = API_KEY) -> AsyncIterator[http
 
 
 @asynccontextmanager
-async def connected(settings: ServiceSettings, client_id: str) -> AsyncIterator[tuple[KafkaBroker, Topics, Redis]]:
-    """A started broker on the settings' topics (declared first) and a client of their Redis database."""
+async def connected(settings: ServiceSettings, client_id: str, middlewares: Sequence[Any] = ()
+                    ) -> AsyncIterator[tuple[KafkaBroker, Topics, Redis]]:
+    """A started broker on the settings' topics (declared first) and a client of their Redis database;
+    ``middlewares`` wrap its publishes (tracing)."""
     topics = Topics(settings.topic_prefix)
     await ensure_topics(settings, topics)
-    broker = build_broker(settings, client_id)
+    broker = build_broker(settings, client_id, middlewares)
     await broker.start()
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     try:

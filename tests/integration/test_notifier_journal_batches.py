@@ -19,7 +19,6 @@ from redis.asyncio import Redis
 from notifier.config import NotifierSettings
 from notifier.journal import UNPUBLISHED, Journal, Recorded, member
 from shared.envelope import CloudEvent
-from shared.infra import build_broker, ensure_topics
 from shared.messaging import EventPublisher
 from shared.observability.tracing import Tracing
 from shared.topics import Topics
@@ -149,31 +148,23 @@ async def test_records_published_together_each_continue_the_trace_they_were_chan
     still continue its own caller's trace (or the one ``origins`` names), or traces mix under load."""
     settings = settings_for(NotifierSettings)
     tracing = Tracing("journal-trace-test", "memory")
-    topics = Topics(settings.topic_prefix)
-    await ensure_topics(settings, topics)
-    broker = build_broker(settings, "journal-trace-test", [tracing.kafka_middleware()])
-    await broker.start()
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    notes = Notes(redis)
-    journal = Journal(redis, EventPublisher(broker, topics, 10), source="/tests")
-    journal.track(KIND, notes)
     elsewhere = tracing.tracer.start_span("the event that caused n2")
+    async with connected(settings, "journal-trace-test", [tracing.kafka_middleware()]) as (broker, topics, redis):
+        notes = Notes(redis)
+        journal = Journal(redis, EventPublisher(broker, topics, 10), source="/tests")
+        journal.track(KIND, notes)
 
-    async def change(one: str) -> str:
-        with tracing.tracer.start_as_current_span(f"changing {one}") as span:
-            await notes.change(one, f"words of {one}")
-            origins = {member(KIND, one): trace.set_span_in_context(elsewhere)} if one == "n2" else None
-            await journal.publish(member(KIND, one), origins=origins)
-            return f"{(elsewhere if one == 'n2' else span).get_span_context().trace_id:032x}"
+        async def change(one: str) -> str:
+            with tracing.tracer.start_as_current_span(f"changing {one}") as span:
+                await notes.change(one, f"words of {one}")
+                origins = {member(KIND, one): trace.set_span_in_context(elsewhere)} if one == "n2" else None
+                await journal.publish(member(KIND, one), origins=origins)
+                return f"{(elsewhere if one == 'n2' else span).get_span_context().trace_id:032x}"
 
-    try:
         expected = dict(zip(["n0", "n1", "n2"], await asyncio.gather(*(change(f"n{i}") for i in range(3))),
                             strict=True))
         found = await traces_on(settings.kafka_bootstrap, topics.for_type(Note.event_type), 3)
-    finally:
-        elsewhere.end()
-        await broker.stop()
-        await redis.aclose()
+    elsewhere.end()
     assert len(set(expected.values())) == 3
     assert {key: trace_id for key, _, trace_id in found} == {member(KIND, one).encode(): trace_id
                                                               for one, trace_id in expected.items()}

@@ -13,7 +13,6 @@ from redis.asyncio.client import Pipeline
 
 from capacity.config import CapacitySettings
 from shared.envelope import CloudEvent
-from shared.infra import build_broker, ensure_topics
 from shared.messaging import EventPublisher
 from shared.observability.tracing import Tracing
 from shared.outbox import Outcomes
@@ -120,25 +119,17 @@ async def test_outcomes_sent_together_each_continue_the_trace_of_their_own_cause
     each record must still carry its own cause's trace, or traces mix under load."""
     settings = settings_for(CapacitySettings)
     tracing = Tracing("outbox-trace-test", "memory")
-    topics = Topics(settings.topic_prefix)
-    await ensure_topics(settings, topics)
-    broker = build_broker(settings, "outbox-trace-test", [tracing.kafka_middleware()])
-    await broker.start()
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    outcomes, publisher = Outcomes(redis, "outbox-trace-test"), EventPublisher(broker, topics, 10)
+    async with connected(settings, "outbox-trace-test", [tracing.kafka_middleware()]) as (broker, topics, redis):
+        outcomes, publisher = Outcomes(redis, "outbox-trace-test"), EventPublisher(broker, topics, 10)
 
-    async def cause(n: int) -> str:
-        with tracing.tracer.start_as_current_span(f"handling cause {n}") as span:
-            produced = await outcomes.once(f"cause-{n}", _producing([_paused(n)]))
-            await outcomes.deliver(f"cause-{n}", produced, publisher)
-            return f"{span.get_span_context().trace_id:032x}"
+        async def cause(n: int) -> str:
+            with tracing.tracer.start_as_current_span(f"handling cause {n}") as span:
+                produced = await outcomes.once(f"cause-{n}", _producing([_paused(n)]))
+                await outcomes.deliver(f"cause-{n}", produced, publisher)
+                return f"{span.get_span_context().trace_id:032x}"
 
-    try:
         traces = await asyncio.gather(*(cause(n) for n in range(4)))
         assert len(set(traces)) == 4
         found = {ce_id: trace_id for _, ce_id, trace_id in await traces_on(settings.kafka_bootstrap,
                                                                             topics.decisions, 4)}
-    finally:
-        await broker.stop()
-        await redis.aclose()
     assert found == {f"decision-{n}": trace_id for n, trace_id in enumerate(traces)}
