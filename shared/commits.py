@@ -73,8 +73,12 @@ class Commits(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is u
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         """Before a rebalance hands partitions to another consumer: what was handled of them is committed,
-        so their new owner does not handle it again."""
+        so their new owner does not handle it again; then they are forgotten (should one come back, an offset
+        noted before it left must not be committed over its new owners' progress)."""
         await self.flush(revoked)
+        for partition in revoked:
+            self._handled.pop(partition, None)
+            self._committed.pop(partition, None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         """Nothing to do: a partition starts from its group's last commit."""

@@ -74,3 +74,13 @@ async def test_a_failed_commit_is_tried_again_on_the_next_flush() -> None:
 
 async def test_nothing_is_committed_before_a_first_batch() -> None:
     assert await Commits("g", 1.0).flush() == 0
+
+
+async def test_a_partition_that_leaves_and_comes_back_does_not_commit_what_was_noted_before_it_left() -> None:
+    consumer, commits = Consumer({A}), Commits("g", 1.0)
+    await commits.handled(consumer, records(0, 4))
+    consumer.refuse = 1  # the commit on revoke fails (the group moved on): the new owner handles 4 again
+    await commits.on_partitions_revoked({A})
+    await commits.on_partitions_assigned({A})  # back, after its other owner committed further
+    assert await commits.flush() == 0  # offset 5, noted before it left, is not committed over theirs
+    assert consumer.commits == []
