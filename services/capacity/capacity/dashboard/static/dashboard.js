@@ -16,17 +16,7 @@ const EXPORTS = {
 const state = { key: null, canMove: false, stream: null, retryMs: 1000, chartVersion: null, snapshot: null,
   flowVersion: null, calibratedAt: null };
 
-const byId = (id) => document.getElementById(id);
-
-function el(tag, options = {}, children = []) {
-  const node = document.createElement(tag);
-  if (options.className) node.className = options.className;
-  if (options.text !== undefined) node.textContent = String(options.text);
-  for (const [name, value] of Object.entries(options.data || {})) node.dataset[name] = value;
-  for (const [name, value] of Object.entries(options.attrs || {})) node.setAttribute(name, value);
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
+const { byId, el } = Pages;  // the DOM helpers every page shares (/pages/assets/pages.js)
 
 const pct = (share) => `${Math.round(share * 100)}%`;
 
