@@ -70,7 +70,7 @@ async def measure(url: str, size: int, open_items: int, events: int) -> list[flo
     async with redis.pipeline(transaction=False) as pipe:
         store.save(pipe, history(size, open_items, now))
         await pipe.execute()
-    service = CapacityService(store, Outcomes(redis, "capacity"), CountingPublisher(),  # type: ignore[arg-type]
+    service = CapacityService(store, Outcomes(redis, "capacity"), CountingPublisher(),
                               source="/bench", heat_shield="hs@example.com")
 
     async def decide(event: CloudEvent) -> None:

@@ -30,7 +30,7 @@ class CountingPublisher:
     def __init__(self) -> None:
         self.sent = 0
 
-    async def publish_all(self, events: Sequence[CloudEvent]) -> None:
+    async def publish_all(self, events: Sequence[CloudEvent], origins: object = None) -> None:
         self.sent += len(events)
 
 
@@ -54,7 +54,7 @@ async def main(open_items: int, decisions: int, url: str) -> None:
     await redis.flushdb()
     store = LedgerStore(redis)
     publisher = CountingPublisher()
-    service = CapacityService(store, Outcomes(redis, "capacity"), publisher,  # type: ignore[arg-type]
+    service = CapacityService(store, Outcomes(redis, "capacity"), publisher,
                               source="/bench", heat_shield="hs@example.com")
     start = datetime.now(UTC) - timedelta(days=1)
 

@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
@@ -44,7 +45,7 @@ from shared.observability.logs import log_context
 from shared.observability.metrics import ConsumerMetrics
 from shared.topics import Topics, record_key
 
-__all__ = ["EventConsumer", "EventPublisher", "Handler", "Record", "TRANSIENT"]
+__all__ = ["EventConsumer", "EventPublisher", "Handler", "Publisher", "Record", "TRANSIENT"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,13 @@ TRANSIENT: tuple[type[Exception], ...] = (
     RedisConnectionError, RedisTimeoutError, LockError, OutOfMemoryError, ReadOnlyError, BusyLoadingError,
     TryAgainError, MasterDownError, ExecAbortError, KafkaError, asyncio.TimeoutError, ConnectionError,
 )
+
+
+class Publisher(Protocol):
+    """What puts envelopes on the log: ``EventPublisher``, or a benchmark's or test's stand-in."""
+
+    async def publish_all(self, events: Sequence[CloudEvent], origins: Mapping[str, Context] | None = None) -> None:
+        """Send ``events`` in their order, each in its ``origins`` context if named, and wait for them all."""
 
 
 class EventPublisher:

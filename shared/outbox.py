@@ -24,7 +24,7 @@ from redis.asyncio.client import Pipeline
 from shared.batches import origin_of
 from shared.envelope import CloudEvent
 from shared.grouped import Grouped
-from shared.messaging import EventPublisher
+from shared.messaging import Publisher
 
 __all__ = ["OUTCOME_TTL_S", "Outcomes"]
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 OUTCOME_TTL_S = 14 * 24 * 3600
 
 # One ``deliver`` call: the cause's id, what it produced, where to, and the context each is sent in.
-_Delivery = tuple[str, Sequence[CloudEvent], EventPublisher, Mapping[str, Context]]
+_Delivery = tuple[str, Sequence[CloudEvent], Publisher, Mapping[str, Context]]
 
 
 def _origins(outcomes: Sequence[tuple[str, Sequence[CloudEvent]]]) -> dict[str, Context]:
@@ -102,13 +102,13 @@ class Outcomes:
             pipe.rpush(self._pending, event_id)
 
     async def run(self, event_id: str, work: Callable[[Pipeline], Awaitable[Sequence[CloudEvent]]],
-                  publisher: EventPublisher) -> Sequence[CloudEvent]:
+                  publisher: Publisher) -> Sequence[CloudEvent]:
         """``once``, then publish what it produced."""
         produced = await self.once(event_id, work)
         await self.deliver(event_id, produced, publisher)
         return produced
 
-    async def deliver(self, event_id: str, produced: Sequence[CloudEvent], publisher: EventPublisher) -> None:
+    async def deliver(self, event_id: str, produced: Sequence[CloudEvent], publisher: Publisher) -> None:
         """Publish ``produced``, after every outcome committed before it that is still pending.
 
         An outcome leaves the outbox only once Kafka acknowledged it, so one no longer pending (the relay
@@ -118,7 +118,7 @@ class Outcomes:
             await self._grouped((event_id, produced, publisher, _origins([(event_id, produced)])))
 
     async def _deliver_grouped(self, group: Sequence[_Delivery]) -> list[None]:
-        by_publisher: dict[int, tuple[EventPublisher, list[tuple[str, Sequence[CloudEvent]]], dict[str, Context]]] = {}
+        by_publisher: dict[int, tuple[Publisher, list[tuple[str, Sequence[CloudEvent]]], dict[str, Context]]] = {}
         for event_id, produced, publisher, origins in group:
             _, outcomes, all_origins = by_publisher.setdefault(id(publisher), (publisher, [], {}))
             outcomes.append((event_id, produced))
@@ -128,7 +128,7 @@ class Outcomes:
         return [None] * len(group)
 
     async def deliver_all(self, outcomes: Sequence[tuple[str, Sequence[CloudEvent]]],
-                          publisher: EventPublisher, origins: Mapping[str, Context] | None = None) -> None:
+                          publisher: Publisher, origins: Mapping[str, Context] | None = None) -> None:
         """``deliver`` for several outcomes at once (a batch's), in their order: one wait for the broker's
         acknowledgements, one round trip to take them off the outbox. Each produced event continues the
         trace of its cause (``origins``, by produced event id; by default ``shared.batches.origin_of``)."""
@@ -150,7 +150,7 @@ class Outcomes:
                     pipe.lrem(self._pending, 0, event_id)
                 await pipe.execute()
 
-    async def republish_pending(self, publisher: EventPublisher) -> int:
+    async def republish_pending(self, publisher: Publisher) -> int:
         """Publish every outcome not yet known to be on Kafka, in commit order; the outbox's relay."""
         async with self._publishing:
             await self._adopt_unordered()
@@ -161,7 +161,7 @@ class Outcomes:
             log.info("re-sent the events of %d pending outcome(s)", len(pending))
         return len(pending)
 
-    async def _publish_pending(self, event_id: str, publisher: EventPublisher) -> None:
+    async def _publish_pending(self, event_id: str, publisher: Publisher) -> None:
         await publisher.publish_all(await self.get(event_id) or [])
         await self._redis.lrem(self._pending, 0, event_id)
 

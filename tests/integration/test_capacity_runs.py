@@ -35,7 +35,7 @@ class Sent:
 
 
 def board(redis: Redis, sent: Sent) -> CapacityService:
-    return CapacityService(LedgerStore(redis), Outcomes(redis, "capacity"), sent,  # type: ignore[arg-type]
+    return CapacityService(LedgerStore(redis), Outcomes(redis, "capacity"), sent,
                            source="/test", heat_shield="shield@example.com")
 
 

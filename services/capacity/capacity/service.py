@@ -16,7 +16,7 @@ from capacity.planning import Plan, cycle_start, place_new, plan
 from capacity.store import LedgerStore
 from shared.envelope import CloudEvent, derived_id, envelope
 from shared.events import EventData
-from shared.messaging import TRANSIENT, EventPublisher
+from shared.messaging import TRANSIENT, Publisher
 from shared.outbox import Outcomes
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ Change = Callable[[Ledger, Plan], Sequence[EventData]]
 
 
 class CapacityService:
-    def __init__(self, store: LedgerStore, outcomes: Outcomes, publisher: EventPublisher, *, source: str,
+    def __init__(self, store: LedgerStore, outcomes: Outcomes, publisher: Publisher, *, source: str,
                  heat_shield: str, today: Callable[[], date] = date.today, flow: FlowService | None = None) -> None:
         self.store = store
         self.flow = flow  # ranges on decisions, slips and SLE breaches, and the flow history (capacity.flow)
