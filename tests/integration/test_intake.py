@@ -196,6 +196,40 @@ async def test_a_status_write_cut_short_is_made_when_the_event_comes_again(
     await redis.aclose()
 
 
+async def test_a_submission_is_recorded_once_and_a_record_cut_short_is_completed(settings: IntakeSettings) -> None:
+    from datetime import UTC, datetime
+
+    from intake.store import RequestStore
+    from shared.events import RequestSubmitted
+    from tests.support import details
+
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    store = RequestStore(redis)
+    at = datetime.now(UTC)
+    first = RequestSubmitted(request_id="r1", request=details(title="The first words"), submitted_at=at,
+                             submitted_by="crm")
+    await store.save_submitted("e1", at, first)
+    record = await redis.hgetall("intake:request:r1")
+    assert json.loads(record["request"])["title"] == "The first words"
+    assert (record["id"], record["submitted_by"], record["status"]) == ("r1", "crm", "submitted")
+    assert await redis.zscore("intake:requests", "r1") == at.timestamp()
+
+    # The POST and the consumed event both save it: a second submission never changes what exists.
+    again = first.model_copy(update={"request": details(title="Other words"), "submitted_by": "other"})
+    await store.save_submitted("e1", at, again)
+    assert await redis.hgetall("intake:request:r1") == record
+    assert await redis.hlen("intake:timeline:r1") == 1
+
+    # A write cut short after the details, before the fields: the next save completes it.
+    await redis.delete("intake:request:r1", "intake:timeline:r1")
+    await redis.zrem("intake:requests", "r1")
+    await redis.hset("intake:request:r1", "request", record["request"])
+    await store.save_submitted("e1", at, first)
+    assert await redis.hgetall("intake:request:r1") == record
+    assert await redis.zscore("intake:requests", "r1") == at.timestamp()
+    await redis.aclose()
+
+
 async def test_a_run_of_entries_lands_at_once_and_an_entry_landing_meanwhile_is_folded_in(
         settings: IntakeSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime, timedelta

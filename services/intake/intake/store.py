@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from intake.domain import TimelineEntry, current_status
@@ -54,6 +55,18 @@ end
 return redis.call('HEXISTS', KEYS[2], 'status_stale')
 """
 
+# A submission's record, written once: a request that exists is never changed (the POST and the consumed
+# event both write it), unless an earlier write was cut short before its fields. KEYS: the request, the time
+# index. ARGV: the request's details (JSON), its fields (a JSON object of strings), its id, its index score.
+_SUBMIT = """
+local created = redis.call('HSETNX', KEYS[1], 'request', ARGV[1])
+if created == 1 or redis.call('HEXISTS', KEYS[1], 'id') == 0 then
+  for name, value in pairs(cjson.decode(ARGV[2])) do redis.call('HSET', KEYS[1], name, value) end
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+end
+return created
+"""
+
 # KEYS: the timeline, the request. ARGV: how many entries the status was folded from, the status.
 _SET_STATUS = """
 if redis.call('HLEN', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
@@ -77,22 +90,28 @@ def _fields(event: RequestSubmitted) -> dict[FieldT, EncodableT]:
             "lane": event.request.requester.type}
 
 
+def _queue_append(pipe: Pipeline, request_id: str, entry: TimelineEntry) -> None:
+    """``_APPEND`` of one entry, queued: answers 1 when the request's status is to be folded again."""
+    pipe.eval(_APPEND, 2, _timeline_key(request_id), _request_key(request_id), entry.event_id,
+              json.dumps(entry.as_dict()), int(entry.type in STATUS_AFTER and entry.changes_status))
+
+
 class RequestStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
     async def save_submitted(self, event_id: str, event_time: datetime, event: RequestSubmitted) -> None:
-        """Idempotent, and never changes a request that exists: the POST and the consumed event both call it."""
-        request = event.request
-        key = _request_key(event.request_id)
-        created = await self._redis.hsetnx(key, "request", request.model_dump_json())
-        if created or not await self._redis.hexists(key, "id"):  # new, or a write cut short before
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hset(key, mapping=_fields(event))
-                pipe.zadd(_INDEX, {event.request_id: event.submitted_at.timestamp()})
-                await pipe.execute()
-        await self.append(event.request_id,
-                          TimelineEntry.of(event_id, event_time, event, event.model_dump(mode="json")))
+        """Idempotent, and never changes a request that exists: the POST and the consumed event both call it.
+        The record and its timeline entry in one round trip; the status folded after it (two more)."""
+        request_id = event.request_id
+        entry = TimelineEntry.of(event_id, event_time, event, event.model_dump(mode="json"))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.eval(_SUBMIT, 2, _request_key(request_id), _INDEX, event.request.model_dump_json(),
+                      json.dumps(_fields(event)), request_id, event.submitted_at.timestamp())
+            _queue_append(pipe, request_id, entry)
+            _, stale = await pipe.execute()
+        if stale:
+            await self._refresh([request_id])
 
     async def append(self, request_id: str, entry: TimelineEntry) -> None:
         """Add a lifecycle event once (keyed by event id) and refresh the stored status if it can change it."""
@@ -103,9 +122,7 @@ class RequestStore:
         timelines whose status may have changed, then write those statuses."""
         async with self._redis.pipeline(transaction=False) as pipe:
             for request_id, entry in entries:
-                changes = entry.type in STATUS_AFTER and entry.changes_status
-                pipe.eval(_APPEND, 2, _timeline_key(request_id), _request_key(request_id), entry.event_id,
-                          json.dumps(entry.as_dict()), int(changes))
+                _queue_append(pipe, request_id, entry)
             added = await pipe.execute()
         # A notice, a re-classification: the status is folded from status changes only.
         await self._refresh(list(dict.fromkeys(rid for (rid, _), stale in zip(entries, added, strict=True) if stale)))
