@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from notifier.asks import Asks
 from notifier.messages import Composer
 from notifier.store import NotificationLog
-from notifier.webhooks.deliveries import DeliveryLog, delivery_id
+from notifier.webhooks.deliveries import DeliveryLog
 from notifier.webhooks.subscriptions import SubscriptionStore
 from shared.batches import BatchHandler, origin_of
 from shared.envelope import CloudEvent
@@ -92,9 +92,8 @@ class Consuming:
         log.debug("%d event(s): %d webhook delivery(ies) and %d message(s) due", len(events), len(delivered),
                   len(drafts))
         # Each record's event continues the trace of the event that caused it, not the run's.
-        causes = {delivery_id(e.id, s.id): e.id for e in events for s in wanted[e.type]}
         await asyncio.gather(
-            self._deliveries.announce(*delivered, origins={i: origin_of(causes[i]) for i in delivered}),
+            self._deliveries.announce(*delivered, origins={i: origin_of(cause) for i, cause in delivered.items()}),
             self._notifications.announce(*(d.id for d in drafts),
                                          origins={d.id: origin_of(d.about_event_id) for d in drafts}))
 

@@ -172,6 +172,12 @@ class Journal:
         here = otel_context.get_current()
         return await self._grouped((members, {one: (origins or {}).get(one, here) for one in members}))
 
+    async def announce(self, kind: str, record_ids: Sequence[str],
+                       origins: Mapping[str, Context] | None = None) -> int:
+        """``publish`` of records of one kind by id, each in the context ``origins`` gives its id."""
+        return await self.publish(*(member(kind, i) for i in record_ids),
+                                  origins={member(kind, i): o for i, o in (origins or {}).items()})
+
     async def _publish_grouped(self, groups: Sequence[tuple[Sequence[str], Mapping[str, Context]]]) -> list[int]:
         origins = {one: origin for _, group in groups for one, origin in group.items()}
         members = list(origins)

@@ -185,8 +185,7 @@ class NotificationLog:
         """Put the notices' changes on the log (those not there yet), each in the context ``origins`` gives
         its id (by default the caller's); raises what publishing raises."""
         if self._journal is not None:
-            await self._journal.publish(*(member(KIND, i) for i in notification_ids),
-                                        origins={member(KIND, i): o for i, o in (origins or {}).items()})
+            await self._journal.announce(KIND, notification_ids, origins)
 
     def revision_of(self, record_id: str) -> tuple[str, str]:
         return _record_key(record_id), "rev"

@@ -52,7 +52,6 @@ for i = 0, (#KEYS - 3) / 5 - 1 do
     redis.call('SADD', KEYS[3], 'delivery:' .. id)
   end
 end
-return 0
 """
 
 # KEYS: record, attempts list, due, then the four status indexes of the subscription, then of all,
@@ -126,10 +125,10 @@ class DeliveryLog:
             journal.track(KIND, self)
 
     async def fan_out(self, wanted: Sequence[tuple[CloudEvent, Sequence[Subscription]]], *, now: float,
-                      created_at: str) -> list[str]:
-        """One pending delivery of each event per subscription that wants it, once, in one round trip (each
-        job's trace queued with it, so none is claimed before its trace is there); answers their ids."""
-        ids: list[str] = []
+                      created_at: str) -> dict[str, str]:
+        """One pending delivery of each event per subscription that wants it, once, in one round trip (each job's
+        trace queued with it, so none is claimed before its trace is there); answers delivery id → event id."""
+        ids: dict[str, str] = {}
         async with self._redis.pipeline(transaction=True) as pipe:
             for event, subscriptions in wanted:
                 keys: list[str] = [DUE, _SEQ, UNPUBLISHED]
@@ -141,7 +140,7 @@ class DeliveryLog:
                              _index(ANY_SUBSCRIPTION), _index(ANY_SUBSCRIPTION, "pending")]
                     args += [one, json.dumps({"id": one, "subscription_id": subscription.id,
                                               "event_id": event.id, "event_type": event.type})]
-                    ids.append(one)
+                    ids[one] = event.id
                 pipe.eval(_FAN_OUT, len(keys), *keys, *args)
             if ids:
                 await pipe.execute()
@@ -195,8 +194,7 @@ class DeliveryLog:
     async def announce(self, *delivery_ids: str, origins: Mapping[str, Context] | None = None) -> None:
         """Put the deliveries' changes on the log (those not there yet), each in its ``origins`` context."""
         if self._journal is not None:
-            await self._journal.publish(*(member(KIND, i) for i in delivery_ids),
-                                        origins={member(KIND, i): o for i, o in (origins or {}).items()})
+            await self._journal.announce(KIND, delivery_ids, origins)
 
     def revision_of(self, record_id: str) -> tuple[str, str]:
         return _record(record_id), "rev"

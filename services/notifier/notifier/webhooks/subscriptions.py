@@ -21,7 +21,7 @@ from typing import Any, Literal, cast
 from redis.asyncio import Redis
 
 from notifier.domain import subscribed
-from notifier.journal import UNPUBLISHED, Journal, SubscriptionRecorded, member
+from notifier.journal import UNPUBLISHED, Journal, SubscriptionRecorded
 from notifier.webhooks.sealed import Sealer
 
 __all__ = ["Subscription", "SubscriptionStore", "check_secret", "masked", "new_secret"]
@@ -155,7 +155,7 @@ class SubscriptionStore:
     async def announce(self, subscription_id: str) -> None:
         """Put the subscription's change on the log (if it is not there yet); raises what publishing raises."""
         if self._journal is not None:
-            await self._journal.publish(member(KIND, subscription_id))
+            await self._journal.announce(KIND, [subscription_id])
 
     def revision_of(self, record_id: str) -> tuple[str, str]:
         return _REVISIONS, record_id
