@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from notifier.app import create_app
@@ -71,6 +72,13 @@ def finished(client: httpx.AsyncClient, request_id: str, count: int = 1) -> Call
         return items if len(items) >= count else None
 
     return check
+
+
+async def kept_back(client: httpx.AsyncClient) -> dict[tuple[str, str], float]:
+    """``notifier_kept_back_total`` as the notifier's ``/metrics`` shows it, by (channel, reason)."""
+    text = (await client.get("/metrics")).text
+    return {(s.labels["channel"], s.labels["reason"]): s.value for family in text_string_to_metric_families(text)
+            for s in family.samples if s.name == "notifier_kept_back_total"}
 
 
 def tradeoff(request_id: str, title: str) -> CloudEvent:
@@ -149,6 +157,8 @@ async def test_mail_to_a_domain_off_the_allow_list_is_recorded_as_not_sent_and_n
             await tap.wait_for(lambda es: {e.subject for e in es} >= {"r-1", "r-2"})
             [announced] = [e for e in tap.events if e.subject == "r-1"]
             assert announced.data["status"] == "not_sent" and "allow-list" in announced.data["detail"]
+            counted = await kept_back(client)
+            assert counted[("email", "refused")] == 1 and counted[("email", "throttled")] == 0
         assert [m.to for m in sink.mail] == [["ana@partner.test"]]
 
 
@@ -170,6 +180,8 @@ async def test_a_person_gets_at_most_the_hourly_limit_and_the_rest_is_recorded_a
             await tap.wait_for(lambda es: any(e.data.get("status") == "not_sent" for e in es))
             await sink.wait_for(2 + 2 * len(alerts))  # the team's own addresses are not throttled
             await asyncio.sleep(0.3)
+            counted = await kept_back(client)
+            assert counted[("email", "throttled")] == 1 and counted[("email", "refused")] == 0
         assert len(sink.to(DAVE.email)) == 2
         assert len(sink.to(OPS)) == len(sink.to(HEAT_SHIELD)) == len(alerts)
 
@@ -194,6 +206,7 @@ async def test_a_commitment_announced_after_the_withdrawal_is_not_sent(
             await tap.wait_for(lambda es: any(e.subject == "r-1" for e in es))
             [announced] = [e for e in tap.events if e.subject == "r-1"]
             assert announced.data["status"] == "not_sent"
+            assert (await kept_back(client))[("email", "withdrawn")] == 1
         assert [m.subject for m in sink.mail] == ['"Landing page r-2" is committed to cycle 2026-W48']
 
 

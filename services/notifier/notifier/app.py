@@ -82,7 +82,7 @@ def _dispatcher(settings: NotifierSettings, runtime: Runtime, notifications: Not
     email = sends.counted(mail, "email")
     notify = NotificationJob(notifications, schedule, email=email, slack=slack,
                              recipients=recipients, retry=retry, outcomes=runtime.outcomes,
-                             publisher=runtime.publisher, source=f"/{NAME}")
+                             publisher=runtime.publisher, source=f"/{NAME}", kept_back=sends.kept_back)
     deliver = DeliveryJob(deliveries, subscriptions, schedule,
                           sends.counted(WebhookChannel(webhook_client, timeout,
                                                        allow_private=settings.allow_private_targets), "webhook"),

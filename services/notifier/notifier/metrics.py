@@ -1,4 +1,5 @@
-"""The notifier's metrics: sends by channel and outcome (counted as each attempt ends), and gauges
+"""The notifier's metrics: sends by channel and outcome (counted as each attempt ends), notices the policy
+kept back by channel and reason (withdrawn, refused, throttled: no send was tried), and gauges
 read from the durable schedule and the delivery log at each scrape: jobs due now and waiting (for
 a retry or a hold), how long the most overdue job has waited, webhook deliveries by status."""
 
@@ -17,7 +18,10 @@ from notifier.sending.schedule import DUE
 from notifier.webhooks.deliveries import ANY_SUBSCRIPTION, STATUSES
 from shared.observability.metrics import Reader, ServiceMetrics, gauge
 
-__all__ = ["SendCounter", "schedule_gauges"]
+__all__ = ["KEPT_BACK", "SendCounter", "schedule_gauges"]
+
+# Why the policy kept a notice back, as ``NotificationJob`` words it (the label is the word before the colon).
+KEPT_BACK = ("withdrawn", "refused", "throttled")
 
 C = TypeVar("C")
 
@@ -37,6 +41,17 @@ class SendCounter:
         self._sends = Counter("notifier_sends", "Send attempts by channel and outcome (sent; failed: retried "
                               "later; refused: no later attempt can do better; skipped: channel not configured)",
                               ["channel", "outcome"], registry=metrics.registry)
+        self._kept_back = Counter("notifier_kept_back", "Notices the policy kept back, no send tried, by channel "
+                                  "and reason (withdrawn: the request was; refused: recipient outside the "
+                                  "allowed domains; throttled: the recipient's hour was full)",
+                                  ["channel", "reason"], registry=metrics.registry)
+        for channel in ("email", "slack"):
+            for reason in KEPT_BACK:
+                self._kept_back.labels(channel, reason)
+
+    def kept_back(self, channel: str, reason: str) -> None:
+        """A notice not sent by the policy; ``reason`` one of ``KEPT_BACK``."""
+        self._kept_back.labels(channel, reason).inc()
 
     def counted(self, channel: C, name: str) -> C:
         """``channel`` with its ``send`` counted under ``name``."""

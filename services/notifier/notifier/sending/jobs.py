@@ -18,7 +18,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -35,7 +35,7 @@ from shared.events import NotificationSent
 from shared.messaging import TRANSIENT, EventPublisher
 from shared.outbox import Outcomes
 
-__all__ = ["NotificationJob", "RetryPolicy", "iso_time", "on_the_log"]
+__all__ = ["NotificationJob", "RetryPolicy", "iso_time", "on_the_log", "reason"]
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,18 @@ async def on_the_log(announced: Awaitable[None], what: str) -> None:
 WITHDRAWN = "not sent: the request was withdrawn"
 
 
+def reason(why_not: str) -> str:
+    """The policy's reason in a word: withdrawn, refused or throttled (``Recipients`` starts its answers so)."""
+    return "withdrawn" if why_not == WITHDRAWN else why_not.split(":", 1)[0]
+
+
 class NotificationJob:
     def __init__(self, log_: NotificationLog, schedule: Schedule, *, email: EmailChannel,
                  slack: SlackChannel | None, recipients: Recipients, retry: RetryPolicy, outcomes: Outcomes,
-                 publisher: EventPublisher, source: str) -> None:
+                 publisher: EventPublisher, source: str,
+                 kept_back: Callable[[str, str], None] = lambda channel, reason: None) -> None:
         self._log = log_
+        self._kept_back = kept_back  # counts a notice the policy kept back, by channel and reason
         self._recipients = recipients
         self._schedule = schedule
         self._email = email
@@ -91,6 +98,7 @@ class NotificationJob:
             why_not = await self._refused(draft)
         if why_not is not None:  # the policy at work, not a fault: the notice's record keeps why
             log.info("notification %s to %s not sent: %s", draft.id, draft.recipient, why_not)
+            self._kept_back(draft.channel, reason(why_not))
             await self._finish(claim, draft, "not_sent", _not_sent(why_not), attempted=False)
             return
         attempt = await self._send(draft)
