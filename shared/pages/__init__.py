@@ -1,8 +1,9 @@
 """People's pages: light, server-sent HTML that calls only the public API with the caller's key.
 
 Each service serves its own pages with ``pages_router``: ``GET /pages/<name>`` answers the page's
-HTML, ``GET /pages/assets/<file>`` the shared ``pages.css`` and ``pages.js`` (from this package) and
-the page's own script and style (from the service's ``static/`` folder). The pages hold no data and run
+HTML, ``GET /pages/assets/<file>`` the shared ``pages.css``, ``pages.js`` and ``icon.svg`` (from this package)
+and the page's own script and style (from the service's ``static/`` folder); ``GET /favicon.ico`` the icon,
+for a browser that asks without a page. The pages hold no data and run
 no inline code (a strict Content-Security-Policy); the key is entered once per browser tab and kept in
 ``sessionStorage``, and travels only in the ``Authorization`` header, as on the dashboard.
 
@@ -26,7 +27,7 @@ __all__ = ["PAGE_HEADERS", "pages_router"]
 # services' addresses a page calls (the request form asks the classifier for its dry run).
 PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
-_SHARED = ("pages.css", "pages.js")
+_SHARED = ("pages.css", "pages.js", "icon.svg")
 
 
 def _policy(connect: tuple[str, ...]) -> str:
@@ -66,6 +67,10 @@ def pages_router(package: str, pages: dict[str, str], *, connect: tuple[str, ...
         if name not in html:
             raise Problem(404, f"There is no page {name!r}.")
         return HTMLResponse(html[name], headers=headers)
+
+    @router.get("/favicon.ico")
+    async def favicon() -> Response:
+        return Response(assets["icon.svg"], media_type=_TYPES[".svg"], headers=headers)
 
     @router.get("/pages/assets/{name}")
     async def asset(name: str) -> Response:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from redis.asyncio import Redis
 
+from tests.e2e.page_errors import PageErrors
 from tests.e2e.stack import ServiceProcess, stack
 from tests.infra import Endpoints
 from tests.receivers import MailSink
@@ -33,13 +35,38 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
+def page_errors() -> PageErrors:
+    return PageErrors()
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: Path, page_errors: PageErrors) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=str(chromium))
+        # Every page the tests open, in any context, is watched.
+        new_page, new_context = launched.new_page, launched.new_context
+
+        async def watched_page(**options: Any) -> Page:
+            return page_errors.watch(await new_page(**options))
+
+        async def watched_context(**options: Any) -> BrowserContext:
+            return page_errors.watch_context(await new_context(**options))
+
+        launched.new_page, launched.new_context = watched_page, watched_context  # type: ignore[method-assign]
         try:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that used the browser fails when a page logged an error it did not expect."""
+    yield
+    if "browser" in request.fixturenames:
+        errors: PageErrors = request.getfixturevalue("page_errors")
+        unexpected = errors.unexpected()
+        assert not unexpected, "the pages logged errors:\n" + "\n".join(unexpected)
 
 
 @pytest.fixture(scope="module")

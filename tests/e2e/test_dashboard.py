@@ -13,6 +13,7 @@ from PIL import Image
 from playwright.async_api import Browser, Page, Route, expect
 
 from capacity.dashboard.charts import PALETTE
+from tests.e2e.page_errors import PageErrors
 from tests.e2e.stack import ServiceProcess
 from tests.support import API_KEY, AUTH, CRM_KEY, auth, eventually, request_body
 
@@ -131,7 +132,9 @@ async def test_a_requester_tools_key_sees_its_own_cards_read_only_and_only_count
     await page.close()
 
 
-async def test_a_refused_move_shows_the_reason(services: dict[str, ServiceProcess], browser: Browser) -> None:
+async def test_a_refused_move_shows_the_reason(services: dict[str, ServiceProcess], browser: Browser,
+                                               page_errors: PageErrors) -> None:
+    page_errors.expect("/pause: Failed to load resource: the server responded with a status of 409")
     page = await opened(browser, services, API_KEY)
     card = page.locator("[data-column=committed] .card").first
     await card.wait_for(timeout=15_000)

@@ -19,6 +19,7 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.builders import okr_set
 from tests.e2e.accessibility import assert_accessible
+from tests.e2e.page_errors import PageErrors
 from tests.e2e.stack import ServiceProcess
 from tests.receivers import MailSink
 from tests.support import API_KEY, AUTH, HEAT_SHIELD_KEY, eventually, request_body
@@ -170,7 +171,9 @@ def without_onboarding() -> dict[str, Any]:
 
 
 async def test_ops_previews_then_publishes_an_okr_set_from_a_file(
-        services: dict[str, ServiceProcess], browser: Browser, shots: Path, tmp_path: Path) -> None:
+        services: dict[str, ServiceProcess], browser: Browser, shots: Path, tmp_path: Path,
+        page_errors: PageErrors) -> None:
+    page_errors.expect("/v1/okrs/preview: Failed to load resource: the server responded with a status of 422")
     classifier, intake = services["classifier"].url, services["intake"].url
     async with httpx.AsyncClient(timeout=10, headers=AUTH) as http:
         assert (await http.put(f"{classifier}/v1/okrs/{QUARTER}", json=okr_set(3))).status_code == 200
@@ -231,7 +234,8 @@ async def test_ops_previews_then_publishes_an_okr_set_from_a_file(
 
 
 async def test_ops_previews_then_saves_a_policy_and_the_history_says_who(
-        services: dict[str, ServiceProcess], browser: Browser, shots: Path) -> None:
+        services: dict[str, ServiceProcess], browser: Browser, shots: Path, page_errors: PageErrors) -> None:
+    page_errors.expect("/v1/policy/preview: Failed to load resource: the server responded with a status of 422")
     capacity, intake = services["capacity"].url, services["intake"].url
     async with httpx.AsyncClient(timeout=10, headers=AUTH) as http:
         pages = [await submit(http, intake, f"pages-sales-{i}", title=f"Landing page for account {i}",

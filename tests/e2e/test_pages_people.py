@@ -18,6 +18,7 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.builders import POLICY, okr_set
 from tests.e2e.accessibility import assert_accessible
+from tests.e2e.page_errors import PageErrors
 from tests.e2e.stack import ServiceProcess
 from tests.infra import ROOT
 from tests.receivers import MailSink
@@ -80,7 +81,10 @@ async def fits_a_laptop(page: Page) -> None:
 
 
 async def test_a_person_asks_through_the_form_follows_the_request_and_withdraws_it(
-        services: dict[str, ServiceProcess], browser: Browser, sink: MailSink, tmp_path: Path) -> None:
+        services: dict[str, ServiceProcess], browser: Browser, sink: MailSink, tmp_path: Path,
+        page_errors: PageErrors) -> None:
+    # The form is sent once with a bad email address on purpose.
+    page_errors.expect("/v1/requests: Failed to load resource: the server responded with a status of 422")
     crm_request = await prepared(services)
     intake = services["intake"].url
     shots = SHOTS if os.environ.get("WRITE_SCREENSHOTS") == "1" else tmp_path  # the README's pictures: on demand

@@ -28,6 +28,15 @@ def test_a_page_and_its_assets_are_served_with_a_strict_policy() -> None:
     assert own.status_code == 200 and own.headers["content-type"].startswith("text/css")
 
 
+def test_every_page_names_the_icon_and_the_icon_is_served_for_a_browser_that_asks_without_a_page() -> None:
+    http = client()
+    assert '<link rel="icon" href="/pages/assets/icon.svg"' in http.get("/pages/board").text
+    for path in ("/pages/assets/icon.svg", "/favicon.ico"):
+        icon = http.get(path)
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml"), path
+        assert icon.text.startswith("<svg")
+
+
 def test_unknown_pages_and_assets_are_404_problems() -> None:
     http = client()
     for path in ("/pages/nothing", "/pages/assets/policy.html", "/pages/assets/..%2Fapi.py"):
