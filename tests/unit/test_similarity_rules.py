@@ -7,6 +7,7 @@ import pytest
 
 from classifier.similarity.detector import Candidate, Detector, Pool, decode, encode, profile
 from classifier.similarity.entities import extract
+from classifier.similarity.lexicon import canonical
 from classifier.similarity.scoring import Profile, Weights, compare
 from classifier.similarity.wording import sentence, shown
 from shared.events import SimilarRequest
@@ -71,6 +72,10 @@ def test_a_different_account_vetoes_a_close_match() -> None:
     (("Beacon webinar in April", "Mid-April."), ("Beacon webinar in June", "Mid-June."), "month"),
     (("Denver user group meetup", "Evening."), ("Boston user group meetup", "Evening."), "place"),
     (("Meridian 1.4 spec sheet", "Update."), ("Meridian 2.0 spec sheet", "New."), "version"),
+    (("Translate the Keel datasheet into Turkish", "For resellers."),
+     ("Translate the Keel datasheet into Danish", "For resellers."), "language"),
+    (("Board deck for the Q1 review", "Results so far."), ("Board deck for the Q2 review", "Results so far."),
+     "quarter"),
 ])
 def test_conflicting_specific_entities_veto(a: tuple[str, str], b: tuple[str, str], conflict: str) -> None:
     result = compare(profiled(*a), profiled(*b), cosine=0.95)
@@ -86,6 +91,33 @@ def test_conflicting_specific_entities_veto(a: tuple[str, str], b: tuple[str, st
 def test_titles_built_alike_about_different_subjects_lower_the_score(a: tuple[str, str], b: tuple[str, str]) -> None:
     result = compare(profiled(*a), profiled(*b), cosine=0.9)
     assert "subject" in result.conflicts and result.kind is None
+
+
+def test_one_thing_called_by_several_names_is_written_one_way() -> None:
+    assert canonical("Brand mark for our analytics add-on") == "logo for our analytics add-on"
+    assert canonical("An online session in March") == "An webinar in March"
+    assert canonical("Refresh copy on our jobs site") == "Refresh copy on our careers page"
+    # Plurals, hyphens and curly apostrophes; the longest phrase at a word wins.
+    assert canonical("Two one-pagers and customer success stories") == "Two datasheet and case study"
+    assert canonical("What’s new, and a video case study") == "release note, and a testimonial video"
+    assert canonical("Standard terms") == "Standard terms"  # whole words only
+
+
+def test_paraphrases_of_one_deliverable_score_closer_and_share_its_name() -> None:
+    detector = Detector()
+    logo, mark = (profiled(title, "For the add-on's launch page.") for title in ("New logo for Lumen",
+                                                                                  "Brand mark for Lumen"))
+    assert "logo" in compare(logo, mark, cosine=0.5).shared_terms
+    plain, lexicon = detector.embed(["New logo for Lumen.", "Brand mark for Lumen."]), detector.embed(
+        [canonical("New logo for Lumen."), canonical("Brand mark for Lumen.")])
+    assert float(lexicon[0] @ lexicon[1]) > float(plain[0] @ plain[1]) + 0.1
+
+
+def test_a_name_is_no_subject_of_its_own_in_its_plural_spelling() -> None:
+    # "Nimbus" is a name; the title's words are stemmed ("nimbu"), and that is still the name.
+    sheet = profiled("Nimbus Vault datasheet", "Two pages.")
+    pager = profiled("One-pager on Vault for prospects", "What Vault does.")
+    assert "subject" not in compare(sheet, pager, cosine=0.7).conflicts
 
 
 def test_another_deliverable_for_the_same_subject_is_no_subject_conflict() -> None:

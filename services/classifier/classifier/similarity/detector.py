@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from classifier.similarity.embedding import DIMENSIONS, Embedder
 from classifier.similarity.entities import extract
+from classifier.similarity.lexicon import canonical
 from classifier.similarity.scoring import Comparison, Profile, Weights, compare, content_words
 from classifier.similarity.subjects import audiences
 from shared.events import RequestDetails
@@ -27,8 +28,8 @@ _SHORTLIST = 100
 
 
 def text_of(details: RequestDetails) -> str:
-    """What the sentence model reads of a request."""
-    return f"{details.title}. {details.description}"
+    """What the sentence model reads of a request: its words, each thing called by one name (``lexicon``)."""
+    return canonical(f"{details.title}. {details.description}")
 
 
 def encode(vector: Vector) -> str:
@@ -41,10 +42,11 @@ def decode(raw: str) -> Vector:
 
 
 def profile(request_id: str, details: RequestDetails, objective_id: str | None) -> Profile:
-    return Profile(request_id=request_id, entities=extract(details.title, details.description),
-                   words=content_words(f"{details.title} {details.description}"), work_type=details.work_type,
-                   due_date=details.due_date, objective_id=objective_id, title_words=content_words(details.title),
-                   audiences=audiences(text_of(details)))
+    title, description = canonical(details.title), canonical(details.description)
+    return Profile(request_id=request_id, entities=extract(title, description),
+                   words=content_words(f"{title} {description}"), work_type=details.work_type,
+                   due_date=details.due_date, objective_id=objective_id, title_words=content_words(title),
+                   audiences=audiences(f"{title}. {description}"))
 
 
 @dataclass(frozen=True)

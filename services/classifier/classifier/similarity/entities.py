@@ -1,5 +1,5 @@
 """The specific things a request is about: accounts and other names, events, months and quarters, places,
-product versions. Two requests for the same kind of work differ by these ("the January webinar" and
+product versions, languages. Two requests for the same kind of work differ by these ("the January webinar" and
 "the March one"), and real duplicates share them even in other words ("Lisbon hub", "Portugal office").
 
 Rules over the text, with a small gazetteer: the requests are short and the entity kinds few, and no
@@ -40,7 +40,14 @@ q1 q2 q3 q4 h1 h2 fy ceo cfo cmo cto vp svp evp hr it ai api pr seo faq kpi okr 
 corp inc ltd llc gmbh plc co group holdings
 monday tuesday wednesday thursday friday saturday sunday
 """
-GENERIC = frozenset(_GENERIC_WORDS.split()) | frozenset(MONTHS) | frozenset(w for e in EVENT_WORDS for w in e.split())
+# A translation or a local edition into one language is other work than into another.
+LANGUAGES = frozenset("""
+english german french spanish portuguese italian dutch danish swedish norwegian finnish icelandic polish czech
+slovak hungarian romanian bulgarian greek turkish russian ukrainian croatian serbian slovenian estonian latvian
+lithuanian arabic hebrew hindi bengali urdu japanese chinese mandarin cantonese korean vietnamese thai
+indonesian malay tagalog swahili catalan basque welsh irish
+""".split())
+GENERIC = frozenset(_GENERIC_WORDS.split()) | LANGUAGES | frozenset(MONTHS) | frozenset(w for e in EVENT_WORDS for w in e.split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9&'\u2019.-]*[A-Za-z0-9]|[A-Za-z]")
 _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
 _VERSION = re.compile(r"\b(?:v|version\s+|release\s+)(\d+(?:\.\d+)*)\b|\b(\d+\.\d+(?:\.\d+)?)\b", re.IGNORECASE)
@@ -66,6 +73,7 @@ class Entities:
     places: tuple[tuple[str, ...], ...] = field(default=())
     versions: frozenset[str] = frozenset()
     days: frozenset[str] = frozenset()  # dates with a day, as MM-DD
+    languages: frozenset[str] = frozenset()
 
     def specific_places(self) -> tuple[tuple[str, ...], ...]:
         """The places no other named place lies in ("lisbon" of "lisbon" and "portugal")."""
@@ -159,4 +167,5 @@ def extract(title: str, description: str) -> Entities:
                  for m in re.finditer(rf"\b{re.escape(name)}\s+(\d{{1,2}})\b(?![.,]\d)", lower)}
     return Entities(names=names, key_names=key_names, events=frozenset(events), months=frozenset(months),
                     quarters=quarters, years=frozenset(_YEAR.findall(text)), places=_places(text),
-                    versions=frozenset(re.sub(r"(\.0)+$", "", v) for v in versions), days=_days(text))
+                    versions=frozenset(re.sub(r"(\.0)+$", "", v) for v in versions), days=_days(text),
+                    languages=frozenset(w for w in words if w in LANGUAGES))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from classifier.similarity.entities import Entities
-from classifier.similarity.subjects import different_subjects
+from classifier.similarity.subjects import different_subjects, stem
 
 __all__ = ["Comparison", "Evidence", "Profile", "Weights", "compare", "content_words", "evidence", "weigh"]
 
@@ -31,7 +31,7 @@ class Weights:
     scripts/fit_similarity.py (a grid with cross-validation; the weights at 0 did not help there)."""
 
     shared: float = 0.03  # each shared specific entity, up to three
-    same_subject: float = 0.15  # a name in one title that the other request names too (an account, an event)
+    same_subject: float = 0.05  # a name in one title that the other request names too (an account, an event)
     conflict: float = 0.6  # each kind of entity both name differently (accounts, months, places, versions)
     other_subject: float = 0.6  # titles built alike about different subjects (churn analysis, pipeline analysis)
     other_audience: float = 0.6  # each names whom it speaks to, and none in common (customers, partners)
@@ -41,9 +41,9 @@ class Weights:
     due_far: float = 0.3  # both due, further apart than ``due_apart_days``: one piece of work has one deadline
     due_window_days: int = 21
     due_apart_days: int = 45
-    same_objective: float = 0.0
-    overlap: float = 0.56  # flagged from here
-    duplicate: float = 0.72  # named a duplicate from here (when the deliverable is the same)
+    same_objective: float = 0.03  # both ladder up to the same objective
+    overlap: float = 0.54  # flagged from here
+    duplicate: float = 0.70  # named a duplicate from here (when the deliverable is the same)
 
     def max_lift(self) -> float:
         """The most the rules add to a cosine: below ``overlap - max_lift()`` nothing is flagged."""
@@ -85,7 +85,7 @@ class Comparison:
 def content_words(text: str) -> frozenset[str]:
     """Words that carry meaning, crudely stemmed, for naming what two requests share."""
     words = re.findall(r"[a-z][a-z0-9]{3,}", text.lower())
-    return frozenset(w[:-1] if w.endswith("s") and not w.endswith("ss") else w for w in words if w not in _STOP)
+    return frozenset(stem(w) for w in words if w not in _STOP)
 
 
 def _places_meet(a: Entities, b: Entities) -> list[str]:
@@ -117,6 +117,8 @@ def _entity_overlap(a: Entities, b: Entities) -> tuple[list[str], list[str], boo
         ("date", a.days, b.days),
         ("version", a.versions, b.versions),
         ("event", a.events, b.events),
+        ("quarter", a.quarters, b.quarters),  # Q1 and Q2: months in common, if a text names one, are no match
+        ("language", a.languages, b.languages),
     ]
     for kind, left, right in kinds:
         common = left & right

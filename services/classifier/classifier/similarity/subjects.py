@@ -16,7 +16,7 @@ import re
 from classifier.similarity.entities import EVENT_WORDS, MONTHS, Entities
 from classifier.similarity.places import PLACES
 
-__all__ = ["audiences", "different_subjects"]
+__all__ = ["audiences", "different_subjects", "stem"]
 
 # Formats, channels and the actions asked of marketing (as ``scoring.content_words`` stems them).
 _DELIVERABLE_WORDS = """
@@ -50,12 +50,18 @@ _LOWER_WORD = re.compile(r"[a-z]+")
 
 def audiences(text: str) -> frozenset[str]:
     """The audiences a request's text names."""
-    words = (w[:-1] if w.endswith("s") and not w.endswith("ss") else w for w in _LOWER_WORD.findall(text.lower()))
+    words = (stem(w) for w in _LOWER_WORD.findall(text.lower()))
     return frozenset(_AUDIENCE_OF[w] for w in words if w in _AUDIENCE_OF)
 
 
+def stem(word: str) -> str:
+    """A word without its plural "s", crudely ("logistics" → "logistic", "nimbus" → "nimbu", "class" stays)."""
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
 def _subject(title: frozenset[str], entities: Entities) -> frozenset[str]:
-    return frozenset(w for w in title if w not in _ASIDE and w not in entities.names)
+    named = entities.names | {stem(name) for name in entities.names}  # the title's words are stemmed
+    return frozenset(w for w in title if w not in _ASIDE and w not in named)
 
 
 def different_subjects(a_title: frozenset[str], a_words: frozenset[str], a_entities: Entities,
