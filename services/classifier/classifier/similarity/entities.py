@@ -41,13 +41,15 @@ corp inc ltd llc gmbh plc co group holdings
 monday tuesday wednesday thursday friday saturday sunday
 """
 # A translation or a local edition into one language is other work than into another.
-LANGUAGES = frozenset("""
+_LANGUAGE_WORDS = """
 english german french spanish portuguese italian dutch danish swedish norwegian finnish icelandic polish czech
 slovak hungarian romanian bulgarian greek turkish russian ukrainian croatian serbian slovenian estonian latvian
 lithuanian arabic hebrew hindi bengali urdu japanese chinese mandarin cantonese korean vietnamese thai
 indonesian malay tagalog swahili catalan basque welsh irish
-""".split())
-GENERIC = frozenset(_GENERIC_WORDS.split()) | LANGUAGES | frozenset(MONTHS) | frozenset(w for e in EVENT_WORDS for w in e.split())
+"""
+LANGUAGES = frozenset(_LANGUAGE_WORDS.split())
+GENERIC = (frozenset(_GENERIC_WORDS.split()) | LANGUAGES | frozenset(MONTHS)
+           | frozenset(w for e in EVENT_WORDS for w in e.split()))
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9&'\u2019.-]*[A-Za-z0-9]|[A-Za-z]")
 _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
 _VERSION = re.compile(r"\b(?:v|version\s+|release\s+)(\d+(?:\.\d+)*)\b|\b(\d+\.\d+(?:\.\d+)?)\b", re.IGNORECASE)
