@@ -99,7 +99,7 @@ def test_one_thing_called_by_several_names_is_written_one_way() -> None:
     assert canonical("Refresh copy on our jobs site") == "Refresh copy on our careers page"
     # Plurals, hyphens and curly apostrophes; the longest phrase at a word wins.
     assert canonical("Two one-pagers and customer success stories") == "Two datasheet and case study"
-    assert canonical("What’s new, and a video case study") == "release note, and a testimonial video"
+    assert canonical("What\u2019s new, and a video case study") == "release note, and a testimonial video"
     assert canonical("Standard terms") == "Standard terms"  # whole words only
 
 
