@@ -37,6 +37,9 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+SPACE = "test-space"
+
+
 def request(n: int, title: str = "A landing page") -> OpenRequest:
     return OpenRequest(f"r-{n}", details(title=f"{title} {n}"), datetime.now(UTC), None, None, "2026-Q4/v1", None)
 
@@ -44,7 +47,7 @@ def request(n: int, title: str = "A landing page") -> OpenRequest:
 async def put(redis: Redis, *requests: OpenRequest) -> None:
     async with redis.pipeline(transaction=True) as pipe:
         for one in requests:
-            OpenRequests.put(pipe, one)
+            OpenRequests(redis, SPACE).put(pipe, one)
         await pipe.execute()
 
 
@@ -53,7 +56,7 @@ def ids(found: list[OpenRequest]) -> set[str]:
 
 
 async def test_later_looks_read_only_what_changed_and_see_another_instance_s_changes(redis: Redis) -> None:
-    here, there = OpenRequests(redis), OpenRequests(redis)
+    here, there = OpenRequests(redis, SPACE), OpenRequests(redis, SPACE)
     await put(redis, *(request(n) for n in range(50)))
     assert ids(await here.all()) == {f"r-{n}" for n in range(50)}
     assert Counting.wholes == 1
@@ -68,7 +71,7 @@ async def test_later_looks_read_only_what_changed_and_see_another_instance_s_cha
 
 
 async def test_a_wipe_or_a_change_out_of_band_is_caught_by_the_count(redis: Redis) -> None:
-    reader = OpenRequests(redis)
+    reader = OpenRequests(redis, SPACE)
     await put(redis, request(1), request(2))
     assert ids(await reader.all()) == {"r-1", "r-2"}
     await redis.flushdb()

@@ -13,7 +13,8 @@ import pytest
 from classifier.app import create_app
 from classifier.config import ClassifierSettings
 from classifier.rebuild import rebuild
-from classifier.store import CLOSED, VECTORS
+from classifier.similarity.detector import Detector
+from classifier.store import CLOSED, VECTORS, vectors_key
 from shared.events import Requester, RequestMerged, RequestWithdrawn
 from shared.infra import connect_redis
 from shared.topics import Topics
@@ -132,7 +133,7 @@ async def test_dry_run_names_similar_requests_in_a_sentence_and_hides_other_tool
     await rebuild(settings)
     redis = connect_redis(settings.redis_url)
     try:
-        assert set(await redis.hkeys(VECTORS)) == {"logos", "globex"}
+        assert set(await redis.hkeys(vectors_key(Detector().space))) == {"logos", "globex"}
     finally:
         await redis.aclose()
     async with running_classifier(settings) as client:
@@ -150,5 +151,32 @@ async def eventually_closed(settings: ClassifierSettings, request_ids: set[str])
             return request_ids <= set(await redis.smembers(CLOSED))
 
         await eventually(closed)
+    finally:
+        await redis.aclose()
+
+
+async def test_vectors_of_another_space_are_dropped_at_start_and_each_open_request_is_embedded_again(
+        settings: ClassifierSettings) -> None:
+    topics = Topics(settings.topic_prefix)
+    space = vectors_key(Detector().space)
+    redis = connect_redis(settings.redis_url)
+    try:
+        async with running_classifier(settings) as client, \
+                EventTap(settings.kafka_bootstrap, topics.classifications) as tap:
+            await client.put(f"/v1/okrs/{QUARTER}", json=okr_set(3), headers=AUTH)
+            await publish(settings.kafka_bootstrap, topics,
+                          submitted("logos", requester=requester(1, "Web"), **LOGOS),
+                          submitted("globex", requester=requester(2), **GLOBEX))
+            await tap.wait_for(lambda es: len(es) == 2)
+        # As an older version left them: the vectors under the old key, of text the model read otherwise.
+        stale = f"{VECTORS}:all-minilm-l6-v2"
+        await redis.rename(space, stale)
+        await redis.hset(VECTORS, "logos", (await redis.hget(stale, "globex")) or "")
+        async with running_classifier(settings) as client:
+            assert await redis.exists(VECTORS, stale) == 0
+            draft = request_body(requester=requester(5), **BRAND_MARKS)
+            [seen] = (await client.post("/v1/classify", json=draft)).json()["similar"]
+            assert seen["request_id"] == "logos"
+            assert set(await redis.hkeys(space)) == {"logos", "globex"}
     finally:
         await redis.aclose()

@@ -43,13 +43,15 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
     classifier = Classifier(settings.lane_colours, AlignmentConfig(
         threshold=settings.alignment_threshold, claim_margin=settings.alignment_claim_margin,
         title_weight=settings.alignment_title_weight))
-    open_requests = OpenRequests(runtime.redis)
-    similarity = Similarity(Detector(Weights(overlap=settings.similarity_overlap_threshold,
-                                             duplicate=settings.similarity_duplicate_threshold),
-                                     quantized=settings.embedding_quantized), open_requests)
+    detector = Detector(Weights(overlap=settings.similarity_overlap_threshold,
+                                duplicate=settings.similarity_duplicate_threshold),
+                        quantized=settings.embedding_quantized)
+    open_requests = OpenRequests(runtime.redis, detector.space)
+    similarity = Similarity(detector, open_requests)
 
     async def load_model() -> None:
         await asyncio.to_thread(similarity.detector.load)
+        await open_requests.forget_other_spaces()
 
     roll_over = handlers.rollover(open_requests, runtime.publisher, current, classifier, source)
     subscribe(runtime, runtime.topics.consumed_by(NAME),

@@ -100,7 +100,7 @@ def routes(store: OkrStore, open_requests: OpenRequests, outcomes: Outcomes, pub
                 submitted_at=submitted.submitted_at, submitted_by=submitted.submitted_by, **asdict(result),
                 similar=found.similar)
             if not await open_requests.is_closed(submitted.request_id):
-                OpenRequests.put(pipe, OpenRequest(submitted.request_id, submitted.request,
+                open_requests.put(pipe, OpenRequest(submitted.request_id, submitted.request,
                                                    submitted.submitted_at, result.objective_id,
                                                    result.objective_rank, Classifier.marker(okrs),
                                                    submitted.submitted_by), found.vector)

@@ -26,7 +26,8 @@ from shared.topics import Topics
 
 async def rebuild(settings: ClassifierSettings) -> Rebuilt:
     redis = connect_redis(settings.redis_url)
-    okrs, open_requests = OkrStore(redis), OpenRequests(redis)
+    detector = Detector(quantized=settings.embedding_quantized)
+    okrs, open_requests = OkrStore(redis), OpenRequests(redis, detector.space)
     still_open: dict[str, OpenRequest] = {}
     closed: set[str] = set()
 
@@ -43,7 +44,7 @@ async def rebuild(settings: ClassifierSettings) -> Rebuilt:
     async def write() -> None:
         """The open and closed requests, as ``keep`` and ``close`` leave them, many a round trip."""
         requests = list(still_open.values())
-        detector, vectors = Detector(quantized=settings.embedding_quantized), dict[str, str]()
+        vectors: dict[str, str] = {}
         by_length = sorted(requests, key=lambda r: len(text_of(r.details)))  # less padding in each batch
         for first in range(0, len(by_length), 32):
             batch = by_length[first:first + 32]

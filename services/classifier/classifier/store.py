@@ -15,7 +15,14 @@ from shared.events import RequestDetails
 
 OPEN = "classifier:open"
 CLOSED = "classifier:closed"
-VECTORS = "classifier:vectors"  # each open request's sentence vector (similarity), base64 float32
+# Each open request's sentence vector (similarity), base64 float32, under the name of the vectors' space: what
+# was embedded, and how (``classifier.similarity.detector.space``). Vectors of another space are never compared
+# with these: after a change of model or of what it reads, each open request is embedded again on first use.
+VECTORS = "classifier:vectors"
+
+
+def vectors_key(space: str) -> str:
+    return f"{VECTORS}:{space}"
 # A stream naming each open request as it is put or closed, in order: a reader of the open requests reads
 # only what changed since it last looked, not all of them on every submission.
 CHANGES = "classifier:open-changes"
@@ -59,8 +66,9 @@ class OkrStore:
 class OpenRequests:
     """Requests to classify again when another OKR set becomes current."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, space: str) -> None:
         self._redis = redis
+        self._vectors = vectors_key(space)
         # Each open request as last parsed, by its stored JSON: a request read again unchanged (the usual
         # case: every submission reads them all) is not validated again.
         self._parsed: dict[str, tuple[str, OpenRequest]] = {}
@@ -69,21 +77,20 @@ class OpenRequests:
     def lock(self) -> Lock:
         return self._redis.lock("classifier:rollover-lock", timeout=60, blocking_timeout=90)
 
-    @staticmethod
-    def put(pipe: Pipeline, request: OpenRequest, vector: str | None = None) -> None:
+    def put(self, pipe: Pipeline, request: OpenRequest, vector: str | None = None) -> None:
         pipe.hset(OPEN, request.request_id, json.dumps({
             "details": request.details.model_dump(mode="json"),
             "submitted_at": request.submitted_at.isoformat(), "objective_id": request.objective_id,
             "objective_rank": request.objective_rank, "classified_under": request.classified_under,
             "submitted_by": request.submitted_by}))
         if vector is not None:
-            pipe.hset(VECTORS, request.request_id, vector)
+            pipe.hset(self._vectors, request.request_id, vector)
         pipe.xadd(CHANGES, {"id": request.request_id}, maxlen=_CHANGES_KEPT, approximate=True)
 
     async def close(self, request_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(OPEN, request_id)
-            pipe.hdel(VECTORS, request_id)
+            pipe.hdel(self._vectors, request_id)
             pipe.sadd(CLOSED, request_id)
             pipe.xadd(CHANGES, {"id": request_id}, maxlen=_CHANGES_KEPT, approximate=True)
             await pipe.execute()
@@ -149,13 +156,22 @@ class OpenRequests:
         """The kept sentence vectors of these requests (those that have one)."""
         if not request_ids:
             return {}
-        found = cast(list[str | None], await self._redis.hmget(VECTORS, request_ids))
+        found = cast(list[str | None], await self._redis.hmget(self._vectors, request_ids))
         return {i: v for i, v in zip(request_ids, found, strict=True) if v is not None}
+
+    async def forget_other_spaces(self) -> int:
+        """Drop the vectors of every other space (another model, or text it read otherwise); answers how many
+        kinds were dropped. Their requests are embedded again in this one on first use."""
+        others = [key async for key in self._redis.scan_iter(match=f"{VECTORS}*")
+                  if key not in (self._vectors,)]
+        if others:
+            await self._redis.delete(*others)
+        return len(others)
 
     async def keep_vectors(self, vectors: dict[str, str]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             for request_id, vector in vectors.items():
-                pipe.hset(VECTORS, request_id, vector)
+                pipe.hset(self._vectors, request_id, vector)
             await pipe.execute()
 
     async def keep(self, updated: list[OpenRequest]) -> None:

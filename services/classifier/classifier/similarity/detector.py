@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from classifier.similarity.embedding import DIMENSIONS, Embedder
 from classifier.similarity.entities import extract
-from classifier.similarity.lexicon import canonical
+from classifier.similarity.lexicon import canonical, digest
 from classifier.similarity.scoring import Comparison, Profile, Weights, compare, content_words
 from classifier.similarity.subjects import audiences
 from shared.events import RequestDetails
@@ -137,6 +137,12 @@ class Detector:
         self._quantized = quantized  # the model's weights in int8 (``embedding``)
         self._embedder: Embedder | None = None
         self._loading = threading.Lock()
+
+    @property
+    def space(self) -> str:
+        """The name of the space its vectors lie in: the model, its weights' precision and what it reads (the
+        lexicon's rewriting). Vectors are compared only within one space (``classifier.store.vectors_key``)."""
+        return f"all-minilm-l6-v2{'-int8' if self._quantized else ''}-lexicon-{digest()}"
 
     def load(self) -> Embedder:
         with self._loading:

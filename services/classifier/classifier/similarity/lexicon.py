@@ -15,12 +15,13 @@ install instead: general ones (WordNet) do not know a one-pager from a datasheet
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from functools import cache
 from importlib import resources
 
-__all__ = ["canonical"]
+__all__ = ["canonical", "digest"]
 
 
 _TOKEN = re.compile(r"[\w'\u2019&]+")  # "one-pager" and "one pager" read alike; "q&a", "what's" stay whole
@@ -37,6 +38,12 @@ def _lexicon() -> tuple[dict[tuple[str, ...], str], int]:
     index = {_tokens(form): group["phrases"][0] for group in groups for phrase in group["phrases"]
              for form in _forms(phrase)}
     return index, max(map(len, index))
+
+
+@cache
+def digest() -> str:
+    """A short name of this lexicon's content: vectors of text it rewrote differ from another's."""
+    return hashlib.sha256(resources.files(__package__).joinpath("lexicon.json").read_bytes()).hexdigest()[:10]
 
 
 def _forms(phrase: str) -> tuple[str, ...]:
