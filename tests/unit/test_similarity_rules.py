@@ -1,13 +1,17 @@
 """The similarity detector's rules: which entities a request names, and how they move a score."""
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any, cast
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
-from classifier.similarity.detector import Candidate, Detector, Pool, decode, encode, profile
+from classifier.similarity.detector import Candidate, Detector, Pool, decode, encode, profile, text_of
 from classifier.similarity.entities import extract
 from classifier.similarity.lexicon import canonical
+from classifier.similarity.lookup import Similarity
 from classifier.similarity.scoring import Profile, Weights, compare
 from classifier.similarity.wording import sentence, shown
 from shared.events import SimilarRequest
@@ -228,3 +232,24 @@ def test_different_days_or_deadlines_far_apart_lower_the_score() -> None:
     months_later = profiled("Customer breakfast", "Invitations please.", due=date(2027, 6, 1))
     same_week = profiled("Customer breakfast", "Invitations please.", due=date(2027, 3, 5))
     assert compare(soon, months_later, 0.8).score < compare(soon, same_week, 0.8).score - 0.3
+
+
+async def test_a_runs_texts_are_embedded_in_fours_of_like_length_and_answered_in_their_own_order() -> None:
+    detector = Detector()
+    titles = ["Logo", "A much longer title about the customer logos on the website and product pages", "Deck",
+              "Landing page for Globex", "Webinar in June about data quality for the finance teams", "Booth"]
+    requests = [details(title=title, description="Please.") for title in titles]
+    calls: list[int] = []
+    embed = detector.embed
+
+    def counted(texts: Sequence[str]) -> NDArray[np.float32]:
+        calls.append(len(texts))
+        return embed(texts)
+
+    detector.embed = counted  # type: ignore[method-assign]
+    vectors = await Similarity(detector, cast(Any, None)).embed(requests)
+    assert calls == [4, 2]
+    alone = embed([text_of(r) for r in requests])
+    assert np.allclose(np.stack(vectors), alone, atol=1e-5)
+    # The four shortest went together.
+    assert sorted(np.argsort([len(t) for t in titles])[:4]) == [0, 2, 3, 5]

@@ -73,10 +73,18 @@ class Similarity:
 
     async def embed(self, requests: Sequence[RequestDetails]) -> list[Vector]:
         """Each request's vector, all in one trip to a worker thread (the model runs outside the event loop)."""
+        texts = [text_of(details) for details in requests]
+
         def each() -> list[Vector]:
-            # One text at a time: these texts are short, and padding a batch to its longest costs more
-            # than the batch saves (measured: 40 ms a text alone, 42-58 ms in batches of 4-16).
-            return [self.detector.embed([text_of(details)])[0] for details in requests]
+            # In fours of about the same length: padding a batch to its longest costs little then, and the model's
+            # matrix products on four rows cost less per row than on one (measured on the tuning sets' texts,
+            # alternating: 12.6 ms a text alone, 10.1 in fours; eights gained nothing more).
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            vectors: dict[int, Vector] = {}
+            for first in range(0, len(order), 4):
+                chunk = order[first:first + 4]
+                vectors |= zip(chunk, self.detector.embed([texts[i] for i in chunk]), strict=True)
+            return [vectors[i] for i in range(len(texts))]
 
         return await asyncio.to_thread(each) if requests else []
 
