@@ -5,6 +5,7 @@ from fastapi.testclient import TestClient
 
 from shared.pages import pages_router
 from shared.problems import install_problem_handlers
+from tests.infra import ROOT
 
 
 def client() -> TestClient:
@@ -29,8 +30,11 @@ def test_a_page_and_its_assets_are_served_with_a_strict_policy() -> None:
 
 
 def test_every_page_names_the_icon_and_the_icon_is_served_for_a_browser_that_asks_without_a_page() -> None:
+    pages = sorted((ROOT / "services").glob("*/*/**/static/*.html"))
+    assert len(pages) >= 6
+    for page in pages:
+        assert '<link rel="icon" href="/pages/assets/icon.svg"' in page.read_text(encoding="utf-8"), page
     http = client()
-    assert '<link rel="icon" href="/pages/assets/icon.svg"' in http.get("/pages/board").text
     for path in ("/pages/assets/icon.svg", "/favicon.ico"):
         icon = http.get(path)
         assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml"), path

@@ -105,6 +105,14 @@ def test_one_thing_called_by_several_names_is_written_one_way() -> None:
     assert canonical("Two one-pagers and customer success stories") == "Two datasheet and case study"
     assert canonical("What\u2019s new, and a video case study") == "release note, and a testimonial video"
     assert canonical("Standard terms") == "Standard terms"  # whole words only
+    # A phrase in quotes is still the phrase; no phrase spans punctuation, and nothing is dropped.
+    assert canonical("Rework the 'pricing page'") == "Rework the 'pricing page'"
+    assert canonical("Update the blog, homepage and FAQ") == "Update the blog, homepage and faq"
+    assert canonical("Refresh the blog. Homepage banner") == "Refresh the blog. homepage banner"
+    assert canonical("A win/loss review") == "A win-loss analysis"
+    # Ordinary English stays: plurals only where English makes them, no verb read as a stand at a show.
+    assert canonical("Customer tales video, a brand that stands out") == "Customer tales video, a brand that stands out"
+    assert canonical("Two booths and an exhibition stand") == "Two booth and an booth"
 
 
 def test_paraphrases_of_one_deliverable_score_closer_and_share_its_name() -> None:
@@ -234,22 +242,27 @@ def test_different_days_or_deadlines_far_apart_lower_the_score() -> None:
     assert compare(soon, months_later, 0.8).score < compare(soon, same_week, 0.8).score - 0.3
 
 
-async def test_a_runs_texts_are_embedded_in_fours_of_like_length_and_answered_in_their_own_order() -> None:
-    detector = Detector()
+@pytest.mark.parametrize("quantized", [False, True])
+async def test_a_runs_texts_are_embedded_in_fours_of_like_length_and_answered_in_their_own_order(
+        quantized: bool) -> None:
+    detector = Detector(quantized=quantized)
     titles = ["Logo", "A much longer title about the customer logos on the website and product pages", "Deck",
               "Landing page for Globex", "Webinar in June about data quality for the finance teams", "Booth"]
     requests = [details(title=title, description="Please.") for title in titles]
-    calls: list[int] = []
+    written = [text_of(r) for r in requests]
+    calls: list[list[str]] = []
     embed = detector.embed
 
     def counted(texts: Sequence[str]) -> NDArray[np.float32]:
-        calls.append(len(texts))
+        calls.append(list(texts))
         return embed(texts)
 
     detector.embed = counted  # type: ignore[method-assign]
     vectors = await Similarity(detector, cast(Any, None)).embed(requests)
-    assert calls == [4, 2]
-    alone = embed([text_of(r) for r in requests])
+    if quantized:  # int8 scales a batch as a whole: one at a time, so a vector never depends on its neighbours
+        assert [len(batch) for batch in calls] == [1] * 6
+    else:  # the four shortest together, then the two longest
+        assert [sorted(batch) for batch in calls] == [sorted(written[i] for i in (0, 2, 3, 5)),
+                                                        sorted(written[i] for i in (1, 4))]
+    alone = np.stack([embed([text])[0] for text in written])
     assert np.allclose(np.stack(vectors), alone, atol=1e-5)
-    # The four shortest went together.
-    assert sorted(np.argsort([len(t) for t in titles])[:4]) == [0, 2, 3, 5]

@@ -11,6 +11,7 @@ Consumes: request.submitted; request.withdrawn, request.done and request.merged 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date
 
 from fastapi import FastAPI
@@ -28,6 +29,8 @@ from classifier.similarity.scoring import Weights
 from classifier.store import OkrStore, OpenRequests
 from shared.pages import pages_router
 from shared.runtime import build_runtime, subscribe, web_app
+
+log = logging.getLogger(__name__)
 
 NAME = "classifier"
 
@@ -51,7 +54,9 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
 
     async def load_model() -> None:
         await asyncio.to_thread(similarity.detector.load)
-        await open_requests.forget_other_spaces()
+        if await open_requests.forget_other_spaces():
+            log.info("similarity: vectors of another space dropped; embedding the open requests again")
+        log.info("similarity: %d open requests taken in", await similarity.warm())
 
     roll_over = handlers.rollover(open_requests, runtime.publisher, current, classifier, source)
     subscribe(runtime, runtime.topics.consumed_by(NAME),

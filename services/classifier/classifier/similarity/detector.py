@@ -139,6 +139,10 @@ class Detector:
         self._loading = threading.Lock()
 
     @property
+    def quantized(self) -> bool:
+        return self._quantized
+
+    @property
     def space(self) -> str:
         """The name of the space its vectors lie in: the model, its weights' precision and what it reads (the
         lexicon's rewriting). Vectors are compared only within one space (``classifier.store.vectors_key``)."""

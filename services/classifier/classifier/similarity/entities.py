@@ -40,9 +40,10 @@ q1 q2 q3 q4 h1 h2 fy ceo cfo cmo cto vp svp evp hr it ai api pr seo faq kpi okr 
 corp inc ltd llc gmbh plc co group holdings
 monday tuesday wednesday thursday friday saturday sunday
 """
-# A translation or a local edition into one language is other work than into another.
+# A translation or a local edition into one language is other work than into another. ("Polish" is left out:
+# "polish the deck".)
 _LANGUAGE_WORDS = """
-english german french spanish portuguese italian dutch danish swedish norwegian finnish icelandic polish czech
+english german french spanish portuguese italian dutch danish swedish norwegian finnish icelandic czech
 slovak hungarian romanian bulgarian greek turkish russian ukrainian croatian serbian slovenian estonian latvian
 lithuanian arabic hebrew hindi bengali urdu japanese chinese mandarin cantonese korean vietnamese thai
 indonesian malay tagalog swahili catalan basque welsh irish

@@ -24,7 +24,14 @@ from importlib import resources
 __all__ = ["canonical", "digest"]
 
 
-_TOKEN = re.compile(r"[\w'\u2019&]+")  # "one-pager" and "one pager" read alike; "q&a", "what's" stay whole
+# A word, with the apostrophes and ampersands inside it ("q&a", "what's"), none at its edges: a phrase in
+# quotes ('pricing page') is still the phrase.
+_TOKEN = re.compile(r"\w+(?:['\u2019&]\w+)*")
+# Between two words of one phrase: spaces, a hyphen or a slash ("one-pager" and "one pager" read alike,
+# "win/loss"), no other punctuation ("the blog, homepage" holds no "blog homepage").
+_JOINED = re.compile(r"[\s/-]*")
+# Words that are also ordinary verbs in their plural form ("a brand that stands out"): singular only.
+_SINGULAR_ONLY = frozenset({"stand"})
 
 
 def _tokens(text: str) -> tuple[str, ...]:
@@ -47,11 +54,15 @@ def digest() -> str:
 
 
 def _forms(phrase: str) -> tuple[str, ...]:
-    """A phrase and its plurals: "case study", "case studies"; "booth", "booths"; "box", "boxes"."""
+    """A phrase and its plural: "case study", "case studies"; "booth", "booths"; "box", "boxes"."""
     phrase = phrase.lower()
+    if phrase in _SINGULAR_ONLY:
+        return (phrase,)
     if re.search(r"[^aeiou]y$", phrase):
         return phrase, phrase[:-1] + "ies"
-    return phrase, phrase + "s", phrase + "es"
+    if re.search(r"(s|x|z|ch|sh)$", phrase):
+        return phrase, phrase + "es"
+    return phrase, phrase + "s"
 
 
 def canonical(text: str) -> str:
@@ -63,7 +74,12 @@ def canonical(text: str) -> str:
     out: list[str] = []
     done = i = 0
     while i < len(spans):
-        for n in range(min(longest, len(spans) - i), 0, -1):
+        # The most words from here that no punctuation parts.
+        reach = 1
+        while reach < min(longest, len(spans) - i) and _JOINED.fullmatch(
+                text, spans[i + reach - 1][1], spans[i + reach][0]):
+            reach += 1
+        for n in range(reach, 0, -1):
             word = index.get(tuple(span[2] for span in spans[i:i + n]))
             if word is not None:
                 out += (text[done:spans[i][0]], word)

@@ -66,8 +66,10 @@ WITHDRAWN = "not sent: the request was withdrawn"
 
 
 def reason(why_not: str) -> str:
-    """The policy's reason in a word: withdrawn, refused or throttled (``Recipients`` starts its answers so)."""
-    return "withdrawn" if why_not == WITHDRAWN else why_not.split(":", 1)[0]
+    """The policy's reason in a word: withdrawn, refused or throttled (``Recipients`` starts its answers so),
+    or "other" for a reason worded otherwise."""
+    word = "withdrawn" if why_not == WITHDRAWN else why_not.split(":", 1)[0]
+    return word if word in ("withdrawn", "refused", "throttled") else "other"
 
 
 class NotificationJob:
@@ -98,8 +100,8 @@ class NotificationJob:
             why_not = await self._refused(draft)
         if why_not is not None:  # the policy at work, not a fault: the notice's record keeps why
             log.info("notification %s to %s not sent: %s", draft.id, draft.recipient, why_not)
-            self._kept_back(draft.channel, reason(why_not))
-            await self._finish(claim, draft, "not_sent", _not_sent(why_not), attempted=False)
+            if await self._finish(claim, draft, "not_sent", _not_sent(why_not), attempted=False):
+                self._kept_back(draft.channel, reason(why_not))  # once: a stale attempt's outcome is dropped
             return
         attempt = await self._send(draft)
         if attempt.ok or attempt.skipped:
@@ -159,7 +161,8 @@ class NotificationJob:
                                       message_id=draft.id)
 
     async def _finish(self, claim: Claim, draft: Draft, status: str, attempt: Attempt, *,
-                      attempted: bool = True) -> None:
+                      attempted: bool = True) -> bool:
+        """Record the outcome while the lease holds, and announce it; answers whether it was recorded."""
         at = attempt.at.isoformat()
         announced: list[CloudEvent] = []
         if status != "failed":
@@ -178,10 +181,11 @@ class NotificationJob:
 
         if not await self._schedule.under_lease(claim, queue):
             claim.stale(status)
-            return
+            return False
         # Side by side: the record on the notifier's topic and the public event share the broker's round trips.
         await asyncio.gather(on_the_log(self._log.announce(draft.id), f"notification {draft.id}"),
                              self._deliver(outcome, announced, draft.id))
+        return True
 
     async def _deliver(self, outcome: str, announced: Sequence[CloudEvent], notification_id: str) -> None:
         try:
