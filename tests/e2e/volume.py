@@ -77,7 +77,12 @@ async def send_open_loop(client: httpx.AsyncClient, url: str, bodies: Sequence[d
     async def post(n: int, body: dict[str, Any]) -> Result:
         sent, began = time.time(), time.perf_counter()
         try:
-            answer = await client.post(url, json=body, headers={"Idempotency-Key": f"{label}-{n}"})
+            try:
+                answer = await client.post(url, json=body, headers={"Idempotency-Key": f"{label}-{n}"})
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # A kept-alive connection the server closed as it was reused (on a starved machine the pool's
+                # expiry runs late): sent again once, as HTTP clients do; the idempotency key makes it one request.
+                answer = await client.post(url, json=body, headers={"Idempotency-Key": f"{label}-{n}"})
         except httpx.HTTPError as error:
             refusals.append(f"#{n}: {error!r}")
             return Result(sent, time.perf_counter() - began, 0, None)
