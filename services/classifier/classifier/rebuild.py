@@ -44,12 +44,8 @@ async def rebuild(settings: ClassifierSettings) -> Rebuilt:
     async def write() -> None:
         """The open and closed requests, as ``keep`` and ``close`` leave them, many a round trip."""
         requests = list(still_open.values())
-        vectors: dict[str, str] = {}
-        by_length = sorted(requests, key=lambda r: len(text_of(r.details)))  # less padding in each batch
-        for first in range(0, len(by_length), 32):
-            batch = by_length[first:first + 32]
-            embedded = detector.embed([text_of(r.details) for r in batch])
-            vectors |= {r.request_id: encode(v) for r, v in zip(batch, embedded, strict=True)}
+        embedded = detector.embed_each([text_of(r.details) for r in requests])  # as the service embeds them
+        vectors = {r.request_id: encode(v) for r, v in zip(requests, embedded, strict=True)}
         await open_requests.restore(requests, closed, vectors=vectors)
 
     topics = Topics(settings.topic_prefix)

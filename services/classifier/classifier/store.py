@@ -16,13 +16,10 @@ from shared.events import RequestDetails
 OPEN = "classifier:open"
 CLOSED = "classifier:closed"
 # Each open request's sentence vector (similarity), base64 float32, under the name of the vectors' space: what
-# was embedded, and how (``classifier.similarity.detector.space``). Vectors of another space are never compared
-# with these: after a change of model or of what it reads, each open request is embedded again on first use.
+# was embedded, and how (``classifier.similarity.detector.space``), as ``vectors_key`` names it. Vectors of another
+# space are never compared with these: after a change of model or of what it reads, the classifier drops them at
+# start and embeds each open request again.
 VECTORS = "classifier:vectors"
-
-
-def vectors_key(space: str) -> str:
-    return f"{VECTORS}:{space}"
 # A stream naming each open request as it is put or closed, in order: a reader of the open requests reads
 # only what changed since it last looked, not all of them on every submission.
 CHANGES = "classifier:open-changes"
@@ -31,6 +28,10 @@ _CHANGES_KEPT = 100_000
 
 def _versions_key(quarter: str) -> str:
     return f"classifier:okrs:{quarter}"
+
+
+def vectors_key(space: str) -> str:
+    return f"{VECTORS}:{space}"
 
 
 class OkrStore:
@@ -161,9 +162,8 @@ class OpenRequests:
 
     async def forget_other_spaces(self) -> int:
         """Drop the vectors of every other space (another model, or text it read otherwise); answers how many
-        kinds were dropped. Their requests are embedded again in this one on first use."""
-        others = [key async for key in self._redis.scan_iter(match=f"{VECTORS}*")
-                  if key not in (self._vectors,)]
+        spaces were dropped. Their requests are embedded again in this one (``Similarity.warm``)."""
+        others = [key async for key in self._redis.scan_iter(match=f"{VECTORS}*") if key != self._vectors]
         if others:
             await self._redis.delete(*others)
         return len(others)

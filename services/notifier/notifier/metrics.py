@@ -14,14 +14,12 @@ from prometheus_client.core import Metric
 from redis.asyncio import Redis
 
 from notifier.sending.channels import Attempt
+from notifier.sending.jobs import KEPT_BACK
 from notifier.sending.schedule import DUE
 from notifier.webhooks.deliveries import ANY_SUBSCRIPTION, STATUSES
 from shared.observability.metrics import Reader, ServiceMetrics, gauge
 
-__all__ = ["KEPT_BACK", "SendCounter", "schedule_gauges"]
-
-# Why the policy kept a notice back, as ``NotificationJob`` words it (the label is the word before the colon).
-KEPT_BACK = ("withdrawn", "refused", "throttled")
+__all__ = ["SendCounter", "schedule_gauges"]
 
 C = TypeVar("C")
 

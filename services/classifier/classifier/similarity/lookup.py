@@ -53,8 +53,8 @@ class Similarity:
         stored = await self._open.vectors([r.request_id for r in missing])
         # Requests kept before the detector existed (or restored without vectors) are embedded once, here.
         unembedded = [r for r in missing if r.request_id not in stored]
-        if unembedded:  # all of them after an upgrade to another space: in fours, as submissions, not at once
-            vectors = await asyncio.to_thread(self._embed, [text_of(r.details) for r in unembedded])
+        if unembedded:  # all of them after an upgrade to another space: a few at a time, not at once
+            vectors = await asyncio.to_thread(self.detector.embed_each, [text_of(r.details) for r in unembedded])
             made = {r.request_id: encode(v) for r, v in zip(unembedded, vectors, strict=True)}
             await self._open.keep_vectors(made)
             stored |= made
@@ -81,21 +81,7 @@ class Similarity:
     async def embed(self, requests: Sequence[RequestDetails]) -> list[Vector]:
         """Each request's vector, all in one trip to a worker thread (the model runs outside the event loop)."""
         texts = [text_of(details) for details in requests]
-        return await asyncio.to_thread(self._embed, texts) if texts else []
-
-    def _embed(self, texts: Sequence[str]) -> list[Vector]:
-        """In fours of about the same length: padding a batch to its longest costs little then, and the model's
-        matrix products on four rows cost less per row than on one (measured on the tuning sets' texts,
-        alternating: 12.6 ms a text alone, 10.1 in fours; eights gained nothing more). With int8 weights one at
-        a time: dynamic quantisation scales each batch as a whole, so a text's vector would depend on the texts
-        beside it (by up to 0.02), and a redelivered submission could be scored otherwise."""
-        size = 1 if self.detector.quantized else 4
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors: dict[int, Vector] = {}
-        for first in range(0, len(order), size):
-            chunk = order[first:first + size]
-            vectors |= zip(chunk, self.detector.embed([texts[i] for i in chunk]), strict=True)
-        return [vectors[i] for i in range(len(texts))]
+        return await asyncio.to_thread(self.detector.embed_each, texts) if texts else []
 
     async def find(self, request_id: str, details: RequestDetails, objective_id: str | None,
                    vector: Vector | None = None) -> Found:

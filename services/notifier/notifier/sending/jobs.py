@@ -35,7 +35,7 @@ from shared.events import NotificationSent
 from shared.messaging import TRANSIENT, EventPublisher
 from shared.outbox import Outcomes
 
-__all__ = ["NotificationJob", "RetryPolicy", "iso_time", "on_the_log", "reason"]
+__all__ = ["KEPT_BACK", "NotificationJob", "RetryPolicy", "iso_time", "on_the_log", "reason"]
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,14 @@ async def on_the_log(announced: Awaitable[None], what: str) -> None:
 
 
 WITHDRAWN = "not sent: the request was withdrawn"
+# Why the policy keeps a notice back, in a word (``Recipients`` starts its answers with "refused:" or "throttled:").
+KEPT_BACK = ("withdrawn", "refused", "throttled")
 
 
 def reason(why_not: str) -> str:
-    """The policy's reason in a word: withdrawn, refused or throttled (``Recipients`` starts its answers so),
-    or "other" for a reason worded otherwise."""
+    """The policy's reason in a word, one of ``KEPT_BACK``, or "other" for a reason worded otherwise."""
     word = "withdrawn" if why_not == WITHDRAWN else why_not.split(":", 1)[0]
-    return word if word in ("withdrawn", "refused", "throttled") else "other"
+    return word if word in KEPT_BACK else "other"
 
 
 class NotificationJob:
