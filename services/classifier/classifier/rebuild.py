@@ -44,7 +44,7 @@ async def rebuild(settings: ClassifierSettings) -> Rebuilt:
     async def write() -> None:
         """The open and closed requests, as ``keep`` and ``close`` leave them, many a round trip."""
         requests = list(still_open.values())
-        embedded = detector.embed_each([text_of(r.details) for r in requests])  # as the service embeds them
+        embedded = detector.embed_each([text_of(r.details) for r in requests], batch=32)  # as the service does
         vectors = {r.request_id: encode(v) for r, v in zip(requests, embedded, strict=True)}
         await open_requests.restore(requests, closed, vectors=vectors)
 
