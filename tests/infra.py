@@ -80,7 +80,9 @@ def free_port() -> int:
     """A free loopback port whose neighbour (port + 1) is free too (Kafka's controller), chosen below the
     kernel's ephemeral range when there is room: a port found free inside it can be taken by any outgoing
     connection before the process meant to listen there binds it (a test broker's controller lost its port
-    so, under CI's load). 20000 and up leaves the default and the load benchmark's ports alone."""
+    so, under CI's load). 20000 and up leaves the default and the load benchmark's ports alone. A port (or its
+    neighbour) handed out before is never handed out again by this process: a stack's four ports are chosen
+    before any service binds one, and two picked alike made a service answer on another's port."""
     low, picker = _ephemeral_low() - 2, random.SystemRandom()
     while True:
         if low > 20_000:
@@ -89,8 +91,12 @@ def free_port() -> int:
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 port = int(s.getsockname()[1])
-        if _free(port) and _free(port + 1):
+        if not {port, port + 1} & _HANDED_OUT and _free(port) and _free(port + 1):
+            _HANDED_OUT.update((port, port + 1))
             return port
+
+
+_HANDED_OUT: set[int] = set()  # ports ``free_port`` answered, and their neighbours
 
 
 def docker_answers() -> bool:
