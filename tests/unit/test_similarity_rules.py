@@ -72,8 +72,30 @@ def test_a_different_account_vetoes_a_close_match() -> None:
     assert result.kind is None and result.conflicts == ("account",)
 
 
+def test_each_title_naming_its_own_account_vetoes_what_else_they_share() -> None:
+    zambezi = profiled("Press release: Zambezi Power selects Hornbeam Cloud", "Zambezi Power agreed to be named.")
+    orinoco = profiled("Press release: Orinoco Mining selects Hornbeam Cloud", "Orinoco Mining agreed to be named.")
+    assert compare(zambezi, orinoco, cosine=0.95).conflicts == ("account",)
+    # A name is known by its first word: the same account named in full and in short is one account.
+    short = profiled("Castellan case study PDF", "Two pages on Castellan's claims work.")
+    full = profiled("Castellan Insurance video testimonial", "90 seconds with Castellan's ops director.")
+    assert "account" not in compare(short, full, cosine=0.8).conflicts
+    assert extract("Avocet Health awards entry", "x").key_heads == {"avocet"}
+    assert extract("Posts on Zambezi Power and Orinoco Mining", "x").key_heads == {"zambezi", "orinoco"}
+
+
+def test_the_worlds_larger_cities_are_places_when_capitalised() -> None:
+    izmir = extract("Hiring campaign for the Izmir office", "Ads for the new hub.")
+    assert izmir.places == (("izmir", "turkey", "europe", "emea"),) and izmir.names == set()
+    assert extract("Recruitment ads for Cluj-Napoca", "x").places[0][:2] == ("cluj napoca", "romania")
+    assert extract("Reading list for new joiners", "Nice and short.").places == ()  # words, not Reading or Nice
+    assert extract("Turkey ads", "For Izmir.").specific_places() == (("izmir", "turkey", "europe", "emea"),)
+    assert extract("Ads in izmir", "lower case").places == ()  # a world city is read only when capitalised
+
+
 @pytest.mark.parametrize(("a", "b", "conflict"), [
     (("Beacon webinar in April", "Mid-April."), ("Beacon webinar in June", "Mid-June."), "month"),
+    (("Careers page for the Izmir hub", "Roles."), ("Careers page for the Durban hub", "Roles."), "place"),
     (("Denver user group meetup", "Evening."), ("Boston user group meetup", "Evening."), "place"),
     (("Meridian 1.4 spec sheet", "Update."), ("Meridian 2.0 spec sheet", "New."), "version"),
     (("Translate the Keel datasheet into Turkish", "For resellers."),

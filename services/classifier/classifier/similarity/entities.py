@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 
-from classifier.similarity.places import PLACES, place_chain
+from classifier.similarity.places import PLACE_WORDS, PLACES, WORLD_CITIES, place_chain
 
 __all__ = ["Entities", "extract"]
 
@@ -60,7 +60,6 @@ _MONTH_NAME = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_NAME}\b", re.IGNORECASE)
 _MONTH_DAY = re.compile(rf"\b{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\b20\d\d-(\d\d)-(\d\d)\b")
-_PLACE_WORDS = frozenset(w for place in PLACES for w in place.split())
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,7 @@ class Entities:
 
     names: frozenset[str] = frozenset()
     key_names: frozenset[str] = frozenset()  # the names in the title: whom or what the work is for
+    key_heads: frozenset[str] = frozenset()  # the first word of each name in the title ("zambezi" of two)
     events: frozenset[str] = frozenset()
     months: frozenset[int] = frozenset()  # named months, and those of a named season or quarter
     quarters: frozenset[str] = frozenset()
@@ -108,35 +108,58 @@ def _named_again(word: str, whole: str) -> bool:
     return any(not _starts_sentence(whole[:m.start()]) for m in re.finditer(rf"\b{re.escape(word)}\b", whole))
 
 
-def _names(text: str, whole: str) -> set[str]:
-    """Capitalised words that are not common words, places, months or generic marketing terms."""
+def _names(text: str, whole: str) -> tuple[set[str], set[str]]:
+    """Capitalised words that are not common words, places, months or generic marketing terms; and the
+    first word of each run of them ("zambezi" of "Zambezi Power", "avocet" of "Avocet Health")."""
     names: set[str] = set()
+    heads: set[str] = set()
     titled = _title_cased(text)
+    run_end = -1  # where the last name word ended, while a run of them goes on
     for match in _WORD.finditer(text):
         word = re.split("['\u2019]", match.group())[0].strip(".-")
         lower = word.lower()
-        if not word[:1].isupper() or lower in GENERIC or lower in _PLACE_WORDS or len(lower) < 2:
+        if not word[:1].isupper() or lower in GENERIC or lower in PLACE_WORDS or len(lower) < 2:
+            run_end = -1
             continue
         rare = lower not in _vocabulary()
         if word.isupper():
-            names.add(lower)  # an acronym: NPS, ESG
+            named = True  # an acronym: NPS, ESG
         elif _starts_sentence(text[:match.start()]):
             following = text[match.end():].lstrip()
             # A heading's first word is a name when the request capitalises it again inside a sentence
             # (a product that is also a common word: "Beacon webinar in April"), or when it is no common
             # word and another capitalised word follows ("Polar Summit").
-            if _named_again(word, whole) or (rare and following[:1].isupper()):
-                names.add(lower)
-        elif rare or not titled:
-            names.add(lower)
-    return names
+            named = _named_again(word, whole) or (rare and following[:1].isupper())
+        else:
+            named = rare or not titled
+        if not named:
+            run_end = -1
+            continue
+        names.add(lower)
+        if run_end < 0 or text[run_end:match.start()].strip() not in ("", "&"):
+            heads.add(lower)
+        run_end = match.end()
+    return names, heads
+
+
+_CAPITALISED_RUN = re.compile(r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
+
+
+def _world_cities(plain: str) -> set[str]:
+    """The gazetteer's world cities among the runs of capitalised words ("Izmir", "Cluj-Napoca")."""
+    found = set()
+    for run in _CAPITALISED_RUN.findall(plain):
+        words = run.replace("-", " ").lower().split()
+        found |= {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(i + 4, len(words) + 1))
+                  if " ".join(words[i:j]) in WORLD_CITIES}
+    return found
 
 
 def _places(text: str) -> tuple[tuple[str, ...], ...]:
     # Accents dropped, so that "Bogotá" and "São Paulo" are read as the gazetteer spells them.
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-    lower = " " + re.sub(r"[^a-z0-9 ]", " ", plain) + " "
-    found = {name for name in PLACES if f" {name} " in lower}
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    lower = " " + re.sub(r"[^a-z0-9 ]", " ", plain.lower()) + " "
+    found = {name for name in PLACES if f" {name} " in lower} | _world_cities(plain)
     # "new york" holds "york": keep only the longest place a span names.
     found = {n for n in found if not any(n != m and f" {n} " in f" {m} " for m in found)}
     return tuple(sorted(place_chain(n) for n in found))
@@ -163,12 +186,14 @@ def extract(title: str, description: str) -> Entities:
     months |= {3 * (int(q[1]) - 1) + i for q in quarters for i in (1, 2, 3)}
     events = {e.replace("-", "") for e in EVENT_WORDS if re.search(rf"\b{e}s?\b", lower)}
     versions = {next(g for g in m.groups() if g) for m in _VERSION.finditer(text)}
-    key_names = frozenset(_names(title, text))
-    names = key_names | frozenset(_names(description, text))
+    title_names, heads = _names(title, text)
+    key_names = frozenset(title_names)
+    names = key_names | frozenset(_names(description, text)[0])
     # A name and a whole number is a release too: "Orbit 5" (and the same as "Orbit 5.0").
     versions |= {m.group(1) for name in names
                  for m in re.finditer(rf"\b{re.escape(name)}\s+(\d{{1,2}})\b(?![.,]\d)", lower)}
-    return Entities(names=names, key_names=key_names, events=frozenset(events), months=frozenset(months),
+    return Entities(names=names, key_names=key_names, key_heads=frozenset(heads), events=frozenset(events),
+                    months=frozenset(months),
                     quarters=quarters, years=frozenset(_YEAR.findall(text)), places=_places(text),
                     versions=frozenset(re.sub(r"(\.0)+$", "", v) for v in versions), days=_days(text),
                     languages=frozenset(w for w in words if w in LANGUAGES))

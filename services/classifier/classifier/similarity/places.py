@@ -1,9 +1,19 @@
-"""A small gazetteer: cities, countries and regions, each with what contains it, so that "Lisbon" and
-"Portugal" name the same place while "Lisbon" and "Madrid" do not."""
+"""A gazetteer: cities, countries and regions, each with what contains it, so that "Lisbon" and
+"Portugal" name the same place while "Lisbon" and "Madrid" do not.
+
+Two parts. The hand-made one below holds the regions, countries and cities requests name most, with the
+regions marketing sells by (DACH, the Nordics, EMEA); it is read in any case ("lisbon"). ``cities.json``
+adds the world's other cities of 250,000 people or more with their country (GeoNames, written by
+scripts/make_cities.py); those are read only when the request capitalises them ("Izmir"), since some are
+words too.
+"""
 
 from __future__ import annotations
 
-__all__ = ["PLACES", "place_chain"]
+import json
+from pathlib import Path
+
+__all__ = ["PLACES", "PLACE_WORDS", "WORLD_CITIES", "place_chain"]
 
 _REGIONS = {
     "europe": "emea", "middle east": "emea", "africa": "emea", "asia": "apac", "oceania": "apac",
@@ -87,11 +97,19 @@ _CITIES = {
 }
 _PARENT = {**_REGIONS, **_COUNTRIES, **_CITIES}
 PLACES = frozenset(_PARENT) | frozenset(_ALIASES)
+_WORLD: dict[str, str] = json.loads(Path(__file__).with_name("cities.json").read_text())["cities"]
+# The cities the hand-made part does not hold, each with its country (which it may not hold either).
+WORLD_CITIES = {city: country for city, country in _WORLD.items() if city not in PLACES}
+# Words that are a place on their own: not an account's or product's name.
+PLACE_WORDS = (frozenset(w for place in PLACES for w in place.split())
+               | frozenset(city.replace(" ", "-") for city in WORLD_CITIES))  # "izmir", "cluj-napoca"
 
 
 def place_chain(name: str) -> tuple[str, ...]:
     """The place and every place that contains it, most specific first: lisbon, portugal, iberia, europe, emea."""
     chain = [_ALIASES.get(name, name)]
+    if chain[0] in WORLD_CITIES:
+        chain.append(WORLD_CITIES[chain[0]])
     while _PARENT.get(chain[-1]):
         chain.append(_PARENT[chain[-1]])
     return tuple(chain)

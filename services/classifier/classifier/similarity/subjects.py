@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from classifier.similarity.entities import EVENT_WORDS, MONTHS, Entities
-from classifier.similarity.places import PLACES
+from classifier.similarity.places import PLACE_WORDS
 
 __all__ = ["audiences", "different_subjects", "stem"]
 
@@ -31,7 +31,7 @@ plan planning produce prepare redesign version edit check proofread localise loc
 marketing team account based executive
 """
 _ASIDE = (frozenset(_DELIVERABLE_WORDS.split()) | frozenset(MONTHS)
-          | frozenset(w for e in EVENT_WORDS for w in e.split()) | frozenset(w for p in PLACES for w in p.split()))
+          | frozenset(w for e in EVENT_WORDS for w in e.split()) | PLACE_WORDS)
 
 # Whom the work speaks to. The same asset for customers and for partners, or for staff and for customers,
 # is two pieces of work ("NPS survey email to customers" and "... to partners").
