@@ -8,6 +8,9 @@ COPY shared ./shared
 COPY services ./services
 ARG SERVICE
 ENV SERVICE=${SERVICE} PYTHONPATH=/app:/app/services/${SERVICE} PYTHONUNBUFFERED=1
+# The classifier's second sentence model, from Maven Central, checked against its pinned digest (build time only).
+COPY scripts/fetch_model.py ./scripts/fetch_model.py
+RUN if [ "$SERVICE" = classifier ]; then python scripts/fetch_model.py; fi
 RUN useradd --system --uid 10001 app
 USER app
 # The port comes from the service's own settings (<SERVICE>_PORT, else its default).

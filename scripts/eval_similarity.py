@@ -117,16 +117,13 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="print every tuning pair the detector gets wrong")
     parser.add_argument("--sweep", action="store_true", help="precision and recall on tuning sets across thresholds")
     parser.add_argument("--tuning-only", action="store_true", help="leave the held-out sets unread")
-    parser.add_argument("--quantized", action="store_true", help="the model's weights in int8, as "
-                        "CLASSIFIER_EMBEDDING_QUANTIZED runs it")
     args = parser.parse_args()
 
     weights = Weights()
-    detector = Detector(weights, quantized=args.quantized)
+    detector = Detector(weights)
     started = time.perf_counter()
     detector.load()
-    print(f"== similarity (overlap threshold {weights.overlap}, duplicate threshold {weights.duplicate}"
-          f"{'; int8 weights' if args.quantized else ''}); "
+    print(f"== similarity (overlap threshold {weights.overlap}, duplicate threshold {weights.duplicate}); "
           f"model loaded in {(time.perf_counter() - started) * 1000:.0f} ms")
     aligner = Aligner([Objective.of(o) for o in json.loads(args.okrs.read_text())["objectives"]])
     names = TUNING if args.tuning_only else TUNING + HELDOUT

@@ -169,7 +169,7 @@ def shown(weights: Weights) -> str:
 def duplicate_threshold(sets: list[TuningSet], weights: Weights) -> float:
     """The duplicate threshold giving the most flagged alike pairs their own label."""
     best, chosen = -1, weights.duplicate
-    for duplicate in (x / 100 for x in range(70, 96, 2)):
+    for duplicate in (x / 100 for x in range(50, 96, 2) if x / 100 >= weights.overlap):
         agree = 0
         for s in sets:
             scores = np.clip(s.labelled.cosine + s.labelled.counts @ vector(weights)[0], 0, 1)

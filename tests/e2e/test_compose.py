@@ -25,6 +25,7 @@ import jsonschema_rs
 import pytest
 import yaml
 
+from classifier.similarity.sentence import bge_dir
 from tests.infra import ROOT, Endpoints, free_port
 
 pytestmark = pytest.mark.e2e
@@ -79,6 +80,11 @@ def test_the_compose_stack_is_pinned_private_and_never_evicts_state() -> None:
     for dockerfile in (ROOT / "Dockerfile", ROOT / "deploy/mailsink/Dockerfile"):
         base = re.search(r"^FROM (\S+)", dockerfile.read_text(), re.M)
         assert base and re.search(r":\d+\.\d+\.\d+", base.group(1)), f"{dockerfile} base image floats"
+    # The classifier's image holds its second sentence model, fetched and checked at build, where the service
+    # looks for it (/app/.cache/models, as .cache/models in this checkout).
+    assert re.search(r'^RUN if \[ "\$SERVICE" = classifier \]; then python scripts/fetch_model\.py; fi$',
+                     (ROOT / "Dockerfile").read_text(), re.M)
+    assert bge_dir() == ROOT / ".cache/models/bge-small-en-v1.5-q"
 
 
 def _native_env(name: str, environment: dict[str, Any], kafka: str, redis_base: str, mail_port: int,

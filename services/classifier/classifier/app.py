@@ -47,8 +47,7 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
         threshold=settings.alignment_threshold, claim_margin=settings.alignment_claim_margin,
         title_weight=settings.alignment_title_weight))
     detector = Detector(Weights(overlap=settings.similarity_overlap_threshold,
-                                duplicate=settings.similarity_duplicate_threshold),
-                        quantized=settings.embedding_quantized)
+                                duplicate=settings.similarity_duplicate_threshold))
     open_requests = OpenRequests(runtime.redis, detector.space)
     similarity = Similarity(detector, open_requests)
 

@@ -24,10 +24,7 @@ class ClassifierSettings(ServiceSettings):
     # Where people reach capacity's pages (trade-offs, policy, dashboard): the OKR page links to them.
     capacity_public_url: str = "http://127.0.0.1:8003"
     # Similar requests (classifier.similarity): flagged from the overlap score, named duplicates from the
-    # duplicate score; both chosen on data/overlap-dev.jsonl and overlap-dev2.jsonl by scripts/fit_similarity.py
+    # duplicate score; both chosen on the tuning sets data/overlap-dev*.jsonl by scripts/fit_similarity.py
     # (make eval-classifier prints the figures).
     similarity_overlap_threshold: float = Field(default=Weights.overlap, ge=0, le=1)
     similarity_duplicate_threshold: float = Field(default=Weights.duplicate, ge=0, le=1)
-    # The sentence model's weights in int8: about 2.6x faster an embedding (10 ms to 3.8 ms for 40 tokens), pair
-    # scores moved by up to 0.05 (classifier.similarity.embedding). A rebuild embeds the same way.
-    embedding_quantized: bool = False

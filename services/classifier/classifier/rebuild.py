@@ -26,7 +26,7 @@ from shared.topics import Topics
 
 async def rebuild(settings: ClassifierSettings) -> Rebuilt:
     redis = connect_redis(settings.redis_url)
-    detector = Detector(quantized=settings.embedding_quantized)
+    detector = Detector()
     okrs, open_requests = OkrStore(redis), OpenRequests(redis, detector.space)
     still_open: dict[str, OpenRequest] = {}
     closed: set[str] = set()
@@ -44,7 +44,7 @@ async def rebuild(settings: ClassifierSettings) -> Rebuilt:
     async def write() -> None:
         """The open and closed requests, as ``keep`` and ``close`` leave them, many a round trip."""
         requests = list(still_open.values())
-        embedded = detector.embed_each([text_of(r.details) for r in requests], batch=32)  # as the service does
+        embedded = detector.embed_each([text_of(r.details) for r in requests])  # as the service does
         vectors = {r.request_id: encode(v) for r, v in zip(requests, embedded, strict=True)}
         await open_requests.restore(requests, closed, vectors=vectors)
 

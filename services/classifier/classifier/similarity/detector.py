@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from classifier.similarity.embedding import DIMENSIONS, Embedder
 from classifier.similarity.entities import extract
 from classifier.similarity.lexicon import canonical, digest
 from classifier.similarity.scoring import Comparison, Profile, Weights, compare, content_words
+from classifier.similarity.sentence import DIMENSIONS, SentenceModel
 from classifier.similarity.subjects import audiences
 from shared.events import RequestDetails
 
@@ -129,45 +129,33 @@ class Pool:
 
 
 class Detector:
-    """Holds the sentence model (loaded once per process) and the scoring weights."""
+    """Holds the sentence models (loaded once per process) and the scoring weights."""
 
-    def __init__(self, weights: Weights = Weights(), limit: int = 3, *, quantized: bool = False) -> None:
+    def __init__(self, weights: Weights = Weights(), limit: int = 3) -> None:
         self.weights = weights
         self._limit = limit
-        self._quantized = quantized  # the model's weights in int8 (``embedding``)
-        self._embedder: Embedder | None = None
+        self._model: SentenceModel | None = None
         self._loading = threading.Lock()
 
     @property
     def space(self) -> str:
-        """The name of the space its vectors lie in: the model, its weights' precision and what it reads (the
-        lexicon's rewriting). Vectors are compared only within one space (``classifier.store.vectors_key``)."""
-        return f"all-minilm-l6-v2{'-int8' if self._quantized else ''}-lexicon-{digest()}"
+        """The name of the space its vectors lie in: the models, their weights' precision and what they read
+        (the lexicon's rewriting). Vectors are compared only within one space (``classifier.store.vectors_key``)."""
+        return f"{SentenceModel.name}-lexicon-{digest()}"
 
-    def load(self) -> Embedder:
+    def load(self) -> SentenceModel:
         with self._loading:
-            if self._embedder is None:
-                self._embedder = Embedder(quantized=self._quantized)
-            return self._embedder
+            if self._model is None:
+                self._model = SentenceModel()
+            return self._model
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """One vector per text, each embedded alone (``sentence``): the same whatever texts come with it."""
         return self.load().embed(list(texts))
 
-    def embed_each(self, texts: Sequence[str], batch: int = 4) -> list[Vector]:
-        """Each text's vector, in the texts' order, each the same whatever texts come with it. In batches of
-        about the same length: padding a batch to its longest costs little then, and the model's matrix
-        products on several rows cost less per row than on one (measured on the tuning sets' texts, alternating:
-        12.6 ms a text alone, 10.1 in fours; a rebuild's 10,000 in 32s: 33 s against 44 in fours). With int8
-        weights one at a time: dynamic quantisation scales each batch as a whole, so a text's vector would
-        depend on the texts beside it (by up to 0.02), and a redelivered submission, or a rebuild, could score
-        it otherwise."""
-        size = 1 if self._quantized else batch
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors: dict[int, Vector] = {}
-        for first in range(0, len(order), size):
-            chunk = order[first:first + size]
-            vectors |= zip(chunk, self.embed([texts[i] for i in chunk]), strict=True)
-        return [vectors[i] for i in range(len(texts))]
+    def embed_each(self, texts: Sequence[str]) -> list[Vector]:
+        """Each text's vector, in the texts' order."""
+        return list(self.embed(texts))
 
     def similar(self, new: Profile, requester_id: str, vector: Vector,
                 candidates: Sequence[Candidate] | Pool) -> list[Match]:

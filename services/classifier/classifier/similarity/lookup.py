@@ -54,7 +54,7 @@ class Similarity:
         # Requests kept before the detector existed (or restored without vectors) are embedded once, here.
         unembedded = [r for r in missing if r.request_id not in stored]
         if unembedded:  # all of them after an upgrade to another space: a few at a time, not at once
-            vectors = await asyncio.to_thread(self.detector.embed_each, [text_of(r.details) for r in unembedded], 32)
+            vectors = await asyncio.to_thread(self.detector.embed_each, [text_of(r.details) for r in unembedded])
             made = {r.request_id: encode(v) for r, v in zip(unembedded, vectors, strict=True)}
             await self._open.keep_vectors(made)
             stored |= made

@@ -30,11 +30,11 @@ class Weights:
     """The score's parts, chosen on the tuning sets data/overlap-dev.jsonl, -dev2, -dev3 and -dev4 by
     scripts/fit_similarity.py (a grid with cross-validation; the weights at 0 did not help there)."""
 
-    shared: float = 0.06  # each shared specific entity, up to three
+    shared: float = 0.03  # each shared specific entity, up to three
     same_subject: float = 0.05  # a name in one title that the other request names too (an account, an event)
     conflict: float = 0.6  # each kind of entity both name differently (accounts, months, places, versions)
-    other_subject: float = 0.6  # titles built alike about different subjects (churn analysis, pipeline analysis)
-    other_audience: float = 0.6  # each names whom it speaks to, and none in common (customers, partners)
+    other_subject: float = 0.45  # titles built alike about different subjects (churn analysis, pipeline analysis)
+    other_audience: float = 0.45  # each names whom it speaks to, and none in common (customers, partners)
     same_work_type: float = 0.0
     other_work_type: float = 0.0
     due_close: float = 0.04  # both due within ``due_window_days`` of each other
@@ -42,8 +42,8 @@ class Weights:
     due_window_days: int = 21
     due_apart_days: int = 45
     same_objective: float = 0.03  # both ladder up to the same objective
-    overlap: float = 0.56  # flagged from here
-    duplicate: float = 0.70  # named a duplicate from here (when the deliverable is the same)
+    overlap: float = 0.64  # flagged from here
+    duplicate: float = 0.64  # named a duplicate from here (when the deliverable is the same)
 
     def max_lift(self) -> float:
         """The most the rules add to a cosine: below ``overlap - max_lift()`` nothing is flagged."""
