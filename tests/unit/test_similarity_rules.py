@@ -275,3 +275,12 @@ async def test_a_runs_texts_are_each_embedded_alone_and_answered_in_their_own_or
     alone = np.stack([detector.embed([text])[0] for text in written])
     assert np.array_equal(np.stack(vectors), alone)
     assert np.array_equal(detector.embed(list(reversed(written))), alone[::-1])
+
+
+def test_bulk_embedding_on_several_threads_gives_each_text_its_own_vector_in_order() -> None:
+    detector = Detector()
+    texts = [f"Landing page {i} for the {name} account" for i, name in enumerate(
+        ["Globex", "Initech", "Hooli", "Umbrella", "Stark", "Wayne", "Acme", "Soylent", "Tyrell"])]
+    alone = np.stack([detector.embed([text])[0] for text in texts])
+    assert np.array_equal(np.stack(detector.embed_each(texts, workers=3)), alone)
+    assert np.array_equal(np.stack(detector.embed_each(texts[:3], workers=2)), alone[:3])  # too few to split

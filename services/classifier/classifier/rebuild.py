@@ -15,7 +15,7 @@ from classifier.app import NAME
 from classifier.config import ClassifierSettings
 from classifier.domain import OpenRequest
 from classifier.handlers import open_request, published_set
-from classifier.similarity.detector import Detector, encode, text_of
+from classifier.similarity.detector import BULK_WORKERS, Detector, encode, text_of
 from classifier.store import OkrStore, OpenRequests
 from shared.envelope import CloudEvent, parse_data
 from shared.events import RequestClassified
@@ -44,7 +44,7 @@ async def rebuild(settings: ClassifierSettings) -> Rebuilt:
     async def write() -> None:
         """The open and closed requests, as ``keep`` and ``close`` leave them, many a round trip."""
         requests = list(still_open.values())
-        embedded = detector.embed_each([text_of(r.details) for r in requests])  # as the service does
+        embedded = detector.embed_each([text_of(r.details) for r in requests], BULK_WORKERS)  # as the service does
         vectors = {r.request_id: encode(v) for r, v in zip(requests, embedded, strict=True)}
         await open_requests.restore(requests, closed, vectors=vectors)
 

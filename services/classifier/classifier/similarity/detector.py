@@ -7,8 +7,10 @@ whose cosine could reach the overlap threshold."""
 from __future__ import annotations
 
 import base64
+import os
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +23,7 @@ from classifier.similarity.sentence import DIMENSIONS, SentenceModel
 from classifier.similarity.subjects import audiences
 from shared.events import RequestDetails
 
-__all__ = ["Candidate", "Detector", "Match", "Pool", "decode", "encode", "text_of"]
+__all__ = ["BULK_WORKERS", "Candidate", "Detector", "Match", "Pool", "decode", "encode", "text_of"]
 
 Vector = NDArray[np.float32]
 _SHORTLIST = 100
@@ -128,6 +130,9 @@ class Pool:
         return np.asarray(np.where(others, self._matrix[:used] @ vector, -np.inf), dtype=np.float32)
 
 
+# Threads for bulk embedding: each core runs one text's forward pass at a time.
+BULK_WORKERS = max(1, min(4, os.cpu_count() or 1))
+
 class Detector:
     """Holds the sentence models (loaded once per process) and the scoring weights."""
 
@@ -153,9 +158,15 @@ class Detector:
         """One vector per text, each embedded alone (``sentence``): the same whatever texts come with it."""
         return self.load().embed(list(texts))
 
-    def embed_each(self, texts: Sequence[str]) -> list[Vector]:
-        """Each text's vector, in the texts' order."""
-        return list(self.embed(texts))
+    def embed_each(self, texts: Sequence[str], workers: int = 1) -> list[Vector]:
+        """Each text's vector, in the texts' order. Bulk work (a rebuild, the embedding again after an upgrade)
+        spreads over ``workers`` threads (``BULK_WORKERS``): ONNX Runtime lets go of the GIL while it runs."""
+        if workers <= 1 or len(texts) < 2 * workers:
+            return list(self.embed(texts))
+        model, size = self.load(), -(-len(texts) // workers)
+        with ThreadPoolExecutor(workers, thread_name_prefix="embed") as pool:
+            chunks = pool.map(model.embed, [list(texts[i:i + size]) for i in range(0, len(texts), size)])
+            return [vector for chunk in chunks for vector in chunk]
 
     def similar(self, new: Profile, requester_id: str, vector: Vector,
                 candidates: Sequence[Candidate] | Pool) -> list[Match]:

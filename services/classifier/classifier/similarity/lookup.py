@@ -8,7 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from classifier.domain import OpenRequest
-from classifier.similarity.detector import Candidate, Detector, Pool, Vector, decode, encode, profile, text_of
+from classifier.similarity.detector import (
+    BULK_WORKERS,
+    Candidate,
+    Detector,
+    Pool,
+    Vector,
+    decode,
+    encode,
+    profile,
+    text_of,
+)
 from classifier.similarity.scoring import Profile
 from classifier.store import OpenRequests
 from shared.events import RequestDetails, SimilarRequest
@@ -54,7 +64,8 @@ class Similarity:
         # Requests kept before the detector existed (or restored without vectors) are embedded once, here.
         unembedded = [r for r in missing if r.request_id not in stored]
         if unembedded:  # all of them after an upgrade to another space: a few at a time, not at once
-            vectors = await asyncio.to_thread(self.detector.embed_each, [text_of(r.details) for r in unembedded])
+            vectors = await asyncio.to_thread(self.detector.embed_each, [text_of(r.details) for r in unembedded],
+                                            BULK_WORKERS)
             made = {r.request_id: encode(v) for r, v in zip(unembedded, vectors, strict=True)}
             await self._open.keep_vectors(made)
             stored |= made
