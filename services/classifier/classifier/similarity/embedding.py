@@ -31,7 +31,7 @@ from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore
 from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
-__all__ = ["DIMENSIONS", "Embedder", "encoder_graph", "model_dir"]
+__all__ = ["DIMENSIONS", "Embedder", "encoder_graph", "model_dir", "session_options", "token_ids"]
 
 DIMENSIONS = 384
 Vectors = NDArray[np.float32]
@@ -114,6 +114,26 @@ def encoder_graph(w: dict[str, Vectors], config: dict[str, Any]) -> bytes:
     return bytes(model.SerializeToString())
 
 
+def token_ids(tokenizer: Tokenizer, texts: list[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The texts' token ids, padded to the longest, and 1 where a token is, 0 where padding is."""
+    encodings = tokenizer.encode_batch(texts)
+    return (np.array([e.ids for e in encodings], dtype=np.int64),
+            np.array([e.attention_mask for e in encodings], dtype=np.int64))
+
+
+def session_options() -> ort.SessionOptions:
+    """How the sentence models run: on the caller's thread alone. The matrices are small, and on a busy machine
+    several threads made one embedding ten times slower (measured with numpy's BLAS: 40 ms against 300-500 ms
+    on two cores)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: its warnings are about optional fusions
+    return options
+
+
 class _NoPreprocessingAdvice(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "pre-processing before quantization" not in record.getMessage()
@@ -148,26 +168,17 @@ class Embedder:
         self._positions = w["embeddings.position_embeddings.weight"]
         self._token_type = w["embeddings.token_type_embeddings.weight"][0]
         self._norm = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        options = ort.SessionOptions()
-        # One thread, the caller's: the matrices are small, and on a busy machine several threads made one
-        # embedding ten times slower (measured with numpy's BLAS: 40 ms against 300-500 ms on two cores).
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3  # errors only: its warnings are about optional fusions
         model = encoder_graph(w, config)
         self.quantized = quantized
-        self._encoder = ort.InferenceSession(_int8(model) if quantized else model, options,
+        self._encoder = ort.InferenceSession(_int8(model) if quantized else model, session_options(),
                                              providers=["CPUExecutionProvider"])
 
     def embed(self, texts: list[str]) -> Vectors:
         """One L2-normalised row per text (safe to call from several threads at once)."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
+        ids, attended = token_ids(self._tokenizer, texts)
+        mask = attended.astype(np.float32)
         x = self._words[ids] + self._positions[: ids.shape[1]] + self._token_type
         x = _layer_norm(x, *self._norm, self._eps)
         # Padding gets a large negative score so no token attends to it.

@@ -29,7 +29,7 @@ import onnxruntime as ort  # type: ignore[import-untyped]
 from tokenizers import Tokenizer
 
 from classifier.similarity.embedding import DIMENSIONS as MINILM_DIMENSIONS
-from classifier.similarity.embedding import Embedder, Vectors
+from classifier.similarity.embedding import Embedder, Vectors, session_options, token_ids
 
 __all__ = ["BGE_DIMENSIONS", "BGE_SHARE", "DIMENSIONS", "Bge", "SentenceModel", "bge_dir"]
 
@@ -56,21 +56,13 @@ class Bge:
         padding: dict[str, Any] = json.loads((directory / "tokenizer.json").read_text()).get("padding") or {}
         self._tokenizer.enable_padding(pad_id=int(padding.get("pad_id", 0)),
                                        pad_token=str(padding.get("pad_token", "[PAD]")))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # the caller's thread, as MiniLM (``embedding``)
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(directory / "model.onnx"), options,
+        self._session = ort.InferenceSession(str(directory / "model.onnx"), session_options(),
                                              providers=["CPUExecutionProvider"])
 
     def embed(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, BGE_DIMENSIONS), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        ids, mask = token_ids(self._tokenizer, texts)
         [hidden] = self._session.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask,
                                                              "token_type_ids": np.zeros_like(ids)})
         first = np.asarray(hidden, dtype=np.float32)[:, 0]
