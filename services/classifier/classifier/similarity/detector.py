@@ -133,6 +133,7 @@ class Pool:
 # Threads for bulk embedding: each core runs one text's forward pass at a time.
 BULK_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
+
 class Detector:
     """Holds the sentence models (loaded once per process) and the scoring weights."""
 
