@@ -12,6 +12,7 @@ from classifier.similarity.lexicon import canonical
 from classifier.similarity.lookup import Similarity
 from classifier.similarity.scoring import Profile, Weights, compare
 from classifier.similarity.sentence import DIMENSIONS
+from classifier.similarity.subjects import audiences
 from classifier.similarity.wording import sentence, shown
 from shared.events import SimilarRequest
 from tests.support import details
@@ -170,6 +171,14 @@ def test_different_audiences_lower_the_score() -> None:
     assert "audience" in compare(customers, partners, cosine=0.9).conflicts
     assert compare(customers, partners, 0.9).score < compare(customers, both, 0.9).score
     assert "audience" not in compare(customers, both, cosine=0.9).conflicts
+
+
+def test_the_board_is_an_audience_and_a_job_board_is_not() -> None:
+    board = profiled("Board deck for the quarterly business review", "Slides for Friday's board meeting.")
+    keynote = profiled("Keynote deck for the CEO's partner summit talk", "Slides for the CEO's talk.")
+    assert "audience" in compare(board, keynote, cosine=0.9).conflicts
+    assert audiences("Post the role on job boards and the jobs-board of the alumni site") == set()
+    assert audiences("Deck for the customer advisory board") == {"customers", "board"}
 
 
 def test_a_city_and_its_country_are_the_same_place_and_raise_the_score() -> None:

@@ -41,16 +41,19 @@ _AUDIENCES = {
     "staff": "employee staff colleague joiner workforce",
     "candidates": "candidate applicant graduate student intern jobseeker",
     "investors": "investor shareholder",
+    "board": "board",  # a board deck and a keynote for partners: two talks
     "prospects": "prospect trial trialist",
     "developers": "developer",
 }
 _AUDIENCE_OF = {word: audience for audience, words in _AUDIENCES.items() for word in words.split()}
 _LOWER_WORD = re.compile(r"[a-z]+")
+# Boards that are places to post, not people to speak to.
+_NOT_A_BOARD = re.compile(r"\b(?:jobs?|message|bulletin|notice|mood|story|white|key|sound|dash|on)[ -]?boards?\b")
 
 
 def audiences(text: str) -> frozenset[str]:
     """The audiences a request's text names."""
-    words = (stem(w) for w in _LOWER_WORD.findall(text.lower()))
+    words = (stem(w) for w in _LOWER_WORD.findall(_NOT_A_BOARD.sub(" ", text.lower())))
     return frozenset(_AUDIENCE_OF[w] for w in words if w in _AUDIENCE_OF)
 
 
