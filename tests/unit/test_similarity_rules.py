@@ -91,6 +91,7 @@ def test_the_worlds_larger_cities_are_places_when_capitalised() -> None:
     assert extract("Reading list for new joiners", "Nice and short.").places == ()  # words, not Reading or Nice
     assert extract("Turkey ads", "For Izmir.").specific_places() == (("izmir", "turkey", "europe", "emea"),)
     assert extract("Ads in izmir", "lower case").places == ()  # a world city is read only when capitalised
+    assert extract("Djibouti port visit", "x").places == (("djibouti",),)  # a city-state lies in no other place
 
 
 @pytest.mark.parametrize(("a", "b", "conflict"), [

@@ -105,11 +105,12 @@ PLACE_WORDS = (frozenset(w for place in PLACES for w in place.split())
                | frozenset(city.replace(" ", "-") for city in WORLD_CITIES))  # "izmir", "cluj-napoca"
 
 
+_CONTAINED_IN = {**WORLD_CITIES, **_PARENT}
+
+
 def place_chain(name: str) -> tuple[str, ...]:
     """The place and every place that contains it, most specific first: lisbon, portugal, iberia, europe, emea."""
     chain = [_ALIASES.get(name, name)]
-    if chain[0] in WORLD_CITIES:
-        chain.append(WORLD_CITIES[chain[0]])
-    while _PARENT.get(chain[-1]):
-        chain.append(_PARENT[chain[-1]])
+    while (parent := _CONTAINED_IN.get(chain[-1])) and parent not in chain:  # Djibouti lies in Djibouti
+        chain.append(parent)
     return tuple(chain)

@@ -21,9 +21,7 @@ always gets the vector the service first computed.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
@@ -54,9 +52,7 @@ class Bge:
             raise FileNotFoundError(f"{directory / 'model.onnx'} is missing: run python scripts/fetch_model.py")
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=max_tokens)
-        padding: dict[str, Any] = json.loads((directory / "tokenizer.json").read_text()).get("padding") or {}
-        self._tokenizer.enable_padding(pad_id=int(padding.get("pad_id", 0)),
-                                       pad_token=str(padding.get("pad_token", "[PAD]")))
+        self._tokenizer.enable_padding(pad_id=self._tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
         self._session = ort.InferenceSession(str(directory / "model.onnx"), session_options(),
                                              providers=["CPUExecutionProvider"])
 
