@@ -1,6 +1,7 @@
 """Open-loop load on a fresh stack of its own, beside two baselines, in one run (``make bench-load``).
 
     python -m bench.load --vegeta PATH [--rates 10,25,50] [--seconds 20] [--baseline-seconds 10]
+                         [--corpus varied|stories]
 
 For each offered rate: vegeta posts distinct requests at that constant rate to each baseline (bare
 FastAPI + pydantic; the same plus one awaited acks=all produce to the same broker), then to intake,
@@ -28,7 +29,7 @@ from bench.load.cpu import CpuMeter
 from bench.load.figures import Door, door, outstanding, pipeline
 from bench.load.stack import BenchStack, create_topic, issue_key, publish_okrs, sample_okrs
 from bench.load.table import Row, render
-from bench.load.targets import stories, write_targets
+from bench.load.targets import CORPORA, stories, write_targets
 from bench.load.vegeta import Result, attack
 from bench.load.watch import Watcher
 
@@ -116,7 +117,7 @@ async def measure(args: argparse.Namespace, stack: BenchStack) -> tuple[list[Row
         targets = work / f"{name}-{rate}.targets"
         # A rate's worth to spare: vegeta cycles through its targets, and a reused key would be a replay.
         write_targets(targets, count=(rate or CEILING_MAX_RATE) * (seconds + 1), url=url, key=key,
-                      label=f"load-{name}-{rate}", templates=templates)
+                      label=f"load-{name}-{rate}", templates=templates, corpus=args.corpus)
         return await attack(args.vegeta, targets, rate=rate, seconds=seconds, out=work / f"{name}-{rate}",
                             workers=workers)
 
@@ -171,6 +172,9 @@ def main() -> int:
                         help=f"last, each door's most requests a second with {CEILING_WORKERS} clients (0: skip)")
     parser.add_argument("--drain-s", type=float, default=120, help="longest wait for the pipeline to drain")
     parser.add_argument("--quiet-s", type=float, default=15, help="stop waiting when nothing appears for this long")
+    parser.add_argument("--corpus", choices=CORPORA, default="varied",
+                        help="varied: one request in ten repeats another stakeholder's (the default); stories: "
+                             "every request a near-copy of the brief's stories (the worst case; bench/load/targets.py)")
     parser.add_argument("--port-offset", type=int, default=10_000,
                         help="the stack's ports are the default ones plus this (Kafka 19092, intake 18001, ...)")
     args = parser.parse_args()
@@ -187,9 +191,9 @@ def main() -> int:
     finally:
         log("stopping what it started")
         stack.down()
-    print(render(rows, ceiling))
+    print(f"corpus: {args.corpus}\n" + render(rows, ceiling))
     figures = stack.run_dir / "figures.json"
-    figures.write_text(json.dumps({"rates": [dataclasses.asdict(row) for row in rows],
+    figures.write_text(json.dumps({"corpus": args.corpus, "rates": [dataclasses.asdict(row) for row in rows],
                                    "ceiling": {name: dataclasses.asdict(d) for name, d in ceiling.items()}}, indent=1))
     print(f"\nfigures: {figures}; every result and the stack's logs beside it")
     return 0
