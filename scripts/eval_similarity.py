@@ -12,7 +12,7 @@ the service uses (classifier.similarity.scoring.Weights):
 - kind agreement: of the flagged duplicates and overlaps, the share given their own label.
 
 The weights and thresholds were chosen on the tuning sets only (data/overlap-dev.jsonl, -dev2, -dev3 and -dev4,
-with scripts/fit_similarity.py); the held-out sets (data/overlap-heldout.jsonl, -heldout2, -heldout3 and -heldout4)
+with scripts/fit_similarity.py); the held-out sets (data/overlap-heldout.jsonl, -heldout2 … -heldout5)
 are read here to report figures, never to tune: ``--show`` and ``--sweep`` act on the tuning sets alone,
 and ``--tuning-only`` leaves the held-out sets unread.
 """
@@ -33,7 +33,8 @@ from shared.events import RequestDetails
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TUNING = ("overlap-dev.jsonl", "overlap-dev2.jsonl", "overlap-dev3.jsonl", "overlap-dev4.jsonl")
-HELDOUT = ("overlap-heldout.jsonl", "overlap-heldout2.jsonl", "overlap-heldout3.jsonl", "overlap-heldout4.jsonl")
+HELDOUT = ("overlap-heldout.jsonl", "overlap-heldout2.jsonl", "overlap-heldout3.jsonl", "overlap-heldout4.jsonl",
+           "overlap-heldout5.jsonl")
 
 
 def details(raw: dict[str, Any], n: int) -> RequestDetails:
@@ -128,6 +129,7 @@ def main() -> None:
     aligner = Aligner([Objective.of(o) for o in json.loads(args.okrs.read_text())["objectives"]])
     names = TUNING if args.tuning_only else TUNING + HELDOUT
     paths = args.pairs or [DATA / name for name in names if (DATA / name).exists()]
+    held_out: list[tuple[dict[str, Any], Comparison]] = []
     for path in paths:
         if path.name in HELDOUT and args.tuning_only:
             continue
@@ -138,11 +140,14 @@ def main() -> None:
         role = "held-out, never tuned on" if path.name in HELDOUT else "tuning set"
         print(line(f"{path.name} ({role})", figures(results, weights)))
         if path.name in HELDOUT:
+            held_out.extend(results)
             continue
         if args.show:
             show(results)
         if args.sweep:
             sweep(results, weights)
+    if held_out:
+        print(line("held-out sets pooled", figures(held_out, weights)))
     print(f"(run at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
 
 
