@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -58,8 +59,11 @@ class Baselines:
                    "BASELINE_KAFKA_BOOTSTRAP": self.stack.bootstrap, "BASELINE_KAFKA_USERNAME": "admin",
                    "BASELINE_KAFKA_PASSWORD": admin.password or "", "BASELINE_TOPIC": BASELINE_TOPIC}
             with (self.stack.run_dir / f"baseline-{mode}.log").open("w") as out:
-                self.processes.append(subprocess.Popen([sys.executable, "-m", "bench.load.baseline"], cwd=ROOT,
-                                                       env=env, stdout=out, stderr=subprocess.STDOUT))
+                process = subprocess.Popen([sys.executable, "-m", "bench.load.baseline"], cwd=ROOT, env=env,
+                                           stdout=out, stderr=subprocess.STDOUT)
+            self.processes.append(process)
+            # For the next run to stop, should this one be killed before it stops them (``stop_leftovers``).
+            (self.stack.run_dir / f"baseline-{mode}.pid").write_text(str(process.pid))
 
     async def ready(self) -> None:
         async with httpx.AsyncClient(timeout=2) as client:
@@ -178,7 +182,12 @@ def main() -> int:
     parser.add_argument("--port-offset", type=int, default=10_000,
                         help="the stack's ports are the default ones plus this (Kafka 19092, intake 18001, ...)")
     args = parser.parse_args()
+    # A SIGTERM (a timeout, a supervisor) unwinds like Ctrl-C, so the finally below stops the stack.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     stack = BenchStack(ROOT, ROOT / ".run/bench-load", args.port_offset)
+    if stack.taken_ports():
+        log("stopping what an earlier run left running")
+        stack.stop_leftovers()
     taken = stack.taken_ports()
     if taken:
         log(f"ports {taken} are in use (another bench-load?); choose others with --port-offset")

@@ -5,9 +5,11 @@ the sample OKRs published, and a key of its own. It shares only the checkout's c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -60,6 +62,18 @@ class BenchStack:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     taken.append(port)
         return taken
+
+    def stop_leftovers(self) -> None:
+        """Stops what an earlier run that did not end cleanly (killed, a lost terminal) left running, by the
+        pids it wrote under ``run_dir``: its stack (``stack.sh down``) and its baselines."""
+        if not self.run_dir.exists():
+            return
+        for pidfile in self.run_dir.glob("baseline-*.pid"):
+            with contextlib.suppress(ValueError, ProcessLookupError, PermissionError):
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+            pidfile.unlink()
+        if (self.run_dir / "stack").exists():
+            self.down()
 
     def up(self) -> None:
         """A fresh stack: wipes what a previous run left, then ``stack.sh up`` (its output in stack.log)."""
