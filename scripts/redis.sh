@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Native redis-server for machines without a Docker engine.
 #   scripts/redis.sh install              apt-get install redis-server when missing (root only)
-#   scripts/redis.sh start DATA_DIR PORT  start with AOF (appendfsync always), wait for PONG
+#   scripts/redis.sh start DATA_DIR PORT  start with AOF (appendfsync always, or REDIS_APPENDFSYNC), wait for PONG
+# appendfsync always answers a write once it is on disk, so a crash of Redis (or of the machine) never
+# forgets a write a service was told was done (a notice marked sent, an outcome recorded).
+# REDIS_APPENDFSYNC=everysec trades that for speed (README, "Delivery guarantees"): a killed redis-server still keeps
+# what it acknowledged unless its disk stalled, a crash of the machine loses up to the last second or two.
 #   scripts/redis.sh stop DATA_DIR
 set -euo pipefail
 
@@ -20,7 +24,8 @@ install() {
 }
 
 start() {
-  local dir="$1" port="$2"
+  local dir="$1" port="$2" fsync="${REDIS_APPENDFSYNC:-always}"
+  case "$fsync" in always|everysec) ;; *) echo "redis.sh: REDIS_APPENDFSYNC is always or everysec, not '$fsync'" >&2; exit 2 ;; esac
   install
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
@@ -29,7 +34,7 @@ start() {
   fi
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize yes \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
-    --appendonly yes --appendfsync always --save ""
+    --appendonly yes --appendfsync "$fsync" --save ""
   for _ in $(seq 1 100); do
     [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0
     sleep 0.1
