@@ -12,7 +12,7 @@ the service uses (classifier.similarity.scoring.Weights):
 - kind agreement: of the flagged duplicates and overlaps, the share given their own label.
 
 The weights and thresholds were chosen on the tuning sets only (data/overlap-dev.jsonl, -dev2, -dev3 and -dev4,
-with scripts/fit_similarity.py); the held-out sets (data/overlap-heldout.jsonl, -heldout2 … -heldout6)
+with scripts/fit_similarity.py); the held-out sets (data/overlap-heldout.jsonl, -heldout2 … -heldout7)
 are read here to report figures, never to tune: ``--show`` and ``--sweep`` act on the tuning sets alone,
 and ``--tuning-only`` leaves the held-out sets unread.
 """
@@ -34,7 +34,7 @@ from shared.events import RequestDetails
 DATA = Path(__file__).resolve().parents[1] / "data"
 TUNING = ("overlap-dev.jsonl", "overlap-dev2.jsonl", "overlap-dev3.jsonl", "overlap-dev4.jsonl")
 HELDOUT = ("overlap-heldout.jsonl", "overlap-heldout2.jsonl", "overlap-heldout3.jsonl", "overlap-heldout4.jsonl",
-           "overlap-heldout5.jsonl", "overlap-heldout6.jsonl")
+           "overlap-heldout5.jsonl", "overlap-heldout6.jsonl", "overlap-heldout7.jsonl")
 
 
 def details(raw: dict[str, Any], n: int) -> RequestDetails:
