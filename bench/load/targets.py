@@ -6,7 +6,7 @@ so every request's first decision is ``request.scheduled`` or ``request.backlogg
 hears of it. Two corpora:
 
 - ``varied`` (the default): each story made a piece of work of its own, for one of 192 accounts, in one of
-  24 cities, in one month, the way real traffic asks for the same kinds of work again and again; every
+  25 cities, by one of 11 months, the way real traffic asks for the same kinds of work again and again; every
   tenth request asks again, in another stakeholder's name, what a request five before asked, so about
   one in ten is a duplicate of another stakeholder's, and its reuse notices go out.
 - ``stories``: the nine stories again and again, only the title made unique. Every request is a near-copy
