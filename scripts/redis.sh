@@ -2,11 +2,11 @@
 # Native redis-server for machines without a Docker engine.
 #   scripts/redis.sh install              apt-get install redis-server when missing (root only)
 #   scripts/redis.sh start DATA_DIR PORT  start with AOF (appendfsync always, or REDIS_APPENDFSYNC), wait for PONG
+#   scripts/redis.sh stop DATA_DIR
 # appendfsync always answers a write once it is on disk, so a crash of Redis (or of the machine) never
 # forgets a write a service was told was done (a notice marked sent, an outcome recorded).
 # REDIS_APPENDFSYNC=everysec trades that for speed (README, "Delivery guarantees"): a killed redis-server still keeps
 # what it acknowledged unless its disk stalled, a crash of the machine loses up to the last second or two.
-#   scripts/redis.sh stop DATA_DIR
 set -euo pipefail
 
 install() {
