@@ -2,7 +2,7 @@
 
     python scripts/fit_similarity.py
 
-Reads the tuning sets only (never a held-out set: data/overlap-heldout5.jsonl, -heldout6, -heldout7).
+Reads the tuning sets only (never a held-out set: data/overlap-heldout8.jsonl, -heldout9).
 
 The weights: on the first four tuning sets (data/overlap-dev.jsonl … -dev4, ``WEIGHT_SETS``), a grid over the
 score's free weights and the overlap threshold is searched for the least shortfall from the targets
@@ -13,10 +13,10 @@ unrelated work is named. Each set is scored with the weights chosen on the other
 cross-validated figures); then the weights chosen on all four are printed, to be written into
 ``classifier.similarity.scoring.Weights`` by hand.
 
-The overlap threshold, with those weights, on all eight tuning sets (the four above and the first four held-out
-sets, ``READ_BEFORE``, read too often to be held out any longer): the one with the best F1 among those keeping
-pooled precision at least ``THRESHOLD_PRECISION`` and flagging at most ``THRESHOLD_UNRELATED_CAP`` of the
-unlabelled pairs of the eight. Last, the duplicate threshold that gives the most flagged alike pairs their own
+The overlap threshold, with those weights, on all eleven tuning sets (the four above and the first seven
+held-out sets, ``READ_BEFORE``, read too often to be held out any longer): the one with the best F1 among those
+keeping pooled precision at least ``THRESHOLD_PRECISION`` and flagging at most ``THRESHOLD_UNRELATED_CAP`` of the
+unlabelled pairs of the eleven. Last, the duplicate threshold that gives the most flagged alike pairs their own
 label.
 """
 

@@ -87,11 +87,63 @@ def test_each_title_naming_its_own_account_vetoes_what_else_they_share() -> None
 def test_the_worlds_larger_cities_are_places_when_capitalised() -> None:
     izmir = extract("Hiring campaign for the Izmir office", "Ads for the new hub.")
     assert izmir.places == (("izmir", "turkey", "europe", "emea"),) and izmir.names == set()
-    assert extract("Recruitment ads for Cluj-Napoca", "x").places[0][:2] == ("cluj napoca", "romania")
+    assert extract("Recruitment ads for Cluj-Napoca", "x").places[0][:3] == ("cluj napoca", "cluj", "romania")
     assert extract("Reading list for new joiners", "Nice and short.").places == ()  # words, not Reading or Nice
     assert extract("Turkey ads", "For Izmir.").specific_places() == (("izmir", "turkey", "europe", "emea"),)
     assert extract("Ads in izmir", "lower case").places == ()  # a world city is read only when capitalised
     assert extract("Djibouti port visit", "x").places == (("djibouti",),)  # a city-state lies in no other place
+
+
+def test_states_and_provinces_are_places_holding_their_cities() -> None:
+    assert extract("Demo day in Silesia", "x").places == (("silesia", "poland", "europe", "emea"),)
+    assert extract("Roadshow stop in Katowice", "x").places[0][:3] == ("katowice", "silesia", "poland")
+    # A hand-made city lies in its region too, between it and its country.
+    assert extract("Munich meetup", "x").places[0][:3] == ("munich", "bavaria", "germany")
+    assert extract("Invites for Baden-Württemberg", "x").places[0][:2] == ("baden wurttemberg", "germany")
+    assert extract("Nevada billboard", "x").names == set()  # a place, not an account
+    venlo = profiled("Customer demo day in Venlo", "Venue and catering.")
+    limburg = profiled("Customer demo day in Limburg", "Venue and catering.")
+    result = compare(venlo, limburg, cosine=0.7)
+    assert "venlo~limburg" in result.shared_terms and "place" not in result.conflicts
+    assert "place" in compare(venlo, profiled("Customer demo day in Ontario", "Venue."), cosine=0.7).conflicts
+
+
+def test_a_place_before_a_firms_word_is_the_firm() -> None:
+    firm = extract("Renewal deck for Kilimanjaro Freight", "Their renewal is due.")
+    assert firm.places == () and "kilimanjaro" in firm.key_heads
+    other = profiled("Renewal deck for Aconcagua Telecom", "Their renewal is due.")
+    assert "account" in compare(profiled("Renewal deck for Kilimanjaro Freight", "Due."), other, 0.9).conflicts
+
+
+def test_a_firm_named_from_a_sentences_first_word_is_known_by_that_word() -> None:
+    assert extract("Bramble Building Supply site tour", "Hosts and transport.").key_heads == {"bramble"}
+    tour = profiled("Bramble Building Supply site tour", "Prospects visit their warehouse.")
+    handout = profiled("Handout for the Bramble customer visit", "For the prospect tour at Bramble's warehouse.")
+    assert "account" not in compare(tour, handout, cosine=0.7).conflicts
+    # A sentence's first word before another name, not a firm's word, stays out ("Paid LinkedIn").
+    assert extract("Paid LinkedIn for finance directors", "x").key_heads == {"linkedin"}
+
+
+def test_two_firms_each_named_by_one_request_alone_are_two_pieces_of_work() -> None:
+    halyard = profiled("ABM campaign for Quillfeather Beverages", "LinkedIn ads before our Q2 proposal.")
+    ballast = profiled("ABM ads ahead of the Q2 proposal", "LinkedIn ads aimed at Tamberly Logistics' leaders.")
+    assert compare(halyard, ballast, cosine=0.95).conflicts == ("account",)
+
+
+def test_two_lines_of_one_family_are_two_pieces_of_work() -> None:
+    health = profiled("Case study with Larkin Health", "Two pages.")
+    retail = profiled("Case study with Larkin Retail", "Two pages.")
+    assert compare(health, retail, cosine=0.95).conflicts == ("line",)
+    # A possessive ends the name: "Larkin's George Town plant" names no line of Larkin's.
+    assert extract("Photos at Larkin's Brook Street plant", "x").key_lines == frozenset()
+    assert "line" not in compare(health, profiled("Larkin Health video", "One minute."), cosine=0.9).conflicts
+
+
+def test_a_name_written_by_its_initials_is_the_same_name() -> None:
+    short = profiled("CRB reference video", "Two minutes with their risk team.")
+    full = profiled("Video testimonial: Copperfield River Bank", "Their risk team on camera.")
+    assert "account" not in compare(short, full, cosine=0.7).conflicts
+    assert "crb" in extract("x", "Copperfield River Bank signed.").initials
 
 
 @pytest.mark.parametrize(("a", "b", "conflict"), [

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 
-from classifier.similarity.places import PLACE_WORDS, PLACES, WORLD_CITIES, place_chain
+from classifier.similarity.places import PLACE_WORDS, PLACES, WORLD_PLACES, place_chain
 
 __all__ = ["Entities", "extract"]
 
@@ -69,6 +69,9 @@ class Entities:
     names: frozenset[str] = frozenset()
     key_names: frozenset[str] = frozenset()  # the names in the title: whom or what the work is for
     key_heads: frozenset[str] = frozenset()  # the first word of each name in the title ("zambezi" of two)
+    key_lines: frozenset[tuple[str, str]] = frozenset()  # a title's names by two words ("quarry", "edge")
+    initials: frozenset[str] = frozenset()  # of each run of capitalised words: "crb" of "Cobalt Ridge Bank"
+    firms: frozenset[str] = frozenset()  # the first word of each firm named anywhere ("halyard" of "Halyard Beverages")
     events: frozenset[str] = frozenset()
     months: frozenset[int] = frozenset()  # named months, and those of a named season or quarter
     quarters: frozenset[str] = frozenset()
@@ -108,22 +111,49 @@ def _named_again(word: str, whole: str) -> bool:
     return any(not _starts_sentence(whole[:m.start()]) for m in re.finditer(rf"\b{re.escape(word)}\b", whole))
 
 
-def _names(text: str, whole: str) -> tuple[set[str], set[str]]:
-    """Capitalised words that are not common words, places, months or generic marketing terms; and the
-    first word of each run of them ("zambezi" of "Zambezi Power", "avocet" of "Avocet Health")."""
+# Words that end a firm's name: a place before one names the firm, not the place ("Kilimanjaro Freight",
+# "Ontario Teachers", "Zambezi Power").
+_FIRM_WORDS = """
+bank banking bancorp capital credit finance financial insurance mutual assurance health healthcare hospital
+hospitals clinic clinics care pharma pharmaceuticals pharmacy pharmacies labs laboratories medical energy power
+utilities utility electric gas oil mining metals steel freight shipping logistics transport transit rail
+railways airways airlines air airport airports aviation motors automotive foods food grocers grocery
+beverages brewing breweries dairy farms growers produce retail stores apparel fashion electronics telecom
+telecommunications systems software technologies tech solutions networks media publishing books press
+university college schools school academy partners consulting holdings industries manufacturing
+construction building supply supplies homes properties realty hotels resorts hospitality restaurants
+teachers pension fund co-op cooperative council
+"""
+FIRM_WORDS = frozenset(_FIRM_WORDS.split())
+_FIRM = re.compile(r"\b([A-Z][\w-]+)(?=\s+(?:" + "|".join(w.capitalize() for w in sorted(FIRM_WORDS)) + r")\b)")
+
+
+def _firm_heads(text: str) -> set[str]:
+    """Capitalised words right before a firm's word: "kilimanjaro" of "Kilimanjaro Freight"."""
+    return {_plain(m.group(1)).lower() for m in _FIRM.finditer(text)}
+
+
+def _names(text: str, whole: str, firms: set[str]) -> tuple[set[str], set[str], set[tuple[str, str]]]:
+    """Capitalised words that are not common words, places, months or generic marketing terms; the first
+    word of each run of them ("zambezi" of "Zambezi Power", "avocet" of "Avocet Health"); and each run's first
+    two words ("quarry", "edge" of "Quarry Edge")."""
     names: set[str] = set()
     heads: set[str] = set()
+    lines: set[tuple[str, str]] = set()
+    head = ""  # the first word of the run going on, until its second is seen
     titled = _title_cased(text)
     run_end = -1  # where the last name word ended, while a run of them goes on
+    opener: tuple[str, int] | None = None  # a sentence's capitalised first word not known as a name, and its end
     for match in _WORD.finditer(text):
         word = re.split("['\u2019]", match.group())[0].strip(".-")
         lower = word.lower()
-        if not word[:1].isupper() or lower in GENERIC or lower in PLACE_WORDS or len(lower) < 2:
-            run_end = -1
+        place = _plain(lower) in PLACE_WORDS and _plain(lower) not in firms
+        if not word[:1].isupper() or lower in GENERIC or place or len(lower) < 2:
+            run_end, opener = -1, None
             continue
         rare = lower not in _vocabulary()
-        if word.isupper():
-            named = True  # an acronym: NPS, ESG
+        if word.isupper() or lower in firms:
+            named = True  # an acronym (NPS, ESG), or a firm's first word
         elif _starts_sentence(text[:match.start()]):
             following = text[match.end():].lstrip()
             # A heading's first word is a name when the request capitalises it again inside a sentence
@@ -134,32 +164,51 @@ def _names(text: str, whole: str) -> tuple[set[str], set[str]]:
             named = rare or not titled
         if not named:
             run_end = -1
+            opener = (lower, match.end()) if _starts_sentence(text[:match.start()]) else None
             continue
         names.add(lower)
-        if run_end < 0 or text[run_end:match.start()].strip() not in ("", "&"):
+        if opener and not text[opener[1]:match.start()].strip() and lower in FIRM_WORDS:
+            # A firm's name from the sentence's first word on: "Ballast Building Supply" is Ballast's.
+            names.add(opener[0])
+            heads.add(opener[0])
+            head = ""
+        elif run_end < 0 or text[run_end:match.start()].strip() not in ("", "&"):
             heads.add(lower)
-        run_end = match.end()
-    return names, heads
+            head = lower
+        elif head:
+            lines.add((head, lower))
+            head = ""
+        if word != match.group().strip(".-"):
+            head = ""  # a possessive: "Rigel's George Town" holds no line of Rigel's
+        run_end, opener = match.end(), None
+    return names, heads, lines
 
 
+_RUN = re.compile(r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)+")  # two or more capitalised words
 _CAPITALISED_RUN = re.compile(r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
 
 
-def _world_cities(plain: str) -> set[str]:
-    """The gazetteer's world cities among the runs of capitalised words ("Izmir", "Cluj-Napoca")."""
+def _plain(text: str) -> str:
+    """``text`` without its accents: "Bogotá" as the gazetteer spells it."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _capitalised_places(plain: str) -> set[str]:
+    """The gazetteer's world cities and regions among the runs of capitalised words ("Izmir", "Cluj-Napoca",
+    "Silesia")."""
     found = set()
     for run in _CAPITALISED_RUN.findall(plain):
         words = run.replace("-", " ").lower().split()
         found |= {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(i + 4, len(words) + 1))
-                  if " ".join(words[i:j]) in WORLD_CITIES}
+                  if " ".join(words[i:j]) in WORLD_PLACES}
     return found
 
 
-def _places(text: str) -> tuple[tuple[str, ...], ...]:
-    # Accents dropped, so that "Bogotá" and "São Paulo" are read as the gazetteer spells them.
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+def _places(text: str, firms: set[str]) -> tuple[tuple[str, ...], ...]:
+    plain = _plain(text)
     lower = " " + re.sub(r"[^a-z0-9 ]", " ", plain.lower()) + " "
-    found = {name for name in PLACES if f" {name} " in lower} | _world_cities(plain)
+    found = {name for name in PLACES if f" {name} " in lower} | _capitalised_places(plain)
+    found -= firms  # "Kilimanjaro Freight" is an account
     # "new york" holds "york": keep only the longest place a span names.
     found = {n for n in found if not any(n != m and f" {n} " in f" {m} " for m in found)}
     return tuple(sorted(place_chain(n) for n in found))
@@ -186,14 +235,17 @@ def extract(title: str, description: str) -> Entities:
     months |= {3 * (int(q[1]) - 1) + i for q in quarters for i in (1, 2, 3)}
     events = {e.replace("-", "") for e in EVENT_WORDS if re.search(rf"\b{e}s?\b", lower)}
     versions = {next(g for g in m.groups() if g) for m in _VERSION.finditer(text)}
-    title_names, heads = _names(title, text)
+    firms = _firm_heads(text)
+    title_names, heads, lines = _names(title, text, firms)
     key_names = frozenset(title_names)
-    names = key_names | frozenset(_names(description, text)[0])
+    names = key_names | frozenset(_names(description, text, firms)[0])
     # A name and a whole number is a release too: "Orbit 5" (and the same as "Orbit 5.0").
     versions |= {m.group(1) for name in names
                  for m in re.finditer(rf"\b{re.escape(name)}\s+(\d{{1,2}})\b(?![.,]\d)", lower)}
-    return Entities(names=names, key_names=key_names, key_heads=frozenset(heads), events=frozenset(events),
+    return Entities(names=names, key_names=key_names, key_heads=frozenset(heads), key_lines=frozenset(lines),
+                    firms=frozenset(firms - GENERIC), events=frozenset(events),
+                    initials=frozenset("".join(w[0] for w in run.split()).lower() for run in _RUN.findall(text)),
                     months=frozenset(months),
-                    quarters=quarters, years=frozenset(_YEAR.findall(text)), places=_places(text),
+                    quarters=quarters, years=frozenset(_YEAR.findall(text)), places=_places(text, firms),
                     versions=frozenset(re.sub(r"(\.0)+$", "", v) for v in versions), days=_days(text),
                     languages=frozenset(w for w in words if w in LANGUAGES))

@@ -3,17 +3,18 @@
 
 Two parts. The hand-made one below holds the regions, countries and cities requests name most, with the
 regions marketing sells by (DACH, the Nordics, EMEA); it is read in any case ("lisbon"). ``cities.json``
-adds the world's other cities of 250,000 people or more with their country (GeoNames, written by
-scripts/make_cities.py); those are read only when the request capitalises them ("Izmir"), since some are
-words too.
+adds the world's states and provinces with their country, and its other large cities with their region
+(GeoNames, written by scripts/make_cities.py); those are read only when the request capitalises them
+("Izmir", "Silesia"), since some are words too.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-__all__ = ["PLACES", "PLACE_WORDS", "WORLD_CITIES", "place_chain"]
+__all__ = ["HAND_MADE", "PLACES", "PLACE_WORDS", "WORLD_PLACES", "place_chain"]
 
 _REGIONS = {
     "europe": "emea", "middle east": "emea", "africa": "emea", "asia": "apac", "oceania": "apac",
@@ -97,15 +98,24 @@ _CITIES = {
 }
 _PARENT = {**_REGIONS, **_COUNTRIES, **_CITIES}
 PLACES = frozenset(_PARENT) | frozenset(_ALIASES)
-_WORLD: dict[str, str] = json.loads(Path(__file__).with_name("cities.json").read_text())["cities"]
-# The cities the hand-made part does not hold, each with its country (which it may not hold either).
-WORLD_CITIES = {city: country for city, country in _WORLD.items() if city not in PLACES}
+HAND_MADE = PLACES
+_WORLD: dict[str, Any] = {"regions": {}, "cities": {}, "common_words": []}  # while make_cities.py writes it
+_WORLD |= json.loads(Path(__file__).with_name("cities.json").read_text())
+# The regions (states, provinces) and cities the hand-made part does not hold, each with what contains it: a
+# region its country, a city its region or else its country (which the hand-made part may not hold either).
+WORLD_PLACES = {name: parent for name, parent in {**_WORLD["regions"], **_WORLD["cities"]}.items()
+                if name not in PLACES}
+# A hand-made city lies in its region, and the region in the city's country: munich, bavaria, germany.
+_IN_REGION = {city: region for city, region in _WORLD["cities"].items()
+              if city in _CITIES and _WORLD["regions"].get(region) == _CITIES[city]}
+_RARE_WORDS = frozenset(w for place in _WORLD["regions"] if " " in place for w in place.split()
+                        if w not in _WORLD["common_words"])
 # Words that are a place on their own: not an account's or product's name.
-PLACE_WORDS = (frozenset(w for place in PLACES for w in place.split())
-               | frozenset(city.replace(" ", "-") for city in WORLD_CITIES))  # "izmir", "cluj-napoca"
+PLACE_WORDS = (frozenset(w for place in PLACES for w in place.split()) | _RARE_WORDS
+               | frozenset(place.replace(" ", "-") for place in WORLD_PLACES))  # "izmir", "cluj-napoca"
 
 
-_CONTAINED_IN = {**WORLD_CITIES, **_PARENT}
+_CONTAINED_IN = {**WORLD_PLACES, **_PARENT, **_IN_REGION}
 
 
 def place_chain(name: str) -> tuple[str, ...]:
