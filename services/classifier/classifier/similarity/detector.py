@@ -48,7 +48,8 @@ def profile(request_id: str, details: RequestDetails, objective_id: str | None) 
     return Profile(request_id=request_id, entities=extract(title, description),
                    words=content_words(f"{title} {description}"), work_type=details.work_type,
                    due_date=details.due_date, objective_id=objective_id, title_words=content_words(title),
-                   audiences=audiences(f"{title}. {description}"))
+                   told_words=content_words(description),
+                   audiences=audiences(f"{details.title}. {details.description}"))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 
-from classifier.similarity.places import PLACE_WORDS, PLACES, WORLD_PLACES, place_chain
+from classifier.similarity.places import PLACE_WORDS, PLACES, WORLD_ALIASES, WORLD_PLACES, place_chain
 
 __all__ = ["Entities", "extract"]
 
@@ -69,6 +69,7 @@ class Entities:
     names: frozenset[str] = frozenset()
     key_names: frozenset[str] = frozenset()  # the names in the title: whom or what the work is for
     key_heads: frozenset[str] = frozenset()  # the first word of each name in the title ("zambezi" of two)
+    told_names: frozenset[str] = frozenset()  # the names in the description
     key_lines: frozenset[tuple[str, str]] = frozenset()  # a title's names by two words ("quarry", "edge")
     initials: frozenset[str] = frozenset()  # of each run of capitalised words: "crb" of "Cobalt Ridge Bank"
     firms: frozenset[str] = frozenset()  # the first word of each firm named anywhere ("halyard" of "Halyard Beverages")
@@ -194,13 +195,13 @@ def _plain(text: str) -> str:
 
 
 def _capitalised_places(plain: str) -> set[str]:
-    """The gazetteer's world cities and regions among the runs of capitalised words ("Izmir", "Cluj-Napoca",
-    "Silesia")."""
+    """The gazetteer's world cities, their other names and regions among the runs of capitalised words ("Izmir",
+    "Cluj-Napoca", "Firenze", "Silesia")."""
     found = set()
     for run in _CAPITALISED_RUN.findall(plain):
         words = run.replace("-", " ").lower().split()
         found |= {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(i + 4, len(words) + 1))
-                  if " ".join(words[i:j]) in WORLD_PLACES}
+                  if " ".join(words[i:j]) in WORLD_PLACES or " ".join(words[i:j]) in WORLD_ALIASES}
     return found
 
 
@@ -238,11 +239,13 @@ def extract(title: str, description: str) -> Entities:
     firms = _firm_heads(text)
     title_names, heads, lines = _names(title, text, firms)
     key_names = frozenset(title_names)
-    names = key_names | frozenset(_names(description, text, firms)[0])
+    told_names = frozenset(_names(description, text, firms)[0])
+    names = key_names | told_names
     # A name and a whole number is a release too: "Orbit 5" (and the same as "Orbit 5.0").
     versions |= {m.group(1) for name in names
                  for m in re.finditer(rf"\b{re.escape(name)}\s+(\d{{1,2}})\b(?![.,]\d)", lower)}
     return Entities(names=names, key_names=key_names, key_heads=frozenset(heads), key_lines=frozenset(lines),
+                    told_names=told_names,
                     firms=frozenset(firms - GENERIC), events=frozenset(events),
                     initials=frozenset("".join(w[0] for w in run.split()).lower() for run in _RUN.findall(text)),
                     months=frozenset(months),

@@ -3,9 +3,9 @@
 
 Two parts. The hand-made one below holds the regions, countries and cities requests name most, with the
 regions marketing sells by (DACH, the Nordics, EMEA); it is read in any case ("lisbon"). ``cities.json``
-adds the world's states and provinces with their country, and its other large cities with their region
-(GeoNames, written by scripts/make_cities.py); those are read only when the request capitalises them
-("Izmir", "Silesia"), since some are words too.
+adds the world's states and provinces with their country, its other large cities with their region, and
+the larger cities' other names ("Firenze", "Den Haag"; GeoNames, written by scripts/make_cities.py); those
+are read only when the request capitalises them ("Izmir", "Silesia"), since some are words too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HAND_MADE", "PLACES", "PLACE_WORDS", "WORLD_PLACES", "place_chain"]
+__all__ = ["HAND_MADE", "HAND_MADE_CITIES", "PLACES", "PLACE_WORDS", "WORLD_ALIASES", "WORLD_PLACES", "place_chain"]
 
 _REGIONS = {
     "europe": "emea", "middle east": "emea", "africa": "emea", "asia": "apac", "oceania": "apac",
@@ -99,12 +99,15 @@ _CITIES = {
 _PARENT = {**_REGIONS, **_COUNTRIES, **_CITIES}
 PLACES = frozenset(_PARENT) | frozenset(_ALIASES)
 HAND_MADE = PLACES
-_WORLD: dict[str, Any] = {"regions": {}, "cities": {}, "common_words": []}  # while make_cities.py writes it
+HAND_MADE_CITIES = frozenset(_CITIES)
+_WORLD: dict[str, Any] = {"regions": {}, "cities": {}, "common_words": [], "aliases": {}}  # while written anew
 _WORLD |= json.loads(Path(__file__).with_name("cities.json").read_text())
 # The regions (states, provinces) and cities the hand-made part does not hold, each with what contains it: a
 # region its country, a city its region or else its country (which the hand-made part may not hold either).
 WORLD_PLACES = {name: parent for name, parent in {**_WORLD["regions"], **_WORLD["cities"]}.items()
                 if name not in PLACES}
+# Other names of the larger cities, each with the one the gazetteer knows it by: "firenze" is "florence".
+WORLD_ALIASES: dict[str, str] = {alias: name for alias, name in _WORLD["aliases"].items() if alias not in PLACES}
 # A hand-made city lies in its region, and the region in the city's country: munich, bavaria, germany.
 _IN_REGION = {city: region for city, region in _WORLD["cities"].items()
               if city in _CITIES and _WORLD["regions"].get(region) == _CITIES[city]}
@@ -112,7 +115,7 @@ _RARE_WORDS = frozenset(w for place in _WORLD["regions"] if " " in place for w i
                         if w not in _WORLD["common_words"])
 # Words that are a place on their own: not an account's or product's name.
 PLACE_WORDS = (frozenset(w for place in PLACES for w in place.split()) | _RARE_WORDS
-               | frozenset(place.replace(" ", "-") for place in WORLD_PLACES))  # "izmir", "cluj-napoca"
+               | frozenset(place.replace(" ", "-") for place in (*WORLD_PLACES, *WORLD_ALIASES)))  # "cluj-napoca"
 
 
 _CONTAINED_IN = {**WORLD_PLACES, **_PARENT, **_IN_REGION}
@@ -120,7 +123,7 @@ _CONTAINED_IN = {**WORLD_PLACES, **_PARENT, **_IN_REGION}
 
 def place_chain(name: str) -> tuple[str, ...]:
     """The place and every place that contains it, most specific first: lisbon, portugal, iberia, europe, emea."""
-    chain = [_ALIASES.get(name, name)]
+    chain = [_ALIASES.get(name) or WORLD_ALIASES.get(name) or name]
     while (parent := _CONTAINED_IN.get(chain[-1])) and parent not in chain:  # Djibouti lies in Djibouti
         chain.append(parent)
     return tuple(chain)

@@ -16,7 +16,7 @@ import re
 from classifier.similarity.entities import EVENT_WORDS, MONTHS, Entities
 from classifier.similarity.places import PLACE_WORDS
 
-__all__ = ["audiences", "different_subjects", "stem"]
+__all__ = ["audiences", "built_alike", "different_subjects", "stem"]
 
 # Formats, channels and the actions asked of marketing (as ``scoring.content_words`` stems them).
 _DELIVERABLE_WORDS = """
@@ -47,13 +47,20 @@ _AUDIENCES = {
 }
 _AUDIENCE_OF = {word: audience for audience, words in _AUDIENCES.items() for word in words.split()}
 _LOWER_WORD = re.compile(r"[a-z]+")
-# Boards that are places to post, not people to speak to.
-_NOT_A_BOARD = re.compile(r"\b(?:jobs?|message|bulletin|notice|mood|story|white|key|sound|dash|on)[ -]?boards?\b")
+# Boards that are places to post, not people to speak to; and an advisory board, the customers or partners on it.
+_NOT_A_BOARD = re.compile(r"\b(?:jobs?|message|bulletin|notice|mood|story|white|key|sound|dash|on|advisory)"
+                          r"[ -]?boards?\b")
+
+
+# Customers as what the work shows, not whom it speaks to: a customer story is a case study.
+_ABOUT_CUSTOMERS = re.compile(r"\bcustomers?(?:['\u2019]s?)?[ -](?:stor(?:y|ies)|case stud(?:y|ies)|logos?|quotes?"
+                              r"|references?|testimonials?|success|proof|wins?|examples?|videos?|spotlights?)\b")
 
 
 def audiences(text: str) -> frozenset[str]:
-    """The audiences a request's text names."""
-    words = (stem(w) for w in _LOWER_WORD.findall(_NOT_A_BOARD.sub(" ", text.lower())))
+    """The audiences a request's text names (its own words: ``lexicon`` would rewrite "customer newsletter")."""
+    text = _ABOUT_CUSTOMERS.sub(" ", _NOT_A_BOARD.sub(" ", text.lower()))
+    words = (stem(w) for w in _LOWER_WORD.findall(text))
     return frozenset(_AUDIENCE_OF[w] for w in words if w in _AUDIENCE_OF)
 
 
@@ -67,12 +74,15 @@ def _subject(title: frozenset[str], entities: Entities) -> frozenset[str]:
     return frozenset(w for w in title if w not in _ASIDE and w not in named)
 
 
+def built_alike(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Two texts of one mould: at least half the words of the longer are the other's too."""
+    return bool(a and b) and len(a & b) >= max(len(a), len(b)) / 2
+
+
 def different_subjects(a_title: frozenset[str], a_words: frozenset[str], a_entities: Entities,
                        b_title: frozenset[str], b_words: frozenset[str], b_entities: Entities) -> bool:
     """Titles built alike whose subjects differ: each keeps a subject word the other request never uses.
     ``*_title`` and ``*_words`` are the content words of a title and of the whole request."""
-    if not a_title or not b_title:
-        return False
-    if len(a_title & b_title) < max(len(a_title), len(b_title)) / 2:
+    if not built_alike(a_title, b_title):
         return False
     return bool(_subject(a_title, a_entities) - b_words) and bool(_subject(b_title, b_entities) - a_words)
