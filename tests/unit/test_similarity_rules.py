@@ -154,10 +154,8 @@ def test_a_cities_other_names_are_the_city() -> None:
     assert "ho chi minh city" in compare(saigon, hcmc, cosine=0.7).shared_terms
 
 
-def test_descriptions_of_one_mould_naming_different_things_are_two_pieces_of_work() -> None:
+def test_descriptions_of_one_mould_count_only_when_each_names_what_the_other_does_not() -> None:
     probe = profiled("Retargeting ads", "Display retargeting for visitors to the Larchmont product page.")
-    trace = profiled("Retargeting ads", "Display retargeting for visitors to the Quenby product page.")
-    assert compare(probe, trace, cosine=0.9).conflicts == ("detail",)
     # Descriptions written apart do not count, nor one naming what the other leaves unnamed.
     other = profiled("Retargeting ads", "Ads that follow people who looked at Quenby, on the display network.")
     assert "detail" not in compare(probe, other, cosine=0.9).conflicts
@@ -174,6 +172,15 @@ def test_descriptions_of_one_mould_naming_different_things_are_two_pieces_of_wor
      ("Translate the Keel datasheet into Danish", "For resellers."), "language"),
     (("Board deck for the Q1 review", "Results so far."), ("Board deck for the Q2 review", "Results so far."),
      "quarter"),
+    # One title over descriptions of one mould, each naming what the other never names.
+    (("Retargeting ads", "Display retargeting for visitors to the Larchmont product page."),
+     ("Retargeting ads", "Display retargeting for visitors to the Quenby product page."), "detail"),
+    # The customers and the partners on an advisory board; whom a newsletter speaks to, read before the lexicon
+    # writes "customer newsletter" its own way.
+    (("Advisory board deck", "For the September customer advisory board: roadmap."),
+     ("Advisory board deck", "For the September partner advisory board: margins."), "audience"),
+    (("July newsletter", "Monthly customer newsletter: product tips and events."),
+     ("July newsletter", "Monthly partner newsletter: reseller incentives."), "audience"),
 ])
 def test_conflicting_specific_entities_veto(a: tuple[str, str], b: tuple[str, str], conflict: str) -> None:
     result = compare(profiled(*a), profiled(*b), cosine=0.95)
@@ -252,16 +259,9 @@ def test_the_board_is_an_audience_and_a_job_board_is_not() -> None:
     assert audiences("Post the role on job boards and the jobs-board of the alumni site") == set()
     # An advisory board is the customers or partners on it, not the company's board.
     assert audiences("Deck for the customer advisory board") == {"customers"}
-    customers = profiled("Advisory board deck", "For the September customer advisory board: roadmap.")
-    partners = profiled("Advisory board deck", "For the September partner advisory board: margins.")
-    assert "audience" in compare(customers, partners, cosine=0.9).conflicts
 
 
-def test_audiences_are_read_in_the_requests_own_words_and_a_customer_story_is_none() -> None:
-    # The lexicon writes some phrases one way; whom a newsletter speaks to is read before it does.
-    customer = profiled("July newsletter", "Monthly customer newsletter: product tips and events.")
-    partner = profiled("July newsletter", "Monthly partner newsletter: reseller incentives.")
-    assert "audience" in compare(customer, partner, cosine=0.9).conflicts
+def test_a_customer_story_names_no_audience() -> None:
     assert audiences("Customer story: their housekeeping teams on the app") == set()
     assert audiences("A customer's video testimonial and customer logos") == set()
 

@@ -113,10 +113,9 @@ def _entity_overlap(a: Entities, b: Entities) -> tuple[list[str], list[str], boo
     same_subject = bool(a.key_names & b.names or b.key_names & a.names)
     # Each title names someone the other request never names (the Zambezi and the Orinoco press release,
     # both about the same product): two pieces of work, whatever else they share. A name is known by its
-    # first word: "Castellan" and "Castellan Insurance" are one account.
-    # So do two firms named anywhere, each only by one request ("ads for the Q2 proposal" to Halyard Beverages,
-    # the same to Ballast Building Supply).
-    # A name one request writes by its initials is no other name: "CRB" and "Cobalt Ridge Bank".
+    # first word ("Castellan" and "Castellan Insurance" are one account) and by its initials ("CRB" and
+    # "Cobalt Ridge Bank"). So are two firms named anywhere, each by one request alone ("ads for the Q2
+    # proposal" to Halyard Beverages, the same to Ballast Building Supply).
     if ((a.key_heads - b.names - b.initials and b.key_heads - a.names - a.initials)
             or (a.firms - b.names and b.firms - a.names)):
         conflicts.append("account")
