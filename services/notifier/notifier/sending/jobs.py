@@ -184,9 +184,13 @@ class NotificationJob:
             claim.stale(status)
             return False
         # Side by side: the record on the notifier's topic and the public event share the broker's round trips.
-        await asyncio.gather(on_the_log(self._log.announce(draft.id), f"notification {draft.id}"),
-                             self._deliver(outcome, announced, draft.id))
+        await asyncio.gather(self._announce(draft.id), self._deliver(outcome, announced, draft.id))
         return True
+
+    async def _announce(self, notification_id: str) -> None:
+        # Its own coroutine, so that a gather cancelled before it starts (the notifier stopping) leaves no
+        # announcement made and never awaited.
+        await on_the_log(self._log.announce(notification_id), f"notification {notification_id}")
 
     async def _deliver(self, outcome: str, announced: Sequence[CloudEvent], notification_id: str) -> None:
         try:
