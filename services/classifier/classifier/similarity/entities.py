@@ -9,11 +9,10 @@ kept named-entity model small enough to load in every classifier process exists 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 
-from classifier.similarity.places import PLACE_WORDS, PLACES, WORLD_ALIASES, WORLD_PLACES, place_chain
+from classifier.similarity.places import PLACE_WORDS, places_in, plain
 
 __all__ = ["Entities", "extract"]
 
@@ -131,7 +130,7 @@ _FIRM = re.compile(r"\b([A-Z][\w-]+)(?=\s+(?:" + "|".join(w.capitalize() for w i
 
 def _firm_heads(text: str) -> set[str]:
     """Capitalised words right before a firm's word: "kilimanjaro" of "Kilimanjaro Freight"."""
-    return {_plain(m.group(1)).lower() for m in _FIRM.finditer(text)}
+    return {plain(m.group(1)).lower() for m in _FIRM.finditer(text)}
 
 
 def _names(text: str, whole: str, firms: set[str]) -> tuple[set[str], set[str], set[tuple[str, str]]]:
@@ -148,7 +147,7 @@ def _names(text: str, whole: str, firms: set[str]) -> tuple[set[str], set[str], 
     for match in _WORD.finditer(text):
         word = re.split("['\u2019]", match.group())[0].strip(".-")
         lower = word.lower()
-        place = _plain(lower) in PLACE_WORDS and _plain(lower) not in firms
+        place = plain(lower) in PLACE_WORDS and plain(lower) not in firms
         if not word[:1].isupper() or lower in GENERIC or place or len(lower) < 2:
             run_end, opener = -1, None
             continue
@@ -186,35 +185,6 @@ def _names(text: str, whole: str, firms: set[str]) -> tuple[set[str], set[str], 
 
 
 _RUN = re.compile(r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)+")  # two or more capitalised words
-_CAPITALISED_RUN = re.compile(r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
-
-
-def _plain(text: str) -> str:
-    """``text`` without its accents: "Bogotá" as the gazetteer spells it."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
-def _capitalised_places(plain: str) -> set[str]:
-    """The gazetteer's world cities, their other names and regions among the runs of capitalised words ("Izmir",
-    "Cluj-Napoca", "Firenze", "Silesia")."""
-    found = set()
-    for run in _CAPITALISED_RUN.findall(plain):
-        words = run.replace("-", " ").lower().split()
-        found |= {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(i + 4, len(words) + 1))
-                  if " ".join(words[i:j]) in WORLD_PLACES or " ".join(words[i:j]) in WORLD_ALIASES}
-    return found
-
-
-def _places(text: str, firms: set[str]) -> tuple[tuple[str, ...], ...]:
-    plain = _plain(text)
-    lower = " " + re.sub(r"[^a-z0-9 ]", " ", plain.lower()) + " "
-    found = {name for name in PLACES if f" {name} " in lower} | _capitalised_places(plain)
-    found -= firms  # "Kilimanjaro Freight" is an account
-    # "new york" holds "york": keep only the longest place a span names.
-    found = {n for n in found if not any(n != m and f" {n} " in f" {m} " for m in found)}
-    return tuple(sorted(place_chain(n) for n in found))
-
-
 def _days(text: str) -> frozenset[str]:
     """Dates with a day: "10 March", "March 10th", "2027-03-10"."""
     found = {(MONTHS[m.group(2).lower()[:3]], int(m.group(1))) for m in _DAY_MONTH.finditer(text)}
@@ -249,6 +219,6 @@ def extract(title: str, description: str) -> Entities:
                     firms=frozenset(firms - GENERIC), events=frozenset(events),
                     initials=frozenset("".join(w[0] for w in run.split()).lower() for run in _RUN.findall(text)),
                     months=frozenset(months),
-                    quarters=quarters, years=frozenset(_YEAR.findall(text)), places=_places(text, firms),
+                    quarters=quarters, years=frozenset(_YEAR.findall(text)), places=places_in(text, firms),
                     versions=frozenset(re.sub(r"(\.0)+$", "", v) for v in versions), days=_days(text),
                     languages=frozenset(w for w in words if w in LANGUAGES))

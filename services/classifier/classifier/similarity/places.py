@@ -6,15 +6,20 @@ regions marketing sells by (DACH, the Nordics, EMEA); it is read in any case ("l
 adds the world's states and provinces with their country, its other large cities with their region, and
 the larger cities' other names ("Firenze", "Den Haag"; GeoNames, written by scripts/make_cities.py); those
 are read only when the request capitalises them ("Izmir", "Silesia"), since some are words too.
+``places_in`` reads them in a request's text.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
+from collections.abc import Set
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HAND_MADE", "HAND_MADE_CITIES", "PLACES", "PLACE_WORDS", "WORLD_ALIASES", "WORLD_PLACES", "place_chain"]
+__all__ = ["HAND_MADE_CITIES", "PLACES", "PLACE_WORDS", "WORLD_ALIASES", "WORLD_PLACES", "place_chain", "places_in",
+           "plain"]
 
 _REGIONS = {
     "europe": "emea", "middle east": "emea", "africa": "emea", "asia": "apac", "oceania": "apac",
@@ -98,7 +103,6 @@ _CITIES = {
 }
 _PARENT = {**_REGIONS, **_COUNTRIES, **_CITIES}
 PLACES = frozenset(_PARENT) | frozenset(_ALIASES)
-HAND_MADE = PLACES
 HAND_MADE_CITIES = frozenset(_CITIES)
 _WORLD: dict[str, Any] = {"regions": {}, "cities": {}, "common_words": [], "aliases": {}}  # while written anew
 _WORLD |= json.loads(Path(__file__).with_name("cities.json").read_text())
@@ -127,3 +131,34 @@ def place_chain(name: str) -> tuple[str, ...]:
     while (parent := _CONTAINED_IN.get(chain[-1])) and parent not in chain:  # Djibouti lies in Djibouti
         chain.append(parent)
     return tuple(chain)
+
+
+_CAPITALISED_RUN = re.compile(r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
+
+
+def plain(text: str) -> str:
+    """``text`` without its accents: "Bogotá" as the gazetteer spells it."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _capitalised_places(text: str) -> set[str]:
+    """The gazetteer's world cities, their other names and regions among the runs of capitalised words ("Izmir",
+    "Cluj-Napoca", "Firenze", "Silesia")."""
+    found = set()
+    for run in _CAPITALISED_RUN.findall(text):
+        words = run.replace("-", " ").lower().split()
+        found |= {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(i + 4, len(words) + 1))
+                  if " ".join(words[i:j]) in WORLD_PLACES or " ".join(words[i:j]) in WORLD_ALIASES}
+    return found
+
+
+def places_in(text: str, firms: Set[str] = frozenset()) -> tuple[tuple[str, ...], ...]:
+    """The places a request's text names, each with what contains it; none of ``firms`` ("kilimanjaro" of
+    "Kilimanjaro Freight", the first words of firms' names), which are accounts."""
+    plain_text = plain(text)
+    lower = " " + re.sub(r"[^a-z0-9 ]", " ", plain_text.lower()) + " "
+    found = {name for name in PLACES if f" {name} " in lower} | _capitalised_places(plain_text)
+    found -= firms
+    # "new york" holds "york": keep only the longest place a span names.
+    found = {n for n in found if not any(n != m and f" {n} " in f" {m} " for m in found)}
+    return tuple(sorted(place_chain(n) for n in found))

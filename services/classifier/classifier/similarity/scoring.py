@@ -94,8 +94,9 @@ def _places_meet(a: Entities, b: Entities) -> list[str]:
     """The most specific places of ``a`` and ``b`` where one lies in the other (lisbon, portugal), as
     "lisbon" or "lisbon~portugal"."""
     met = set()
+    theirs = b.specific_places()
     for pa in a.specific_places():
-        for pb in b.specific_places():
+        for pb in theirs:
             if pa[0] in pb or pb[0] in pa:
                 met.add(pa[0] if pa[0] == pb[0] else "~".join(sorted((pa[0], pb[0]), key=len)))
     return sorted(met)
