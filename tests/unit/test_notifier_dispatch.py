@@ -19,7 +19,7 @@ from notifier.sending.dispatch import Dispatcher, Job
 from notifier.sending.jobs import NotificationJob, RetryPolicy
 from notifier.sending.recipients import Recipients
 from notifier.sending.schedule import Claim, Schedule
-from notifier.store import NotificationLog
+from notifier.store import Found, NotificationLog
 from shared.messaging import EventPublisher
 from shared.outbox import Outcomes
 
@@ -183,8 +183,8 @@ async def test_the_dispatcher_stops_even_when_a_client_swallows_its_cancellation
 
 
 class FakeLog:
-    async def draft(self, notification_id: str) -> tuple[Draft, str, int]:
-        return DRAFT, "pending", 0
+    async def draft(self, notification_id: str) -> Found:
+        return Found(DRAFT, "pending", 0, None)
 
     async def withdrawn(self, request_id: str) -> bool:
         return False

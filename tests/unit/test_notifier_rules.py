@@ -14,6 +14,7 @@ from notifier.domain import (
     subscribed,
     told_first,
     unknown_event_types,
+    update_due,
     webhook_verdict,
 )
 from notifier.messages import Composer
@@ -156,3 +157,28 @@ def test_a_paused_card_waiting_in_the_backlog_is_not_announced_as_new_backlog_wo
     paused = samples()["request.backlogged"].model_copy(update={"paused": True}).model_dump(mode="json")
     assert notices_for("request.backlogged", paused, TEAM) == []
     assert notices_for("request.backlogged", data("request.backlogged"), TEAM) != []
+
+
+def test_an_update_waits_for_the_window_since_the_last_one_unless_another_notice_came_between() -> None:
+    hour = 3600.0
+    assert update_due(1000.0, last_sent=0.0, reset_at=0.0, window_s=hour) == 1000.0  # the first: at once
+    assert update_due(1000.0, last_sent=900.0, reset_at=0.0, window_s=hour) == 900.0 + hour
+    assert update_due(1000.0, last_sent=900.0, reset_at=950.0, window_s=hour) == 1000.0  # a commitment came
+    assert update_due(9000.0, last_sent=900.0, reset_at=0.0, window_s=hour) == 9000.0  # the window is over
+    assert update_due(1000.0, last_sent=900.0, reset_at=0.0, window_s=0.0) == 1000.0  # coalescing off
+
+
+def test_a_requesters_notices_about_their_request_share_a_thread_and_only_moved_starts_are_updates() -> None:
+    composer = Composer(Templates(), TEAM, channels=DEFAULT_CHANNELS, slack_channel=None, team_name="Team")
+    by_type = {t: composer.drafts(event(samples()[t])) for t in
+               ("request.backlogged", "request.forecast_slipped", "request.scheduled", "request.done",
+                "request.conflict_detected")}
+    threads = {d.thread for t in ("request.backlogged", "request.forecast_slipped", "request.scheduled",
+                                  "request.done") for d in by_type[t]}
+    assert len(threads) == 1 and None not in threads  # r-1, Dave, email
+    assert [d.update for d in by_type["request.backlogged"]] == [True]
+    assert [d.update for d in by_type["request.forecast_slipped"]] == [True]
+    assert [d.update for d in by_type["request.scheduled"]] == [False]
+    # Stakeholders and ops are told of a collision at once, outside any requester's thread.
+    assert {(d.audience, d.thread, d.update) for d in by_type["request.conflict_detected"]} == {
+        ("stakeholders", None, False), ("ops", None, False)}

@@ -96,7 +96,8 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     runtime = build_runtime(NAME, settings)
     redis, topics = runtime.redis, runtime.topics
     journal = Journal(redis, runtime.publisher, source=f"/{NAME}")
-    notifications, deliveries = NotificationLog(redis, journal), DeliveryLog(redis, journal)
+    notifications = NotificationLog(redis, journal, update_window_s=settings.update_window_s)
+    deliveries = DeliveryLog(redis, journal)
     subscriptions, schedule = SubscriptionStore(redis, journal, Sealer(settings.secrets_key)), Schedule(redis)
     dispatcher = _dispatcher(settings, runtime, notifications, deliveries, subscriptions, schedule)
     runtime.metrics.watch("schedule", schedule_gauges(redis))

@@ -66,6 +66,9 @@ class NotifierSettings(ServiceSettings):
     recipient_domains: list[str] = Field(default_factory=list)
     # At most this many emails to one person in any hour; the team's own addresses are not counted.
     recipient_limit_per_hour: int = Field(default=30, ge=1)
+    # A requester hears that their request's expected start moved (a backlog notice again, a slipped
+    # forecast) at most once in this long, the latest news replacing what still waits; 0: each at once.
+    update_window_s: float = Field(default=3600.0, ge=0)
 
     @property
     def allowed_recipient_domains(self) -> frozenset[str]:

@@ -22,6 +22,7 @@ __all__ = [
     "Message",
     "Notice",
     "Team",
+    "UPDATES",
     "WILDCARD",
     "allowed_domains",
     "escalation_released",
@@ -32,6 +33,7 @@ __all__ = [
     "silenced_by_withdrawal",
     "subscribed",
     "told_first",
+    "update_due",
     "unknown_event_types",
     "webhook_verdict",
 ]
@@ -140,6 +142,21 @@ def told_first(event_type: str) -> Audience | None:
     """The audience whose notices must go out before anyone else hears of the event: escalations reach
     the heat-shield manager first."""
     return "heat_shield" if event_type == "request.tradeoff_required" else None
+
+
+# What only moves a request's expected start: a requester hears of it at most once per window
+# (``NOTIFIER_UPDATE_WINDOW_S``), the latest news replacing what still waits (``notifier.store``). At the
+# pace of a busy backlog every arrival ahead of a request moves it, and a person told each time would have
+# their hourly allowance (``NOTIFIER_RECIPIENT_LIMIT_PER_HOUR``) spent before their commitment is announced.
+UPDATES = frozenset({"request.backlogged", "request.forecast_slipped"})
+
+
+def update_due(now: float, *, last_sent: float, reset_at: float, window_s: float) -> float:
+    """When an update is due: at once, unless an update of its thread was sent within the window and no
+    other notice of the thread (a commitment, a start...) was recorded since; then at the window's end."""
+    if window_s <= 0 or last_sent <= reset_at:
+        return now
+    return max(now, last_sent + window_s)
 
 
 def escalation_released(first: Sequence[str | None], *, now: float, hold_until: float) -> bool:

@@ -27,6 +27,11 @@ class Draft:
     # The requester's signed link to their request, added to the email as it is sent. Kept apart from
     # ``text``, which is published (notification.sent, GET /v1/notifications) where others read it.
     follow: str | None = None
+    # A requester's notices about one request on one channel (``notifier.store``: updates coalesce there).
+    thread: str | None = None
+    # An update (the expected start moved): at most one per thread per window, the latest replacing any
+    # still waiting. Other notices of the thread (commitment, start, completion...) go at once.
+    update: bool = False
 
     def sent_text(self) -> str:
         """What goes out on the channel: the text, and the signed link under it."""

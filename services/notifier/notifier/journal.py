@@ -137,6 +137,7 @@ class NoticeRecorded(Recorded):
     hold_until: str
     detail: str
     sent_at: str | None = None
+    superseded_by: str | None = None  # a later notice of its thread replaced it (``notifier.store``)
 
     def record_id(self) -> str:
         return self.notification_id

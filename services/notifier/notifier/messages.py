@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from notifier.domain import Audience, Channel, Message, Notice, Team, route, told_first
+from notifier.domain import UPDATES, Audience, Channel, Message, Notice, Team, route, told_first
 from notifier.drafts import Draft
 from notifier.reuse import pair_context, told_about
 from notifier.templates import Templates
@@ -74,12 +74,16 @@ class Composer:
             # Signed for the person emailed: never posted to the shared Slack channel (it would open nothing).
             follow = (self._links.follow(request_id, message.recipient)
                       if self._links and request_id and message.channel == "email" else None)
+            # A requester's notices about their own request make one thread per channel, where updates coalesce.
+            thread = (derived_id("thread", request_id, message.recipient, message.channel)
+                      if notice.audience == "requester" and request_id else None)
             drafts.append(Draft(
                 id=derived_id(notice.about or event.id, message.recipient, message.channel),
                 subject=event.subject, request_id=event.data.get("request_id"), about_event_id=event.id,
                 about_event_type=event.type, audience=notice.audience, recipient=message.recipient,
                 channel=message.channel, title=rendered.subject,
-                text=rendered.slack if message.channel == "slack" else rendered.text, follow=follow or None))
+                text=rendered.slack if message.channel == "slack" else rendered.text, follow=follow or None,
+                thread=thread, update=thread is not None and event.type in UPDATES))
         return _in_order(drafts, told_first(event.type))
 
     def context(self, event: CloudEvent, message: Message) -> dict[str, Any]:

@@ -40,7 +40,8 @@ class SendCounter:
                               "later; refused: no later attempt can do better; skipped: channel not configured)",
                               ["channel", "outcome"], registry=metrics.registry)
         self._kept_back = Counter("notifier_kept_back", "Notices the policy kept back, no send tried, by channel "
-                                  "and reason (withdrawn: the request was; refused: recipient outside the "
+                                  "and reason (withdrawn: the request was; superseded: a later update about the "
+                                  "request replaced it; refused: recipient outside the "
                                   "allowed domains; throttled: the recipient's hour was full)",
                                   ["channel", "reason"], registry=metrics.registry)
         for channel in ("email", "slack"):

@@ -10,6 +10,13 @@ A notice told after others (``after``: an escalation's requester and ops, behind
 manager) is due at its hold's end; the first-told notice, once finished, makes the ones it holds
 (``releases``) due at once, in the same transaction that finishes it.
 
+A requester's notices about one request on one channel are a thread (``Draft.thread``). Its updates (the
+expected start moved: ``notifier.domain.UPDATES``) coalesce: the first goes at once, one within the window
+after the last one sent waits for the window's end, and a newer notice of the thread replaces whatever
+update still waits (``superseded_by``: the dispatcher finishes it as not sent). Any other notice of the
+thread goes at once and opens the window again (``reset_at``). The thread's hash keeps ``last_sent`` and
+``reset_at``, its set the update waiting; a rebuild puts both back from the notices (``restore``).
+
 Each change of a record bumps its revision and marks it unpublished: the journal (``notifier.journal``)
 mirrors it to the log, and a rebuild puts it back (``restore``), pending ones due again.
 """
@@ -18,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
@@ -27,37 +34,91 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from notifier.domain import update_due
 from notifier.drafts import Draft, parse_draft
 from notifier.journal import UNPUBLISHED, Journal, NoticeRecorded, member
 from notifier.sending.schedule import DUE, TRACES, Claim, Schedule, job
 from shared.batches import trace_of
 
-__all__ = ["Draft", "NotificationLog"]
+__all__ = ["SUPERSEDED", "UPDATE_DETAIL", "Draft", "Found", "NotificationLog"]
 
 KIND = "notification"
+_RECORD_TRIES = 5
 WITHDRAWN_TTL_S = 400 * 24 * 3600
 
-# KEYS: the schedule, the unpublished set, then record and index per draft. ARGV: created_at, then per
-# draft its id, body, due score, due time and detail.
+# KEYS: the schedule, the unpublished set, then per draft its record, index, thread and thread's waiting set
+# (the record's own key twice when it has no thread). ARGV: created_at, now, then per draft its id, body, due
+# score, due time, detail, and its thread's mode ("", "update" or "other") with the thread's last_sent and
+# reset_at as they were read when its due time was worked out. Answers how many were new, or -1 when a
+# thread changed since it was read (``record`` reads it again).
 _RECORD_ONCE = """
+for i = 1, (#KEYS - 2) / 4 do
+  local thread, a = KEYS[4 * i + 1], 3 + 8 * (i - 1)
+  if ARGV[a + 5] == 'update' and redis.call('EXISTS', KEYS[4 * i - 1]) == 0 and
+     ((redis.call('HGET', thread, 'last_sent') or '') ~= ARGV[a + 6] or
+      (redis.call('HGET', thread, 'reset_at') or '') ~= ARGV[a + 7]) then
+    return -1
+  end
+end
 local created = 0
-for i = 1, (#KEYS - 2) / 2 do
-  local record, index = KEYS[2 * i + 1], KEYS[2 * i + 2]
-  local a = 2 + 5 * (i - 1)
-  local id, body = ARGV[a], ARGV[a + 1]
+for i = 1, (#KEYS - 2) / 4 do
+  local record, index, thread, waiting = KEYS[4 * i - 1], KEYS[4 * i], KEYS[4 * i + 1], KEYS[4 * i + 2]
+  local a = 3 + 8 * (i - 1)
+  local id, body, mode = ARGV[a], ARGV[a + 1], ARGV[a + 5]
   if redis.call('HSETNX', record, 'body', body) == 1 then
     redis.call('HSET', record, 'status', 'pending', 'attempts', 0, 'failures', 0, 'created_at', ARGV[1],
                'next_attempt_at', ARGV[a + 3], 'hold_until', ARGV[a + 2], 'detail', ARGV[a + 4], 'rev', 1)
     redis.call('ZADD', KEYS[1], ARGV[a + 2], 'notification:' .. id)
     redis.call('SADD', KEYS[2], 'notification:' .. id)
     created = created + 1
+    if mode ~= '' then
+      -- What still waits in the thread is replaced: due now, the dispatcher finishes it as not sent
+      -- (unless an attempt at it is under way: then it goes, and this one after the window).
+      for _, old in ipairs(redis.call('SMEMBERS', waiting)) do
+        local key, member = 'notification:' .. old, 'notifier:notification:' .. old
+        if redis.call('HGET', member, 'status') == 'pending' then
+          redis.call('HSET', member, 'superseded_by', id)
+          redis.call('HINCRBY', member, 'rev', 1)
+          redis.call('SADD', KEYS[2], key)
+          if redis.call('EXISTS', 'notifier:lease:' .. key) == 0 then
+            redis.call('ZADD', KEYS[1], 'XX', 'LT', ARGV[2], key)
+          end
+        end
+      end
+      redis.call('DEL', waiting)
+      if mode == 'update' then
+        redis.call('SADD', waiting, id)
+      elseif tonumber(ARGV[2]) > tonumber(redis.call('HGET', thread, 'reset_at') or '0') then
+        redis.call('HSET', thread, 'reset_at', ARGV[2])
+      end
+    end
   end
   redis.call('SADD', index, id)
 end
 return created
 """
+# KEYS: a thread. ARGV: a field, an epoch: the field becomes the epoch if that is later than what it holds.
+_LATEST = """
+if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return 0
+"""
 HOLD_DETAIL = "waits for the heat-shield manager's notice"
+UPDATE_DETAIL = ("an update: waits for the end of the window since the last one (NOTIFIER_UPDATE_WINDOW_S); "
+                 "a later update replaces it")
+SUPERSEDED = "not sent: a later notice about this request replaced it"
 Released = Callable[[list[str | None], float], bool]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A notice as the dispatcher reads it."""
+
+    draft: Draft
+    status: str
+    failures: int
+    superseded_by: str | None
 
 
 def _record_key(notification_id: str) -> str:
@@ -66,6 +127,14 @@ def _record_key(notification_id: str) -> str:
 
 def _index_key(subject: str) -> str:
     return f"notifier:notifications:{subject}"
+
+
+def _thread_key(thread: str) -> str:
+    return f"notifier:thread:{thread}"
+
+
+def _waiting_key(thread: str) -> str:
+    return f"notifier:thread:{thread}:waiting"
 
 
 def _withdrawn_key(request_id: str) -> str:
@@ -77,24 +146,56 @@ def _iso(epoch: float) -> str:
 
 
 class NotificationLog:
-    def __init__(self, redis: Redis, journal: Journal | None = None) -> None:
+    def __init__(self, redis: Redis, journal: Journal | None = None, *, update_window_s: float = 0.0) -> None:
         self._redis = redis
         self._journal = journal
+        self._update_window_s = update_window_s
         if journal is not None:
             journal.track(KIND, self)
 
     async def record(self, drafts: Sequence[Draft], *, now: float, created_at: str, hold_s: float = 0.0) -> int:
         """Record the drafts not seen before and make them due now (those told after others: at the latest
-        ``hold_s`` from now); answers how many were new."""
+        ``hold_s`` from now; an update: at the end of its thread's window); answers how many were new."""
         if not drafts:
             return 0
+        for _ in range(_RECORD_TRIES):
+            created = await self._record(drafts, now=now, created_at=created_at, hold_s=hold_s)
+            if created >= 0:
+                return created
+        raise WatchError(f"the threads of {len(drafts)} notice(s) kept changing while they were recorded")
+
+    async def _record(self, drafts: Sequence[Draft], *, now: float, created_at: str, hold_s: float) -> int:
+        threads = sorted({d.thread for d in drafts if d.thread is not None and d.update})
+        seen: dict[str, tuple[str, str]] = {}
+        if threads:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for thread in threads:
+                    pipe.hmget(_thread_key(thread), "last_sent", "reset_at")
+                read = cast(list[list[str | None]], await pipe.execute())
+            seen = {t: (last or "", reset or "") for t, (last, reset) in zip(threads, read, strict=True)}
         keys = [DUE, UNPUBLISHED]
-        args: list[Any] = [created_at]
+        args: list[Any] = [created_at, now]
+        reset_here: set[str] = set()
         for draft in drafts:
-            due = now + hold_s if draft.after else now
-            keys += [_record_key(draft.id), _index_key(draft.subject)]
-            args += [draft.id, json.dumps(asdict(draft)), due, _iso(due) if draft.after else created_at,
-                     HOLD_DETAIL if draft.after else ""]
+            due, due_at, detail = (now + hold_s, _iso(now + hold_s), HOLD_DETAIL) if draft.after else \
+                (now, created_at, "")
+            mode, (last, reset) = "", ("", "")
+            if draft.thread is not None:
+                mode = "update" if draft.update else "other"
+                last, reset = seen.get(draft.thread, ("", ""))
+                # A notice of the thread earlier in this run resets it as it is recorded, just before.
+                since = now if draft.thread in reset_here else float(reset or 0)
+                if draft.update and (held := update_due(now, last_sent=float(last or 0), reset_at=since,
+                                                        window_s=self._update_window_s)) > now:
+                    due, due_at, detail = held, _iso(held), UPDATE_DETAIL
+                if not draft.update:
+                    reset_here.add(draft.thread)
+                keys += [_record_key(draft.id), _index_key(draft.subject), _thread_key(draft.thread),
+                         _waiting_key(draft.thread)]
+            else:
+                keys += [_record_key(draft.id), _index_key(draft.subject), _record_key(draft.id),
+                         _record_key(draft.id)]
+            args += [draft.id, json.dumps(asdict(draft)), due, due_at, detail, mode, last, reset]
         # Each send continues the trace of the event that caused it: its trace is queued with its job, in
         # the same transaction, so the dispatcher never claims the job before the trace is there.
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -163,6 +264,10 @@ class NotificationLog:
         Schedule.drop(pipe, KIND, draft.id)
         if draft.releases:
             Schedule.due_now(pipe, KIND, draft.releases, now)
+        if draft.thread is not None:
+            pipe.srem(_waiting_key(draft.thread), draft.id)
+            if draft.update and status == "sent":
+                pipe.eval(_LATEST, 1, _thread_key(draft.thread), "last_sent", now)
 
     @staticmethod
     def retry(pipe: Pipeline, notification_id: str, *, due: float, due_at: str, failures: int, detail: str) -> None:
@@ -173,12 +278,13 @@ class NotificationLog:
         _changed(pipe, notification_id)
         Schedule.at(pipe, KIND, notification_id, due)
 
-    async def draft(self, notification_id: str) -> tuple[Draft, str, int] | None:
-        """The draft, its status and its failures in a row, for the dispatcher."""
+    async def draft(self, notification_id: str) -> Found | None:
+        """The draft, its status, its failures in a row and what replaced it, for the dispatcher."""
         raw = cast(dict[str, str], await self._redis.hgetall(_record_key(notification_id)))
         if not raw:
             return None
-        return parse_draft(raw["body"]), raw["status"], int(raw.get("failures") or 0)
+        return Found(parse_draft(raw["body"]), raw["status"], int(raw.get("failures") or 0),
+                     raw.get("superseded_by") or None)
 
 
     async def announce(self, *notification_ids: str, origins: Mapping[str, Context] | None = None) -> None:
@@ -208,13 +314,28 @@ class NotificationLog:
                 "failures": recorded.failures, "created_at": recorded.created_at,
                 "next_attempt_at": recorded.next_attempt_at, "hold_until": recorded.hold_until,
                 "detail": recorded.detail, "rev": recorded.revision,
-                **({"sent_at": recorded.sent_at} if recorded.sent_at else {})})
+                **({"sent_at": recorded.sent_at} if recorded.sent_at else {}),
+                **({"superseded_by": recorded.superseded_by} if recorded.superseded_by else {})})
             pipe.sadd(_index_key(draft.subject), draft.id)
+            if draft.thread is not None:  # the thread's state is the latest of its notices': any order will do
+                _restore_thread(pipe, draft, recorded)
             if recorded.status == "pending":
                 due = now if draft.after or not recorded.next_attempt_at else \
                     datetime.fromisoformat(recorded.next_attempt_at).timestamp()
                 pipe.zadd(DUE, {job(KIND, draft.id): due})
             await pipe.execute()
+
+
+def _restore_thread(pipe: Pipeline, draft: Draft, recorded: NoticeRecorded) -> None:
+    assert draft.thread is not None
+    if not draft.update:
+        created = datetime.fromisoformat(recorded.created_at).timestamp()
+        pipe.eval(_LATEST, 1, _thread_key(draft.thread), "reset_at", created)
+    elif recorded.status == "sent" and recorded.sent_at:
+        sent = datetime.fromisoformat(recorded.sent_at).timestamp()
+        pipe.eval(_LATEST, 1, _thread_key(draft.thread), "last_sent", sent)
+    elif recorded.status == "pending" and not recorded.superseded_by:
+        pipe.sadd(_waiting_key(draft.thread), draft.id)
 
 
 def _recorded(record_id: str, raw: dict[str, str]) -> NoticeRecorded | None:
@@ -225,7 +346,8 @@ def _recorded(record_id: str, raw: dict[str, str]) -> NoticeRecorded | None:
         status=cast(Any, raw["status"]), attempts=int(raw.get("attempts") or 0),
         failures=int(raw.get("failures") or 0), created_at=raw["created_at"],
         next_attempt_at=raw.get("next_attempt_at") or "", hold_until=raw.get("hold_until") or "0",
-        detail=raw.get("detail") or "", sent_at=raw.get("sent_at") or None)
+        detail=raw.get("detail") or "", sent_at=raw.get("sent_at") or None,
+        superseded_by=raw.get("superseded_by") or None)
 
 
 def _changed(pipe: Pipeline, notification_id: str) -> None:

@@ -1,7 +1,8 @@
 """One attempt at one claimed job, and what its outcome means for the record and the schedule.
 
     notification  email or Slack; sent (then ``notification.sent`` through the outbox), not sent
-                  (channel not configured, recipient refused or throttled, request withdrawn),
+                  (channel not configured, recipient refused or throttled, request withdrawn, a later
+                  notice of its thread replaced it),
                   held while the notices told first are not out, retried on the schedule, or
                   failed after the last retry
     delivery      a signed webhook (``notifier.sending.webhook_job``)
@@ -29,7 +30,7 @@ from notifier.drafts import Draft
 from notifier.sending.channels import Attempt, EmailChannel, SlackChannel
 from notifier.sending.recipients import Recipients
 from notifier.sending.schedule import Claim, Schedule
-from notifier.store import NotificationLog
+from notifier.store import SUPERSEDED, NotificationLog
 from shared.envelope import CloudEvent, envelope
 from shared.events import NotificationSent
 from shared.messaging import TRANSIENT, EventPublisher
@@ -64,12 +65,12 @@ async def on_the_log(announced: Awaitable[None], what: str) -> None:
 
 WITHDRAWN = "not sent: the request was withdrawn"
 # Why the policy keeps a notice back, in a word (``Recipients`` starts its answers with "refused:" or "throttled:").
-KEPT_BACK = ("withdrawn", "refused", "throttled")
+KEPT_BACK = ("withdrawn", "superseded", "refused", "throttled")
 
 
 def reason(why_not: str) -> str:
     """The policy's reason in a word, one of ``KEPT_BACK``, or "other" for a reason worded otherwise."""
-    word = "withdrawn" if why_not == WITHDRAWN else why_not.split(":", 1)[0]
+    word = {WITHDRAWN: "withdrawn", SUPERSEDED: "superseded"}.get(why_not) or why_not.split(":", 1)[0]
     return word if word in KEPT_BACK else "other"
 
 
@@ -91,11 +92,12 @@ class NotificationJob:
 
     async def __call__(self, claim: Claim) -> None:
         found = await self._log.draft(claim.id)
-        if found is None or found[1] != "pending":
+        if found is None or found.status != "pending":
             await self._schedule.forget(claim.kind, claim.id)
             return
-        draft, _, failures = found
-        if (why_not := await self._silenced(draft)) is None:
+        draft, failures = found.draft, found.failures
+        why_not = SUPERSEDED if found.superseded_by else await self._silenced(draft)
+        if why_not is None:
             if draft.after and not await self._released(claim, draft):
                 return  # due again when the notices told first are out, or at its hold's end
             why_not = await self._refused(draft)
@@ -131,10 +133,10 @@ class NotificationJob:
     async def failed(self, claim: Claim, error: str) -> None:
         """The attempt broke down (not for want of a channel): it counts as a failed attempt."""
         found = await self._log.draft(claim.id)
-        if found is None or found[1] != "pending":
+        if found is None or found.status != "pending":
             await self._schedule.forget(claim.kind, claim.id)
             return
-        draft, _, failures = found
+        draft, failures = found.draft, found.failures
         await self._failed(claim, draft, failures, Attempt(datetime.now(UTC), False, 0, error=error), final=False)
 
     async def _failed(self, claim: Claim, draft: Draft, failures: int, attempt: Attempt, *, final: bool) -> None:
