@@ -1,9 +1,11 @@
 """The figures of one run: vegeta's results joined with the watcher's sightings. Pure.
 
 Times are "submitted → X": from when vegeta sent the POST to the record timestamp of the first X
-about that request. A request is lost when it was accepted (202) and its decision or its
-requester's notice never appeared; duplicated when one event appeared twice (the same CloudEvents id)
-or one decision was told to its requester twice.
+about that request. Its requester's notice is the first one *sent* about its decision, or about a
+later change of its start that replaced that notice before it went (a notice kept back is announced
+on ``notification.sent`` too, as not sent: it tells nobody anything). A request is lost when it was
+accepted (202) and its decision or its requester's notice never appeared; duplicated when one event
+appeared twice (the same CloudEvents id) or one decision was told to its requester twice.
 """
 
 from __future__ import annotations
@@ -15,11 +17,20 @@ from dataclasses import dataclass
 
 from bench.load.vegeta import Result
 from bench.load.watch import Sighting
-from shared.events import NotificationSent, RequestBacklogged, RequestClassified, RequestScheduled, TradeoffRequired
+from shared.events import (
+    ForecastSlipped,
+    NotificationSent,
+    RequestBacklogged,
+    RequestClassified,
+    RequestScheduled,
+    TradeoffRequired,
+)
 
 __all__ = ["DECISIONS", "Door", "Percentiles", "Pipeline", "door", "outstanding", "pipeline"]
 
 DECISIONS = frozenset({RequestScheduled.event_type, RequestBacklogged.event_type, TradeoffRequired.event_type})
+# A decision, or a slipped forecast (a notice of which may replace the backlog notice still waiting).
+_WHERE_IT_STANDS = DECISIONS | {ForecastSlipped.event_type}
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,12 @@ def _is_requester_notice(s: Sighting) -> bool:
     return s.type == NotificationSent.event_type and s.audience == "requester" and s.about_type in DECISIONS
 
 
+def _told(s: Sighting) -> bool:
+    """A requester's notice of where their request stands that was sent."""
+    return (s.type == NotificationSent.event_type and s.audience == "requester" and s.status == "sent"
+            and s.about_type in _WHERE_IT_STANDS)
+
+
 def _firsts(sightings: Iterable[Sighting], ids: set[str]) -> tuple[dict[str, float], dict[str, float],
                                                                       dict[str, float]]:
     classified: dict[str, float] = {}
@@ -94,7 +111,7 @@ def _firsts(sightings: Iterable[Sighting], ids: set[str]) -> tuple[dict[str, flo
             into = classified
         elif s.type in DECISIONS:
             into = decided
-        elif _is_requester_notice(s):
+        elif _told(s):
             into = noticed
         else:
             continue

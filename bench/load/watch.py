@@ -32,6 +32,7 @@ class Sighting:
     about_id: str | None = None
     audience: str | None = None
     status: str | None = None
+    detail: str | None = None
 
 
 def _sighting(key: bytes | None, value: bytes, headers: dict[str, bytes], timestamp_ms: int) -> Sighting | None:
@@ -45,7 +46,7 @@ def _sighting(key: bytes | None, value: bytes, headers: dict[str, bytes], timest
         return None
     return Sighting(request_id=request_id, type=etype, event_id=event_id, at=timestamp_ms / 1000,
                     about_type=data.get("about_event_type"), about_id=data.get("about_event_id"),
-                    audience=data.get("audience"), status=data.get("status"))
+                    audience=data.get("audience"), status=data.get("status"), detail=data.get("detail"))
 
 
 @dataclass

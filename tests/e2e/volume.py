@@ -23,7 +23,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bench.load.figures import DECISIONS, Door, Percentiles, Pipeline, outstanding
 from bench.load.vegeta import Result
 from bench.load.watch import Sighting, Watcher
-from shared.events import NotificationSent, RequestBacklogged, RequestClassified, RequestScheduled
+from notifier.store import SUPERSEDED
+from shared.events import ForecastSlipped, NotificationSent, RequestBacklogged, RequestClassified, RequestScheduled
 from shared.kafka_auth import KafkaAuth
 
 __all__ = ["Sent", "VolumeSettings", "Verdict", "drain", "judge", "progress", "send_open_loop", "summary"]
@@ -160,13 +161,18 @@ class Verdict:
         return found
 
 
+# What may replace a decision's notice before it goes: another decision, or a slipped forecast.
+_LATER_NEWS = DECISIONS | {ForecastSlipped.event_type}
+
+
 def _is_requester_notice(s: Sighting) -> bool:
     return s.type == NotificationSent.event_type and s.audience == "requester"
 
 
 def judge(ids: set[str], sightings: Sequence[Sighting]) -> Verdict:
     """Each request classified once, first decided scheduled or backlogged, its requester told of that
-    decision once (one ``notification.sent``, whatever record repeats), and that notice sent."""
+    decision once (one ``notification.sent``, whatever record repeats), and that notice sent, or replaced
+    before it went by a later notice about the request (its start moved again) that was sent."""
     mine = [s for s in sightings if s.request_id in ids]
     classified = Counter(r for r, _ in {(s.request_id, s.event_id) for s in mine
                                         if s.type == RequestClassified.event_type})
@@ -175,16 +181,20 @@ def judge(ids: set[str], sightings: Sequence[Sighting]) -> Verdict:
         if s.type in DECISIONS and (s.request_id not in first or s.at < first[s.request_id].at):
             first[s.request_id] = s
     notices: dict[str, dict[str, Sighting]] = {}
+    sent_later: set[str] = set()
     for s in mine:
         decision = first.get(s.request_id)
         if decision is not None and _is_requester_notice(s) and s.about_id == decision.event_id:
             notices.setdefault(s.request_id, {})[s.event_id] = s
+        elif _is_requester_notice(s) and s.status == "sent" and s.about_type in _LATER_NEWS:
+            sent_later.add(s.request_id)
     return Verdict(
         classified={i: classified[i] for i in sorted(ids) if classified[i] != 1},
         first_decision={i: first[i].type if i in first else "none" for i in sorted(ids)
                         if i not in first or first[i].type not in FIRST_DECISIONS},
         told={i: len(notices.get(i, {})) for i in sorted(ids) if len(notices.get(i, {})) != 1},
-        not_sent={i: str(s.status) for i, told in notices.items() for s in told.values() if s.status != "sent"},
+        not_sent={i: f"{s.status}: {s.detail}" for i, told in notices.items() for s in told.values()
+                  if s.status != "sent" and not (s.detail == SUPERSEDED and i in sent_later)},
     )
 
 
