@@ -364,4 +364,5 @@ def _public(raw: dict[str, str]) -> dict[str, Any]:
         "text": body["text"], "status": raw["status"], "created_at": raw["created_at"],
         "sent_at": raw.get("sent_at") or None, "attempts": int(raw.get("attempts") or 0),
         "next_attempt_at": raw.get("next_attempt_at") or None, "detail": raw.get("detail") or None,
+        "superseded_by": raw.get("superseded_by") or None,
     }
