@@ -50,16 +50,6 @@ class PickySink(MailSink):
         return await super().handle_DATA(server, session, envelope)
 
 
-@pytest.fixture
-def settings_with(settings_for: Callable[..., NotifierSettings]) -> Callable[..., NotifierSettings]:
-    def build(sink: MailSink, **overrides: Any) -> NotifierSettings:
-        values: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "dispatch_poll_s": 0.05,
-                                  "shutdown_grace_s": 0.0, **overrides}
-        return settings_for(NotifierSettings, **values)
-
-    return build
-
-
 async def told(client: httpx.AsyncClient, request_id: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = (await client.get("/v1/notifications", params={"request_id": request_id})).json()[
         "items"]
@@ -108,11 +98,11 @@ def withdrawn(request_id: str) -> CloudEvent:
 
 
 async def test_the_heat_shield_hears_of_every_escalation_before_the_requester_and_ops(
-        settings_with: Callable[..., NotifierSettings]) -> None:
+        notifier_settings: Callable[..., NotifierSettings]) -> None:
     titles = {f"r-3{i}": f"Board slides {i}" for i in range(4)}
     # The heat shield's mail server is the slow one: sent at once, the others would arrive first.
     async with PickySink(slow=(HEAT_SHIELD,), delay_s=0.4) as sink:
-        settings = settings_with(sink)  # the grace (90 s) is far off: the heat shield's sending releases them
+        settings = notifier_settings(sink)  # the grace (90 s) is far off: the heat shield's sending releases them
         async with running(create_app(settings)) as client:
             await publish(settings.kafka_bootstrap, Topics(settings.topic_prefix),
                           *(tradeoff(r, title) for r, title in titles.items()))
@@ -127,10 +117,10 @@ async def test_the_heat_shield_hears_of_every_escalation_before_the_requester_an
 
 
 async def test_a_failing_heat_shield_mail_holds_the_requester_only_for_the_grace_even_across_a_restart(
-        settings_with: Callable[..., NotifierSettings]) -> None:
+        notifier_settings: Callable[..., NotifierSettings]) -> None:
     async with PickySink() as sink:
         sink.refusing.add(HEAT_SHIELD)
-        settings = settings_with(sink, escalation_grace_s=4.0, retry_schedule_s=[60.0])
+        settings = notifier_settings(sink, escalation_grace_s=4.0, retry_schedule_s=[60.0])
         async with running(create_app(settings)) as client:
             await publish(settings.kafka_bootstrap, Topics(settings.topic_prefix), tradeoff("r-40", "Board slides"))
             recorded = time.monotonic()
@@ -149,11 +139,11 @@ async def test_a_failing_heat_shield_mail_holds_the_requester_only_for_the_grace
 
 
 async def test_mail_to_a_domain_off_the_allow_list_is_recorded_as_not_sent_and_never_sent(
-        settings_with: Callable[..., NotifierSettings]) -> None:
+        notifier_settings: Callable[..., NotifierSettings]) -> None:
     outsider = DAVE.model_copy(update={"email": "victim@elsewhere.test"})
     partner = DAVE.model_copy(update={"email": "ana@partner.test"})
     async with MailSink() as sink:
-        settings = settings_with(sink, recipient_domains=["partner.test"])
+        settings = notifier_settings(sink, recipient_domains=["partner.test"])
         topics = Topics(settings.topic_prefix)
         async with running(create_app(settings)) as client, \
                 EventTap(settings.kafka_bootstrap, topics.notifications) as tap:
@@ -173,12 +163,12 @@ async def test_mail_to_a_domain_off_the_allow_list_is_recorded_as_not_sent_and_n
 
 
 async def test_a_person_gets_at_most_the_hourly_limit_and_the_rest_is_recorded_as_throttled(
-        settings_with: Callable[..., NotifierSettings]) -> None:
+        notifier_settings: Callable[..., NotifierSettings]) -> None:
     alerts = [event(CapacityAlert(alert_id=f"a-{i}", cycle="2026-W48", kind="internal_over_allowance",
                                   observation="Internal work crowds out customer work.", shares={"sales": 0.5}))
               for i in range(3)]
     async with MailSink() as sink:
-        settings = settings_with(sink, recipient_limit_per_hour=2)
+        settings = notifier_settings(sink, recipient_limit_per_hour=2)
         topics = Topics(settings.topic_prefix)
         async with running(create_app(settings)) as client, \
                 EventTap(settings.kafka_bootstrap, topics.notifications) as tap:
@@ -196,9 +186,9 @@ async def test_a_person_gets_at_most_the_hourly_limit_and_the_rest_is_recorded_a
 
 
 async def test_a_commitment_announced_after_the_withdrawal_is_not_sent(
-        settings_with: Callable[..., NotifierSettings]) -> None:
+        notifier_settings: Callable[..., NotifierSettings]) -> None:
     async with MailSink() as sink, HttpReceiver() as hook:
-        settings = settings_with(sink, allow_private_targets=True)
+        settings = notifier_settings(sink, allow_private_targets=True)
         topics = Topics(settings.topic_prefix)
         async with running(create_app(settings)) as client, \
                 EventTap(settings.kafka_bootstrap, topics.notifications) as tap:
@@ -220,10 +210,10 @@ async def test_a_commitment_announced_after_the_withdrawal_is_not_sent(
 
 
 async def test_a_commitment_still_pending_when_the_withdrawal_arrives_is_cancelled(
-        settings_with: Callable[..., NotifierSettings]) -> None:
+        notifier_settings: Callable[..., NotifierSettings]) -> None:
     async with PickySink() as sink:
         sink.refusing.add(DAVE.email)  # the first attempt fails: the notice waits for its retry
-        settings = settings_with(sink, retry_schedule_s=[1.0] * 20, retry_jitter=0.0)
+        settings = notifier_settings(sink, retry_schedule_s=[1.0] * 20, retry_jitter=0.0)
         topics = Topics(settings.topic_prefix)
         async with running(create_app(settings)) as client:
             await publish(settings.kafka_bootstrap, topics, scheduled("r-1"))

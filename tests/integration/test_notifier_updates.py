@@ -27,16 +27,6 @@ from tests.support import event, eventually, publish, running
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def settings_with(settings_for: Callable[..., NotifierSettings]) -> Callable[..., NotifierSettings]:
-    def build(sink: MailSink, **overrides: Any) -> NotifierSettings:
-        values: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "dispatch_poll_s": 0.05,
-                                  "shutdown_grace_s": 0.0, **overrides}
-        return settings_for(NotifierSettings, **values)
-
-    return build
-
-
 async def told(client: httpx.AsyncClient, request_id: str) -> dict[str, dict[str, Any]]:
     """What the requester was told about the request, by the event it was about."""
     items = (await client.get("/v1/notifications", params={"request_id": request_id})).json()["items"]
@@ -67,9 +57,9 @@ def scheduled(request_id: str) -> CloudEvent:
 
 
 async def test_updates_within_the_window_wait_and_replace_each_other_and_a_commitment_goes_at_once(
-        settings_with: Callable[..., NotifierSettings]) -> None:
+        notifier_settings: Callable[..., NotifierSettings]) -> None:
     async with MailSink() as sink:
-        settings = settings_with(sink)  # the default window, an hour
+        settings = notifier_settings(sink)  # the default window, an hour
         topics = Topics(settings.topic_prefix)
         async with running(create_app(settings)) as client:
             first = event(backlogged("r-1", position=4))
@@ -104,9 +94,9 @@ async def test_updates_within_the_window_wait_and_replace_each_other_and_a_commi
 
 
 async def test_the_update_that_waited_goes_when_the_window_ends_and_another_request_is_not_held(
-        settings_with: Callable[..., NotifierSettings]) -> None:
+        notifier_settings: Callable[..., NotifierSettings]) -> None:
     async with MailSink() as sink:
-        settings = settings_with(sink, update_window_s=2.0)
+        settings = notifier_settings(sink, update_window_s=2.0)
         topics = Topics(settings.topic_prefix)
         async with running(create_app(settings)) as client:
             first, other = event(backlogged("r-1", position=4)), event(backlogged("r-2", position=5))
@@ -123,9 +113,9 @@ async def test_the_update_that_waited_goes_when_the_window_ends_and_another_requ
 
 
 async def test_a_rebuilt_notifier_still_holds_the_next_update_of_a_thread(
-        settings_with: Callable[..., NotifierSettings]) -> None:
+        notifier_settings: Callable[..., NotifierSettings]) -> None:
     async with MailSink() as sink:
-        settings = settings_with(sink)
+        settings = notifier_settings(sink)
         topics = Topics(settings.topic_prefix)
         async with running(create_app(settings)) as client:
             first = event(backlogged("r-1", position=4))
