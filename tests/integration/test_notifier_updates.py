@@ -73,6 +73,9 @@ async def test_updates_within_the_window_wait_and_replace_each_other_and_a_commi
             found = await eventually(settled(client, "r-1", {moved[0].id: "not_sent", moved[1].id: "not_sent",
                                                              moved[2].id: "pending"}))
             assert {found[e.id]["detail"] for e in moved[:2]} == {SUPERSEDED}
+            # each names the notice that replaced it: the next update, and the last one waits
+            assert [found[e.id]["superseded_by"] for e in moved] == [found[moved[1].id]["id"],
+                                                                      found[moved[2].id]["id"], None]
             waiting = found[moved[2].id]
             assert waiting["detail"] == UPDATE_DETAIL
             sent_at = found[first.id]["sent_at"]
@@ -83,6 +86,8 @@ async def test_updates_within_the_window_wait_and_replace_each_other_and_a_commi
             await publish(settings.kafka_bootstrap, topics, commitment)
             found = await eventually(settled(client, "r-1", {commitment.id: "sent", moved[2].id: "not_sent"}))
             assert found[moved[2].id]["detail"] == SUPERSEDED
+            assert found[moved[2].id]["superseded_by"] == found[commitment.id]["id"]
+            assert found[first.id]["superseded_by"] is None
 
             # After it, the next update is news again: at once.
             bumped = event(backlogged("r-1", position=2))

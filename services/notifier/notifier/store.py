@@ -73,7 +73,7 @@ for i = 1, (#KEYS - 2) / 4 do
     created = created + 1
     if mode ~= '' then
       -- What still waits in the thread is replaced: due now, the dispatcher finishes it as not sent
-      -- (unless an attempt at it is under way: then it goes, and this one after the window).
+      -- (unless an attempt at it is under way: that attempt goes on, and a send that succeeds stays sent).
       for _, old in ipairs(redis.call('SMEMBERS', waiting)) do
         local key, member = 'notification:' .. old, 'notifier:notification:' .. old
         if redis.call('HGET', member, 'status') == 'pending' then
@@ -364,5 +364,6 @@ def _public(raw: dict[str, str]) -> dict[str, Any]:
         "text": body["text"], "status": raw["status"], "created_at": raw["created_at"],
         "sent_at": raw.get("sent_at") or None, "attempts": int(raw.get("attempts") or 0),
         "next_attempt_at": raw.get("next_attempt_at") or None, "detail": raw.get("detail") or None,
-        "superseded_by": raw.get("superseded_by") or None,
+        # an update replaced while an attempt at it was under way was sent all the same: nothing replaced it
+        "superseded_by": None if raw["status"] == "sent" else raw.get("superseded_by") or None,
     }
