@@ -128,7 +128,11 @@ native_start() {
   local svc="$1" pidfile="$RUN/$1.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
   mapfile -t envs < <(native_env "$svc")
-  env "${envs[@]}" nohup .venv/bin/python -m "$svc" >>"$RUN/logs/$svc.log" 2>&1 &
+  # The door first: intake answers a POST at normal CPU priority, the pipeline behind it runs niced, so
+  # a burst queues on Kafka instead of in the door's answers (README, "Configuration").
+  local nice=0
+  case "$svc" in classifier|capacity|notifier) nice="${STACK_PIPELINE_NICE:-10}" ;; esac
+  env "${envs[@]}" nohup nice -n "$nice" .venv/bin/python -m "$svc" >>"$RUN/logs/$svc.log" 2>&1 &
   echo $! > "$pidfile"
 }
 

@@ -77,6 +77,10 @@ def test_the_compose_stack_is_pinned_private_and_never_evicts_state() -> None:
         assert "healthcheck" in service or service.get("restart") == "no", f"{name} has no healthcheck"
     redis = " ".join(services["redis"]["command"])
     assert "--maxmemory-policy noeviction" in redis and "--maxmemory " in redis
+    # The door first: the pipeline behind intake yields the CPU to it, to Kafka and to Redis.
+    share = {name: int(service.get("cpu_shares", 1024)) for name, service in services.items()}
+    assert max(share[s] for s in ("classifier", "capacity", "notifier")) < min(
+        share[s] for s in ("intake", "kafka", "redis")), share
     for dockerfile in (ROOT / "Dockerfile", ROOT / "deploy/mailsink/Dockerfile"):
         base = re.search(r"^FROM (\S+)", dockerfile.read_text(), re.M)
         assert base and re.search(r":\d+\.\d+\.\d+", base.group(1)), f"{dockerfile} base image floats"
