@@ -53,7 +53,8 @@ def slack_escape(text: str) -> str:
 class Templates:
     def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
         self._env = Environment(loader=FileSystemLoader(directory), undefined=StrictUndefined, autoescape=False,
-                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
+                                auto_reload=False)  # templates change with a release: no stat() per notice
         self._env.filters.update(lane=lane_words, day=_day, points=_points, percent=_percent)
         self._env.globals["m"] = self._env.get_template("_macros.j2").module
 
