@@ -16,11 +16,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI
-from faststream import AckPolicy
+from faststream import AckPolicy, Context
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.message import KafkaMessage
 from opentelemetry import trace
 from prometheus_client.core import Metric
 from redis.asyncio import Redis
@@ -102,6 +103,16 @@ def build_runtime(name: str, settings: ServiceSettings) -> Runtime:
     )
 
 
+class _AwaitedContext(type(Context())):  # type: ignore[misc]
+    """FastStream's ``Context`` field, resolved on the event loop. fast_depends runs a field whose ``use`` is
+    not a coroutine function in a worker thread, and FastStream's is not: every consumed batch paid a thread
+    hand-off (0.66 ms a message against 0.16 in FastStream's test broker). The lookup itself never blocks."""
+
+    async def use(self, /, **kwargs: Any) -> dict[str, Any]:
+        found: dict[str, Any] = super().use(**kwargs)
+        return found
+
+
 def subscribe(runtime: Runtime, topics: list[str], routes: Mapping[str, Handler],
               batch_routes: Mapping[str, BatchHandler] | None = None) -> None:
     """Consume ``topics`` in the service's consumer group, in batches (``shared.batches``); a batch's
@@ -120,7 +131,7 @@ def subscribe(runtime: Runtime, topics: list[str], routes: Mapping[str, Handler]
     commits = Commits(runtime.name, settings.consume_commit_interval_ms / 1000)
     runtime.commits.append(commits)
 
-    async def on_batch(msg: KafkaMessage) -> None:
+    async def on_batch(msg: Annotated[KafkaMessage, _AwaitedContext("message")]) -> None:
         raw = msg.raw_message
         records = [Record.of(r) for r in (raw if isinstance(raw, tuple) else (raw,))]
         await batches(records)  # returns once every record was handled or dead-lettered (raises nothing else)
