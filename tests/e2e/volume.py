@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bench.load.figures import DECISIONS, Door, Percentiles, Pipeline, outstanding
 from bench.load.vegeta import Result
 from bench.load.watch import Sighting, Watcher
-from notifier.store import SUPERSEDED
+from notifier.threads import SUPERSEDED
 from shared.events import ForecastSlipped, NotificationSent, RequestBacklogged, RequestClassified, RequestScheduled
 from shared.kafka_auth import KafkaAuth
 

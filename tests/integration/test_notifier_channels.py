@@ -9,6 +9,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -27,13 +28,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def settings_with(settings_for: Callable[..., NotifierSettings]) -> Callable[..., NotifierSettings]:
-    def build(sink: MailSink, **overrides: Any) -> NotifierSettings:
-        values: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "allow_private_targets": True,
-                                  "dispatch_poll_s": 0.05, "shutdown_grace_s": 0.0, **overrides}
-        return settings_for(NotifierSettings, **values)
-
-    return build
+def settings_with(notifier_settings: Callable[..., NotifierSettings]) -> Callable[..., NotifierSettings]:
+    return partial(notifier_settings, allow_private_targets=True)
 
 
 async def told(client: httpx.AsyncClient, request_id: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -28,12 +29,8 @@ OPS = "marketing-ops@example.com"
 
 
 @pytest.fixture
-def settings_with(settings_for: Callable[..., NotifierSettings]) -> Callable[..., NotifierSettings]:
-    def build(sink: MailSink) -> NotifierSettings:
-        return settings_for(NotifierSettings, smtp_host="127.0.0.1", smtp_port=sink.port, dispatch_poll_s=0.05,
-                            shutdown_grace_s=0.0, ops_email=OPS)
-
-    return build
+def settings_with(notifier_settings: Callable[..., NotifierSettings]) -> Callable[..., NotifierSettings]:
+    return partial(notifier_settings, ops_email=OPS)
 
 
 def _submitted(request_id: str, title: str, requester: Any) -> RequestSubmitted:

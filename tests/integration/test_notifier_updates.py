@@ -15,7 +15,7 @@ import pytest
 from notifier.app import create_app
 from notifier.config import NotifierSettings
 from notifier.rebuild import rebuild
-from notifier.store import SUPERSEDED, UPDATE_DETAIL
+from notifier.threads import SUPERSEDED, UPDATE_DETAIL
 from shared.envelope import CloudEvent
 from shared.events import ForecastSlipped, RequestScheduled, StartForecast
 from shared.topics import Topics

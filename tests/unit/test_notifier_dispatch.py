@@ -14,12 +14,13 @@ import httpx
 from pydantic import SecretStr
 
 from notifier.drafts import Draft
+from notifier.records import Found
 from notifier.sending.channels import Attempt, EmailChannel, SlackChannel, SmtpServer
 from notifier.sending.dispatch import Dispatcher, Job
 from notifier.sending.jobs import NotificationJob, RetryPolicy
 from notifier.sending.recipients import Recipients
 from notifier.sending.schedule import Claim, Schedule
-from notifier.store import Found, NotificationLog
+from notifier.store import NotificationLog
 from shared.messaging import EventPublisher
 from shared.outbox import Outcomes
 

@@ -30,7 +30,8 @@ from notifier.drafts import Draft
 from notifier.sending.channels import Attempt, EmailChannel, SlackChannel
 from notifier.sending.recipients import Recipients
 from notifier.sending.schedule import Claim, Schedule
-from notifier.store import SUPERSEDED, NotificationLog
+from notifier.store import NotificationLog
+from notifier.threads import SUPERSEDED
 from shared.envelope import CloudEvent, envelope
 from shared.events import NotificationSent
 from shared.messaging import TRANSIENT, EventPublisher
