@@ -52,6 +52,10 @@ class Outcomes:
         self._unordered = f"{service}:outbox"  # the set earlier versions kept: adopted by the relay's first run
         self._publishing = asyncio.Lock()
         self._grouped = Grouped(self._deliver_grouped)
+        # Per cause recorded by this process and not yet published: the context each produced event is
+        # sent in. Taken when recorded, so a group led by a later cause that publishes this one as older
+        # and pending still sends it in its own cause's trace, not the leader's.
+        self._origins: dict[str, dict[str, Context]] = {}
 
     async def get(self, event_id: str) -> list[CloudEvent] | None:
         raw = await self._redis.get(self._prefix + event_id)
@@ -84,7 +88,11 @@ class Outcomes:
             for other in along:
                 self.record(pipe, other, [])
             self.record(pipe, event_id, produced)
-            await pipe.execute()
+            try:
+                await pipe.execute()
+            except BaseException:
+                self._origins.pop(event_id, None)  # not committed: nothing of it will be published
+                raise
         return produced
 
     async def seen(self, event_ids: Sequence[str]) -> set[str]:
@@ -100,6 +108,7 @@ class Outcomes:
         pipe.set(self._prefix + event_id, payload, ex=OUTCOME_TTL_S)
         if produced:
             pipe.rpush(self._pending, event_id)
+            self._origins[event_id] = _origins([(event_id, produced)])
 
     async def run(self, event_id: str, work: Callable[[Pipeline], Awaitable[Sequence[CloudEvent]]],
                   publisher: Publisher) -> Sequence[CloudEvent]:
@@ -115,7 +124,10 @@ class Outcomes:
         sent it, or a redelivered event's outcome went out the first time) is not sent again.
         """
         if produced:  # calls made while one is in flight go out together in the next (group commit)
-            await self._grouped((event_id, produced, publisher, _origins([(event_id, produced)])))
+            try:
+                await self._grouped((event_id, produced, publisher, _origins([(event_id, produced)])))
+            finally:
+                self._origins.pop(event_id, None)
 
     async def _deliver_grouped(self, group: Sequence[_Delivery]) -> list[None]:
         by_publisher: dict[int, tuple[Publisher, list[tuple[str, Sequence[CloudEvent]]], dict[str, Context]]] = {}
@@ -148,6 +160,7 @@ class Outcomes:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for event_id in ours:
                     pipe.lrem(self._pending, 0, event_id)
+                    self._origins.pop(event_id, None)
                 await pipe.execute()
 
     async def republish_pending(self, publisher: Publisher) -> int:
@@ -162,8 +175,10 @@ class Outcomes:
         return len(pending)
 
     async def _publish_pending(self, event_id: str, publisher: Publisher) -> None:
-        await publisher.publish_all(await self.get(event_id) or [])
+        """Publish one pending outcome, in its cause's context if this process recorded it."""
+        await publisher.publish_all(await self.get(event_id) or [], self._origins.get(event_id))
         await self._redis.lrem(self._pending, 0, event_id)
+        self._origins.pop(event_id, None)
 
     async def depth(self) -> int:
         """Outcomes committed but not yet known to be on Kafka (the outbox)."""

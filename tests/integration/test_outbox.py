@@ -133,3 +133,27 @@ async def test_outcomes_sent_together_each_continue_the_trace_of_their_own_cause
         found = {ce_id: trace_id for _, ce_id, trace_id in await traces_on(settings.kafka_bootstrap,
                                                                             topics.decisions, 4)}
     assert found == {f"decision-{n}": trace_id for n, trace_id in enumerate(traces)}
+
+
+async def test_older_outcomes_a_later_cause_publishes_keep_the_trace_of_their_own_cause(
+        settings_for: Callable[..., CapacitySettings]) -> None:
+    """Causes committed before the one whose delivery runs first are published by it, as older and still
+    pending: each in its own cause's trace, even before its own handler reached its delivery."""
+    settings = settings_for(CapacitySettings)
+    tracing = Tracing("outbox-older-trace-test", "memory")
+    async with connected(settings, "outbox-older-trace-test",
+                         [tracing.kafka_middleware()]) as (broker, topics, redis):
+        outcomes, publisher = Outcomes(redis, "outbox-older-trace-test"), EventPublisher(broker, topics, 10)
+        traces: dict[int, str] = {}
+        for n in (1, 2, 3, 0):  # committed in this order; the last to commit delivers first
+            with tracing.tracer.start_as_current_span(f"handling cause {n}") as span:
+                await outcomes.once(f"cause-{n}", _producing([_paused(n)]))
+                if n == 0:
+                    await outcomes.deliver("cause-0", [_paused(0)], publisher)
+                traces[n] = f"{span.get_span_context().trace_id:032x}"
+        for n in (1, 2, 3):  # their own turns: already on Kafka
+            await outcomes.deliver(f"cause-{n}", [_paused(n)], publisher)
+        found = {ce_id: trace_id for _, ce_id, trace_id in await traces_on(settings.kafka_bootstrap,
+                                                                            topics.decisions, 4)}
+    assert len(set(traces.values())) == 4
+    assert found == {f"decision-{n}": trace_id for n, trace_id in traces.items()}
