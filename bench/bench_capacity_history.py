@@ -20,7 +20,6 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from bench.bench_capacity_service import CountingPublisher
 from bench.bench_capacity_service import classified_data as classified
@@ -29,7 +28,16 @@ from capacity.planning import Plan
 from capacity.service import CapacityService
 from capacity.store import LedgerStore
 from shared.envelope import CloudEvent, envelope
-from shared.events import EventData
+from shared.events import (
+    CapacityAlert,
+    EventData,
+    RequestClassified,
+    RequestDone,
+    RequestScheduled,
+    RequestStarted,
+    TradeoffDecided,
+    TradeoffRequired,
+)
 from shared.infra import connect_redis
 from shared.outbox import Outcomes
 from tests.infra import NativeRedis
@@ -42,23 +50,25 @@ def history(size: int, open_items: int, now: datetime) -> Ledger:
     for i in range(size):
         submitted = now - timedelta(days=730 * (size - i) / size + 7)
         data = classified(i, submitted)
-        fold(ledger, data.event_type, data.model_dump(mode="json"))
+        fold(ledger, data)
         if i >= closed:
             continue
-        card = ledger.cards[data.request_id]
+        request_id, requester = data.request_id, data.request.requester
+        on_card = {"request_id": request_id, "title": data.request.title, "requester": requester, "lane": data.lane}
         cycle = date.fromordinal(submitted.date().toordinal() - submitted.weekday() + 7)
-        moves: list[tuple[str, dict[str, Any]]] = [
-            ("request.scheduled", {"cycle_start": cycle.isoformat()}), ("request.started", {}), ("request.done", {})]
-        for event_type, extra in moves:
-            fold(ledger, event_type, {"request_id": card.request_id, **extra})
+        moves: list[EventData] = [
+            RequestScheduled(**on_card, cycle=cycle.isoformat(), cycle_start=cycle, points=3),
+            RequestStarted(**on_card, by="bench"), RequestDone(**on_card, by="bench")]
         if i % 50 == 0:
-            tradeoff = {"tradeoff_id": f"t-{i}", "request_id": card.request_id, "cycle": cycle.isoformat(),
-                        "committed": []}
-            fold(ledger, "request.tradeoff_required", tradeoff)
-            fold(ledger, "request.tradeoff_decided", {"tradeoff_id": f"t-{i}", "request_id": card.request_id,
-                                                      "decision": "defer", "decided_by": "hs", "policy_version": 1})
-            fold(ledger, "capacity.alert", {"alert_id": f"a-{i}", "cycle": cycle.isoformat(), "kind": "share",
-                                            "observation": "bench", "shares": {}})
+            moves += [
+                TradeoffRequired(**on_card, tradeoff_id=f"t-{i}", cycle=cycle.isoformat(), committed=[],
+                                 addressed_to=["hs@example.com"], question="bench"),
+                TradeoffDecided(request_id=request_id, tradeoff_id=f"t-{i}", decision="defer", decided_by="hs",
+                                policy_version=1),
+                CapacityAlert(alert_id=f"a-{i}", cycle=cycle.isoformat(), kind="share", observation="bench",
+                              shares={})]
+        for move in moves:
+            fold(ledger, move)
     return ledger
 
 
@@ -75,7 +85,7 @@ async def measure(url: str, size: int, open_items: int, events: int) -> list[flo
 
     async def decide(event: CloudEvent) -> None:
         def change(ledger: Ledger, _: Plan) -> list[EventData]:
-            fold(ledger, event.type, event.data)
+            fold(ledger, RequestClassified.model_validate(event.data))
             return []
 
         await service.apply(change, cause_id=event.id, new=event.subject)

@@ -60,7 +60,7 @@ async def main(open_items: int, decisions: int, url: str) -> None:
 
     async def decide(event: CloudEvent) -> None:
         def change(ledger: Ledger, _: Plan) -> list[EventData]:
-            fold(ledger, event.type, event.data)
+            fold(ledger, RequestClassified.model_validate(event.data))
             return []
 
         await service.apply(change, cause_id=event.id, new=event.subject)

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.envelope import CloudEvent, derived_id
-from shared.events import RequestBacklogged, RequestClassified, Requester, RequestSubmitted
+from shared.events import (
+    EventData,
+    RequestBacklogged,
+    RequestClassified,
+    Requester,
+    RequestMerged,
+    RequestSubmitted,
+    RequestWithdrawn,
+)
 from tests.support import details, event, request_body
 
 # A capacity policy for PUT /v1/policy: 20 points a cycle; half reserved for customer work; sales and
@@ -71,12 +79,37 @@ def classified(request_id: str, *, objective: str | None = None, rank: int | Non
     return event(data, event_id=derived_id(request_id, data.event_type))
 
 
+def classification(request_id: str, fields: dict[str, Any] | None = None, **options: Any) -> RequestClassified:
+    """``classified``'s payload as the model capacity folds, with ``fields`` of the event set over it."""
+    return RequestClassified.model_validate({**classified(request_id, **options).data, **(fields or {})})
+
+
 def backlogged(request_id: str, position: int = 1) -> CloudEvent:
     data = RequestBacklogged(
         request_id=request_id, title="Landing page", requester=Requester(**request_body()["requester"]),
         lane="sales", objective_id=None, position=position, expected_start_cycle="2026-W49",
         expected_start=date(2026, 11, 30), points=3, reason="Queued after objective work.")
     return event(data, event_id=derived_id(request_id, data.event_type, str(position)))
+
+
+def withdrawn(request_id: str) -> RequestWithdrawn:
+    return RequestWithdrawn(request_id=request_id, withdrawn_by="test-tool")
+
+
+def merged(request_id: str, into: str) -> RequestMerged:
+    person = Requester(**request_body()["requester"])
+    return RequestMerged(request_id=request_id, into=into, merged_by="ops", title=request_id.title(),
+                         requester=person, into_title=into.title(), into_requester=person)
+
+
+Decision = TypeVar("Decision", bound=EventData)
+
+
+def about_card(model: type[Decision], request_id: str, *, lane: str = "sales", **fields: Any) -> Decision:
+    """One of capacity's decisions about a card (``request.scheduled``, ``request.paused`` ...), with the
+    card's title, requester and lane filled in; ``fields`` gives the rest."""
+    return model.model_validate({"request_id": request_id, "title": request_id.title(),
+                                 "requester": request_body()["requester"], "lane": lane, **fields})
 
 
 # Asks that look nothing alike (the similarity detector flags none of the pairs), for tests that count what

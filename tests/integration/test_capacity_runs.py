@@ -15,7 +15,7 @@ from capacity.planning import Plan
 from capacity.service import CapacityService
 from capacity.store import LedgerStore
 from shared.envelope import CloudEvent, envelope
-from shared.events import EventData, RequestWithdrawn
+from shared.events import EventData, RequestClassified, RequestWithdrawn
 from shared.infra import connect_redis
 from shared.outbox import Outcomes
 from tests.builders import classified
@@ -53,7 +53,7 @@ def slots(plan: Plan) -> dict[str, tuple[object, ...]]:
 async def one_at_a_time(service: CapacityService, events: Sequence[CloudEvent]) -> None:
     for event in events:
         def change(ledger: Ledger, _: Plan, event: CloudEvent = event) -> list[EventData]:
-            fold(ledger, event.type, event.data)
+            fold(ledger, RequestClassified.model_validate(event.data))
             return []
 
         await service.apply(change, cause_id=event.id, new=event.subject)

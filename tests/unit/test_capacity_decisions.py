@@ -3,7 +3,8 @@ from datetime import UTC, date, datetime, timedelta
 from capacity.decisions import decide
 from capacity.domain import Card, Ledger, fold, status_of
 from capacity.planning import Item, Policy, plan
-from tests.builders import classified
+from shared.events import EventData, RequestPaused, TradeoffRequired
+from tests.builders import about_card, classification, withdrawn
 
 TODAY = date(2026, 11, 25)
 T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -25,9 +26,16 @@ def ledger_of(*cards: Card) -> Ledger:
     return ledger
 
 
+def decisions(ledger: Ledger, new: str | None = None) -> list[EventData]:
+    return decide(ledger, plan(ledger.items(), ledger.policy, TODAY), new=new, heat_shield="shield@example.com")
+
+
 def decided(ledger: Ledger, new: str | None = None) -> list[dict[str, object]]:
-    events = decide(ledger, plan(ledger.items(), ledger.policy, TODAY), new=new, heat_shield="shield@example.com")
-    return [{"type": e.event_type, **e.model_dump(mode="json")} for e in events]
+    return [{"type": e.event_type, **e.model_dump(mode="json")} for e in decisions(ledger, new)]
+
+
+def paused(request_id: str) -> RequestPaused:
+    return about_card(RequestPaused, request_id, by="ops", resume_from=date(2026, 11, 30))
 
 
 def test_work_that_fits_is_committed_and_the_rest_told_why_it_waits() -> None:
@@ -56,8 +64,8 @@ def test_an_expedite_that_does_not_fit_asks_the_requester_and_the_heat_shield_wh
 
 def test_only_items_whose_expected_start_changed_are_announced_again() -> None:
     ledger = ledger_of(card("a", "sales", 3), card("b", "sales", 3, minutes=1), card("c", "sales", 3, minutes=2))
-    for event in decided(ledger, new="c"):
-        fold(ledger, str(event["type"]), event)
+    for event in decisions(ledger, new="c"):
+        fold(ledger, event)
     assert decided(ledger) == []
     ledger.put(card("d", "sales", 3, minutes=3))
     assert [e["request_id"] for e in decided(ledger, new="d")] == ["d"]
@@ -66,17 +74,17 @@ def test_only_items_whose_expected_start_changed_are_announced_again() -> None:
 def test_a_withdrawn_request_leaves_the_board_and_its_tradeoff_closes() -> None:
     ledger = ledger_of(card("keynote", "executive", 3, state="committed"),
                        card("slides", "executive", 2, minutes=1, expedite=True))
-    for event in decided(ledger, new="slides"):
-        fold(ledger, str(event["type"]), event)
+    for event in decisions(ledger, new="slides"):
+        fold(ledger, event)
     [tradeoff] = ledger.tradeoffs.values()
-    fold(ledger, "request.withdrawn", {"request_id": "slides"})
+    fold(ledger, withdrawn("slides"))
     assert "slides" not in ledger.cards and "slides" in ledger.dirty
     assert ledger.tradeoffs[tradeoff.tradeoff_id].status == "closed"
 
 
 def test_a_paused_card_may_start_again_from_the_cycle_its_pause_names() -> None:
     ledger = ledger_of(card("page", "sales", 3, state="committed"))
-    fold(ledger, "request.paused", {"request_id": "page", "resume_from": "2026-11-30"})
+    fold(ledger, paused("page"))
     item = ledger.cards["page"].item
     assert (item.state, item.head_of_backlog, item.not_before) == ("paused", True, date(2026, 11, 30))
     assert not plan(ledger.items(), ledger.policy, TODAY).slots["page"].committed
@@ -85,7 +93,7 @@ def test_a_paused_card_may_start_again_from_the_cycle_its_pause_names() -> None:
 
 def test_a_paused_card_waiting_at_the_head_of_the_backlog_is_announced_as_paused() -> None:
     ledger = ledger_of(card("page", "sales", 3, state="committed"))
-    fold(ledger, "request.paused", {"request_id": "page", "resume_from": "2026-11-30"})
+    fold(ledger, paused("page"))
     [told] = decided(ledger)
     assert (told["type"], told["paused"]) == ("request.backlogged", True)
     waiting = ledger_of(card("first", "sales", 3, state="committed"), card("other", "sales", 3, minutes=1))
@@ -95,7 +103,7 @@ def test_a_paused_card_waiting_at_the_head_of_the_backlog_is_announced_as_paused
 def test_a_card_status_comes_from_its_state_and_its_plan_slot() -> None:
     ledger = ledger_of(card("fits", "sales", 3), card("waits", "sales", 3, minutes=1),
                        card("going", "sales", 1, state="committed"))
-    fold(ledger, "request.paused", {"request_id": "going", "resume_from": "2026-11-30"})
+    fold(ledger, paused("going"))
     current = plan(ledger.items(), ledger.policy, TODAY)
     assert {rid: status_of(c.item, current.slots.get(rid)) for rid, c in ledger.cards.items()} == {
         "fits": "committed", "waits": "backlogged", "going": "paused"}
@@ -105,9 +113,9 @@ def test_a_tradeoff_replayed_after_its_request_was_withdrawn_stays_closed() -> N
     """A rebuild folds by time: intake's withdrawal can come before capacity's late question."""
     ledger = ledger_of(card("keynote", "executive", 3, state="committed"),
                        card("slides", "executive", 2, minutes=1, expedite=True))
-    [question] = [e for e in decided(ledger, new="slides") if e["type"] == "request.tradeoff_required"]
-    fold(ledger, "request.withdrawn", {"request_id": "slides"})
-    fold(ledger, "request.tradeoff_required", question)
+    [question] = [e for e in decisions(ledger, new="slides") if isinstance(e, TradeoffRequired)]
+    fold(ledger, withdrawn("slides"))
+    fold(ledger, question)
     assert [t.status for t in ledger.tradeoffs.values()] == ["closed"]
 
 
@@ -115,9 +123,9 @@ def test_a_withdrawn_card_is_no_longer_offered_for_pausing_in_an_open_tradeoff()
     ledger = ledger_of(card("keynote", "executive", 2, state="committed"),
                        card("memo", "executive", 1, minutes=1, state="committed"),
                        card("slides", "executive", 2, minutes=2, expedite=True))
-    for event in decided(ledger, new="slides"):
-        fold(ledger, str(event["type"]), event)
-    fold(ledger, "request.withdrawn", {"request_id": "memo"})
+    for event in decisions(ledger, new="slides"):
+        fold(ledger, event)
+    fold(ledger, withdrawn("memo"))
     [tradeoff] = ledger.tradeoffs.values()
     assert (tradeoff.status, tradeoff.candidates) == ("open", ("keynote",))
     assert "memo" not in ledger.cards
@@ -125,16 +133,15 @@ def test_a_withdrawn_card_is_no_longer_offered_for_pausing_in_an_open_tradeoff()
 
 def test_a_withdrawn_request_classified_late_never_reaches_the_board() -> None:
     ledger = ledger_of()
-    fold(ledger, "request.withdrawn", {"request_id": "late"})
-    fold(ledger, "request.classified", classified("late", lane="customer").data)
+    fold(ledger, withdrawn("late"))
+    fold(ledger, classification("late", lane="customer"))
     assert ledger.cards == {} and decided(ledger, new="late") == []
 
 
 def test_a_decision_names_the_objective_as_its_classification_did() -> None:
     ledger = ledger_of()
-    data = {**classified("webinar", objective="O2", rank=2, lane="customer").data,
-            "objective_title": "Reduce customer churn"}
-    fold(ledger, "request.classified", data)
+    fold(ledger, classification("webinar", objective="O2", rank=2, lane="customer",
+                                objective_title="Reduce customer churn"))
     [scheduled] = decided(ledger, new="webinar")
     assert (scheduled["type"], scheduled["objective_id"], scheduled["objective_title"]) == (
         "request.scheduled", "O2", "Reduce customer churn")
@@ -143,6 +150,6 @@ def test_a_decision_names_the_objective_as_its_classification_did() -> None:
 
 def test_a_card_classified_before_classifications_carried_titles_decides_without_one() -> None:
     ledger = ledger_of()
-    fold(ledger, "request.classified", classified("webinar", objective="O2", rank=2, lane="customer").data)
+    fold(ledger, classification("webinar", objective="O2", rank=2, lane="customer"))
     [scheduled] = decided(ledger, new="webinar")
     assert (scheduled["objective_id"], scheduled["objective_title"]) == ("O2", None)

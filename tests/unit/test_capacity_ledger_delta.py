@@ -3,6 +3,7 @@ changed, and planning reads only the cards not done (an index the ledger keeps a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -11,7 +12,16 @@ from hypothesis import strategies as st
 
 from capacity.domain import Ledger, fold
 from capacity.store import CLOSED, TRADEOFFS, LedgerStore
-from tests.builders import classified
+from shared.events import (
+    EventData,
+    RequestDone,
+    RequestPaused,
+    RequestScheduled,
+    RequestStarted,
+    TradeoffDecided,
+    TradeoffRequired,
+)
+from tests.builders import about_card, classification, withdrawn
 
 
 class RecordingPipe:
@@ -27,13 +37,12 @@ class RecordingPipe:
 def history(closed: int) -> Ledger:
     ledger = Ledger()
     for i in range(closed):
-        event = classified(f"old-{i}", lane="sales", size="S")
-        fold(ledger, event.type, event.data)
-        fold(ledger, "request.scheduled", {"request_id": f"old-{i}", "cycle_start": "2026-01-05"})
-        fold(ledger, "request.done", {"request_id": f"old-{i}"})
+        fold(ledger, classification(f"old-{i}", lane="sales", size="S"))
+        fold(ledger, scheduled(f"old-{i}"))
+        fold(ledger, about_card(RequestDone, f"old-{i}", by="ops"))
         if i % 10 == 0:
-            fold(ledger, "request.tradeoff_required", {"tradeoff_id": f"t-{i}", "request_id": f"old-{i}",
-                                                        "cycle": "2026-W02", "committed": []})
+            fold(ledger, about_card(TradeoffRequired, f"old-{i}", tradeoff_id=f"t-{i}", cycle="2026-W02",
+                                    committed=[], addressed_to=[], question="?"))
     return ledger
 
 
@@ -47,8 +56,7 @@ def test_an_event_on_a_copy_writes_only_what_it_changed_whatever_the_history() -
     base = history(500)
     assert len(saved(base)) > 500  # the first save of a ledger nobody saved writes it all
     ledger = base.copy()
-    event = classified("new", lane="customer", size="M")
-    fold(ledger, event.type, event.data)
+    fold(ledger, classification("new", lane="customer", size="M"))
     commands = saved(ledger)
     assert not any(c[0] == "sadd" and c[1] == CLOSED for c in commands)
     assert not any(c[0] == "hset" and c[1] == TRADEOFFS for c in commands)
@@ -58,15 +66,24 @@ def test_an_event_on_a_copy_writes_only_what_it_changed_whatever_the_history() -
 
 def test_a_change_of_a_closed_set_or_a_tradeoff_is_written() -> None:
     ledger = history(20).copy()
-    fold(ledger, "request.tradeoff_decided", {"tradeoff_id": "t-10", "decision": "defer", "decided_by": "hs",
-                                              "policy_version": 1})
-    event = classified("gone", lane="sales")
-    fold(ledger, event.type, event.data)
-    fold(ledger, "request.withdrawn", {"request_id": "gone"})
+    fold(ledger, TradeoffDecided(request_id="old-10", tradeoff_id="t-10", decision="defer", decided_by="hs",
+                                 policy_version=1))
+    fold(ledger, classification("gone", lane="sales"))
+    fold(ledger, withdrawn("gone"))
     commands = saved(ledger)
     assert ("sadd", CLOSED, "gone") in commands
     assert [c[2] for c in commands if c[0] == "hset" and c[1] == TRADEOFFS] == ["t-10"]
 
+
+def scheduled(request_id: str) -> RequestScheduled:
+    return about_card(RequestScheduled, request_id, cycle="2026-W02", cycle_start=date(2026, 1, 5), points=1)
+
+
+MOVE: dict[str, Callable[[str], EventData]] = {
+    "request.classified": classification, "request.scheduled": scheduled, "request.withdrawn": withdrawn,
+    "request.started": lambda rid: about_card(RequestStarted, rid, by="ops"),
+    "request.done": lambda rid: about_card(RequestDone, rid, by="ops"),
+    "request.paused": lambda rid: about_card(RequestPaused, rid, by="ops", resume_from=date(2026, 1, 5))}
 
 MOVES = st.lists(st.tuples(st.integers(0, 7), st.sampled_from(
     ["request.classified", "request.scheduled", "request.started", "request.done", "request.withdrawn",
@@ -80,11 +97,7 @@ def test_the_live_index_always_names_exactly_the_cards_not_done(moves: list[tupl
     ledger.live_ids()  # kept from the start
     for number, event_type in moves:
         request_id = f"r-{number}"
-        if event_type == "request.classified":
-            event = classified(request_id)
-            fold(ledger, event.type, event.data)
-        else:
-            fold(ledger, event_type, {"request_id": request_id, "cycle_start": date(2026, 1, 5).isoformat()})
+        fold(ledger, MOVE[event_type](request_id))
         if copied:
             ledger = ledger.copy()
     assert ledger.live_ids() == {rid for rid, card in ledger.cards.items() if card.item.state != "done"}

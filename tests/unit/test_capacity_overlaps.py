@@ -10,7 +10,7 @@ from capacity.dashboard.snapshot import dashboard
 from capacity.domain import Ledger, fold
 from capacity.overlaps import board_overlaps
 from capacity.planning import plan
-from tests.builders import classified
+from tests.builders import classification, merged
 
 TODAY = date(2026, 11, 25)
 T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -21,13 +21,14 @@ def _similar(request_id: str, score: float, kind: str = "duplicate") -> dict[str
             "team": "Brand", "lane": "business_unit", "submitted_at": T0.isoformat()}
 
 
+
 def _classify(ledger: Ledger, request_id: str, minutes: int, *, by: str = "test-tool", team: str = "Sales",
               similar: list[dict[str, Any]] | None = None, size: str = "M") -> None:
     requester = {"id": f"u-{request_id}", "name": "Pat Lee", "email": "pat@example.com", "team": team,
                  "type": "sales"}
-    data = classified(request_id, submitted_at=T0 + timedelta(minutes=minutes), title=f"Ask {request_id}",
-                      requester=requester, size=size).data
-    fold(ledger, "request.classified", {**data, "submitted_by": by, "similar": similar or []})
+    fold(ledger, classification(request_id, {"submitted_by": by, "similar": similar or []},
+                                submitted_at=T0 + timedelta(minutes=minutes), title=f"Ask {request_id}",
+                                requester=requester, size=size))
 
 
 def _board_card(ledger: Ledger, request_id: str, only: str | None = None) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def test_a_merged_card_leaves_the_board_frees_its_points_and_the_survivor_names_
     _classify(ledger, "a", 0, size="S")
     _classify(ledger, "b", 1, similar=[_similar("a", 0.8, "overlap")], size="S")
     before = views.capacity(ledger, plan(ledger.items(), ledger.policy, TODAY))["committed_points"]
-    fold(ledger, "request.merged", {"request_id": "b", "into": "a"})
+    fold(ledger, merged("b", into="a"))
     after = views.capacity(ledger, plan(ledger.items(), ledger.policy, TODAY))["committed_points"]
     assert "b" not in ledger.cards and after < before
     assert _board_card(ledger, "a")["merged_from"] == ["b"]
@@ -62,7 +63,7 @@ def test_a_merged_card_leaves_the_board_frees_its_points_and_the_survivor_names_
 
 def test_a_merge_that_arrives_before_the_classification_still_keeps_the_card_off() -> None:
     ledger = Ledger()
-    fold(ledger, "request.merged", {"request_id": "b", "into": "a"})
+    fold(ledger, merged("b", into="a"))
     _classify(ledger, "b", 1)
     _classify(ledger, "a", 0)
     assert list(ledger.cards) == ["a"] and _board_card(ledger, "a")["merged_from"] == ["b"]

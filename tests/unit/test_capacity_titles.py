@@ -2,14 +2,14 @@
 
 from capacity.domain import Ledger, fold
 from capacity.objectives import NO_TITLES, Titles
-from tests.builders import classified
+from tests.builders import classification
 
 SETS = Titles({("2026-Q4", 1): {"O2": "Customers reach value in 90 days"}})
 
 
 def _card_of(**data: object) -> Ledger:
     ledger = Ledger()
-    fold(ledger, "request.classified", {**classified("webinar", objective="O2", rank=2).data, **data})
+    fold(ledger, classification("webinar", data, objective="O2", rank=2))
     return ledger
 
 

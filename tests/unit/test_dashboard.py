@@ -17,7 +17,7 @@ from capacity.dashboard.snapshot import dashboard
 from capacity.domain import Card, Ledger, fold
 from capacity.objectives import NO_TITLES, Titles
 from capacity.planning import Item, Policy, State, plan
-from tests.builders import classified
+from tests.builders import classification
 
 TODAY = date(2026, 11, 25)
 T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -142,9 +142,8 @@ def test_an_objective_is_named_from_its_own_quarter_and_never_from_another() -> 
 
 def test_a_card_keeps_the_okr_set_it_was_classified_under_through_the_store() -> None:
     ledger = Ledger()
-    data = {**classified("webinar", objective="O2", rank=2, lane="customer").data,
-            "okr_quarter": "2026-Q4", "okr_version": 2}
-    fold(ledger, "request.classified", data)
+    fold(ledger, classification("webinar", {"okr_quarter": "2026-Q4", "okr_version": 2}, objective="O2", rank=2,
+                                lane="customer"))
     stored = Card.from_json(ledger.cards["webinar"].to_json())
     assert (stored.okr_quarter, stored.okr_version) == ("2026-Q4", 2)
     assert TITLES.of_card(stored) == "Customers reach value in 60 days"

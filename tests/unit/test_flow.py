@@ -13,7 +13,8 @@ from capacity.flow.service import fold_event
 from capacity.flow.views import end_of_quarter
 from capacity.flow.watch import at_risk, dress, slipped
 from capacity.planning import Item, Policy, plan
-from shared.events import RequestBacklogged, Requester
+from shared.events import RequestBacklogged, Requester, RequestStarted
+from tests.builders import about_card, withdrawn
 from tests.flow_team import team_history
 
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)  # a cycle's first day
@@ -191,10 +192,10 @@ def test_the_default_horizon_is_the_end_of_the_quarter() -> None:
 
 def test_a_withdrawn_request_leaves_the_work_in_progress_and_the_queues() -> None:
     ledger, history = board(card("w", "sales")), History()
-    fold_event(history, ledger, "request.started", {"request_id": "w"}, MONDAY)
+    fold_event(history, ledger, about_card(RequestStarted, "w", by="ops"), MONDAY)
     assert history.passages["w"].in_progress
-    fold(ledger, "request.withdrawn", {"request_id": "w"})
-    fold_event(history, ledger, "request.withdrawn", {"request_id": "w"}, MONDAY + timedelta(days=1))
+    fold(ledger, withdrawn("w"))
+    fold_event(history, ledger, withdrawn("w"), MONDAY + timedelta(days=1))
     assert history.passages["w"].withdrawn and not history.passages["w"].in_progress
     assert frame_of(history.passages.values()).request_ids == ()
     assert day_of(datetime(2024, 1, 1, tzinfo=UTC)) == CYCLE_EPOCH  # cycles count from where the planner's do

@@ -14,7 +14,22 @@ from typing import Any
 
 from capacity.overlaps import Overlaps
 from capacity.planning import FIXED_STATES, Item, Policy, Slot, State, points_for
-from shared.events import RequestClassified
+from shared.events import (
+    CapacityAlert,
+    ConflictDetected,
+    EventData,
+    PolicyUpdated,
+    RequestBacklogged,
+    RequestClassified,
+    RequestDone,
+    RequestMerged,
+    RequestPaused,
+    RequestScheduled,
+    RequestStarted,
+    RequestWithdrawn,
+    TradeoffDecided,
+    TradeoffRequired,
+)
 from shared.lifecycle import Status
 
 __all__ = ["Card", "Ledger", "Tradeoff", "fold", "policy_from", "policy_to", "status_of"]
@@ -177,63 +192,61 @@ def policy_from(data: dict[str, Any]) -> Policy:
     return Policy(**data)
 
 
-def fold(ledger: Ledger, event_type: str, data: dict[str, Any]) -> None:
+def fold(ledger: Ledger, event: EventData) -> None:
     """Apply one event, input or decision, to the ledger."""
-    request_id = data.get("request_id", "")
+    request_id = str(getattr(event, "request_id", ""))
     known = request_id in ledger.cards
-    match event_type:
-        case "request.classified" if request_id not in ledger.closed:
-            ledger.put(_card_from_classified(data, ledger.cards.get(request_id), ledger.policy))
-            ledger.overlaps.classified(request_id, data.get("similar") or [])
-        case "request.merged" if not (known and ledger.cards[request_id].item.state == "done"):
+    done = known and ledger.cards[request_id].item.state == "done"
+    match event:
+        case RequestClassified() if request_id not in ledger.closed:
+            ledger.put(_card_from_classified(event, ledger.cards.get(request_id), ledger.policy))
+            ledger.overlaps.classified(request_id, event.similar)
+        case RequestMerged() if not done:
             ledger.withdraw(request_id)  # it leaves like a withdrawn card: its points freed, nothing more said
-            ledger.overlaps.merged(request_id, data["into"])
-        case "request.withdrawn" if not (known and ledger.cards[request_id].item.state == "done"):
+            ledger.overlaps.merged(request_id, event.into)
+        case RequestWithdrawn() if not done:
             ledger.withdraw(request_id)
-        case "request.scheduled" if known:
-            ledger.move(request_id, state="committed", committed_cycle=date.fromisoformat(data["cycle_start"]),
-                        head_of_backlog=False, not_before=None)
+        case RequestScheduled() if known:
+            ledger.move(request_id, state="committed", committed_cycle=event.cycle_start, head_of_backlog=False,
+                        not_before=None)
             ledger.announced.pop(request_id, None)
-            if data.get("tradeoff_id") is None:
+            if event.tradeoff_id is None:
                 ledger.close_tradeoffs_of(request_id)
-        case "request.backlogged" if known:
-            ledger.announced[request_id] = date.fromisoformat(data["expected_start"])
+        case RequestBacklogged() if known:
+            ledger.announced[request_id] = event.expected_start
             ledger.dirty.add(request_id)
-        case "request.started" if known:
+        case RequestStarted() if known:
             ledger.move(request_id, state="in_progress")
-        case "request.paused" if known:
-            resume = data.get("resume_from")
+        case RequestPaused() if known:
             ledger.move(request_id, state="paused", committed_cycle=None, head_of_backlog=True,
-                        not_before=date.fromisoformat(resume) if resume else None)
-        case "request.done" if known:
+                        not_before=event.resume_from)
+        case RequestDone() if known:
             ledger.move(request_id, state="done")
             ledger.closed.add(request_id)
             ledger.close_tradeoffs_of(request_id)
-        case "request.tradeoff_required":  # replayed after a withdrawal it names (a rebuild folds by time)
-            ledger.tradeoffs[data["tradeoff_id"]] = Tradeoff(
-                data["tradeoff_id"], request_id, data["cycle"],
-                tuple(c["request_id"] for c in data["committed"] if c["request_id"] not in ledger.closed),
+        case TradeoffRequired():  # replayed after a withdrawal it names (a rebuild folds by time)
+            ledger.tradeoffs[event.tradeoff_id] = Tradeoff(
+                event.tradeoff_id, request_id, event.cycle,
+                tuple(c.request_id for c in event.committed if c.request_id not in ledger.closed),
                 status="closed" if request_id in ledger.closed else "open")
-        case "request.tradeoff_decided" if data["tradeoff_id"] in ledger.tradeoffs:
-            ledger.tradeoffs[data["tradeoff_id"]] = replace(
-                ledger.tradeoffs[data["tradeoff_id"]],
-                status="paused" if data["decision"] == "pause" else "deferred",
-                paused_request_id=data.get("paused_request_id"), decided_by=data["decided_by"],
-                policy_version=data["policy_version"], note=data.get("note"))
-        case "capacity.alert":
-            ledger.alerts[data["alert_id"]] = data
-        case "request.conflict_detected":
-            ledger.conflicts.add(data["conflict_id"])
-        case "policy.updated":
-            ledger.policy = policy_from(data["policy"])
-            ledger.policy_history[ledger.policy.version] = data["policy"]
-            ledger.policy_authors[ledger.policy.version] = data["updated_by"]
+        case TradeoffDecided() if event.tradeoff_id in ledger.tradeoffs:
+            ledger.tradeoffs[event.tradeoff_id] = replace(
+                ledger.tradeoffs[event.tradeoff_id], status="paused" if event.decision == "pause" else "deferred",
+                paused_request_id=event.paused_request_id, decided_by=event.decided_by,
+                policy_version=event.policy_version, note=event.note)
+        case CapacityAlert():
+            ledger.alerts[event.alert_id] = event.model_dump(mode="json")
+        case ConflictDetected():
+            ledger.conflicts.add(event.conflict_id)
+        case PolicyUpdated():
+            ledger.policy = policy_from(event.policy)
+            ledger.policy_history[ledger.policy.version] = event.policy
+            ledger.policy_authors[ledger.policy.version] = event.updated_by
         case _:
             pass
 
 
-def _card_from_classified(data: dict[str, Any], existing: Card | None, policy: Policy) -> Card:
-    classified = RequestClassified.model_validate(data)
+def _card_from_classified(classified: RequestClassified, existing: Card | None, policy: Policy) -> Card:
     request = classified.request
     item = Item(
         request_id=classified.request_id, lane=classified.lane, team=request.requester.team,

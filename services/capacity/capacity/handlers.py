@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from capacity.domain import Ledger, fold
+from capacity.events import read
 from capacity.planning import Plan
 from capacity.service import CapacityService
 from capacity.store import TitleStore
@@ -23,8 +24,11 @@ BOARD_CHANGES = ("request.classified", "request.withdrawn", "request.merged")
 
 def routes(service: CapacityService, titles: TitleStore) -> dict[str, Handler]:
     async def on_input(event: CloudEvent) -> None:
+        data = read(event)
+
         def change(ledger: Ledger, _: Plan) -> list[EventData]:
-            fold(ledger, event.type, event.data)
+            if data is not None:
+                fold(ledger, data)
             return []
 
         new = event.subject if event.type == "request.classified" else None

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shared.events import SimilarRequest
+
 if TYPE_CHECKING:  # the ledger holds the overlaps: only its type is needed here
     from capacity.domain import Ledger
 
@@ -42,10 +44,9 @@ class Overlaps:
     def copy(self) -> Overlaps:
         return Overlaps(dict(self.similar), dict(self.merged_into), set())
 
-    def classified(self, request_id: str, similar: Iterable[Mapping[str, Any]]) -> None:
+    def classified(self, request_id: str, similar: Iterable[SimilarRequest]) -> None:
         """A classification's similar requests; a re-classification naming none keeps those named before."""
-        found = tuple(Link(s["request_id"], float(s["score"]), str(s["kind"])) for s in similar
-                      if s["request_id"] != request_id)
+        found = tuple(Link(s.request_id, s.score, s.kind) for s in similar if s.request_id != request_id)
         if found and found != self.similar.get(request_id):
             self.similar[request_id] = found
             self.dirty.add(request_id)

@@ -16,6 +16,7 @@ import logging
 from capacity.app import NAME
 from capacity.config import CapacitySettings
 from capacity.domain import Ledger, fold
+from capacity.events import read
 from capacity.flow.history import History
 from capacity.flow.service import fold_event
 from capacity.flow.store import FlowStore
@@ -43,8 +44,11 @@ async def rebuild(settings: CapacitySettings) -> Ledger:
             okrs = parse_data(event, OkrsPublished)
             await titles.learn(okrs.quarter, okrs.version, {o.id: o.title for o in okrs.objectives})
             return
-        fold(ledger, event.type, event.data)
-        fold_event(history, ledger, event.type, event.data, event.time)
+        data = read(event)
+        if data is None:
+            return
+        fold(ledger, data)
+        fold_event(history, ledger, data, event.time)
         if event.type == "request.bypass_refused":
             await store.record_bypass({**event.data, "at": event.time.date().isoformat()})
 

@@ -11,6 +11,7 @@ from redis.asyncio.client import Pipeline
 
 from capacity.decisions import decide
 from capacity.domain import Ledger, fold
+from capacity.events import read
 from capacity.flow.service import FlowService
 from capacity.planning import Plan, cycle_start, place_new, plan
 from capacity.store import LedgerStore
@@ -109,7 +110,7 @@ class CapacityService:
                     placed.append(new)
                 known = ledger.live_items() if len(steps) == 1 else None
                 for data in change(ledger, before):
-                    fold(ledger, data.event_type, data.model_dump(mode="json"))
+                    fold(ledger, data)
                     made.append(data)
             news = [new for new in placed if new in ledger.cards]
             if known is not None and len(news) == 1:
@@ -122,12 +123,13 @@ class CapacityService:
             if self.flow is not None:
                 decided = await self.flow.decide(ledger, after, decided)
             for data in decided:
-                fold(ledger, data.event_type, data.model_dump(mode="json"))
+                fold(ledger, data)
+            told = [*made, *decided]
             produced = [envelope(data, source=self._source,
                                  event_id=derived_id(cause, str(i), data.event_type, data.subject()))
-                        for i, data in enumerate([*made, *decided])]
+                        for i, data in enumerate(told)]
             if self.flow is not None:
-                await self.flow.record(pipe, ledger, produced)
+                await self.flow.record(pipe, ledger, [(data, e.time) for data, e in zip(told, produced, strict=True)])
             self.store.save(pipe, ledger)
             saved.append((ledger, after))
             return produced
@@ -148,8 +150,11 @@ class CapacityService:
 
 def _folding(event: CloudEvent) -> Change:
     """The change a consumed event makes: folded into the ledger as it is, deciding nothing itself."""
+    data = read(event)
+
     def change(ledger: Ledger, _: Plan) -> list[EventData]:
-        fold(ledger, event.type, event.data)
+        if data is not None:
+            fold(ledger, data)
         return []
 
     return change

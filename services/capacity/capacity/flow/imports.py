@@ -51,9 +51,8 @@ class FlowHistoryImported(EventData):
         return self.import_id
 
 
-def fold_import(history: History, data: dict[str, object]) -> int:
+def fold_import(history: History, imported: FlowHistoryImported) -> int:
     """Add the imported items the history does not know yet; how many were added."""
-    imported = FlowHistoryImported.model_validate(data)
     added = 0
     for item in imported.items:
         started = day_of(item.started_at)

@@ -15,20 +15,26 @@ from capacity.config import CapacitySettings
 from capacity.domain import Ledger
 from capacity.flow.forecast import Curves
 from capacity.flow.history import History, day_of
-from capacity.flow.imports import IMPORTED, fold_import
+from capacity.flow.imports import FlowHistoryImported, fold_import
 from capacity.flow.metrics import sle_days
 from capacity.flow.outlook import Outlook, Settings, outlook
 from capacity.flow.store import FlowStore
 from capacity.flow.watch import at_risk, dress, slipped
 from capacity.planning import Plan
 from shared.envelope import CloudEvent, derived_id
-from shared.events import EventData, RequestBacklogged, RequestScheduled
+from shared.events import (
+    EventData,
+    ForecastSlipped,
+    RequestBacklogged,
+    RequestClassified,
+    RequestScheduled,
+    RequestSubmitted,
+)
 
 __all__ = ["FlowService", "FlowSettings", "flow_settings", "fold_event"]
 
 log = logging.getLogger(__name__)
 Apply = Callable[..., Awaitable[Sequence[CloudEvent]]]
-_INPUTS = frozenset({"request.submitted", "request.classified"})
 
 
 @dataclass(frozen=True)
@@ -45,32 +51,33 @@ def flow_settings(settings: CapacitySettings) -> FlowSettings:
                         settings.flow_calibration_cycles, settings.flow_calibration_trials)
 
 
-def _told_at(event_type: str, data: dict[str, Any]) -> str | None:
+def _told_at(event: EventData) -> str | None:
     """The 85% start date an event tells people, if it tells one."""
-    if event_type == "request.scheduled":
-        return str(data["cycle_start"])
-    if event_type == "request.backlogged":
-        forecast = data.get("start_forecast")
-        return str(forecast["p85"] if forecast else data["expected_start"])
-    if event_type == "request.forecast_slipped":
-        return str(data["start_forecast"]["p85"])
-    return None
+    match event:
+        case RequestScheduled():
+            return event.cycle_start.isoformat()
+        case RequestBacklogged():
+            return (event.start_forecast.p85 if event.start_forecast else event.expected_start).isoformat()
+        case ForecastSlipped():
+            return event.start_forecast.p85.isoformat()
+        case _:
+            return None
 
 
-def fold_event(history: History, ledger: Ledger, event_type: str, data: dict[str, Any], at: datetime) -> None:
+def fold_event(history: History, ledger: Ledger, event: EventData, at: datetime) -> None:
     """Fold one event into the history; ``ledger`` has folded it already (it knows the card)."""
-    if event_type == IMPORTED:
-        fold_import(history, data)
+    if isinstance(event, FlowHistoryImported):
+        fold_import(history, event)
         return
-    if event_type in _INPUTS:  # a rebuild reads capacity's inputs too; passages follow its decisions only
-        return
-    request_id = str(data.get("request_id", ""))
+    if isinstance(event, (RequestSubmitted, RequestClassified)):
+        return  # a rebuild reads capacity's inputs too; passages follow its decisions only
+    request_id = str(getattr(event, "request_id", ""))
     card = ledger.cards.get(request_id)
     if card is None:
         history.record("request.withdrawn", request_id, at)  # gone from the board: withdrawn or merged
         return
-    history.record(event_type, request_id, at, lane=card.item.lane, points=card.item.points,
-                   submitted_at=card.item.submitted_at, told_at=_told_at(event_type, data))
+    history.record(event.event_type, request_id, at, lane=card.item.lane, points=card.item.points,
+                   submitted_at=card.item.submitted_at, told_at=_told_at(event))
 
 
 class FlowService:
@@ -116,14 +123,15 @@ class FlowService:
         return [*slipped(ledger, history, found, told),
                 *(e for e in risky if lanes is None or getattr(e, "lane", None) in lanes)]
 
-    async def record(self, pipe: Pipeline, ledger: Ledger, events: Sequence[CloudEvent]) -> None:
-        """Fold the transaction's decisions, and cards that left the board, into the history; queue it."""
+    async def record(self, pipe: Pipeline, ledger: Ledger, decided: Sequence[tuple[EventData, datetime]]) -> None:
+        """Fold the transaction's decisions (each with its envelope's time), and cards that left the board,
+        into the history; queue it."""
         history = await self.store.history()
         for request_id in ledger.dirty:
             if request_id not in ledger.cards:
                 history.record("request.withdrawn", request_id, self._now())
-        for event in events:
-            fold_event(history, ledger, event.type, event.data, event.time)
+        for data, at in decided:
+            fold_event(history, ledger, data, at)
         self.store.save(pipe, history)
 
     async def check(self, apply: Apply) -> Sequence[CloudEvent]:
