@@ -103,12 +103,14 @@ def stack(kafka_bootstrap: str, redis_base: str, topic_prefix: str, logs: Path,
         }
         processes[name] = ServiceProcess(name, env, logs / f"{name}.log")
     # The people's pages and notices name the other services' addresses; intake and the notifier share the
-    # secret of signed links. A module's ``extra`` settings still win.
+    # secret of signed links. A requester's later updates about a request wait 2 s, not the hour they wait
+    # in use: a test that waits for every notice to be sent would wait that hour when a request is
+    # backlogged twice. A module's ``extra`` settings still win.
     urls = {name: process.url for name, process in processes.items()}
     public = {"INTAKE_CLASSIFIER_PUBLIC_URL": urls["classifier"], "INTAKE_LINK_SECRET": LINK_SECRET,
               "CLASSIFIER_CORS_ORIGINS": __import__("json").dumps([urls["intake"]]),
               "NOTIFIER_INTAKE_PUBLIC_URL": urls["intake"], "NOTIFIER_CAPACITY_PUBLIC_URL": urls["capacity"],
-              "NOTIFIER_LINK_SECRET": LINK_SECRET}
+              "NOTIFIER_LINK_SECRET": LINK_SECRET, "NOTIFIER_UPDATE_WINDOW_S": "2"}
     for name, process in processes.items():
         for variable, value in public.items():
             if variable.startswith(f"{name.upper()}_") and variable.split("_", 1)[1] not in (extra or {}):
