@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from notifier.domain import DEFAULT_CHANNELS, Notice, Team
 from notifier.messages import Composer
-from notifier.reuse import join, told_about
+from notifier.reuse import Known, join, told_about
 from notifier.templates import Templates
-from shared.events import Requester, RequestMerged
+from shared.events import RequestClassified, Requester, RequestMerged
 from tests.notifier_samples import AISHA, DAVE, VP, reuse, samples
 from tests.support import event
 
@@ -17,10 +15,13 @@ COMPOSER = Composer(Templates(), TEAM, channels=DEFAULT_CHANNELS, slack_channel=
                     team_name="The marketing team")
 
 
-def _classified(*, other: dict[str, Any] | None) -> dict[str, Any]:
-    data = reuse()[0].model_dump(mode="json")
-    data["similar"] = [{**data["similar"][0], "requester": other}]
-    return data
+def _classified() -> RequestClassified:
+    return reuse()[0]
+
+
+def _knowing(other: Requester | None, about: str = "r-40") -> Known:
+    """What the notifier knows of the look-alike request: its requester, or nothing."""
+    return Known(requesters={} if other is None else {about: other.model_dump()})
 
 
 def _merged(request_id: str, into: str, requester: Requester, into_requester: Requester) -> RequestMerged:
@@ -29,7 +30,7 @@ def _merged(request_id: str, into: str, requester: Requester, into_requester: Re
 
 
 def test_both_requesters_and_ops_hear_of_an_ask_like_another_stakeholders() -> None:
-    told = told_about("request.classified", _classified(other=AISHA.model_dump()), TEAM)
+    told = told_about(_classified(), TEAM, _knowing(AISHA))
     assert [(n.audience, n.recipient, n.pair) for n in told] == [
         ("stakeholders", DAVE.email, ("r-41", "r-40")), ("stakeholders", AISHA.email, ("r-40", "r-41")),
         ("ops", TEAM.ops, ("r-41", "r-40"))]
@@ -37,29 +38,30 @@ def test_both_requesters_and_ops_hear_of_an_ask_like_another_stakeholders() -> N
 
 
 def test_one_pair_is_one_notice_per_person_whichever_request_names_it() -> None:
-    first = told_about("request.classified", _classified(other=AISHA.model_dump()), TEAM)
-    named_back = _classified(other=DAVE.model_dump())
-    named_back.update(request_id="r-40", request={**named_back["request"], "requester": AISHA.model_dump()})
-    named_back["similar"] = [{**named_back["similar"][0], "request_id": "r-41"}]
-    again = told_about("request.classified", named_back, TEAM)
+    first = told_about(_classified(), TEAM, _knowing(AISHA))
+    data = _classified().model_dump()
+    named_back = RequestClassified.model_validate({
+        **data, "request_id": "r-40", "request": {**data["request"], "requester": AISHA.model_dump()},
+        "similar": [{**data["similar"][0], "request_id": "r-41"}]})
+    again = told_about(named_back, TEAM, _knowing(DAVE, about="r-41"))
     assert {(n.recipient, n.about) for n in first} == {(n.recipient, n.about) for n in again}
 
 
 def test_the_same_person_asking_twice_is_no_overlap_and_an_unknown_other_is_not_written_to() -> None:
-    assert told_about("request.classified", _classified(other={**DAVE.model_dump()}), TEAM) == []
-    unknown = told_about("request.classified", _classified(other=None), TEAM)
+    assert told_about(_classified(), TEAM, _knowing(DAVE)) == []
+    unknown = told_about(_classified(), TEAM, _knowing(None))
     assert [n.recipient for n in unknown] == [DAVE.email, TEAM.ops]
-    assert told_about("request.classified", {**_classified(other=None), "similar": []}, TEAM) == []
+    assert told_about(_classified().model_copy(update={"similar": []}), TEAM) == []
 
 
 def test_a_merge_tells_both_requesters_and_the_merged_requester_follows_the_survivor() -> None:
     merged = _merged("r-41", "r-40", DAVE, AISHA)
-    assert told_about("request.merged", merged.model_dump(mode="json"), TEAM) == [
+    assert told_about(merged, TEAM) == [
         Notice("requester", DAVE.email, DAVE.name), Notice("stakeholders", AISHA.email, AISHA.name)]
     audience = join({}, merged, merged.into)
-    started = {**samples()["request.started"].model_dump(mode="json"), "requester": AISHA.model_dump(),
-               "joined": list(audience.values())}
-    assert [n.recipient for n in told_about("request.started", started, TEAM)] == [AISHA.email, DAVE.email]
+    started = samples()["request.started"].model_copy(update={"requester": AISHA})
+    followed = told_about(started, TEAM, Known(joined=tuple(audience.values())))
+    assert [n.recipient for n in followed] == [AISHA.email, DAVE.email]
 
 
 def test_who_followed_a_merged_request_follows_the_one_it_went_into() -> None:
@@ -70,7 +72,7 @@ def test_who_followed_a_merged_request_follows_the_one_it_went_into() -> None:
 
 
 def test_the_overlap_notices_name_the_other_ask_and_its_team_in_each_voice() -> None:
-    drafts = COMPOSER.drafts(event(reuse()[0]).model_copy(update={"data": _classified(other=AISHA.model_dump())}))
+    drafts = COMPOSER.drafts(event(reuse()[0]), reuse()[0], _knowing(AISHA))
     text = {(d.recipient, d.channel): d.text for d in drafts}
     to_dave, to_aisha = text[(DAVE.email, "email")], text[(AISHA.email, "email")]
     assert "Brand marks on our public pages" in to_dave and AISHA.team in to_dave

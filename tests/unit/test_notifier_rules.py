@@ -19,41 +19,42 @@ from notifier.domain import (
 )
 from notifier.messages import Composer
 from notifier.templates import Templates
+from shared.events import EventData, RequestWithdrawn
 from tests.notifier_samples import HEAT_SHIELD, samples
 from tests.support import event
 
 TEAM = Team(ops="ops@example.com", heat_shield=HEAT_SHIELD)
 
 
-def data(event_type: str) -> dict[str, object]:
-    return samples()[event_type].model_dump(mode="json")
+def data(event_type: str) -> EventData:
+    return samples()[event_type]
 
 
 def test_the_requester_hears_of_each_step_of_their_request() -> None:
     for event_type in ("request.backlogged", "request.scheduled", "request.started", "request.paused",
                        "request.done"):
-        assert notices_for(event_type, data(event_type), TEAM) == [
+        assert notices_for(data(event_type), TEAM) == [
             Notice("requester", "dave@example.com", "Dave Morrison")]
 
 
 def test_events_nobody_needs_to_hear_about_send_nothing() -> None:
-    assert notices_for("request.classified", {"title": "x"}, TEAM) == []
-    assert notices_for("notification.sent", {}, TEAM) == []
+    assert notices_for(data("request.classified"), TEAM) == []
+    assert notices_for(RequestWithdrawn(request_id="r-1", withdrawn_by="intake-form"), TEAM) == []
 
 
 def test_a_tradeoff_question_goes_to_the_heat_shield_first_then_the_requester_and_ops_sees_it() -> None:
-    notices = notices_for("request.tradeoff_required", data("request.tradeoff_required"), TEAM)
+    notices = notices_for(data("request.tradeoff_required"), TEAM)
     assert [(n.audience, n.recipient) for n in notices] == [
         ("heat_shield", HEAT_SHIELD), ("requester", "vp@example.com"), ("ops", "ops@example.com")]
 
 
 def test_every_tradeoff_decision_reaches_ops_and_the_heat_shield() -> None:
-    notices = notices_for("request.tradeoff_decided", data("request.tradeoff_decided"), TEAM)
+    notices = notices_for(data("request.tradeoff_decided"), TEAM)
     assert {(n.audience, n.recipient) for n in notices} == {("heat_shield", HEAT_SHIELD), ("ops", "ops@example.com")}
 
 
 def test_a_collision_reaches_every_stakeholder_and_ops_once_for_the_whole_collision() -> None:
-    notices = notices_for("request.conflict_detected", data("request.conflict_detected"), TEAM)
+    notices = notices_for(data("request.conflict_detected"), TEAM)
     assert [(n.audience, n.recipient) for n in notices] == [
         ("stakeholders", "dave@example.com"), ("stakeholders", "aisha@example.com"), ("ops", "ops@example.com")]
     # One notice per person for the whole collision, whichever request's event announces it.
@@ -61,24 +62,24 @@ def test_a_collision_reaches_every_stakeholder_and_ops_once_for_the_whole_collis
 
 
 def test_share_alerts_go_to_ops_and_the_heat_shield() -> None:
-    notices = notices_for("capacity.alert", data("capacity.alert"), TEAM)
+    notices = notices_for(data("capacity.alert"), TEAM)
     assert {n.recipient for n in notices} == {"ops@example.com", HEAT_SHIELD}
 
 
 def test_channels_are_configured_per_audience_and_slack_is_posted_once_per_event() -> None:
-    notices = notices_for("capacity.alert", data("capacity.alert"), TEAM)
+    notices = notices_for(data("capacity.alert"), TEAM)
     messages = route(notices, DEFAULT_CHANNELS, "#marketing-ops")
     assert [(m.recipient, m.channel, m.notice.audience) for m in messages] == [
         ("ops@example.com", "email", "ops"), ("#marketing-ops", "slack", "ops"), (HEAT_SHIELD, "email", "heat_shield")]
 
 
 def test_slack_is_skipped_while_no_slack_webhook_is_configured() -> None:
-    notices = notices_for("capacity.alert", data("capacity.alert"), TEAM)
+    notices = notices_for(data("capacity.alert"), TEAM)
     assert {m.channel for m in route(notices, DEFAULT_CHANNELS, None)} == {"email"}
 
 
 def test_an_audience_configured_for_no_channel_hears_nothing() -> None:
-    notices = notices_for("request.done", data("request.done"), TEAM)
+    notices = notices_for(data("request.done"), TEAM)
     assert route(notices, {**DEFAULT_CHANNELS, "requester": []}, "#ops") == []
 
 
@@ -154,9 +155,9 @@ def test_a_withdrawn_request_hears_of_nothing_but_its_withdrawal() -> None:
 
 
 def test_a_paused_card_waiting_in_the_backlog_is_not_announced_as_new_backlog_work() -> None:
-    paused = samples()["request.backlogged"].model_copy(update={"paused": True}).model_dump(mode="json")
-    assert notices_for("request.backlogged", paused, TEAM) == []
-    assert notices_for("request.backlogged", data("request.backlogged"), TEAM) != []
+    paused = samples()["request.backlogged"].model_copy(update={"paused": True})
+    assert notices_for(paused, TEAM) == []
+    assert notices_for(data("request.backlogged"), TEAM) != []
 
 
 def test_an_update_waits_for_the_window_since_the_last_one_unless_another_notice_came_between() -> None:

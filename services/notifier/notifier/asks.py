@@ -5,8 +5,8 @@
     notifier:merged-into             each merged request → the request it was merged into
 
 Both are folds of the requests topic, which the notifier consumes; a rebuild puts them back from it
-(``restore``). An event's data is given what is known here before its messages are composed
-(``enriched``): the request's audience as ``joined``, and each similar request's requester.
+(``restore``). What is known here of an event's request goes beside it as its messages are composed
+(``known``): the request's audience, and each similar request's requester.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from notifier.reuse import join
+from notifier.reuse import NOTHING_KNOWN, Known, join
 from shared.envelope import CloudEvent, parse_data
-from shared.events import Requester, RequestMerged, RequestSubmitted
+from shared.events import EventData, RequestClassified, Requester, RequestMerged, RequestSubmitted
 
 __all__ = ["Asks", "Person"]
 
@@ -52,17 +52,21 @@ def _people(rows: Mapping[str, str]) -> dict[str, Person]:
     return {address: json.loads(person) for address, person in rows.items()}
 
 
-def _enriched(event: CloudEvent, audiences: Mapping[str, Mapping[str, Person]], known: Mapping[str, Person]
-              ) -> CloudEvent:
-    request_id = event.data.get("request_id")
-    if not isinstance(request_id, str):
-        return event
-    data = dict(event.data)
-    if audience := audiences.get(request_id):
-        data["joined"] = sorted(audience.values(), key=lambda p: p["email"])
-    if data.get("similar"):
-        data["similar"] = [{**s, "requester": known.get(s["request_id"])} for s in data["similar"]]
-    return event if data == event.data else event.model_copy(update={"data": data})
+def _request_of(event: EventData) -> str | None:
+    request_id = getattr(event, "request_id", None)
+    return request_id if isinstance(request_id, str) else None
+
+
+def _similar_ids(event: EventData) -> list[str]:
+    """The look-alike requests a classification names (the only event that names any)."""
+    return [s.request_id for s in event.similar] if isinstance(event, RequestClassified) else []
+
+
+def _known(event: EventData, audiences: Mapping[str, Mapping[str, Person]], requesters: Mapping[str, Person]
+           ) -> Known:
+    audience = audiences.get(request_id) if (request_id := _request_of(event)) is not None else None
+    joined = tuple(sorted(audience.values(), key=lambda p: p["email"])) if audience else ()
+    return Known(joined, {rid: person for rid in _similar_ids(event) if (person := requesters.get(rid)) is not None})
 
 
 def _person(requester: Requester) -> dict[str, Any]:
@@ -100,13 +104,13 @@ class Asks:
     async def audience(self, request_id: str) -> dict[str, Person]:
         return _people(cast(dict[str, str], await self._redis.hgetall(_audience_key(request_id))))
 
-    async def enriched(self, events: Sequence[CloudEvent]) -> list[CloudEvent]:
-        """Each event as its messages are composed: with its request's ``joined`` audience, and the requester
-        of each similar request the notifier knows; one round trip for them all."""
-        subjects = list(dict.fromkeys(rid for event in events if isinstance(rid := event.data.get("request_id"), str)))
-        similar = list(dict.fromkeys(s["request_id"] for event in events for s in event.data.get("similar") or ()))
+    async def known(self, events: Sequence[EventData]) -> list[Known]:
+        """What is known of each event's request beyond the event, as its messages are composed: who joined
+        its audience, and the requester of each similar request the notifier knows; one round trip for all."""
+        subjects = list(dict.fromkeys(rid for event in events if (rid := _request_of(event)) is not None))
+        similar = list(dict.fromkeys(rid for event in events for rid in _similar_ids(event)))
         if not subjects:
-            return list(events)
+            return [NOTHING_KNOWN for _ in events]
         async with self._redis.pipeline(transaction=False) as pipe:
             for request_id in subjects:
                 pipe.hgetall(_audience_key(request_id))
@@ -115,8 +119,8 @@ class Asks:
             found = await pipe.execute()
         audiences = {rid: _people(rows) for rid, rows in zip(subjects, found[:len(subjects)], strict=True)}
         rows = cast(list[str | None], found[-1]) if similar else []
-        known = {rid: json.loads(row) for rid, row in zip(similar, rows, strict=True) if row is not None}
-        return [_enriched(event, audiences, known) for event in events]
+        requesters = {rid: json.loads(row) for rid, row in zip(similar, rows, strict=True) if row is not None}
+        return [_known(event, audiences, requesters) for event in events]
 
     async def restore(self, requesters: Mapping[str, Person], audiences: Mapping[str, Mapping[str, Person]],
                       merged_into: Mapping[str, str] | None = None, batch: int = 500) -> None:

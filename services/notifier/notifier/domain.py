@@ -1,7 +1,7 @@
 """Notifier rules: who is told what about each event, through which channel, and when to try again;
 who is told first, which addresses may be written to, and what a withdrawal silences.
 
-Pure functions over plain data. The words themselves are templates (``notifier/templates/``),
+Pure functions over the event models and plain data. The words themselves are templates (``notifier/templates/``),
 one per event and audience, in the team's voice: no blame, the numbers speak, and "not right
 now" always comes with a position, an expected start and the reason.
 """
@@ -10,9 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from shared.events import EVENT_TYPES
+from shared.events import (
+    EVENT_TYPES,
+    CapacityAlert,
+    ConflictDetected,
+    EventData,
+    ForecastSlipped,
+    RequestBacklogged,
+    RequestDone,
+    Requester,
+    RequestPaused,
+    RequestScheduled,
+    RequestStarted,
+    SleAtRisk,
+    TradeoffDecided,
+    TradeoffRequired,
+)
 
 __all__ = [
     "DEFAULT_CHANNELS",
@@ -79,36 +94,35 @@ class Message:
     recipient: str
 
 
-def _requester(data: Mapping[str, Any]) -> Notice:
-    person = data["requester"]
-    return Notice("requester", person["email"], person["name"])
+def _requester(person: Requester) -> Notice:
+    return Notice("requester", person.email, person.name)
 
 
-def notices_for(event_type: str, data: Mapping[str, Any], team: Team) -> list[Notice]:
+def notices_for(event: EventData, team: Team) -> list[Notice]:
     """Who hears about an event; events nobody needs to hear about give nobody."""
-    match event_type:
-        case "request.backlogged" if data.get("paused"):
+    match event:
+        case RequestBacklogged(paused=True):
             # A paused card waiting at the head of the backlog: the pause notice already told its requester
             # so, and from when it can resume; "not right now, position N" would read as new backlog work.
             return []
-        case ("request.backlogged" | "request.scheduled" | "request.started" | "request.paused" | "request.done"
-              | "request.forecast_slipped"):
-            return [_requester(data)]
-        case "request.sle_at_risk":  # work ageing past its lane's SLE: the team swarms, the requester knows
-            return [_requester(data), Notice("ops", team.ops)]
-        case "request.tradeoff_required":
+        case (RequestBacklogged() | RequestScheduled() | RequestStarted() | RequestPaused() | RequestDone()
+              | ForecastSlipped()):
+            return [_requester(event.requester)]
+        case SleAtRisk():  # work ageing past its lane's SLE: the team swarms, the requester knows
+            return [_requester(event.requester), Notice("ops", team.ops)]
+        case TradeoffRequired():
             # The heat-shield manager is asked first; ops sees every expedite.
-            asker = _requester(data)
+            asker = _requester(event.requester)
             asked = [asker if address == asker.recipient else Notice("heat_shield", address)
-                     for address in data["addressed_to"]]
+                     for address in event.addressed_to]
             return [*asked, Notice("ops", team.ops)]
-        case "request.tradeoff_decided":
+        case TradeoffDecided():
             return [Notice("heat_shield", team.heat_shield), Notice("ops", team.ops)]
-        case "request.conflict_detected":
-            conflict = data["conflict_id"]
-            people = [Notice("stakeholders", s["email"], s["name"], about=conflict) for s in data["stakeholders"]]
+        case ConflictDetected():
+            conflict = event.conflict_id
+            people = [Notice("stakeholders", s.email, s.name, about=conflict) for s in event.stakeholders]
             return [*people, Notice("ops", team.ops, about=conflict)]
-        case "capacity.alert":
+        case CapacityAlert():
             return [Notice("ops", team.ops), Notice("heat_shield", team.heat_shield)]
         case _:
             return []

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from notifier.asks import Asks
 from notifier.messages import Composer
+from notifier.reuse import NOTHING_KNOWN
 from notifier.store import NotificationLog
 from notifier.webhooks.deliveries import DeliveryLog
 from notifier.webhooks.subscriptions import SubscriptionStore
@@ -85,8 +86,11 @@ class Consuming:
                                                    now=now, created_at=created_at)
         if delivered:
             self._wake()
-        told = list(events) if self._asks is None else await self._asks.enriched(events)
-        drafts = [draft for event in told for draft in self._composer.drafts(event)]
+        told = [(event, EVENT_TYPES[event.type].model_validate(event.data)) for event in events]
+        known = ([NOTHING_KNOWN] * len(told) if self._asks is None
+                 else await self._asks.known([data for _, data in told]))
+        drafts = [draft for (event, data), what in zip(told, known, strict=True)
+                  for draft in self._composer.drafts(event, data, what)]
         if await self._notifications.record(drafts, now=now, created_at=created_at, hold_s=self._hold_s):
             self._wake()
         log.debug("%d event(s): %d webhook delivery(ies) and %d message(s) due", len(events), len(delivered),

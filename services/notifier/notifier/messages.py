@@ -10,9 +10,18 @@ from typing import Any
 
 from notifier.domain import UPDATES, Audience, Channel, Message, Notice, Team, route, told_first
 from notifier.drafts import Draft
-from notifier.reuse import pair_context, told_about
+from notifier.reuse import NOTHING_KNOWN, Known, pair_context, told_about
 from notifier.templates import Templates
 from shared.envelope import CloudEvent, derived_id
+from shared.events import (
+    EVENT_TYPES,
+    ConflictDetected,
+    EventData,
+    RequestBacklogged,
+    RequestClassified,
+    RequestMerged,
+    RequestScheduled,
+)
 from shared.links import LinkSigner
 
 __all__ = ["Composer", "Links"]
@@ -36,20 +45,27 @@ class Links:
         return f"{self.capacity.rstrip('/')}/pages/tradeoffs?id={tradeoff_id}"
 
 
-def own_request(data: Mapping[str, Any], notice: Notice) -> str | None:
+def own_request(event: EventData, notice: Notice) -> str | None:
     """The request a notice's recipient asked for (which their link opens): the event's for its requester; for
     a stakeholder, theirs of the pair, the survivor of a merge, or theirs among a collision's requests."""
     if notice.audience == "requester":
-        return data.get("request_id")
+        return _request_of(event)
     if notice.audience != "stakeholders":
         return None
     if notice.pair is not None:
         return notice.pair[0]
-    if "into" in data:
-        return str(data["into"])
-    mine = [item["request_id"] for item in data.get("requests", [])
-            if (item.get("requester") or {}).get("email") == notice.recipient]
-    return mine[0] if mine else None
+    if isinstance(event, RequestMerged):
+        return event.into
+    if isinstance(event, ConflictDetected):
+        mine = [item.request_id for item in event.requests
+                if item.requester is not None and item.requester.email == notice.recipient]
+        return mine[0] if mine else None
+    return None
+
+
+def _request_of(event: EventData) -> str | None:
+    request_id = getattr(event, "request_id", None)
+    return request_id if isinstance(request_id, str) else None
 
 
 class Composer:
@@ -62,15 +78,19 @@ class Composer:
         self._team_name = team_name
         self._links = links
 
-    def messages(self, event: CloudEvent) -> list[Message]:
-        return route(told_about(event.type, event.data, self._team), self._channels, self._slack_channel)
+    def messages(self, event: EventData, known: Known = NOTHING_KNOWN) -> list[Message]:
+        return route(told_about(event, self._team, known), self._channels, self._slack_channel)
 
-    def drafts(self, event: CloudEvent) -> list[Draft]:
+    def drafts(self, event: CloudEvent, data: EventData | None = None, known: Known = NOTHING_KNOWN) -> list[Draft]:
+        """The drafts of what ``event`` tells whom, in their order; ``data`` is its payload if already read."""
+        if data is None:
+            data = EVENT_TYPES[event.type].model_validate(event.data)
         drafts = []
-        for message in self.messages(event):
+        for message in self.messages(data, known):
             notice = message.notice
-            rendered = self._templates.render(f"{event.type}.{notice.audience}", self.context(event, message))
-            request_id = own_request(event.data, notice)
+            rendered = self._templates.render(f"{event.type}.{notice.audience}",
+                                              self.context(event, data, message, known))
+            request_id = own_request(data, notice)
             # Signed for the person emailed: never posted to the shared Slack channel (it would open nothing).
             follow = (self._links.follow(request_id, message.recipient)
                       if self._links and request_id and message.channel == "email" else None)
@@ -79,29 +99,31 @@ class Composer:
                       if notice.audience == "requester" and request_id else None)
             drafts.append(Draft(
                 id=derived_id(notice.about or event.id, message.recipient, message.channel),
-                subject=event.subject, request_id=event.data.get("request_id"), about_event_id=event.id,
+                subject=event.subject, request_id=_request_of(data), about_event_id=event.id,
                 about_event_type=event.type, audience=notice.audience, recipient=message.recipient,
                 channel=message.channel, title=rendered.subject,
                 text=rendered.slack if message.channel == "slack" else rendered.text, follow=follow or None,
                 thread=thread, update=thread is not None and event.type in UPDATES))
         return _in_order(drafts, told_first(event.type))
 
-    def context(self, event: CloudEvent, message: Message) -> dict[str, Any]:
+    def context(self, event: CloudEvent, data: EventData, message: Message,
+                known: Known = NOTHING_KNOWN) -> dict[str, Any]:
+        """What a template reads: the event's payload as JSON, who is told, the team, and the links."""
+        tradeoff_id = getattr(data, "tradeoff_id", None)
         context: dict[str, Any] = {
             **event.data,
             "event": {"id": event.id, "type": event.type, "time": event.time.isoformat()},
             "recipient": {"name": message.notice.name, "address": message.recipient},
             "team": {"ops": self._team.ops, "heat_shield": self._team.heat_shield},
             "team_name": self._team_name,
-            "tradeoff_page": (self._links.tradeoff(event.data["tradeoff_id"])
-                              if self._links and "tradeoff_id" in event.data else None),
+            "tradeoff_page": self._links.tradeoff(tradeoff_id) if self._links and tradeoff_id else None,
         }
-        if message.notice.pair is not None:
-            context.update(pair_context(event.data, message.notice.pair))
-        if "objective_id" in event.data:
+        if message.notice.pair is not None and isinstance(data, RequestClassified):
+            context.update(pair_context(data, known.requesters, message.notice.pair))
+        if isinstance(data, (RequestScheduled, RequestBacklogged, RequestClassified)):
             # The title travels on the event; one from before it did names the objective by its id only.
-            objective_id, title = event.data["objective_id"], event.data.get("objective_title")
-            context["objective"] = None if objective_id is None else {"id": objective_id, "title": title}
+            context["objective"] = (None if data.objective_id is None
+                                    else {"id": data.objective_id, "title": data.objective_title})
         return context
 
 

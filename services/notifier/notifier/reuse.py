@@ -7,59 +7,71 @@
 - From then on the merged request's requester, and whoever followed it before, hear what the
   survivor's requester hears: the survivor's audience (``joined``).
 
-The notifier adds to an event's data what it knows and the event does not say (``notifier.asks``):
-``joined`` (the request's audience) and, on each similar request, its ``requester`` when known.
+What the notifier knows and the event does not say comes beside it (``Known``, from ``notifier.asks``):
+who joined the request's audience, and each similar request's requester when known.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from notifier.domain import Notice, Team, notices_for
 from shared.envelope import derived_id
-from shared.events import RequestMerged
+from shared.events import EventData, RequestClassified, RequestMerged
 
-__all__ = ["join", "merge_notices", "overlap_notices", "pair_context", "told_about", "with_joined"]
+__all__ = ["NOTHING_KNOWN", "Known", "join", "merge_notices", "overlap_notices", "pair_context", "told_about",
+           "with_joined"]
 
 Person = Mapping[str, Any]
 
 
-def told_about(event_type: str, data: Mapping[str, Any], team: Team) -> list[Notice]:
+@dataclass(frozen=True)
+class Known:
+    """What the notifier knows of an event's request that the event does not say (``notifier.asks``)."""
+
+    joined: tuple[Person, ...] = ()  # who joined the request's audience by merges
+    requesters: Mapping[str, Person] = field(default_factory=dict)  # each similar request's requester, when known
+
+
+NOTHING_KNOWN = Known()
+
+
+def told_about(event: EventData, team: Team, known: Known = NOTHING_KNOWN) -> list[Notice]:
     """Everyone who hears about an event: as ``notices_for`` has it, the reuse notices, and the audience
     that joined the request."""
-    match event_type:
-        case "request.classified":
-            extra = overlap_notices(data, team)
-        case "request.merged":
-            extra = merge_notices(data)
+    match event:
+        case RequestClassified():
+            extra = overlap_notices(event, known.requesters, team)
+        case RequestMerged():
+            extra = merge_notices(event)
         case _:
             extra = []
-    return with_joined([*notices_for(event_type, data, team), *extra], data.get("joined") or [])
+    return with_joined([*notices_for(event, team), *extra], known.joined)
 
 
-def overlap_notices(data: Mapping[str, Any], team: Team) -> list[Notice]:
+def overlap_notices(event: RequestClassified, requesters: Mapping[str, Person], team: Team) -> list[Notice]:
     """One notice per person and per pair of look-alike asks from different requesters; ops too."""
-    me = (data.get("request") or {}).get("requester")
+    me = event.request.requester
     found: list[Notice] = []
-    for similar in data.get("similar") or []:
-        other: Person | None = similar.get("requester")
-        if me is None or (other is not None and other["id"] == me["id"]):
+    for similar in event.similar:
+        other = requesters.get(similar.request_id)
+        if other is not None and other["id"] == me.id:
             continue  # the same person asking twice is no overlap between stakeholders
-        pair = (str(data["request_id"]), str(similar["request_id"]))
+        pair = (event.request_id, similar.request_id)
         about = derived_id("overlap", *sorted(pair))  # the same notice whichever of the two names the pair
-        found.append(Notice("stakeholders", me["email"], me["name"], about=about, pair=pair))
+        found.append(Notice("stakeholders", me.email, me.name, about=about, pair=pair))
         if other is not None:
             found.append(Notice("stakeholders", other["email"], other["name"], about=about, pair=pair[::-1]))
         found.append(Notice("ops", team.ops, about=about, pair=pair))
     return found
 
 
-def merge_notices(data: Mapping[str, Any]) -> list[Notice]:
+def merge_notices(event: RequestMerged) -> list[Notice]:
     """The merged request's requester, and the surviving request's (in a voice of their own)."""
-    merged, survivor = data["requester"], data["into_requester"]
-    return [Notice("requester", merged["email"], merged["name"]),
-            Notice("stakeholders", survivor["email"], survivor["name"])]
+    merged, survivor = event.requester, event.into_requester
+    return [Notice("requester", merged.email, merged.name), Notice("stakeholders", survivor.email, survivor.name)]
 
 
 def with_joined(notices: Sequence[Notice], joined: Iterable[Person]) -> list[Notice]:
@@ -80,16 +92,15 @@ def join(audiences: Mapping[str, Mapping[str, Person]], merged: RequestMerged, i
     return joined
 
 
-def pair_context(data: Mapping[str, Any], pair: tuple[str, str]) -> dict[str, Any]:
+def pair_context(event: RequestClassified, requesters: Mapping[str, Person], pair: tuple[str, str]) -> dict[str, Any]:
     """What an overlap notice names: the recipient's ask (``own``), the other one, and how alike they are."""
-    request = data["request"]
-    asks = {str(data["request_id"]): {"request_id": data["request_id"], "title": request["title"],
-                                      "team": request["requester"]["team"], "requester": request["requester"]}}
+    requester = event.request.requester.model_dump(mode="json")
+    asks = {event.request_id: {"request_id": event.request_id, "title": event.request.title,
+                               "team": requester["team"], "requester": requester}}
     alike: dict[str, Any] = {}
-    for similar in data.get("similar") or []:
-        asks[str(similar["request_id"])] = {"request_id": similar["request_id"], "title": similar["title"],
-                                            "team": similar["team"], "requester": similar.get("requester")}
-        if str(similar["request_id"]) in pair:
-            alike = {"score": similar["score"], "kind": similar["kind"],
-                     "shared_terms": similar.get("shared_terms") or []}
+    for similar in event.similar:
+        asks[similar.request_id] = {"request_id": similar.request_id, "title": similar.title, "team": similar.team,
+                                    "requester": requesters.get(similar.request_id)}
+        if similar.request_id in pair:
+            alike = {"score": similar.score, "kind": similar.kind, "shared_terms": similar.shared_terms}
     return {"own": asks[pair[0]], "other": asks[pair[1]], "alike": alike}
