@@ -56,6 +56,7 @@ class Outcomes:
         # sent in. Taken when recorded, so a group led by a later cause that publishes this one as older
         # and pending still sends it in its own cause's trace, not the leader's.
         self._origins: dict[str, dict[str, Context]] = {}
+        self._origins_seen: set[str] = set()  # those the relay's last run found (``_forget_unpublishable``)
 
     async def get(self, event_id: str) -> list[CloudEvent] | None:
         raw = await self._redis.get(self._prefix + event_id)
@@ -168,11 +169,20 @@ class Outcomes:
         async with self._publishing:
             await self._adopt_unordered()
             pending = cast(list[str], await self._redis.lrange(self._pending, 0, -1))
+            self._forget_unpublishable(set(pending))
             for event_id in dict.fromkeys(pending):
                 await self._publish_pending(event_id, publisher)
         if pending:
             log.info("re-sent the events of %d pending outcome(s)", len(pending))
         return len(pending)
+
+    def _forget_unpublishable(self, pending: set[str]) -> None:
+        """Contexts of causes recorded on a transaction that never committed (a lost lease, a failed
+        pipeline) are forgotten once two runs of the relay found them and not their outcome pending: a
+        transaction commits within milliseconds, a relay runs every few seconds."""
+        for cause in (self._origins.keys() & self._origins_seen) - pending:
+            del self._origins[cause]
+        self._origins_seen = set(self._origins)
 
     async def _publish_pending(self, event_id: str, publisher: Publisher) -> None:
         """Publish one pending outcome, in its cause's context if this process recorded it."""

@@ -157,3 +157,18 @@ async def test_older_outcomes_a_later_cause_publishes_keep_the_trace_of_their_ow
                                                                             topics.decisions, 4)}
     assert len(set(traces.values())) == 4
     assert found == {f"decision-{n}": trace_id for n, trace_id in traces.items()}
+
+
+async def test_the_context_of_a_cause_whose_transaction_never_committed_is_forgotten_by_the_relay(
+        outbox: tuple[Outcomes, EventPublisher, KafkaBroker, Topics]) -> None:
+    outcomes, publisher, _, _ = outbox
+    redis = Redis.from_url("redis://unused")  # a pipeline that is never executed needs no server
+    async with redis.pipeline(transaction=True) as abandoned:  # e.g. a send whose lease was lost
+        outcomes.record(abandoned, "cause-lost", [_paused(0)])
+    await outcomes.once("cause-kept", _producing([_paused(1)]))
+    assert set(outcomes._origins) == {"cause-lost", "cause-kept"}  # held until published (the memory checked)
+    await outcomes.republish_pending(publisher)  # publishes cause-kept; cause-lost is seen not pending once
+    assert set(outcomes._origins) == {"cause-lost"}
+    await outcomes.republish_pending(publisher)  # twice: forgotten
+    assert outcomes._origins == {}
+    await redis.aclose()
