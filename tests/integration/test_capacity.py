@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -21,7 +22,7 @@ from shared.outbox import Outcomes
 from shared.topics import Topics
 from tests.builders import POLICY, classified
 from tests.infra import admin_options
-from tests.support import AUTH, EventTap, event, eventually, publish, running
+from tests.support import AUTH, EventTap, event, eventually, publish, publish_raw, running
 
 pytestmark = pytest.mark.integration
 
@@ -436,3 +437,33 @@ async def test_a_shares_range_out_of_bounds_is_a_clear_422(board: Board, path: s
             assert refused.headers["content-type"] == "application/problem+json"
             assert any(word in refused.json()["detail"] for word in ("between", "after", "at most")), refused.text
     assert (await board.client.get(path, params={"from": "2026-01-01"})).status_code == 200
+
+
+async def test_an_input_that_does_not_fit_its_event_model_is_dead_lettered_and_what_follows_it_is_handled(
+        settings_for: Callable[..., CapacitySettings]) -> None:
+    """Capacity reads each input into its model (``capacity.events``): a withdrawal missing who withdrew it is
+    tried, then set aside for an operator, and the withdrawal behind it on the same partition still lands."""
+    settings = settings_for(CapacitySettings, heat_shield_email="shield@example.com", handler_max_attempts=2,
+                            handler_backoff_s=0.05)
+    topics = Topics(settings.topic_prefix)
+    async with running(create_app(settings)) as client, EventTap(settings.kafka_bootstrap, topics.decisions) as tap:
+        board = Board(settings, client, tap)
+        await board.send(classified("keep", lane="sales", size="S"))
+        malformed = withdrawal("keep").model_dump(mode="json")
+        del malformed["data"]["withdrawn_by"]
+        malformed["id"] = "withdrawal-without-its-author"
+        await publish_raw(settings.kafka_bootstrap, topics.requests, json.dumps(malformed).encode(), key=b"keep")
+        await publish(settings.kafka_bootstrap, topics, withdrawal("keep"))
+
+        async def gone() -> list[str] | None:
+            columns = (await board.get("/v1/board"))["columns"]
+            return None if any(c["request_id"] == "keep" for cards in columns.values() for c in cards) else ["gone"]
+
+        async def set_aside() -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = (await client.get("/v1/dead-letters")).json()["items"]
+            return items
+
+        assert await eventually(gone)
+        dead = await eventually(set_aside)
+        assert [(d["topic"], "ValidationError" in str(d["error"]), d["attempts"]) for d in dead] == [
+            (topics.requests, True, 2)]
