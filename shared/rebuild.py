@@ -7,7 +7,9 @@
    exception and passes ``require_stopped=False``.
 2. Publish what the service's outbox still holds, so the log has every event the service made.
 3. Read the topics the state is a fold of, from their beginnings to their ends as of now.
-4. Wipe the service's keys (``<service>:*``), then fold the events in time order, each once.
+4. Wipe the service's keys (``<service>:*``), then fold the events in time order, each once. An event
+   whose payload does not fit its model is skipped with a warning: live, the service tried it and set it
+   aside as a dead letter, so it changed nothing there either.
 5. Rebuild the dead-letter list from the service's dead-letter topic.
 
 The consumer group's committed offsets are left where they are: events the service had not handled
@@ -184,7 +186,11 @@ async def _fold_all(service: str, events: Iterable[CloudEvent], fold: Fold) -> N
     listed = list(events)
     shown = time.monotonic()
     for done, event in enumerate(listed, start=1):
-        await fold(event)
+        try:
+            await fold(event)
+        except ValidationError as exc:  # a fold reads the payload into its model before it changes anything
+            log.warning("%s: skipping %s %s, whose payload does not fit its model (a dead letter live): %s",
+                        service, event.type, event.id, exc.errors(include_url=False)[:3])
         if time.monotonic() - shown > _PROGRESS_S:
             shown = time.monotonic()
             log.info("%s: %d of %d events folded", service, done, len(listed))

@@ -467,3 +467,6 @@ async def test_an_input_that_does_not_fit_its_event_model_is_dead_lettered_and_w
         dead = await eventually(set_aside)
         assert [(d["topic"], "ValidationError" in str(d["error"]), d["attempts"]) for d in dead] == [
             (topics.requests, True, 2)]
+        # The rebuild reads the same log, poison included, and skips it as the service did.
+        rebuilt = await rebuild(settings)
+        assert "keep" not in rebuilt.cards and "keep" in rebuilt.closed
