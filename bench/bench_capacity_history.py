@@ -23,7 +23,8 @@ from pathlib import Path
 
 from bench.bench_capacity_service import CountingPublisher
 from bench.bench_capacity_service import classified_data as classified
-from capacity.domain import Ledger, fold
+from capacity.domain import Ledger
+from capacity.events import fold
 from capacity.planning import Plan
 from capacity.service import CapacityService
 from capacity.store import LedgerStore

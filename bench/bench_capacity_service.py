@@ -14,7 +14,8 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from capacity.domain import Ledger, fold
+from capacity.domain import Ledger
+from capacity.events import fold
 from capacity.planning import Plan
 from capacity.service import CapacityService
 from capacity.store import LedgerStore

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from capacity.domain import Ledger, fold
+from capacity.domain import Ledger
+from capacity.events import fold
 from capacity.planning import Plan
 from capacity.service import CapacityService
 from capacity.store import LedgerStore

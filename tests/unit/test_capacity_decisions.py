@@ -1,7 +1,8 @@
 from datetime import UTC, date, datetime, timedelta
 
 from capacity.decisions import decide
-from capacity.domain import Card, Ledger, fold, status_of
+from capacity.domain import Card, Ledger, status_of
+from capacity.events import fold
 from capacity.planning import Item, Policy, plan
 from shared.events import EventData, RequestPaused, TradeoffRequired
 from tests.builders import about_card, classification, withdrawn

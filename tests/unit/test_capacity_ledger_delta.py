@@ -10,7 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capacity.domain import Ledger, fold
+from capacity.domain import Ledger
+from capacity.events import fold
 from capacity.store import CLOSED, TRADEOFFS, LedgerStore
 from shared.events import (
     EventData,

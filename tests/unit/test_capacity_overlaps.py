@@ -7,7 +7,8 @@ from typing import Any
 
 from capacity import views
 from capacity.dashboard.snapshot import dashboard
-from capacity.domain import Ledger, fold
+from capacity.domain import Ledger
+from capacity.events import fold
 from capacity.overlaps import board_overlaps
 from capacity.planning import plan
 from tests.builders import classification, merged

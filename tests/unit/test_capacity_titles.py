@@ -1,6 +1,7 @@
 """The board names a card's objective as its classification did; older cards look it up in the OKR sets."""
 
-from capacity.domain import Ledger, fold
+from capacity.domain import Ledger
+from capacity.events import fold
 from capacity.objectives import NO_TITLES, Titles
 from tests.builders import classification
 

@@ -14,7 +14,8 @@ from capacity import views
 from capacity.dashboard.charts import PALETTE, Line, Rect, Text, hex_of, ink, shares_chart, to_png, to_svg
 from capacity.dashboard.exports import CSV_COLUMNS, shares_csv
 from capacity.dashboard.snapshot import dashboard
-from capacity.domain import Card, Ledger, fold
+from capacity.domain import Card, Ledger
+from capacity.events import fold
 from capacity.objectives import NO_TITLES, Titles
 from capacity.planning import Item, Policy, State, plan
 from tests.builders import classification

@@ -2,7 +2,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from capacity.domain import Card, Ledger, fold
+from capacity.domain import Card, Ledger
+from capacity.events import fold
 from capacity.flow.calibration import calibration
 from capacity.flow.forecast import by_horizon, forecast_lane, lane_model
 from capacity.flow.frame import CYCLE_EPOCH, frame_of

@@ -2,7 +2,7 @@
 
 Inputs (``request.classified``, ``request.withdrawn``, ``request.merged``) and capacity's own
 decisions (``request.scheduled``, ``request.started`` ...) are applied by
-``fold``, live and during a rebuild alike. ``decide`` turns a fresh plan into the
+``capacity.events.fold``, live and during a rebuild alike. ``decide`` turns a fresh plan into the
 decisions to announce; the handler folds those back in. Pure: no I/O.
 """
 
@@ -13,26 +13,10 @@ from datetime import date, datetime
 from typing import Any
 
 from capacity.overlaps import Overlaps
-from capacity.planning import FIXED_STATES, Item, Policy, Slot, State, points_for
-from shared.events import (
-    CapacityAlert,
-    ConflictDetected,
-    EventData,
-    PolicyUpdated,
-    RequestBacklogged,
-    RequestClassified,
-    RequestDone,
-    RequestMerged,
-    RequestPaused,
-    RequestScheduled,
-    RequestStarted,
-    RequestWithdrawn,
-    TradeoffDecided,
-    TradeoffRequired,
-)
+from capacity.planning import FIXED_STATES, Item, Policy, Slot, State
 from shared.lifecycle import Status
 
-__all__ = ["Card", "Ledger", "Tradeoff", "fold", "policy_from", "policy_to", "status_of"]
+__all__ = ["Card", "Ledger", "Tradeoff", "policy_from", "policy_to", "status_of"]
 
 ACTIVE: frozenset[State] = FIXED_STATES
 WAITING: frozenset[State] = frozenset({"open", "paused"})
@@ -190,73 +174,3 @@ def policy_to(policy: Policy) -> dict[str, Any]:
 
 def policy_from(data: dict[str, Any]) -> Policy:
     return Policy(**data)
-
-
-def fold(ledger: Ledger, event: EventData) -> None:
-    """Apply one event, input or decision, to the ledger."""
-    request_id = str(getattr(event, "request_id", ""))
-    known = request_id in ledger.cards
-    done = known and ledger.cards[request_id].item.state == "done"
-    match event:
-        case RequestClassified() if request_id not in ledger.closed:
-            ledger.put(_card_from_classified(event, ledger.cards.get(request_id), ledger.policy))
-            ledger.overlaps.classified(request_id, event.similar)
-        case RequestMerged() if not done:
-            ledger.withdraw(request_id)  # it leaves like a withdrawn card: its points freed, nothing more said
-            ledger.overlaps.merged(request_id, event.into)
-        case RequestWithdrawn() if not done:
-            ledger.withdraw(request_id)
-        case RequestScheduled() if known:
-            ledger.move(request_id, state="committed", committed_cycle=event.cycle_start, head_of_backlog=False,
-                        not_before=None)
-            ledger.announced.pop(request_id, None)
-            if event.tradeoff_id is None:
-                ledger.close_tradeoffs_of(request_id)
-        case RequestBacklogged() if known:
-            ledger.announced[request_id] = event.expected_start
-            ledger.dirty.add(request_id)
-        case RequestStarted() if known:
-            ledger.move(request_id, state="in_progress")
-        case RequestPaused() if known:
-            ledger.move(request_id, state="paused", committed_cycle=None, head_of_backlog=True,
-                        not_before=event.resume_from)
-        case RequestDone() if known:
-            ledger.move(request_id, state="done")
-            ledger.closed.add(request_id)
-            ledger.close_tradeoffs_of(request_id)
-        case TradeoffRequired():  # replayed after a withdrawal it names (a rebuild folds by time)
-            ledger.tradeoffs[event.tradeoff_id] = Tradeoff(
-                event.tradeoff_id, request_id, event.cycle,
-                tuple(c.request_id for c in event.committed if c.request_id not in ledger.closed),
-                status="closed" if request_id in ledger.closed else "open")
-        case TradeoffDecided() if event.tradeoff_id in ledger.tradeoffs:
-            ledger.tradeoffs[event.tradeoff_id] = replace(
-                ledger.tradeoffs[event.tradeoff_id], status="paused" if event.decision == "pause" else "deferred",
-                paused_request_id=event.paused_request_id, decided_by=event.decided_by,
-                policy_version=event.policy_version, note=event.note)
-        case CapacityAlert():
-            ledger.alerts[event.alert_id] = event.model_dump(mode="json")
-        case ConflictDetected():
-            ledger.conflicts.add(event.conflict_id)
-        case PolicyUpdated():
-            ledger.policy = policy_from(event.policy)
-            ledger.policy_history[ledger.policy.version] = event.policy
-            ledger.policy_authors[ledger.policy.version] = event.updated_by
-        case _:
-            pass
-
-
-def _card_from_classified(classified: RequestClassified, existing: Card | None, policy: Policy) -> Card:
-    request = classified.request
-    item = Item(
-        request_id=classified.request_id, lane=classified.lane, team=request.requester.team,
-        objective_id=classified.objective_id, objective_rank=classified.objective_rank, score=classified.score,
-        points=points_for(request.effort, request.size, policy), submitted_at=classified.submitted_at,
-        due_date=request.due_date, expedite=request.expedite)
-    submitted_by = classified.submitted_by
-    if existing is not None:  # re-classified: the objective changes, the card keeps its place on the board
-        item = replace(existing.item, objective_id=item.objective_id, objective_rank=item.objective_rank,
-                       score=item.score)
-        submitted_by = submitted_by or existing.submitted_by  # a rollover's event may not name the tool
-    return Card(item, request.title, request.requester.model_dump(), classified.colour, classified.okr_quarter,
-                classified.okr_version, submitted_by, request.justification, classified.objective_title)

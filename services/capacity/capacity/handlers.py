@@ -6,14 +6,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from capacity.domain import Ledger, fold
-from capacity.events import read
-from capacity.planning import Plan
-from capacity.service import CapacityService
+from capacity.service import CapacityService, folding
 from capacity.store import TitleStore
 from shared.batches import BatchHandler
 from shared.envelope import CloudEvent
-from shared.events import EventData, OkrsPublished
+from shared.events import OkrsPublished
 from shared.messaging import Handler
 
 log = logging.getLogger(__name__)
@@ -24,15 +21,8 @@ BOARD_CHANGES = ("request.classified", "request.withdrawn", "request.merged")
 
 def routes(service: CapacityService, titles: TitleStore) -> dict[str, Handler]:
     async def on_input(event: CloudEvent) -> None:
-        data = read(event)
-
-        def change(ledger: Ledger, _: Plan) -> list[EventData]:
-            if data is not None:
-                fold(ledger, data)
-            return []
-
         new = event.subject if event.type == "request.classified" else None
-        await service.apply(change, cause_id=event.id, new=new)
+        await service.apply(folding(event), cause_id=event.id, new=new)
 
     async def on_okrs(event: CloudEvent) -> None:
         okrs = OkrsPublished.model_validate(event.data)

@@ -15,8 +15,8 @@ import logging
 
 from capacity.app import NAME
 from capacity.config import CapacitySettings
-from capacity.domain import Ledger, fold
-from capacity.events import read
+from capacity.domain import Ledger
+from capacity.events import fold, read
 from capacity.flow.history import History
 from capacity.flow.service import fold_event
 from capacity.flow.store import FlowStore

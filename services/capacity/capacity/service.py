@@ -10,8 +10,8 @@ from datetime import date
 from redis.asyncio.client import Pipeline
 
 from capacity.decisions import decide
-from capacity.domain import Ledger, fold
-from capacity.events import read
+from capacity.domain import Ledger
+from capacity.events import fold, read
 from capacity.flow.service import FlowService
 from capacity.planning import Plan, cycle_start, place_new, plan
 from capacity.store import LedgerStore
@@ -74,7 +74,7 @@ class CapacityService:
             seen = await self._outcomes.seen([event.id for event in unique])
             fresh = [event for event in unique if event.id not in seen]
             if fresh:
-                steps = [(_folding(event), event.subject if event.type == "request.classified" else None)
+                steps = [(folding(event), event.subject if event.type == "request.classified" else None)
                          for event in fresh]
                 produced = await self._commit(fresh[-1].id, steps, along=[event.id for event in fresh[:-1]])
         # Handled before: their outcomes go out too if they are still pending, in the order they committed.
@@ -148,7 +148,7 @@ class CapacityService:
         return await self.apply(lambda _, __: [], cause_id=derived_id("cycle", start.isoformat()))
 
 
-def _folding(event: CloudEvent) -> Change:
+def folding(event: CloudEvent) -> Change:
     """The change a consumed event makes: folded into the ledger as it is, deciding nothing itself."""
     data = read(event)
 
