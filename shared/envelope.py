@@ -8,9 +8,9 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import EventData
+from shared.events import EVENT_TYPES, EventData
 
-__all__ = ["CONTRACT_ID", "CloudEvent", "dataschema", "derived_id", "envelope", "parse_data"]
+__all__ = ["CONTRACT_ID", "CloudEvent", "dataschema", "derived_id", "envelope", "parse_data", "parse_event"]
 
 # The ``id`` of the AsyncAPI document (docs/asyncapi.json, served at /asyncapi.json by every service).
 CONTRACT_ID = "urn:request-governance:events"
@@ -64,3 +64,9 @@ E = TypeVar("E", bound=EventData)
 def parse_data(event: CloudEvent, model: type[E]) -> E:
     """The typed payload of ``event``; raises ``pydantic.ValidationError`` when it does not fit."""
     return model.model_validate(event.data)
+
+
+def parse_event(event: CloudEvent) -> EventData:
+    """The payload of a public event as its type's model (``shared.events.EVENT_TYPES``); raises ``KeyError``
+    for a type that is not a public event, ``pydantic.ValidationError`` when the payload does not fit."""
+    return parse_data(event, EVENT_TYPES[event.type])

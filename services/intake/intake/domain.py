@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.envelope import CloudEvent, derived_id, parse_data
+from shared.envelope import CloudEvent, derived_id, parse_event
 from shared.events import (
-    EVENT_TYPES,
     BypassRefused,
     ConflictDetected,
     EventData,
@@ -57,7 +56,7 @@ class TimelineEntry:
     @classmethod
     def of_event(cls, event: CloudEvent) -> TimelineEntry:
         """The entry of a consumed event, its data read as its type's model (a misfit raises)."""
-        return cls.of(event.id, event.time, parse_data(event, EVENT_TYPES[event.type]), event.data)
+        return cls.of(event.id, event.time, parse_event(event), event.data)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TimelineEntry:

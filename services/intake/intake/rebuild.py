@@ -19,8 +19,8 @@ from intake.domain import TimelineEntry
 from intake.handlers import TIMELINE_TYPES
 from intake.merges import MERGED, survivor_entry
 from intake.store import RequestStore, Restored
-from shared.envelope import CloudEvent, parse_data
-from shared.events import EVENT_TYPES, RequestMerged, RequestSubmitted
+from shared.envelope import CloudEvent, parse_event
+from shared.events import RequestMerged, RequestSubmitted
 from shared.infra import connect_redis
 from shared.rebuild import Rebuilt, command, rebuild_service
 from shared.topics import Topics
@@ -37,7 +37,7 @@ async def rebuild(settings: IntakeSettings) -> Rebuilt:
         if event.type not in ON_THE_TIMELINE:
             return
         found = requests[event.subject]
-        told = parse_data(event, EVENT_TYPES[event.type])
+        told = parse_event(event)
         if isinstance(told, RequestSubmitted) and found.submitted is None:
             found.submitted = told
         found.timeline.setdefault(event.id, TimelineEntry.of(event.id, event.time, told, event.data))

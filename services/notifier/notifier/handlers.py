@@ -26,7 +26,7 @@ from notifier.store import NotificationLog
 from notifier.webhooks.deliveries import DeliveryLog
 from notifier.webhooks.subscriptions import SubscriptionStore
 from shared.batches import BatchHandler, origin_of
-from shared.envelope import CloudEvent
+from shared.envelope import CloudEvent, parse_event
 from shared.events import EVENT_TYPES
 from shared.messaging import Handler
 
@@ -86,7 +86,7 @@ class Consuming:
                                                    now=now, created_at=created_at)
         if delivered:
             self._wake()
-        told = [(event, EVENT_TYPES[event.type].model_validate(event.data)) for event in events]
+        told = [(event, parse_event(event)) for event in events]
         known = ([NOTHING_KNOWN] * len(told) if self._asks is None
                  else await self._asks.known([data for _, data in told]))
         drafts = [draft for (event, data), what in zip(told, known, strict=True)

@@ -12,9 +12,8 @@ from notifier.domain import UPDATES, Audience, Channel, Message, Notice, Team, r
 from notifier.drafts import Draft
 from notifier.reuse import NOTHING_KNOWN, Known, pair_context, told_about
 from notifier.templates import Templates
-from shared.envelope import CloudEvent, derived_id
+from shared.envelope import CloudEvent, derived_id, parse_event
 from shared.events import (
-    EVENT_TYPES,
     ConflictDetected,
     EventData,
     RequestBacklogged,
@@ -84,7 +83,7 @@ class Composer:
     def drafts(self, event: CloudEvent, data: EventData | None = None, known: Known = NOTHING_KNOWN) -> list[Draft]:
         """The drafts of what ``event`` tells whom, in their order; ``data`` is its payload if already read."""
         if data is None:
-            data = EVENT_TYPES[event.type].model_validate(event.data)
+            data = parse_event(event)
         drafts = []
         for message in self.messages(data, known):
             notice = message.notice
