@@ -36,10 +36,16 @@ def survivor() -> dict[str, Any]:
     merged = {"type": "request.merged", "time": "2026-12-01T11:00:00+00:00", "summary": "merged",
               "data": {"request_id": "r-b", "into": "r-a", "title": "Logos", "into_title": "Logos",
                        "requester": BOB, "into_requester": ALICE}, "changes_status": False}
+    # The survivor's own events carry its requester in full, as intake stored them.
+    submitted = {"type": "request.submitted", "time": "2026-12-01T09:00:00+00:00", "summary": "Received.",
+                 "data": {"request_id": "r-a", "request": {"title": "Customer logos", "requester": ALICE},
+                          "submitted_by": "form"}}
+    backlogged = {"type": "request.backlogged", "time": "2026-12-01T09:01:00+00:00", "summary": "Waits.",
+                  "data": {"request_id": "r-a", "requester": ALICE, "lane": "business_unit", "position": 2}}
     return {"id": "r-a", "status": "backlogged", "submitted_by": "form", "merged_from": ["r-b"],
             "request": {"title": "Customer logos", "requester": ALICE},
-            "timeline": [notice(ALICE["email"], f"Your request waits.\n\n{alices_link}"), merged,
-                         notice(BOB["email"], "The request yours was merged into waits.")]}
+            "timeline": [submitted, backlogged, notice(ALICE["email"], f"Your request waits.\n\n{alices_link}"),
+                         merged, notice(BOB["email"], "The request yours was merged into waits.")]}
 
 
 def read(email: str) -> dict[str, Any]:
@@ -52,6 +58,10 @@ def test_the_merged_requester_reads_the_survivor_without_its_requesters_address_
     assert "alice@example.com" not in str(seen)
     assert "token=" not in str(seen)
     assert seen["request"]["requester"] == {"name": "Alice", "team": "Brand", "type": "business_unit"}
+    submitted, backlogged = seen["timeline"][:2]
+    assert submitted["data"]["request"]["requester"] == {"name": "Alice", "team": "Brand", "type": "business_unit"}
+    assert backlogged["data"]["requester"] == {"name": "Alice", "team": "Brand", "type": "business_unit"}
+    assert backlogged["data"]["position"] == 2
     [theirs] = [e for e in seen["timeline"] if e["type"] == "notification.sent" and "text" in e["data"]]
     assert theirs["data"]["recipient"] == BOB["email"]
 
@@ -59,5 +69,7 @@ def test_the_merged_requester_reads_the_survivor_without_its_requesters_address_
 def test_the_survivors_own_requester_reads_everything_sent_to_them() -> None:
     seen = read(ALICE["email"])
     assert seen["request"]["requester"] == ALICE
-    first = seen["timeline"][0]
+    assert seen["timeline"][0]["data"]["request"]["requester"] == ALICE
+    assert seen["timeline"][1]["data"]["requester"] == ALICE
+    first = seen["timeline"][2]
     assert first["data"]["recipient"] == ALICE["email"] and "token=" in first["data"]["text"]

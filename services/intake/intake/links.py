@@ -94,7 +94,22 @@ async def followed(store: RequestStore, link: RequestLink, request_id: str, *,
     found["timeline"] = [redacted_merge(entry, own) if entry["type"] == MERGED
                          else redacted(entry, own, lambda address: email_hash(address) == link.requester)
                          for entry in found["timeline"]]
-    asker = found["request"]["requester"]
-    if email_hash(asker["email"]) != link.requester:  # the requester of a request merged into this one
-        found["request"] = {**found["request"], "requester": {k: asker[k] for k in ("name", "team", "type")}}
+    if email_hash(found["request"]["requester"]["email"]) != link.requester:
+        # The requester of a request merged into this one: the survivor's requester appears in the request and
+        # in its events (submitted, classified, every card event), each time as a name, team and type only.
+        found["request"] = _without_contact(found["request"])
+        found["timeline"] = [{**entry, "data": _without_contact(entry.get("data") or {})}
+                             for entry in found["timeline"]]
     return found
+
+
+def _without_contact(value: Any) -> Any:
+    """``value`` with every person in it (a ``Requester``: the only record with an ``email``) reduced to the
+    name, team and type, at any depth."""
+    if isinstance(value, dict):
+        if "email" in value:
+            return {k: value[k] for k in ("name", "team", "type") if k in value}
+        return {k: _without_contact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_contact(item) for item in value]
+    return value
