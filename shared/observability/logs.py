@@ -83,6 +83,9 @@ def configure_logging(service: str, level: str, *, json: bool = True, stream: IO
     root.setLevel(level)
     for noisy in ("aiokafka",):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    # httpx logs every request's full URL at INFO: a Slack incoming webhook's path is its secret.
+    for client in ("httpx", "httpcore"):
+        logging.getLogger(client).setLevel(logging.WARNING)
     # uvicorn's own loggers propagate to the root handler instead of printing text of their own.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []

@@ -26,7 +26,7 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor, RequestInfo
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -87,8 +87,9 @@ class Tracing:
             RedisInstrumentor.instrument_client(client, tracer_provider=self.provider)
 
     def instrument_httpx(self, client: httpx.AsyncClient) -> None:
-        """Spans for the client's requests, and ``traceparent`` on each (webhooks carry the trace on)."""
-        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=self.provider)
+        """Spans for the client's requests, and ``traceparent`` on each (webhooks carry the trace on). A span
+        keeps only the origin of the URL it posted to (``_origin_only``)."""
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=self.provider, request_hook=_origin_only)
 
     def shutdown(self) -> None:
         """Export what is still buffered (the in-memory exporter is the process's: it stays open)."""
@@ -96,6 +97,19 @@ class Tracing:
             self.provider.force_flush()
             if self._exporter != "memory":
                 self.provider.shutdown()
+
+
+_URL_ATTRIBUTES = ("http.url", "url.full")  # the old and the stable HTTP conventions
+
+
+async def _origin_only(span: trace.Span, request: RequestInfo) -> None:
+    """The URL a span records, cut to scheme, host and port: a Slack incoming webhook's path is its secret,
+    and a subscriber's path or query may hold one too. (The instrumentation redacts only user and password.)"""
+    recorded = getattr(span, "attributes", None) or {}
+    url = httpx.URL(str(request.url))
+    for name in _URL_ATTRIBUTES:
+        if name in recorded:
+            span.set_attribute(name, f"{url.scheme}://{url.netloc.decode('ascii')}/")
 
 
 class _NoLoneClients(Sampler):

@@ -8,12 +8,14 @@ import json
 import logging
 from datetime import UTC, datetime
 
+import httpx
 from opentelemetry.sdk.trace import TracerProvider
 
 from shared.envelope import CONTRACT_ID, envelope
 from shared.events import EVENT_TYPES, RequestSubmitted
 from shared.observability.asyncapi import RECEIVES, document, page
 from shared.observability.logs import configure_logging, log_context
+from shared.observability.tracing import Tracing, memory_exporter
 from shared.topics import Topics
 from tests.contract import violations
 from tests.infra import ROOT
@@ -77,3 +79,29 @@ def test_log_lines_are_json_with_service_ids_trace_and_no_secrets() -> None:
     assert (line["event_id"], line["request_id"]) == ("e-1", "r-1")
     assert line["trace_id"] == f"{span.get_span_context().trace_id:032x}"
     assert line["authorization"] == "***" and "k-123" not in stream.getvalue()
+
+
+async def test_a_post_to_a_secret_url_leaves_only_its_origin_in_logs_and_spans() -> None:
+    # A Slack incoming webhook's path is its secret: neither httpx's log line nor the client span keeps it.
+    secret_url = "https://hooks.slack.com/services/T000/B000/SECRET-TOKEN-123?sig=SECRET-QUERY"
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    tracing = Tracing("notifier", "memory")
+    memory_exporter().clear()
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(200)))
+    tracing.instrument_httpx(client)
+    try:
+        configure_logging("notifier", "INFO", stream=stream)
+        with tracing.tracer.start_as_current_span("send"):  # a send continues its event's trace
+            assert (await client.post(secret_url, json={"text": "hi"})).status_code == 200
+    finally:
+        await client.aclose()
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    spans = [span for span in memory_exporter().get_finished_spans() if span.name == "POST"]
+    assert spans, "the post made no client span"
+    recorded = dict(spans[0].attributes or {})
+    assert {recorded.get("http.url"), recorded.get("url.full")} - {None} == {"https://hooks.slack.com/"}
+    assert "SECRET" not in str(recorded)
+    assert "SECRET" not in stream.getvalue()
