@@ -197,6 +197,10 @@ class KeyRegistry:
         else:
             self._revoked.setdefault(event.key_id, event)
 
+    def revoked(self, key_id: str) -> bool:
+        """Whether the key ``key_id`` was revoked: a stream opened with it ends (capacity's dashboard)."""
+        return key_id in self._revoked
+
     def find(self, secret: str) -> KeyRecord | None:
         record = self._by_hash.get(hash_secret(secret))
         return None if record is None else self._with_revocation(record)

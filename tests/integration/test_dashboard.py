@@ -22,6 +22,7 @@ from PIL import Image
 from capacity.app import create_app
 from capacity.config import CapacitySettings
 from capacity.dashboard.charts import PALETTE
+from shared.access import ApiKeyRevoked, KeySpec, Role, issue
 from shared.envelope import CloudEvent, derived_id
 from shared.events import OkrsPublished, RequestClassified
 from shared.topics import Topics
@@ -200,6 +201,31 @@ async def test_the_stream_sends_a_new_snapshot_when_the_ledger_changes_and_ends_
         dash.app.state.stopping = True  # what SIGTERM sets (shared.runtime.serve)
         rest = [line async for line in lines]  # the server closes the stream: this loop ends
         assert all(not line.startswith("data:") for line in rest)
+
+
+async def test_a_stream_ends_when_its_key_is_revoked_and_the_key_opens_nothing_after(dash: Dashboard) -> None:
+    secret, created = issue(KeySpec(tool="wallboard", role=Role.TEAM_MEMBER), by="tests", at=datetime.now(UTC))
+    topics = Topics(dash.settings.topic_prefix)
+    await publish(dash.settings.kafka_bootstrap, topics, event(created))
+    mine = {"Authorization": f"Bearer {secret}"}
+
+    async def admitted() -> bool:
+        return (await dash.client.get("/v1/dashboard", headers=mine)).status_code == 200
+
+    await eventually(admitted)
+    async with dash.client.stream("GET", "/v1/dashboard/stream", headers=mine) as stream:
+        lines = stream.aiter_lines()
+        await asyncio.wait_for(next_snapshot(lines), timeout=5)
+        revoked = ApiKeyRevoked(key_id=created.key.key_id, revoked_at=datetime.now(UTC), revoked_by="tests")
+        await publish(dash.settings.kafka_bootstrap, topics, event(revoked))
+        rest = await asyncio.wait_for(_drained(lines), timeout=20)  # the server closes the stream
+        assert all(not line.startswith("data:") for line in rest)
+    refused = await dash.client.get("/v1/dashboard/stream", headers=mine)
+    assert refused.status_code == 401 and refused.headers["content-type"] == "application/problem+json"
+
+
+async def _drained(lines: AsyncIterator[str]) -> list[str]:
+    return [line async for line in lines]
 
 
 async def test_the_stream_and_the_data_need_a_key_and_the_page_does_not(dash: Dashboard) -> None:

@@ -39,7 +39,7 @@ def create_app(settings: CapacitySettings) -> FastAPI:
     subscribe(runtime, runtime.topics.consumed_by(NAME), handlers.routes(service, titles),
               handlers.batch_routes(service))
     routers = [capacity_router(service, titles, runtime.access),
-               dashboard_router(service, titles, runtime.access.allow()),
+               dashboard_router(service, titles, runtime.access.allow(), revoked=runtime.access.registry.revoked),
                flow_router(service, flow, runtime.access),
                policy_router(service, runtime.access),
                pages_router("capacity", {"tradeoffs": "tradeoffs.html", "policy": "policy.html"},

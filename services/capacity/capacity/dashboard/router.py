@@ -67,7 +67,8 @@ def _frame(event: str, data: dict[str, Any]) -> bytes:
 
 
 def dashboard_router(service: CapacityService, titles: TitleStore, reader: Callable[..., Any], *,
-                     poll_s: float = 0.5, heartbeat_s: float = 15.0) -> APIRouter:
+                     revoked: Callable[[str], bool], poll_s: float = 0.5, heartbeat_s: float = 15.0) -> APIRouter:
+    """The dashboard's page and data; ``revoked`` says whether a key was revoked since its stream opened."""
     router = APIRouter()
     Reader = Annotated[Caller, Depends(reader)]
     page = _static("dashboard.html")
@@ -119,11 +120,15 @@ def dashboard_router(service: CapacityService, titles: TitleStore, reader: Calla
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     async def frames(request: Request, caller: Caller, first: dict[str, Any]) -> AsyncIterator[bytes]:
-        """Ends when the client leaves (Starlette then cancels it) or when the process begins to stop."""
+        """Ends when the client leaves (Starlette then cancels it), when the process begins to stop, or when
+        the caller's key is revoked (the page's reconnect then meets the 401)."""
         yield _frame("snapshot", first)
         seen, quiet_since = (first["version"], first["titles_version"]), time.monotonic()
         while not stopping(request.app):
             await asyncio.sleep(poll_s)
+            if revoked(caller.key_id):
+                log.info("dashboard stream: the key %s was revoked; the stream ends", caller.key_id)
+                return
             try:
                 # Every save bumps the ledger's version (a new cycle's replan too); every new OKR set the other.
                 if await versions() != seen:
