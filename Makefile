@@ -24,7 +24,7 @@ test:          ## the whole suite: unit, integration (real Kafka + Redis), end t
 	bash scripts/kafka.sh jars
 	$(PY) -m pytest -q -n $(or $(TEST_WORKERS),3) --dist loadfile
 
-test-unit:
+test-unit:     ## the unit tests alone: no broker, no Redis
 	bash scripts/bootstrap.sh
 	$(PY) -m pytest -q tests/unit
 

@@ -232,6 +232,11 @@ async def test_other_bodies_refuse_unknown_fields_sizes_and_pages(services: Serv
     huge["objectives"][0]["description"] = "x" * 100_000
     assert (await services.clients["classifier"].put("/v1/okrs/2026-Q4", json=huge)).status_code == 413
     assert (await services.intake.get("/v1/requests?limit=1000")).status_code == 422
+    notifier = services.clients["notifier"]
+    for listing in ("/v1/deliveries", "/v1/subscriptions"):
+        assert (await notifier.get(f"{listing}?limit=100")).status_code == 200
+        refused = await notifier.get(f"{listing}?limit=101")
+        assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
 
 
 async def _status(client: httpx.AsyncClient, path: str, key: str, expected: int) -> bool:

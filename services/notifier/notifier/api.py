@@ -19,9 +19,8 @@ from notifier.webhooks.subscriptions import SubscriptionStore
 from shared.messaging import TRANSIENT
 from shared.problems import Problem
 
-__all__ = ["GUARD_RESPONSES", "MAX_PAGE", "Responses", "deliveries_router", "notifications_router"]
+__all__ = ["GUARD_RESPONSES", "Responses", "deliveries_router", "notifications_router"]
 
-MAX_PAGE = 100
 Responses = Mapping[int | str, dict[str, Any]]
 GUARD_RESPONSES: Responses = {
     401: {"description": "No API key, or one that is not known."},
@@ -45,7 +44,7 @@ def notifications_router(notifications: NotificationLog, *, read: Callable[..., 
 
 
 def deliveries_router(deliveries: DeliveryLog, subscriptions: SubscriptionStore, *, wake: Callable[[], None],
-                      read: Callable[..., Any], manage: Callable[..., Any],
+                      read: Callable[..., Any], manage: Callable[..., Any], max_page_size: int,
                       guard_responses: Responses = GUARD_RESPONSES) -> APIRouter:
     router = APIRouter(prefix="/v1/deliveries", tags=["webhooks"], responses=dict(guard_responses))
 
@@ -53,7 +52,7 @@ def deliveries_router(deliveries: DeliveryLog, subscriptions: SubscriptionStore,
     async def list_deliveries(
         subscription_id: str | None = None,
         status: Status | None = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+        limit: Annotated[int, Query(ge=1, le=max_page_size)] = 20,
         cursor: Annotated[int | None, Query(ge=0)] = None,
     ) -> dict[str, Any]:
         """The delivery log, newest first, with every attempt."""

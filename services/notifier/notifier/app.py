@@ -117,9 +117,9 @@ def create_app(settings: NotifierSettings) -> FastAPI:
         notifications_router(notifications, read=team, guard_responses=AUTH_RESPONSES),
         subscriptions_router(subscriptions, deliveries, IdempotencyKeys(redis, NAME),
                              allow_private=settings.allow_private_targets, read=ops, manage=ops,
-                             guard_responses=AUTH_RESPONSES),
+                             max_page_size=settings.max_page_size, guard_responses=AUTH_RESPONSES),
         deliveries_router(deliveries, subscriptions, wake=dispatcher.wake, read=ops, manage=ops,
-                          guard_responses=AUTH_RESPONSES),
+                          max_page_size=settings.max_page_size, guard_responses=AUTH_RESPONSES),
     ]
     relay = (settings.outbox_relay_s, journal.flush)  # what a change left unpublished (Kafka was away)
     return web_app(runtime, routers, title="notifier", periodic=[(settings.dispatch_poll_s, dispatcher.run), relay],

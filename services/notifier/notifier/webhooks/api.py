@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from notifier.api import GUARD_RESPONSES, MAX_PAGE, Responses
+from notifier.api import GUARD_RESPONSES, Responses
 from notifier.domain import unknown_event_types
 from notifier.webhooks.deliveries import DeliveryLog
 from notifier.webhooks.subscriptions import Subscription, SubscriptionStore, check_secret, new_secret
@@ -61,7 +61,7 @@ async def _announced(store: SubscriptionStore, deliveries: DeliveryLog, subscrip
 
 def subscriptions_router(store: SubscriptionStore, deliveries: DeliveryLog, keys: IdempotencyKeys, *,
                          allow_private: bool, read: Callable[..., Any], manage: Callable[..., Any],
-                         guard_responses: Responses = GUARD_RESPONSES) -> APIRouter:
+                         max_page_size: int, guard_responses: Responses = GUARD_RESPONSES) -> APIRouter:
     router = APIRouter(prefix="/v1/subscriptions", tags=["webhooks"], responses=dict(guard_responses))
     Manager = Annotated[Any, Depends(manage)]
 
@@ -114,7 +114,7 @@ def subscriptions_router(store: SubscriptionStore, deliveries: DeliveryLog, keys
         return JSONResponse(answer, status_code=201, headers={"Location": answer["links"]["self"]})
 
     @router.get("", dependencies=[Depends(read)])
-    async def list_subscriptions(limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    async def list_subscriptions(limit: Annotated[int, Query(ge=1, le=max_page_size)] = 20,
                                  cursor: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
         items, next_cursor = await store.page(limit=limit, after=cursor)
         return {"items": [s.public() for s in items], "next_cursor": next_cursor}
