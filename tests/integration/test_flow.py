@@ -172,6 +172,12 @@ async def test_a_requester_tool_reads_the_figures_but_only_its_own_requests_rows
     ("POST", "/v1/flow/import", {"items": []}),
     ("POST", "/v1/flow/import", {"items": past("sales", 1, days_ago=1, every=1, cycle_time=-1)}),
     ("POST", "/v1/flow/import", {"items": [{**past("sales", 1, days_ago=1, every=1, cycle_time=1)[0], "lane": "x"}]}),
+    # A time without its offset among times with one; a day past the last a date holds in UTC; not done yet.
+    ("POST", "/v1/flow/import", {"items": [{**past("sales", 1, days_ago=9, every=1, cycle_time=1)[0],
+                                            "submitted_at": f"{NOW - timedelta(days=20):%Y-%m-%dT%H:%M:%S}"}]}),
+    ("POST", "/v1/flow/import", {"items": [{**past("sales", 1, days_ago=1, every=1, cycle_time=1)[0],
+                                            "done_at": "9999-12-31T22:00:00-05:00"}]}),
+    ("POST", "/v1/flow/import", {"items": past("sales", 1, days_ago=1, every=1, cycle_time=30)}),
 ])
 async def test_bad_flow_and_forecast_requests_are_problems_that_change_nothing(
         board: Board, method: str, path: str, body: Any) -> None:

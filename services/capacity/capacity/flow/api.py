@@ -12,12 +12,12 @@
 import asyncio
 import hashlib
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from capacity.flow.charts import cfd_svg
 from capacity.flow.forecast import MAX_CYCLES
@@ -41,6 +41,13 @@ class PastWork(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     items: list[PastItem] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    @model_validator(mode="after")
+    def in_the_past(self) -> "PastWork":
+        # A day's grace for a clock that runs ahead; checked here, not on the event, which a rebuild reads later.
+        if any(item.done_at > datetime.now(UTC) + timedelta(days=1) for item in self.items):
+            raise ValueError("past work is done by now: a done_at in the future, please check it")
+        return self
 
 
 def flow_router(service: CapacityService, flow: FlowService, access: Access) -> APIRouter:

@@ -7,10 +7,10 @@ events by type and ignore it (live and in their rebuilds), and no notice or webh
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from capacity.flow.history import History, Passage, day_of
 from shared.events import EventData, Lane
@@ -19,6 +19,9 @@ __all__ = ["IMPORTED", "FlowHistoryImported", "PastItem", "fold_import"]
 
 IMPORTED = "capacity.flow_history_imported"
 MAX_ITEMS = 200  # one import fits in a request body (64 KiB by default) and a Kafka record
+# The times an item may give: every day of them can be drawn, exported and counted (a year 9999 in one
+# offset is past the last day a date can hold in UTC).
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 class PastItem(BaseModel):
@@ -28,16 +31,17 @@ class PastItem(BaseModel):
     request_id: str = Field(min_length=1, max_length=200)
     lane: Lane
     points: int = Field(default=3, ge=0, le=1000)
-    submitted_at: datetime
-    started_at: datetime
-    done_at: datetime
+    # With their offset (e.g. 2026-03-02T09:00:00Z): a time without one could not be ordered against the others.
+    submitted_at: AwareDatetime
+    started_at: AwareDatetime
+    done_at: AwareDatetime
 
     @model_validator(mode="after")
     def in_order(self) -> PastItem:
         if not self.submitted_at <= self.started_at <= self.done_at:
             raise ValueError("submitted_at ≤ started_at ≤ done_at, please")
-        if any(t.tzinfo is None for t in (self.submitted_at, self.started_at, self.done_at)):
-            raise ValueError("give times with their offset (e.g. 2026-03-02T09:00:00Z)")
+        if not (self.submitted_at >= EARLIEST and self.done_at <= LATEST):
+            raise ValueError(f"times from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}, please")
         return self
 
 
