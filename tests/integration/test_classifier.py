@@ -47,6 +47,10 @@ INVALID: dict[str, dict[str, Any]] = {
     "missing sign-off": {k: v for k, v in okr_set(3).items() if k != "approved_by"},
     "duplicate ids": okr_set(3, objectives=[{**o, "id": "O1"} for o in okr_set(3)["objectives"]]),
     "unknown field": okr_set(3, status="draft"),
+    # Nothing a request could be matched on (the classifier used to accept it, then fail on every request).
+    "objectives without words": okr_set(3, objectives=[
+        {**o, "title": "-", "description": "The.", "key_results": ["100%"], "keywords": []}
+        for o in okr_set(3)["objectives"]]),
 }
 
 

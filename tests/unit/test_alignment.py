@@ -316,6 +316,15 @@ def test_an_empty_okr_set_is_refused() -> None:
         Aligner(())
 
 
+def test_an_objective_without_a_word_to_match_is_named_and_a_wordless_set_matches_nothing() -> None:
+    words = Objective("O1", 1, "Customers reach value", "In 90 days", ("Onboarding",))
+    wordless = Objective("O2", 2, "-", "The.", ("100%",))
+    assert Aligner.wordless([words, wordless]) == ["O2"]
+    found = Aligner([wordless]).align(title="Onboarding webinar", description="For new customers",
+                                      customer_outcome=None, okr_claim=None)
+    assert found.objective_id is None
+
+
 def test_alignment_module_imports_no_service_framework() -> None:
     tree = ast.parse(Path(alignment.__file__).read_text())
     imported = {

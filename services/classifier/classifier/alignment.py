@@ -124,6 +124,8 @@ class Aligner:
                 *((kw, c.objective_keyword_repeats) for kw in o.keywords),
             ]
             docs.append([t.key for text, n in fields for t in self._analyzer.terms(text) for _ in range(n)])
+        if not any(docs):  # no word to index (PUT /v1/okrs refuses such a set; bm25s cannot index one)
+            return {}
         retriever = bm25s.BM25(k1=c.k1, b=c.b, method="lucene")
         retriever.index(docs, show_progress=False)
         unique_idf = math.log(1 + (len(docs) - 0.5) / 1.5)  # Lucene idf of a word in one objective only
@@ -133,6 +135,13 @@ class Aligner:
             for term in retriever.vocab_dict
             if term
         }
+
+    @staticmethod
+    def wordless(objectives: Sequence[Objective], config: AlignmentConfig = AlignmentConfig()) -> list[str]:
+        """The ids of the objectives with no word the aligner could index: no request can ever ladder up to one."""
+        analyzer = Analyzer(frozenset(STOPWORDS_EN_PLUS) | config.extra_stopwords)
+        return [o.id for o in objectives
+                if not any(analyzer.terms(text) for text in (o.title, o.description, *o.key_results, *o.keywords))]
 
     def align(
         self,

@@ -50,6 +50,10 @@ class OkrSetCreate(BaseModel):
         ranks = sorted(o.rank for o in objectives)
         if ranks != list(range(1, len(objectives) + 1)):
             raise ValueError("ranks must be 1..n, each used once")
+        wordless = Aligner.wordless([Objective.of(o.model_dump()) for o in objectives])
+        if wordless:
+            raise ValueError(f"the objectives {', '.join(wordless)} have no word a request could be matched on "
+                             "(only stop words, numbers or punctuation): say what each is about")
         return sorted(objectives, key=lambda o: o.rank)
 
 
