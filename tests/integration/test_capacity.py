@@ -221,7 +221,8 @@ async def test_done_frees_capacity_and_commits_the_next_in_line(board: Board) ->
 
 async def test_an_invalid_policy_is_refused_and_changes_nothing(board: Board) -> None:
     for bad in ({"customer_reserve": 1.5}, {"lane_caps": {"sales": 0.2}}, {"capacity_points": 0},
-                {"wip_limits": {"ceo": 9}}, {"surprise": True}):
+                {"wip_limits": {"ceo": 9}}, {"surprise": True}, {"default_points": 10 ** 310},
+                {"size_points": {"M": 10 ** 310}}, {"wip_total": 10 ** 9}, {"max_wait_cycles": 10 ** 9}):
         answer = await board.client.put("/v1/policy", json={**POLICY, **bad}, headers=AUTH)
         assert answer.status_code == 422, bad
         assert answer.headers["content-type"] == "application/problem+json"

@@ -26,21 +26,26 @@ from shared.problems import Problem
 DEFAULT = Policy()
 
 
+# Bounds a team could mean: more points than a cycle's largest capacity, or more work in progress than this,
+# is a typo, and a number past what a float holds broke the forecasts.
+MAX_POINTS, MAX_WIP = 10_000, 1_000
+
+
 class PolicyUpdate(BaseModel):
     """The body of ``PUT /v1/policy``: the whole policy; what is left out keeps the planner's default."""
 
     model_config = ConfigDict(extra="forbid")
     cycle_days: int = Field(default=DEFAULT.cycle_days, ge=1, le=28)
-    capacity_points: int = Field(default=DEFAULT.capacity_points, ge=1, le=10_000)
+    capacity_points: int = Field(default=DEFAULT.capacity_points, ge=1, le=MAX_POINTS)
     customer_reserve: float = Field(default=DEFAULT.customer_reserve, ge=0, le=1)
     lane_caps: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT.lane_caps))
     wip_limits: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT.wip_limits))
-    wip_total: int = Field(default=DEFAULT.wip_total, ge=1)
+    wip_total: int = Field(default=DEFAULT.wip_total, ge=1, le=MAX_WIP)
     size_points: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT.size_points))
-    default_points: int = Field(default=DEFAULT.default_points, ge=1)
+    default_points: int = Field(default=DEFAULT.default_points, ge=1, le=MAX_POINTS)
     horizon_cycles: int = Field(default=DEFAULT.horizon_cycles, ge=1, le=104)
-    max_wait_cycles: int = Field(default=DEFAULT.max_wait_cycles, ge=1)
-    large_points: int = Field(default=DEFAULT.large_points, ge=1)
+    max_wait_cycles: int = Field(default=DEFAULT.max_wait_cycles, ge=1, le=104)
+    large_points: int = Field(default=DEFAULT.large_points, ge=1, le=MAX_POINTS)
 
     @model_validator(mode="after")
     def sound(self) -> "PolicyUpdate":
@@ -50,8 +55,9 @@ class PolicyUpdate(BaseModel):
             raise ValueError(f"give a cap for each internal lane: {', '.join(INTERNAL_LANES)}")
         if not set(self.wip_limits) <= set(LANES) or not set(self.size_points) <= set(SIZES):
             raise ValueError(f"WIP limits are per lane, points per size ({', '.join(SIZES)})")
-        if any(v < 0 for v in self.wip_limits.values()) or any(v < 1 for v in self.size_points.values()):
-            raise ValueError("WIP limits must be 0 or more, and points per size 1 or more")
+        if any(not 0 <= v <= MAX_WIP for v in self.wip_limits.values()) \
+                or any(not 1 <= v <= MAX_POINTS for v in self.size_points.values()):
+            raise ValueError(f"WIP limits must be 0 to {MAX_WIP}, and points per size 1 to {MAX_POINTS}")
         return self
 
 
