@@ -27,13 +27,16 @@ from faststream.kafka import KafkaBroker
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from pydantic import ValidationError
+from redis._parsers.base import BaseParser
 from redis.exceptions import (
     BusyLoadingError,
     ExecAbortError,
     LockError,
     MasterDownError,
+    NoPermissionError,
     OutOfMemoryError,
     ReadOnlyError,
+    ResponseError,
     TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -45,7 +48,8 @@ from shared.observability.logs import log_context
 from shared.observability.metrics import ConsumerMetrics
 from shared.topics import Topics, record_key
 
-__all__ = ["EventConsumer", "EventPublisher", "Handler", "Publisher", "Record", "TRANSIENT"]
+__all__ = ["EventConsumer", "EventPublisher", "Handler", "Publisher", "Record", "RedisPersistenceError",
+           "TRANSIENT"]
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +74,23 @@ class Record:
         return cls(raw.topic, raw.partition, raw.offset, raw.key, raw.value or b"",
                    parent.decode() if parent is not None else None)
 
+
+class RedisPersistenceError(ResponseError):
+    """Redis refuses writes because it cannot write its append-only file or snapshot to disk (``MISCONF``)."""
+
+
+# redis-py raises MISCONF as a plain ResponseError, the class a bug's error (WRONGTYPE, a bad argument) has
+# too, and offers no public way to name another reply prefix: its parser's table is the one place to.
+BaseParser.EXCEPTION_CLASSES.setdefault("MISCONF", RedisPersistenceError)
+
 # Faults of the infrastructure, not of the message: retried until they pass. A Redis at its memory
-# limit (noeviction) or turned read-only (a replica) refuses writes until an operator acts; the events
-# wait for it, uncommitted, rather than filling the dead-letter list.
+# limit (noeviction), turned read-only (a replica), unable to persist (a full disk) or refusing a command
+# by its ACL refuses until an operator acts; the events wait for it, uncommitted, rather than filling the
+# dead-letter list, and an HTTP call meanwhile answers 503.
 TRANSIENT: tuple[type[Exception], ...] = (
     RedisConnectionError, RedisTimeoutError, LockError, OutOfMemoryError, ReadOnlyError, BusyLoadingError,
-    TryAgainError, MasterDownError, ExecAbortError, KafkaError, asyncio.TimeoutError, ConnectionError,
+    TryAgainError, MasterDownError, ExecAbortError, RedisPersistenceError, NoPermissionError, KafkaError,
+    asyncio.TimeoutError, ConnectionError,
 )
 
 

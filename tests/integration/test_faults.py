@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -182,18 +184,56 @@ async def test_a_card_move_while_kafka_is_down_is_announced_once_it_is_back(
             assert len({e.id for e in tap.of_type("request.started")}) == 1
 
 
-@pytest.mark.parametrize("degrade", ["out_of_memory", "read_only"])
+class UnpersistableRedis:
+    """A redis-server whose directory cannot be written (``/proc/self``): fine until it is told to snapshot,
+    then, its snapshot failed, it refuses writes with ``MISCONF`` (``stop-writes-on-bgsave-error``), as a
+    Redis with a full disk does."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.base = f"redis://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", "/proc/self", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout != b"PONG\n":
+            assert time.monotonic() < deadline and self._process.poll() is None, "redis-server did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+
+
+async def _cannot_persist(admin: Redis) -> None:
+    await admin.config_set("save", "3600 1")
+    await admin.bgsave()
+
+    async def failed() -> bool:
+        return bool((await admin.info("persistence"))["rdb_last_bgsave_status"] == "err")
+
+    await eventually(failed)
+
+
+@pytest.mark.parametrize("degrade", ["out_of_memory", "read_only", "cannot_persist"])
 async def test_a_degraded_redis_answers_503_and_consumers_wait_without_losing_events(
         tmp_path: Path, settings_for: Callable[..., Any], degrade: str) -> None:
-    """A Redis at its memory limit or turned replica refuses writes: routes answer 503 problem+json with
-    Retry-After, consumers retry without committing or dead-lettering, and resume when it is fixed."""
-    redis = NativeRedis(tmp_path / "redis")
+    """A Redis at its memory limit, turned replica or unable to write to its disk refuses writes: routes
+    answer 503 problem+json with Retry-After, consumers retry without committing or dead-lettering, and
+    resume when it is fixed."""
+    redis = UnpersistableRedis() if degrade == "cannot_persist" else NativeRedis(tmp_path / "redis")
     redis.start()
     admin = Redis.from_url(f"{redis.base}/2")  # the classifier's database; the settings changed are the server's
 
     async def mend() -> None:
         if degrade == "out_of_memory":
             await admin.config_set("maxmemory", "0")
+        elif degrade == "cannot_persist":
+            await admin.config_set("save", "")  # no snapshots asked for: writes are taken again
         else:
             await admin.replicaof("NO", "ONE")
 
@@ -210,6 +250,8 @@ async def test_a_degraded_redis_answers_503_and_consumers_wait_without_losing_ev
             await eventually(lambda: handled(classifier, "okrs.published"))
             if degrade == "out_of_memory":
                 await admin.config_set("maxmemory", "1")
+            elif degrade == "cannot_persist":
+                await _cannot_persist(admin)
             else:
                 await admin.replicaof("127.0.0.1", free_port())
             try:

@@ -106,9 +106,14 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
             event = envelope(submitted, source=source,
                              event_id=derived_id(request_id, submitted.event_type))
             await publisher.publish(event)
-        except TRANSIENT as exc:
+        except Problem:
+            raise  # the key's own answer (in flight, another body): the claim is not this call's to drop
+        except Exception as exc:
+            # Nothing was accepted: the key is free again at once for the retry, whatever failed.
             if idempotency_key is not None:
                 await _release(keys, caller, idempotency_key)
+            if not isinstance(exc, TRANSIENT):
+                raise
             raise _unavailable("The event log" if isinstance(exc, KafkaError | TimeoutError)
                                else "The request store") from exc
         # Accepted: the event is on Kafka. If Redis fails now, intake's consumer writes the same
