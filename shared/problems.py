@@ -97,7 +97,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 class BodySizeLimit:
-    """Answers 413 before a handler sees a body larger than ``max_bytes``."""
+    """Answers 413 before a handler sees a body larger than ``max_bytes``, in problem+json. (FastAPI's own
+    ``max_body_size`` answers a body whose declared length is too large in plain text.)"""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -119,7 +120,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes)
             return message
 
         try:
@@ -132,5 +133,9 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    """A body past the limit, found while it is read (a chunked body declares no length). An HTTP exception,
+    so that FastAPI passes it on as it is instead of answering 400 for a body it could not parse."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"The body is larger than {max_bytes} bytes.")

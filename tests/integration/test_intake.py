@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -79,14 +79,22 @@ async def test_retry_while_the_first_is_in_flight_is_a_conflict(settings: Intake
         assert answer.json()["status"] == 409
 
 
-BAD_INPUT: dict[str, tuple[dict[str, Any] | bytes, int]] = {
+BAD_INPUT: dict[str, tuple[dict[str, Any] | bytes | list[bytes], int]] = {
     "missing title": ({k: v for k, v in request_body().items() if k != "title"}, 422),
     "unknown field": (request_body(status="done"), 422),
     "wrong type": (request_body(size=5), 422),
     "unknown lane": (request_body(requester={**request_body()["requester"], "type": "ceo"}), 422),
     "not json": (b"{title: oops", 422),
     "oversized": (request_body(description="x" * 9000), 413),
+    # Sent in chunks, with no Content-Length: found too large while read (it was a 400).
+    "oversized, chunked": ([json.dumps(request_body(description="x" * 9000)).encode()[i:i + 1000]
+                            for i in range(0, 9500, 1000)], 413),
 }
+
+
+async def _chunks(parts: list[bytes]) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))
@@ -95,7 +103,8 @@ async def test_bad_input_gets_a_problem_and_publishes_nothing(settings: IntakeSe
     topics = Topics(settings.topic_prefix)
     async with running(create_app(settings)) as client, \
             EventTap(settings.kafka_bootstrap, topics.requests) as tap:
-        kwargs: dict[str, Any] = {"content": body} if isinstance(body, bytes) else {"json": body}
+        kwargs: dict[str, Any] = ({"content": body} if isinstance(body, bytes) else
+                                  {"content": _chunks(body)} if isinstance(body, list) else {"json": body})
         answer = await client.post("/v1/requests", headers={**AUTH, "Content-Type": "application/json"},
                                    **kwargs)
         assert answer.status_code == status
