@@ -174,6 +174,31 @@ def test_a_slip_of_more_than_a_cycle_is_announced_once() -> None:
     assert slipped(ledger, history, found, set()) == []
 
 
+def test_committed_work_is_not_told_it_waits_its_turn() -> None:
+    history = History(finished("sales", 30, every=2.0))
+    # Twelve committed in a lane that starts about one every two days: the last one's 85% start is weeks out.
+    ledger = board(*(card(f"s{i}", "sales", minutes=i, state="committed") for i in range(12)))
+    planned = plan(ledger.items(), ledger.policy, MONDAY.date())
+    history.record("request.backlogged", "s11", MONDAY, lane="sales", points=3, submitted_at=T0,
+                   told_at=MONDAY.date().isoformat())
+    found = outlook(history, ledger, planned, day_of(MONDAY), Settings(trials=2_000), {})
+    forecast = found["s11"].start_forecast()
+    assert forecast is not None and forecast.p85 > MONDAY.date() + timedelta(days=7)
+    assert slipped(ledger, history, found, set()) == []
+
+
+def test_a_paused_cards_announcement_tells_nobody_so_it_is_no_date_people_were_told() -> None:
+    ledger, history = board(card("p", "sales", state="paused")), History()
+    asker = Requester.model_validate(ledger.cards["p"].requester)
+    announced = RequestBacklogged(request_id="p", title="P", requester=asker, lane="sales", objective_id=None,
+                                  position=1, expected_start_cycle="2026-W52",
+                                  expected_start=date(2026, 12, 21), points=3, reason="", paused=True)
+    fold_event(history, ledger, announced, MONDAY)
+    assert history.passages["p"].told_p85 is None
+    fold_event(history, ledger, announced.model_copy(update={"paused": False}), MONDAY)
+    assert history.passages["p"].told_p85 is not None
+
+
 def test_work_in_progress_past_its_lane_sle_is_flagged_once() -> None:
     passages = finished("sales", 20, cycle_time=4.0)
     passages["old"] = Passage("old", "sales", 3, day_of(MONDAY) - 12, None, day_of(MONDAY) - 10)

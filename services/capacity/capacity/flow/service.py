@@ -56,7 +56,7 @@ def _told_at(event: EventData) -> str | None:
     match event:
         case RequestScheduled():
             return event.cycle_start.isoformat()
-        case RequestBacklogged():
+        case RequestBacklogged() if not event.paused:  # a paused card's re-announcement tells nobody
             return (event.start_forecast.p85 if event.start_forecast else event.expected_start).isoformat()
         case ForecastSlipped():
             return event.start_forecast.p85.isoformat()
