@@ -25,6 +25,9 @@ def test_without_enough_history_the_backlog_notice_says_its_date_is_the_plans_es
     points = RANGE.model_copy(update={"method": "points", "history_items": 4})
     [draft] = COMPOSER.drafts(event(backlogged(start_forecast=points)))
     assert "too little history (4 finished requests)" in draft.text and "85% likely" not in draft.text
+    one = RANGE.model_copy(update={"method": "points", "history_items": 1})
+    [draft] = COMPOSER.drafts(event(backlogged(start_forecast=one)))
+    assert "too little history (1 finished request)" in draft.text
 
 
 def test_a_slipped_forecast_tells_the_requester_the_new_and_the_old_85_percent_dates() -> None:

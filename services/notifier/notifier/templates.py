@@ -38,7 +38,12 @@ def _day(value: str | date) -> str:
 
 
 def _points(value: int) -> str:
-    return "1 point" if value == 1 else f"{value} points"
+    return _many(value, "point")
+
+
+def _many(value: int, noun: str) -> str:
+    """``3 finished requests``, ``1 finished request``."""
+    return f"{value} {noun}" if value == 1 else f"{value} {noun}s"
 
 
 def _percent(value: float) -> str:
@@ -55,7 +60,7 @@ class Templates:
         self._env = Environment(loader=FileSystemLoader(directory), undefined=StrictUndefined, autoescape=False,
                                 trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
                                 auto_reload=False)  # templates change with a release: no stat() per notice
-        self._env.filters.update(lane=lane_words, day=_day, points=_points, percent=_percent)
+        self._env.filters.update(lane=lane_words, day=_day, points=_points, percent=_percent, many=_many)
         self._env.globals["m"] = self._env.get_template("_macros.j2").module
 
     def names(self) -> list[str]:
