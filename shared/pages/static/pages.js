@@ -100,7 +100,13 @@ const Pages = (() => {
     if (key()) check(); else { form.hidden = false; content.hidden = true; }
   }
 
-  const dateText = (iso) => (iso ? new Date(iso).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" }) : "");
+  // A date alone ("2026-11-30") is the team's calendar day: read as UTC, it would show a day early west of UTC.
+  const dateText = (iso) => {
+    if (!iso) return "";
+    const day = /^\d{4}-\d{2}-\d{2}$/.test(iso);
+    return new Date(iso).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric",
+                                                       ...(day ? { timeZone: "UTC" } : {}) });
+  };
 
   return { api, byId, dateText, el, gate, key, problem, say, showFieldErrors };
 })();
