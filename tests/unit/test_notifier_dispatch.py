@@ -12,6 +12,7 @@ from typing import Any, cast
 
 import httpx
 from pydantic import SecretStr
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from notifier.drafts import Draft
 from notifier.records import Found
@@ -133,8 +134,6 @@ async def test_an_attempt_that_breaks_down_counts_as_a_failed_attempt() -> None:
 
 
 async def test_an_attempt_interrupted_by_redis_is_left_to_its_lease() -> None:
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
     job = BlockingJob(RedisConnectionError("gone"))
     job.release.set()
     d = dispatcher(FakeSchedule(["notification:n-1"]), job)
@@ -227,3 +226,49 @@ async def test_a_malformed_slack_url_fails_for_good_without_raising() -> None:
         slack = SlackChannel(SecretStr("https://hooks.slack.com/services/T0/B0/\x00x"), client, 1.0)
         attempt = await slack.send("hi")
     assert not attempt.ok and attempt.final
+
+
+class FlakySchedule(FakeSchedule):
+    """Its first lease-guarded write meets a Redis that just dropped its connection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    async def under_lease(self, claim: Claim, queue: Callable[[Any], None]) -> bool:
+        self.writes += 1
+        if self.writes == 1:
+            raise RedisConnectionError("Connection reset by peer")
+        return await super().under_lease(claim, queue)
+
+
+class SentEmail:
+    configured = False
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def send(self, **_: str) -> Attempt:
+        self.sent += 1
+        return Attempt(datetime.now(UTC), True, 12)
+
+
+class FakeOutcomes:
+    def record(self, pipe: Any, outcome: str, events: Any) -> None:
+        pipe.queued.append(("outcome", (outcome,)))
+
+    async def deliver(self, *_: Any) -> None:
+        """Nothing to put on a log here."""
+
+
+async def test_a_sent_notice_whose_record_meets_a_redis_blip_is_recorded_not_left_to_be_sent_again() -> None:
+    schedule, email = FlakySchedule(), SentEmail()
+    recipients = Recipients(cast(Any, None), allowed_domains=frozenset({"example.com"}), limit_per_hour=1,
+                            unthrottled=[])
+    job = NotificationJob(cast(NotificationLog, FakeLog()), cast(Schedule, schedule),
+                          email=cast(EmailChannel, email), slack=None, recipients=recipients,
+                          retry=RetryPolicy([5.0], jitter=0.0), outcomes=cast(Outcomes, FakeOutcomes()),
+                          publisher=cast(EventPublisher, None), source="/notifier")
+    await job(Claim("notification", "n-1", "t1"))  # raising here would leave the sent notice to its lease
+    assert email.sent == 1 and schedule.writes == 2
+    assert ("outcome", ("sent:n-1",)) in schedule.queued

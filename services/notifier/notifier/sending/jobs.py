@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from redis.asyncio.client import Pipeline
 
@@ -37,7 +38,7 @@ from shared.events import NotificationSent
 from shared.messaging import TRANSIENT, EventPublisher
 from shared.outbox import Outcomes
 
-__all__ = ["KEPT_BACK", "NotificationJob", "RetryPolicy", "iso_time", "on_the_log", "reason"]
+__all__ = ["KEPT_BACK", "NotificationJob", "RetryPolicy", "iso_time", "on_the_log", "reason", "recorded"]
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class NotificationJob:
                                    attempted=attempted)
             self._outcomes.record(pipe, outcome, announced)
 
-        if not await self._schedule.under_lease(claim, queue):
+        if not await recorded(lambda: self._schedule.under_lease(claim, queue), f"notification {draft.id}"):
             claim.stale(status)
             return False
         # Side by side: the record on the notifier's topic and the public event share the broker's round trips.
@@ -204,3 +205,26 @@ class NotificationJob:
 
 def _not_sent(why: str) -> Attempt:
     return Attempt(datetime.now(UTC), False, 0, error=why, final=True, skipped=True)
+
+
+_T = TypeVar("_T")
+# Well inside the shortest lease a send can hold (LEASE_S at least 2 * SEND_TIMEOUT_S + 10 s, the send taking at
+# most SEND_TIMEOUT_S, leaves at least 10 s): past it, the lease may be another attempt's.
+RECORD_WITHIN_S = 8.0
+
+
+async def recorded(write: Callable[[], Awaitable[_T]], what: str, *, within_s: float = RECORD_WITHIN_S) -> _T:
+    """The outcome of an attempt that was made, written through a Redis blip: left to its lease, a notice
+    that went out would be claimed and sent again. Transient faults are retried with backoff for
+    ``within_s``, then raised (the lease brings the job back). A dozen lines, as ``dead_letter`` has: no
+    retry library is among the dependencies for this one loop."""
+    delay, deadline = 0.05, time.monotonic() + within_s
+    while True:
+        try:
+            return await write()
+        except TRANSIENT as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("%s: cannot record its outcome yet, retrying in %.2fs: %r", what, delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from notifier.domain import webhook_verdict
 from notifier.sending.channels import Attempt, WebhookChannel
-from notifier.sending.jobs import RetryPolicy, iso_time, on_the_log
+from notifier.sending.jobs import RetryPolicy, iso_time, on_the_log, recorded
 from notifier.sending.schedule import Claim, Schedule
 from notifier.webhooks.deliveries import Delivery, DeliveryLog, Status
 from notifier.webhooks.subscriptions import SubscriptionStore
@@ -73,9 +73,11 @@ class DeliveryJob:
 
     async def _move(self, claim: Claim, delivery: Delivery, status: Status, attempt: Attempt, *,
                     due: float | None = None, **fields: str | int) -> bool:
-        moved = await self._deliveries.move(delivery.id, delivery.subscription_id, status, allowed_from=["pending"],
-                                            due=due, attempt=attempt.as_record(), lease=claim.token,
-                                            **{"next_attempt_at": "", **fields})
+        # Through a Redis blip: a delivery that was made is not made again.
+        moved = await recorded(lambda: self._deliveries.move(
+            delivery.id, delivery.subscription_id, status, allowed_from=["pending"], due=due,
+            attempt=attempt.as_record(), lease=claim.token, **{"next_attempt_at": "", **fields}),
+            f"delivery {delivery.id}")
         if moved == "stale":
             claim.stale(status)
         if moved == "ok":
