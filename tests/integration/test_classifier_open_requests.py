@@ -5,6 +5,7 @@ change made out of band is caught by the count and read whole again."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,3 +80,14 @@ async def test_a_wipe_or_a_change_out_of_band_is_caught_by_the_count(redis: Redi
     assert ids(await reader.all()) == {"r-9"}
     await redis.hdel(OPEN, "r-9")  # not through ``close``: no change is logged
     assert ids(await reader.all()) == set()
+
+
+async def test_a_rollover_keeping_what_it_read_leaves_a_request_closed_meanwhile_closed(redis: Redis) -> None:
+    here, there = OpenRequests(redis, SPACE), OpenRequests(redis, SPACE)
+    await put(redis, request(1), request(2))
+    read = await here.all()  # a rollover reads the open requests, then classifies them again
+    await there.close("r-1")  # withdrawn meanwhile, on another instance
+    await here.keep([replace(r, classified_under="2026-Q4/v2") for r in read])
+    kept = await OpenRequests(redis, SPACE).all()
+    assert ids(kept) == {"r-2"} and kept[0].classified_under == "2026-Q4/v2"
+    assert await here.all() == kept  # the rewrite was on the changes stream: a reader took it in

@@ -79,11 +79,7 @@ class OpenRequests:
         return self._redis.lock("classifier:rollover-lock", timeout=60, blocking_timeout=90)
 
     def put(self, pipe: Pipeline, request: OpenRequest, vector: str | None = None) -> None:
-        pipe.hset(OPEN, request.request_id, json.dumps({
-            "details": request.details.model_dump(mode="json"),
-            "submitted_at": request.submitted_at.isoformat(), "objective_id": request.objective_id,
-            "objective_rank": request.objective_rank, "classified_under": request.classified_under,
-            "submitted_by": request.submitted_by}))
+        pipe.hset(OPEN, request.request_id, _stored(request))
         if vector is not None:
             pipe.hset(self._vectors, request.request_id, vector)
         pipe.xadd(CHANGES, {"id": request.request_id}, maxlen=_CHANGES_KEPT, approximate=True)
@@ -175,11 +171,33 @@ class OpenRequests:
             await pipe.execute()
 
     async def keep(self, updated: list[OpenRequest]) -> None:
-        """Keep open requests with their (new) objective and the set they were classified under."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for request in updated:
-                self.put(pipe, request)
-            await pipe.execute()
+        """Keep open requests with their (new) objective and the set they were classified under; one closed
+        since it was read (withdrawn, done or merged while a rollover ran: ``close`` does not wait for the
+        rollover's lock) stays closed."""
+        if not updated:
+            return
+        await self._redis.eval(_KEEP_OPEN, 3, OPEN, CLOSED, CHANGES, _CHANGES_KEPT,
+                               *(value for r in updated for value in (r.request_id, _stored(r))))
+
+
+# Rewrites only entries still open and not closed; each rewrite is named on the changes stream, as ``put`` does.
+_KEEP_OPEN = """
+for i = 2, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 and redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[i])
+  end
+end
+return 1
+"""
+
+
+def _stored(request: OpenRequest) -> str:
+    return json.dumps({
+        "details": request.details.model_dump(mode="json"),
+        "submitted_at": request.submitted_at.isoformat(), "objective_id": request.objective_id,
+        "objective_rank": request.objective_rank, "classified_under": request.classified_under,
+        "submitted_by": request.submitted_by})
 
 
 def _parse(request_id: str, raw: str) -> OpenRequest:
