@@ -63,6 +63,14 @@ def test_an_expedite_that_does_not_fit_asks_the_requester_and_the_heat_shield_wh
     assert [c["request_id"] for c in question["committed"]] == ["keynote"]  # type: ignore[attr-defined]
 
 
+def test_the_tradeoff_question_lists_work_the_same_plan_commits() -> None:
+    # Both arrive in one run: the page is committed by this plan, and the urgent one does not fit beside it.
+    ledger = ledger_of(card("page", "sales", 4), card("urgent", "sales", 2, minutes=1, expedite=True))
+    [question] = [e for e in decided(ledger, new="urgent") if e["type"] == "request.tradeoff_required"]
+    assert [c["request_id"] for c in question["committed"]] == ["page"]  # type: ignore[attr-defined]
+    assert "(4 points)" in str(question["question"])
+
+
 def test_only_items_whose_expected_start_changed_are_announced_again() -> None:
     ledger = ledger_of(card("a", "sales", 3), card("b", "sales", 3, minutes=1), card("c", "sales", 3, minutes=2))
     for event in decisions(ledger, new="c"):

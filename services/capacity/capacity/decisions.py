@@ -110,8 +110,12 @@ def _tradeoff(ledger: Ledger, plan: Plan, card: Card, heat_shield: str) -> list[
     tradeoff_id = derived_id("tradeoff", card.request_id)
     if tradeoff_id in ledger.tradeoffs:
         return []
-    committed = [CommittedItem(request_id=c.request_id, title=c.title, lane=c.item.lane,
-                               points=c.item.points) for c in committed_now(ledger)]
+    # What this cycle holds once this plan stands: work committed before, and work this plan commits (in the
+    # same run, its request.scheduled is not folded yet).
+    committing = {r for r, s in plan.slots.items() if s.committed and s.start == plan.current_cycle}
+    holding = sorted({*(c.request_id for c in committed_now(ledger)), *committing})
+    committed = [CommittedItem(request_id=c.request_id, title=c.title, lane=c.item.lane, points=c.item.points)
+                 for c in (ledger.cards[r] for r in holding)]
     cycle = cycle_label(plan.current_cycle, ledger.policy)
     return [TradeoffRequired(
         request_id=card.request_id, title=card.title, requester=_requester(card), lane=card.item.lane,
