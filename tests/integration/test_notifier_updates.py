@@ -20,7 +20,7 @@ from shared.envelope import CloudEvent
 from shared.events import ForecastSlipped, RequestScheduled, StartForecast
 from shared.topics import Topics
 from tests.integration.test_notifier_guards import kept_back_once_counted
-from tests.notifier_samples import DAVE, backlogged
+from tests.notifier_samples import DAVE, HEAT_SHIELD, backlogged, samples
 from tests.receivers import MailSink
 from tests.support import event, eventually, publish, running
 
@@ -138,3 +138,20 @@ async def test_a_rebuilt_notifier_still_holds_the_next_update_of_a_thread(
 
 def _seconds(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
+
+
+async def test_an_urgent_requests_place_in_the_backlog_is_told_beside_its_tradeoff_question(
+        notifier_settings: Callable[..., NotifierSettings]) -> None:
+    # Capacity says both in one run: it waits (position, expected start, why), and it needs a trade-off.
+    async with MailSink() as sink:
+        settings = notifier_settings(sink)
+        topics = Topics(settings.topic_prefix)
+        async with running(create_app(settings)) as client:
+            waits = event(backlogged("r-9", position=3))
+            question = event(samples()["request.tradeoff_required"].model_copy(update={
+                "request_id": "r-9", "requester": DAVE, "addressed_to": [HEAT_SHIELD, DAVE.email]}))
+            await publish(settings.kafka_bootstrap, topics, waits, question)
+            found = await eventually(settled(client, "r-9", {waits.id: "sent", question.id: "sent"}))
+            assert found[waits.id]["superseded_by"] is None
+        to_dave = [m for m in sink.mail if m.to == [DAVE.email]]
+        assert len(to_dave) == 2 and any("Position in the backlog: 3" in m.text for m in to_dave)

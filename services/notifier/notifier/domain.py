@@ -30,6 +30,7 @@ from shared.events import (
 )
 
 __all__ = [
+    "BESIDE_THE_THREAD",
     "DEFAULT_CHANNELS",
     "FINAL_STATUSES",
     "Audience",
@@ -163,6 +164,10 @@ def told_first(event_type: str) -> Audience | None:
 # pace of a busy backlog every arrival ahead of a request moves it, and a person told each time would have
 # their hourly allowance (``NOTIFIER_RECIPIENT_LIMIT_PER_HOUR``) spent before their commitment is announced.
 UPDATES = frozenset({"request.backlogged", "request.forecast_slipped"})
+# What adds to a request's place in the backlog rather than replacing it: its requester's notice stays out of
+# the request's thread, so it neither replaces the backlog notice still to be sent (the position, the expected
+# start and the reason, which an urgent request's trade-off question comes right after) nor opens the window.
+BESIDE_THE_THREAD = frozenset({"request.tradeoff_required"})
 
 
 def update_due(now: float, *, last_sent: float, reset_at: float, window_s: float) -> float:

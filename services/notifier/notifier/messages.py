@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from notifier.domain import UPDATES, Audience, Channel, Message, Notice, Team, route, told_first
+from notifier.domain import BESIDE_THE_THREAD, UPDATES, Audience, Channel, Message, Notice, Team, route, told_first
 from notifier.drafts import Draft
 from notifier.reuse import NOTHING_KNOWN, Known, pair_context, told_about
 from notifier.templates import Templates
@@ -95,7 +95,8 @@ class Composer:
                       if self._links and request_id and message.channel == "email" else None)
             # A requester's notices about their own request make one thread per channel, where updates coalesce.
             thread = (derived_id("thread", request_id, message.recipient, message.channel)
-                      if notice.audience == "requester" and request_id else None)
+                      if notice.audience == "requester" and request_id and event.type not in BESIDE_THE_THREAD
+                      else None)
             drafts.append(Draft(
                 id=derived_id(notice.about or event.id, message.recipient, message.channel),
                 subject=event.subject, request_id=_request_of(data), about_event_id=event.id,
