@@ -162,3 +162,16 @@ def test_a_card_classified_before_classifications_carried_titles_decides_without
     fold(ledger, classification("webinar", objective="O2", rank=2, lane="customer"))
     [scheduled] = decided(ledger, new="webinar")
     assert (scheduled["objective_id"], scheduled["objective_title"]) == ("O2", None)
+
+
+def test_a_classification_under_an_older_okr_set_arriving_late_does_not_undo_the_newer_one() -> None:
+    ledger = ledger_of()
+    fold(ledger, classification("r", {"okr_quarter": "2026-Q4", "okr_version": 2, "objective_id": "O3",
+                                      "objective_rank": 3}))  # the rollover's, under the set that replaced v1
+    fold(ledger, classification("r", {"okr_quarter": "2026-Q4", "okr_version": 1, "objective_id": "O1",
+                                      "objective_rank": 1}))  # the first one, published late
+    kept = ledger.cards["r"]
+    assert (kept.okr_version, kept.item.objective_id) == (2, "O3")
+    fold(ledger, classification("r", {"okr_quarter": "2027-Q1", "okr_version": 1, "objective_id": None,
+                                      "objective_rank": None}))  # a new quarter's set: newer
+    assert (ledger.cards["r"].okr_quarter, ledger.cards["r"].item.objective_id) == ("2027-Q1", None)

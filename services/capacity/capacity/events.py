@@ -43,11 +43,12 @@ def read(event: CloudEvent) -> EventData | None:
 def fold(ledger: Ledger, event: EventData) -> None:
     """Apply one event, input or decision, to the ledger."""
     request_id = str(getattr(event, "request_id", ""))
-    known = request_id in ledger.cards
-    done = known and ledger.cards[request_id].item.state == "done"
+    card = ledger.cards.get(request_id)
+    known = card is not None
+    done = card is not None and card.item.state == "done"
     match event:
-        case RequestClassified() if request_id not in ledger.closed:
-            ledger.put(_card_from_classified(event, ledger.cards.get(request_id), ledger.policy))
+        case RequestClassified() if request_id not in ledger.closed and not _outdated(event, card):
+            ledger.put(_card_from_classified(event, card, ledger.policy))
             ledger.overlaps.classified(request_id, event.similar)
         case RequestMerged() if not done:
             ledger.withdraw(request_id)  # it leaves like a withdrawn card: its points freed, nothing more said
@@ -92,6 +93,15 @@ def fold(ledger: Ledger, event: EventData) -> None:
             ledger.policy_authors[ledger.policy.version] = event.updated_by
         case _:
             pass
+
+
+def _outdated(classified: RequestClassified, existing: Card | None) -> bool:
+    """A classification under an older OKR set than the card's: the request's first one, published late, after
+    a rollover had classified it again under the set that replaced it. The card keeps the newer objective."""
+    if existing is None or None in (classified.okr_quarter, classified.okr_version, existing.okr_quarter,
+                                    existing.okr_version):
+        return False
+    return (classified.okr_quarter, classified.okr_version) < (existing.okr_quarter, existing.okr_version)
 
 
 def _card_from_classified(classified: RequestClassified, existing: Card | None, policy: Policy) -> Card:
