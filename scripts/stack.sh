@@ -108,7 +108,9 @@ native_env() {
   case "$svc" in
     intake) echo "INTAKE_FORM_KEY=$(form_key)"; echo "INTAKE_LINK_SECRET=$(link_secret)"
             echo "INTAKE_CLASSIFIER_PUBLIC_URL=http://127.0.0.1:${PORT[classifier]}" ;;
-    classifier) echo "CLASSIFIER_CORS_ORIGINS=[\"http://127.0.0.1:${PORT[intake]}\"]" ;;
+    classifier) echo "CLASSIFIER_CORS_ORIGINS=[\"http://127.0.0.1:${PORT[intake]}\"]"
+                echo "CLASSIFIER_CAPACITY_PUBLIC_URL=http://127.0.0.1:${PORT[capacity]}" ;;
+    capacity) echo "CAPACITY_CLASSIFIER_PUBLIC_URL=http://127.0.0.1:${PORT[classifier]}" ;;
     notifier) echo "NOTIFIER_LINK_SECRET=$(link_secret)"
               echo "NOTIFIER_INTAKE_PUBLIC_URL=http://127.0.0.1:${PORT[intake]}"
               echo "NOTIFIER_CAPACITY_PUBLIC_URL=http://127.0.0.1:${PORT[capacity]}" ;;

@@ -84,11 +84,19 @@ def test_the_compose_stack_is_pinned_private_and_never_evicts_state() -> None:
     for dockerfile in (ROOT / "Dockerfile", ROOT / "deploy/mailsink/Dockerfile"):
         base = re.search(r"^FROM (\S+)", dockerfile.read_text(), re.M)
         assert base and re.search(r":\d+\.\d+\.\d+", base.group(1)), f"{dockerfile} base image floats"
+        # useradd fails the build on a name the Debian base image already has (its base-passwd users).
+        for user in re.findall(r"useradd\b[^&\n]*?\s([a-z_][a-z0-9_-]*)\s*(?:&&|$)", dockerfile.read_text(), re.M):
+            assert user not in _DEBIAN_USERS, f"{dockerfile} adds the user {user}, which the base image has"
     # The classifier's image holds its second sentence model, fetched and checked at build, where the service
     # looks for it (/app/.cache/models, as .cache/models in this checkout).
     assert re.search(r'^RUN if \[ "\$SERVICE" = classifier \]; then python scripts/fetch_model\.py; fi$',
                      (ROOT / "Dockerfile").read_text(), re.M)
     assert bge_dir() == ROOT / ".cache/models/bge-small-en-v1.5-q"
+
+
+# Debian bookworm's base-passwd (/usr/share/base-passwd/passwd.master), and apt's own user.
+_DEBIAN_USERS = frozenset({"root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp",
+                           "proxy", "www-data", "backup", "list", "irc", "nobody", "_apt"})
 
 
 def _native_env(name: str, environment: dict[str, Any], kafka: str, redis_base: str, mail_port: int,
