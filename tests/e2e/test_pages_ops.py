@@ -264,13 +264,23 @@ async def test_ops_previews_then_saves_a_policy_and_the_history_says_who(
     await assert_accessible(page, "policy (a field in error)")
     await page.keyboard.type("20")
 
+    # A mistake in the values together (a cap is a share, at most 1): its reason is shown, not only "body".
+    await tab_to(page, "#f-lane_caps-sales")
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type("1.5")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("[data-error-for='body']")).to_contain_text("between 0 and 1", timeout=15_000)
+
     await tab_to(page, "#f-lane_caps-sales")
     await page.keyboard.press("Control+A")
     await page.keyboard.type("0.35")
     await page.keyboard.press("Enter")  # submits the form: the preview
     box = page.locator("#preview-box")
     await expect(box).to_be_visible(timeout=15_000)
+    await expect(page.locator("[data-error-for='body']")).to_be_hidden()
     await expect(box).to_contain_text("lane_caps.sales")
+    shares = box.locator("table", has_text="Shares of this cycle").locator("tbody tr")
+    await expect(shares.first).to_contain_text("Customer")  # lanes in lane order, customer first
     await expect(box.locator("table", has_text="Cards that would move")).to_contain_text("into the cycle")
     await assert_accessible(page, "policy (preview)")
     await page.screenshot(path=str(shots / "policy.png"))

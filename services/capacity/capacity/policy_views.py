@@ -13,6 +13,7 @@ from capacity import views
 from capacity.decisions import load_shares
 from capacity.domain import Ledger, policy_to
 from capacity.planning import Plan, Policy, cycle_label, lane_budgets, plan
+from shared.lanes import every_lane
 
 __all__ = ["changes", "preview", "versions"]
 
@@ -42,10 +43,10 @@ def _cycle(ledger: Ledger, current: Plan) -> dict[str, Any]:
     committed = [views.card(ledger, current, rid) for rid, slot in sorted(current.slots.items())
                  if slot.committed and dict(slot.points_by_cycle).get(current.current_cycle, 0)]
     load = current.load.get(current.current_cycle, {})
+    shares, budgets = load_shares(current, policy.capacity_points), lane_budgets(policy)
     return {"cycle": cycle_label(current.current_cycle, policy), "capacity_points": policy.capacity_points,
-            "committed_points": sum(load.values()), "committed": committed,
-            "shares": load_shares(current, policy.capacity_points),
-            "budgets": lane_budgets(policy), "customer_reserve": policy.customer_reserve,
+            "committed_points": sum(load.values()), "committed": committed, "shares": shares,
+            "budgets": budgets, "lanes": every_lane([*shares, *budgets]), "customer_reserve": policy.customer_reserve,
             "backlog_depth": len(current.backlog)}
 
 

@@ -64,6 +64,13 @@ const Pages = (() => {
         if (slot) { slot.textContent = ""; slot.hidden = true; }
       }
     }
+    // A slot no input owns ("body": the values together, e.g. a lane cap over 1) shows its message too.
+    for (const slot of form.querySelectorAll("[data-error-for]")) {
+      if (form.querySelector(`[data-field="${slot.dataset.errorFor}"]`)) continue;
+      const message = fields[slot.dataset.errorFor];
+      slot.textContent = message || "";
+      slot.hidden = !message;
+    }
     const first = form.querySelector("[aria-invalid=true]");
     if (first) first.focus();
   }

@@ -78,8 +78,8 @@
       ["Backlog", `${before.backlog_depth} → ${after.backlog_depth} requests`],
       ["Cards that move", String(found.moves.length)]].map(([name, value]) =>
         el("div", {}, [el("p", { className: "muted", text: name }), el("p", { className: "figure", text: value })])));
-    const lanes = [...new Set([...Object.keys(before.shares), ...Object.keys(after.shares),
-                               ...Object.keys(after.budgets)])].sort();
+    // In lane order (customer first), as the service lists them.
+    const lanes = [...new Set([...(after.lanes || []), ...(before.lanes || [])])];
     byId("preview-body").replaceChildren(
       figures,
       table("Settings that change", ["Setting", "Now", "Proposed"],
@@ -125,6 +125,7 @@
       const found = await problem(answer);
       showFieldErrors(byId("policy-form"), found.fields);
       say(found.detail);
+      byId("save").disabled = false; // the values previewed stand: saving them may be tried again (a 503, a 429)
       return;
     }
     const policy = await answer.json();

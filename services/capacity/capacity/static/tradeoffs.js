@@ -80,7 +80,11 @@
     button.disabled = false;
     if (!answer.ok) {
       const found = await problem(answer);
-      showFieldErrors(form, found.fields);
+      if ([404, 409, 422].includes(found.status) && !Object.keys(found.fields).length) {
+        await load(); // decided elsewhere, closed, or its work moved on: show the trade-offs as they are now
+      } else {
+        showFieldErrors(form, found.fields);
+      }
       say(found.detail);
       return;
     }

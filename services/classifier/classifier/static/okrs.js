@@ -132,7 +132,11 @@
     if (!body.quarter) { say("Give the quarter the set is for."); return; }
     byId("publish").disabled = true;
     const answer = await api(`/v1/okrs/${encodeURIComponent(body.quarter)}`, { method: "PUT", json: body });
-    if (!answer.ok) { showErrors(await problem(answer)); return; }
+    if (!answer.ok) {
+      showErrors(await problem(answer));
+      byId("publish").disabled = false; // the set previewed stands: publishing it may be tried again (a 503, a 429)
+      return;
+    }
     const set = await answer.json();
     previewed = null;
     byId("preview-box").hidden = true;
@@ -174,7 +178,7 @@
     const set = await answer.json();
     byId("current-title").textContent = `The current set: ${set.quarter}, version ${set.version}`;
     byId("current").replaceChildren(
-      el("p", { text: `Approved by ${set.approved_by} on ${Pages.dateText(set.approved_at)}; published by `
+      el("p", { text: `Approved by ${set.approved_by} on ${Pages.dateText(set.approved_at.slice(0, 10))}; published by `
                       + `${set.published_by} on ${Pages.dateText(set.published_at)}.` }), objectivesList(set));
     fill(set);
     await showVersions(set);

@@ -120,7 +120,7 @@ async function connect() {
   try {
     const response = await api("/v1/dashboard/stream", { signal: stream.signal,
                                                          headers: { Accept: "text/event-stream" } });
-    if (response.status === 401) {
+    if (response.status === 401 || response.status === 403) { // a key that may not read the board: no retry
       forgetKey(await problemDetail(response));
       return;
     }
