@@ -1,5 +1,8 @@
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
+from capacity.board import Refused, move
 from capacity.decisions import decide
 from capacity.domain import Card, Ledger, status_of
 from capacity.events import fold
@@ -98,6 +101,19 @@ def test_a_paused_card_may_start_again_from_the_cycle_its_pause_names() -> None:
     assert (item.state, item.head_of_backlog, item.not_before) == ("paused", True, date(2026, 11, 30))
     assert not plan(ledger.items(), ledger.policy, TODAY).slots["page"].committed
     assert plan(ledger.items(), ledger.policy, date(2026, 12, 2)).slots["page"].committed
+
+
+def test_starting_a_paused_card_is_refused_with_when_it_comes_back_and_is_no_bypass() -> None:
+    ledger = ledger_of(card("page", "sales", 3, state="committed"))
+    fold(ledger, paused("page"))
+    for action in ("start", "done"):
+        with pytest.raises(Refused) as refused:
+            move(ledger, plan(ledger.items(), ledger.policy, TODAY), "page", action, by="ops")
+        assert refused.value.status == 409 and refused.value.bypass is None
+        assert "committed again from the cycle of 30 Nov 2026" in refused.value.detail
+    with pytest.raises(Refused) as bypass:  # work never committed: a bypass, recorded
+        move(ledger_of(card("open", "sales", 3)), plan([], Policy(), TODAY), "open", "start", by="ops")
+    assert bypass.value.bypass is not None
 
 
 def test_a_paused_card_waiting_at_the_head_of_the_backlog_is_announced_as_paused() -> None:

@@ -67,6 +67,13 @@ def move(ledger: Ledger, plan: Plan, request_id: str, action: Action, by: str) -
     """The events of a card move. Work starts only from the committed column; anything else is a bypass."""
     card = ledger.cards.get(request_id)
     state = card.item.state if card else None
+    if card is not None and state == "paused" and action in ("start", "done"):
+        # Committed once, so no bypass: its capacity went to other work, and it waits at the head of the backlog
+        # until the plan commits it again.
+        resume = card.item.not_before
+        when = f" from the cycle of {resume:%d %b %Y}" if resume else ""
+        raise Refused(409, f"Request {request_id} is paused: it waits at the head of the backlog and is committed "
+                           f"again{when}, when capacity allows; then it can be started.")
     if action == "start" and (card is None or state not in ACTIVE):
         why = ("it never came through intake" if card is None
                else f"it was never committed to a cycle (it is {state})")
