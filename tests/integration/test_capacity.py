@@ -147,8 +147,14 @@ async def test_expedite_asks_what_to_pause_and_the_decision_swaps_them(board: Bo
     await board.tap.wait_for(lambda es: any(e.type == "request.tradeoff_decided" for e in es))
     paused = board.decisions("exec-report", "request.paused")[0].data
     assert paused["tradeoff_id"] == tradeoff_id and "board-slides" not in paused["reason"]
+    # The same decision again (its answer was lost): the first answer, nothing decided twice.
+    replayed = await board.client.post(f"/v1/tradeoffs/{tradeoff_id}/decision", json={"pause": "exec-report"},
+                                       headers=AUTH)
+    assert replayed.status_code == 200 and replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json() == decided.json()
     again = await board.client.post(f"/v1/tradeoffs/{tradeoff_id}/decision", json={"defer": True}, headers=AUTH)
     assert again.status_code == 409
+    assert len(board.decisions("exec-report", "request.paused")) == 1
 
 
 async def test_deferring_a_tradeoff_leaves_the_expedite_in_the_backlog(board: Board) -> None:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from capacity import views
@@ -186,8 +186,16 @@ def capacity_router(service: CapacityService, titles: TitleStore, access: Access
         return await tradeoff(tradeoff_id, reader.only_posted_by)
 
     @router.post("/tradeoffs/{tradeoff_id}/decision", responses={**AUTH_RESPONSES, 404: {}, 409: {}, 413: {}, 422: {}})
-    async def decision(tradeoff_id: str, body: Decision, caller: HeatShield) -> dict[str, Any]:
+    async def decision(tradeoff_id: str, body: Decision, caller: HeatShield, response: Response) -> dict[str, Any]:
+        """Pause one committed piece of work, or defer the urgent request. The same decision sent again by
+        the same tool (its answer was lost) answers as the first time, with ``Idempotent-Replayed: true``."""
         note = (body.note or "").strip() or None
+        ledger, _ = await service.current()
+        made, asked = ledger.tradeoffs.get(tradeoff_id), ("paused", body.pause) if body.pause else ("deferred", None)
+        if made is not None and (made.status, made.paused_request_id, made.decided_by, made.note) == (
+                *asked, caller.tool, note):
+            response.headers["Idempotent-Replayed"] = "true"
+            return await tradeoff(tradeoff_id)
         await apply_board(lambda ledger, current: decide_tradeoff(ledger, current, tradeoff_id, body.pause,
                                                                   caller.tool, note))
         return await tradeoff(tradeoff_id)
