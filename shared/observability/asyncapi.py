@@ -38,6 +38,12 @@ _BINDING = "0.5.0"
 _REF = "#/components/schemas/{model}"
 
 # Channel (a ``Topics`` property) -> what it is for.
+# Types a service writes on a public channel for itself alone: not part of the contract, ignored by every
+# other service; a consumer of the channel skips them by their `type`.
+INTERNAL_TYPES: dict[str, str] = {
+    "capacity.flow_history_imported": "Internal: past finished work ops imported (POST /v1/flow/import), on the "
+                                      "log so that capacity's rebuild keeps it. Not part of the contract; skip it.",
+}
 CHANNELS: dict[str, str] = {
     "requests": "Requests as they enter through the one door, and withdrawals.",
     "classifications": "Each request measured against the published objectives: lane, colour, objective.",
@@ -131,6 +137,7 @@ def document(server: str = "127.0.0.1:9092", prefix: str = "governance") -> dict
                "bindings": {"kafka": {"topic": getattr(topics, name), "bindingVersion": _BINDING}}}
         for name, models in by_channel.items()
     }
+    channels["decisions"]["x-internal-types"] = INTERNAL_TYPES
     for service, names in RECEIVES.items():  # what an operator replays is what the service consumes
         address = topics.replays(service)
         channels[f"{service}_replays"] = {
