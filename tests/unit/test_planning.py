@@ -355,3 +355,23 @@ def test_paused_work_waits_out_the_cycle_it_was_paused_in_then_comes_first() -> 
     assert same_week.slots["paused"].start == date(2026, 11, 30)
     next_week = plan([paused, newer], Policy(), date(2026, 12, 1))
     assert next_week.slots["paused"].committed and next_week.slots["paused"].start == date(2026, 11, 30)
+
+
+def test_work_that_does_not_fit_within_the_horizon_is_listed_last() -> None:
+    policy = Policy(horizon_cycles=2)  # sales may take 4 points a cycle: 9 never fits in two cycles
+    items = [work("big", points=9), work("b", points=4, minutes=1), work("c", points=4, minutes=2)]
+    result = plan(items, policy, TODAY)
+    assert result.backlog == ("c", "big")
+    assert (result.slots["c"].position, result.slots["c"].start) == (1, W49)
+    assert (result.slots["big"].position, result.slots["big"].points_by_cycle) == (2, ())
+    assert invariant_violations(items, result, policy) == []
+    newer = work("d", "customer", points=1, minutes=3)  # fits now: committed, the misfit still last
+    grown = place_new(result, items, newer, policy, TODAY)
+    assert grown == plan([*items, newer], policy, TODAY) and grown.backlog == ("c", "big")
+
+
+def test_a_pause_is_not_undone_in_its_own_cycle_when_the_cycles_change_length() -> None:
+    paused = work("p", state="paused", head_of_backlog=True, not_before=date(2026, 11, 23))  # paused in W47
+    fortnights = Policy(cycle_days=14)  # the cycle holding 18 November now runs from 16 November
+    result = plan([paused], fortnights, date(2026, 11, 18))
+    assert not result.slots["p"].committed and result.slots["p"].start == date(2026, 11, 30)

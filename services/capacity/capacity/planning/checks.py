@@ -76,6 +76,9 @@ def _backlog(result: Plan) -> list[str]:
         problems.append(f"backlog positions are not 1..{len(waiting)} without gaps")
     if tuple(rid for _, rid in ranked) != result.backlog:
         problems.append("the backlog does not list the waiting items in position order")
+    beyond = [not result.slots[rid].points_by_cycle for rid in result.backlog]
+    if beyond != sorted(beyond):
+        problems.append("work that does not fit within the horizon is not listed last")
     return problems
 
 

@@ -58,18 +58,25 @@ def plan(items: Iterable[Item], policy: Policy, today: date) -> Plan:
         slots[item.request_id] = Slot(item.request_id, current, True, None,
                                       dates.entries(ledger.hold(item.lane, max(item.points, 0))))
         _add_load(load, item.lane, slots[item.request_id])
+    beyond: list[str] = []  # what does not fit within the horizon: listed last, expected after it
     for item in waiting:
         placed = ledger.place(item.lane, max(item.points, 0), not_before=_not_before(item, current, policy))
+        if placed is None:
+            beyond.append(item.request_id)
+            continue
         slots[item.request_id] = _waiting_slot(item.request_id, placed, backlog, dates, ledger.limits.horizon)
         _add_load(load, item.lane, slots[item.request_id])
+    for rid in beyond:
+        slots[rid] = _waiting_slot(rid, None, backlog, dates, ledger.limits.horizon)
     return Plan(current, slots, tuple(backlog), dict(sorted(load.items())))
 
 
 def _not_before(item: Item, current: date, policy: Policy) -> int:
-    """Cycles from now until the item may start: paused work waits for the cycle after its pause."""
+    """Cycles from now until the item may start: paused work waits for the cycle after its pause. Rounded up: a
+    ``not_before`` inside a cycle (the cycles changed length since the pause) is the cycle after it."""
     if item.not_before is None or item.not_before <= current:
         return 0
-    return (item.not_before - current).days // policy.cycle_days
+    return -(-(item.not_before - current).days // policy.cycle_days)
 
 
 def place_new(result: Plan, items: Iterable[Item], new: Item, policy: Policy, today: date) -> Plan:
@@ -89,6 +96,7 @@ def place_new(result: Plan, items: Iterable[Item], new: Item, policy: Policy, to
     if (new.state not in ("open", "paused") or new.request_id in known or len(known) != len(items)
             or result.current_cycle != current or any(rid not in known for rid in result.slots)
             or len(result.slots) != sum(item.state != "done" for item in items)
+            or any(not slot.points_by_cycle for slot in result.slots.values())  # work beyond the horizon: last
             or any(order_key(known[rid], now, policy) > order_key(new, now, policy) for rid in last)):
         return plan([*items, new], policy, today)
     ledger, dates = Ledger(limits_of(policy)), Dates(current, policy.cycle_days, policy.horizon_cycles)
