@@ -191,3 +191,11 @@ def test_a_classification_under_an_older_okr_set_arriving_late_does_not_undo_the
     fold(ledger, classification("r", {"okr_quarter": "2027-Q1", "okr_version": 1, "objective_id": None,
                                       "objective_rank": None}))  # a new quarter's set: newer
     assert (ledger.cards["r"].okr_quarter, ledger.cards["r"].item.objective_id) == ("2027-Q1", None)
+
+
+def test_waiting_for_a_full_cycle_says_so_and_blames_no_lane_share() -> None:
+    # Customer work has the whole cycle; the sales share (4 points) holds nothing.
+    ledger = ledger_of(card("webinar", "customer", 20, state="committed"), card("site", "sales", 8, minutes=1))
+    [waiting] = [e for e in decided(ledger, new="site") if e["request_id"] == "site"]
+    assert "sales share" not in str(waiting["reason"])
+    assert "This cycle's 20 points are committed (20 taken; it needs 4 to start)." in str(waiting["reason"])

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import date
 
 from capacity.domain import ACTIVE, Card, Ledger, status_of
-from capacity.planning import Plan, Slot, cycle_label, internal_allowance, lane_budgets
+from capacity.planning import Plan, Slot, cycle_label, internal_allowance, lane_budgets, limits_of
 from capacity.planning.signals import collisions, share_alerts
 from shared.envelope import derived_id
 from shared.events import (
@@ -94,12 +94,16 @@ def reason(card: Card, plan: Plan, ledger: Ledger) -> str:
     load = plan.load.get(plan.current_cycle, {})
     internal = sum(points for name, points in load.items() if name != "customer")
     allowance = internal_allowance(policy)
-    if item.lane != "customer" and used + item.points > budget:
+    first = limits_of(policy).need(item.lane, max(item.points, 0))  # what it must get in a cycle to start there
+    if item.lane != "customer" and used + first > budget:
         parts.append(f"The {lane} share of this cycle ({budget} of {policy.capacity_points} points) is "
                      "already committed.")
-    elif item.lane != "customer" and internal + item.points > allowance:
+    elif item.lane != "customer" and internal + first > allowance:
         parts.append(f"Internal requests already use the {allowance} points of this cycle that are not "
                      f"reserved for customer work ({policy.customer_reserve:.0%}).")
+    elif sum(load.values()) + first > policy.capacity_points:
+        parts.append(f"This cycle's {policy.capacity_points} points are committed ({sum(load.values())} "
+                     f"taken; it needs {first} to start).")
     return " ".join(parts)
 
 
