@@ -75,6 +75,11 @@ class ServiceProcess:
                 self._proc.kill()
                 self._proc.wait()
 
+    @property
+    def returncode(self) -> int | None:
+        """How the process ended (negative: the signal that ended it); None while it runs."""
+        return None if self._proc is None else self._proc.poll()
+
     def resident_kib(self) -> int:
         assert self._proc is not None
         status = Path(f"/proc/{self._proc.pid}/status").read_text()

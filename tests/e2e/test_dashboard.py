@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -160,10 +161,9 @@ async def test_an_open_dashboard_does_not_hold_up_a_shutdown(services: dict[str,
         assert stream.status_code == 200
         lines = stream.aiter_lines()
         assert (await anext(lines)).startswith("event: snapshot")
-        started = time.perf_counter()
-        await asyncio.to_thread(capacity.stop)
-        stopped = time.perf_counter() - started
+        await asyncio.to_thread(capacity.stop)  # SIGTERM, then SIGKILL if it has not stopped within 20 s
         rest = [line async for line in lines]  # the server ended the stream, so this loop ends
-    assert stopped < 5, f"capacity took {stopped:.1f} s to stop with a dashboard open"
+    # It stopped by itself: a stream it kept open would have held its shutdown until the SIGKILL.
+    assert capacity.returncode is not None and capacity.returncode != -signal.SIGKILL, capacity.returncode
     assert not any(line.startswith("event:") for line in rest)  # nothing after the first snapshot
     capacity.start()

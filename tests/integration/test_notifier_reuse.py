@@ -51,7 +51,10 @@ async def _known(settings: NotifierSettings, *request_ids: str) -> None:
     """Wait until the notifier read these submissions (the requests topic; a classification comes on another)."""
     redis = Redis.from_url(settings.redis_url)
     try:
-        await eventually(lambda: redis.exists(*(f"notifier:ask:{r}" for r in request_ids)))
+        async def every_one() -> bool:
+            return await redis.exists(*(f"notifier:ask:{r}" for r in request_ids)) == len(request_ids)
+
+        await eventually(every_one)
     finally:
         await redis.aclose()
 

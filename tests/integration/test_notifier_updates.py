@@ -113,7 +113,7 @@ async def test_the_update_that_waited_goes_when_the_window_ends_and_another_requ
             found = await eventually(settled(client, "r-1", {later.id: "not_sent", latest.id: "sent"}), timeout=20)
         assert found[latest.id]["sent_at"] >= found[first.id]["sent_at"]
         gap = _seconds(found[latest.id]["sent_at"]) - _seconds(found[first.id]["sent_at"])
-        assert 1.9 <= gap < 10, gap
+        assert gap >= 1.9, gap  # not before the window's end
         assert len(sink.mail) == 3
 
 

