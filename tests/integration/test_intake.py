@@ -150,6 +150,8 @@ async def test_lifecycle_events_build_the_status_and_timeline_once(settings: Int
         assert "position 3" in entries[2]["summary"] and "position 2" in entries[-1]["summary"]
         listed = (await client.get("/v1/requests", params={"status": "backlogged"})).json()["items"]
         assert [r["id"] for r in listed] == [request_id]
+        misspelt = await client.get("/v1/requests", params={"status": "backloged"})
+        assert misspelt.status_code == 422 and misspelt.headers["content-type"] == "application/problem+json"
 
 
 async def test_withdrawing_publishes_once_and_a_second_withdraw_conflicts(settings: IntakeSettings) -> None:

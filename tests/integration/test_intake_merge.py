@@ -8,10 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from intake.app import create_app
 from intake.config import IntakeSettings
 from intake.rebuild import rebuild
+from intake.store import MERGE_PUBLISHED, RequestStore
 from shared.topics import Topics
 from tests.support import AUTH, CRM_KEY, TEAM_KEY, EventTap, auth, eventually, request_body, running
 
@@ -152,3 +154,17 @@ async def test_a_rebuild_keeps_both_statuses_and_what_was_merged_into_the_surviv
         after = [(await client.get(f"/v1/requests/{r}")).json() for r in (merged_id, survivor_id)]
     assert after == before
     assert (after[0]["status"], after[1]["status"], after[1]["merged_from"]) == ("merged", "submitted", [merged_id])
+
+
+async def test_the_same_merge_asked_again_before_its_event_is_read_back_is_replayed_not_published_again(
+        settings: IntakeSettings) -> None:
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    store = RequestStore(redis)
+    try:
+        assert await store.claim_merge("x", "a") is None  # the first ask: claimed, its event being published
+        assert "under way" in str(await store.claim_merge("x", "a"))  # asked again meanwhile: not yet known
+        await store.keep_merge("x")  # published
+        assert await store.claim_merge("x", "a") == MERGE_PUBLISHED  # asked again: the first answer, no publish
+        assert "already" in str(await store.claim_merge("x", "b"))  # another merge of it: refused
+    finally:
+        await redis.aclose()

@@ -13,12 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from intake.domain import can_withdraw, listed_requests, redacted, request_id_for
 from intake.links import LINK_ACTOR, LINK_RESPONSES, follow_url, followed, key_or_link
 from intake.merges import MERGED, merge_refusal, merged_from, merged_into, redacted_merge
-from intake.store import RequestStore
+from intake.store import MERGE_PUBLISHED, RequestStore
 from shared.access import TEAM_ROLES, Caller, Role
 from shared.auth import AUTH_RESPONSES, Access
 from shared.envelope import derived_id, envelope
 from shared.events import Lane, RequestDetails, Requester, RequestMerged, RequestSubmitted, RequestWithdrawn
 from shared.idempotency import IdempotencyKeys, StoredAnswer, fingerprint
+from shared.lifecycle import Status
 from shared.links import LinkSigner, RequestLink
 from shared.messaging import TRANSIENT, EventPublisher
 from shared.problems import Problem
@@ -147,7 +148,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
     async def list_requests(
         reader: Reader,
         requester_id: Annotated[str | None, Query(max_length=200)] = None,
-        status: Annotated[str | None, Query(max_length=50)] = None,
+        status: Status | None = None,
         lane: Lane | None = None,
         limit: Annotated[int, Query(ge=1, le=max_page_size)] = 20,
         cursor: Annotated[float | None, Query(allow_inf_nan=False)] = None,
@@ -193,6 +194,8 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
         if merged_into(found) == into["id"]:
             return JSONResponse(answer, status_code=202, headers={"Idempotent-Replayed": "true"})
         refused = await store.claim_merge(request_id, into["id"])
+        if refused == MERGE_PUBLISHED:  # asked again before intake read its own event back: nothing to publish
+            return JSONResponse(answer, status_code=202, headers={"Idempotent-Replayed": "true"})
         if refused is not None:
             raise Problem(409, refused, type_="/problems/request-closed")
         merged = RequestMerged(

@@ -32,14 +32,20 @@ def _merge_key(request_id: str) -> str:
 
 
 # Atomic, so two merges racing (of one request, or of two requests into each other) cannot both claim.
+# The same merge claimed already: published (its claim kept), or still under way.
 _CLAIM = """
 local held = redis.call('GET', KEYS[1])
-if held and held ~= ARGV[1] then return held end
+if held then
+  if held ~= ARGV[1] then return held end
+  if redis.call('PTTL', KEYS[1]) == -1 then return 'same:published' end
+  return 'same:pending'
+end
 local onward = redis.call('GET', KEYS[2])
 if onward then return 'into:' .. onward end
-if not held then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
 """
+MERGE_PUBLISHED = "published"  # what ``claim_merge`` answers for the same merge, already on the log
 
 
 # The status is stale from the moment a status change is on the timeline until it is written: a handler cut
@@ -163,7 +169,8 @@ class RequestStore:
                 await pipe.execute()
 
     async def claim_merge(self, request_id: str, into: str, hold_ms: int = 60_000) -> str | None:
-        """Claim the merge of ``request_id`` into ``into``; None when claimed, else why not. Refused while
+        """Claim the merge of ``request_id`` into ``into``; None when claimed, ``MERGE_PUBLISHED`` when this very
+        merge is on the log already (its timeline entry still to come), else why not. Refused while
         another merge of the same request holds its claim, or while ``into`` is being merged itself (two
         requests merged into each other at once would leave neither open). A claim lapses after ``hold_ms``
         unless ``keep_merge`` keeps it, so a merge cut short before its event was published blocks nothing."""
@@ -171,6 +178,10 @@ class RequestStore:
             _CLAIM, 2, _merge_key(request_id), _merge_key(into), into, hold_ms))
         if held is None:
             return None
+        if held == "same:published":
+            return MERGE_PUBLISHED
+        if held == "same:pending":
+            return f"The merge of {request_id} into {into} is under way; ask again in a moment."
         if held.startswith("into:"):
             return f"Request {into} is being merged into {held.removeprefix('into:')}; it cannot take a merge."
         return f"Request {request_id} is being merged into {held} already."
