@@ -101,3 +101,14 @@ def test_a_field_a_template_needs_but_the_event_lacks_fails_loudly() -> None:
 
 def test_slack_control_characters_are_escaped() -> None:
     assert slack_escape("R&D <b> >") == "R&amp;D &lt;b&gt; &gt;"
+
+
+@pytest.mark.parametrize("reason", [
+    "Paused by the team; it goes back to the head of the backlog.",
+    'Paused by heat-shield to make room for "Board slides" (trade-off t-1, policy version 1). heat-shield wrote: '
+    "the board deck first."])
+def test_a_pause_notice_gives_capacitys_reason_once_and_when_it_may_come_back(reason: str) -> None:
+    paused = samples()["request.paused"].model_copy(update={"reason": reason})
+    [draft] = [d for d in COMPOSER.drafts(event(paused)) if d.audience == "requester"]
+    assert draft.text.count("head of the backlog") <= 1 and draft.text.count("to make room for") <= 1
+    assert reason in draft.text and "can be committed again from" in draft.text
