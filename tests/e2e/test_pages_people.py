@@ -193,7 +193,13 @@ async def test_a_person_asks_through_the_form_follows_the_request_and_withdraws_
     assert found["request"]["okr_claim"] == "O2" and found["request"]["size"] == "M"
     assert found["submitted_by"] == "request-form"
 
-    # A requester tool's key lists what the tool posted, and opens one.
+    # A requester tool's key lists what the tool posted, and opens one: its first request, behind fifty newer
+    # ones, is on the list's second page (the page reads every page).
+    async with httpx.AsyncClient(timeout=10) as http:
+        for n in range(50):
+            newer = await http.post(f"{intake}/v1/requests", json=request_body(title=f"Newer page {n}", size="XS"),
+                                    headers={**auth(CRM_KEY), "Idempotency-Key": f"pages-crm-newer-{n}"})
+            assert newer.status_code == 202, newer.text
     listing = await context.new_page()
     await listing.goto(f"{intake}/pages/mine")
     await expect(listing.locator("#key-form")).to_be_visible()
@@ -202,6 +208,7 @@ async def test_a_person_asks_through_the_form_follows_the_request_and_withdraws_
     await listing.keyboard.press("Enter")
     row = listing.locator("#rows a", has_text=request_body()["title"])
     await expect(row).to_have_count(1)
+    await expect(listing.locator("#rows tr")).to_have_count(51)
     await expect(listing.locator("#rows")).not_to_contain_text(TITLE)  # the form's request is not the CRM's
     await assert_accessible(listing, "my requests listed for a requester tool's key")
     await fits_a_laptop(listing)

@@ -80,9 +80,18 @@
   }
 
   async function list() {
-    const answer = await api("/v1/requests?limit=50");
-    if (!answer.ok) { say((await problem(answer)).detail); return; }
-    const { items } = await answer.json();
+    // Every request the tool posted, newest first: page after page, up to 100 pages of 50.
+    const items = [];
+    let cursor = null;
+    for (let pages = 0; pages < 100; pages += 1) {
+      const answer = await api(`/v1/requests?limit=50${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`);
+      if (!answer.ok) { say((await problem(answer)).detail); return; }
+      const page = await answer.json();
+      items.push(...page.items);
+      cursor = page.next_cursor ?? null;
+      if (cursor === null) break;
+    }
+    if (cursor !== null) say(`Showing the newest ${items.length} requests.`, "info");
     byId("list").hidden = false;
     byId("request").hidden = true;
     byId("rows").replaceChildren(...items.map((item) => el("tr", {}, [
