@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from intake.links import followed
 from shared.links import LinkSigner
+from shared.problems import Problem
 
 SECRET = "a-link-secret-for-tests-only-0123456789"
 SIGNER = LinkSigner(SECRET, ttl_s=3_600)
@@ -17,11 +20,11 @@ BOB = {"id": "bob@example.com", "name": "Bob", "email": "bob@example.com", "team
 
 
 class Store:
-    def __init__(self, found: dict[str, Any]) -> None:
-        self.found = found
+    def __init__(self, *found: dict[str, Any]) -> None:
+        self.found = {request["id"]: request for request in found}
 
     async def get(self, request_id: str) -> dict[str, Any] | None:
-        return self.found if request_id == self.found["id"] else None
+        return self.found.get(request_id)
 
 
 def notice(recipient: str, text: str) -> dict[str, Any]:
@@ -73,3 +76,24 @@ def test_the_survivors_own_requester_reads_everything_sent_to_them() -> None:
     assert seen["timeline"][1]["data"]["requester"] == ALICE
     first = seen["timeline"][2]
     assert first["data"]["recipient"] == ALICE["email"] and "token=" in first["data"]["text"]
+
+
+CAROL = {"id": "carol@example.com", "name": "Carol", "email": "carol@example.com", "team": "Events",
+         "type": "business_unit"}
+
+
+def test_a_requester_whose_request_was_merged_into_one_merged_on_reads_the_survivor_and_may_not_withdraw_it() -> None:
+    # Carol's r-c was merged into Bob's r-b, then r-b into Alice's r-a: Carol hears r-a's news, with a link to it.
+    into_b = {"type": "request.merged", "time": "2026-12-01T10:30:00+00:00", "summary": "merged",
+              "data": {"request_id": "r-c", "into": "r-b", "title": "Stands", "into_title": "Logos",
+                       "requester": CAROL, "into_requester": BOB}, "changes_status": False}
+    merged_b = {"id": "r-b", "status": "merged", "request": {"title": "Logos", "requester": BOB},
+                "timeline": [into_b]}
+    link = SIGNER.read(SIGNER.token("r-a", CAROL["email"]))
+    seen = asyncio.run(followed(Store(survivor(), merged_b), link, "r-a"))  # type: ignore[arg-type]
+    assert seen["id"] == "r-a" and seen["link_may_withdraw"] is False
+    assert "alice@example.com" not in str(seen)
+    with pytest.raises(Problem) as refused:
+        asyncio.run(followed(Store(survivor(), merged_b), link, "r-a", withdraw=True))  # type: ignore[arg-type]
+    assert refused.value.status == 403
+    assert read(ALICE["email"])["link_may_withdraw"] is True

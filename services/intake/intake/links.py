@@ -57,25 +57,38 @@ def key_or_link(access: Access, signer: LinkSigner | None,
     return dependency
 
 
-def _followers(found: dict[str, Any], *, own_only: bool) -> set[str]:
+_CHAIN = 100  # the most requests merged, one into another, whose requesters a link follows back
+
+
+async def _followers(store: RequestStore, found: dict[str, Any], *, own_only: bool) -> set[str]:
     """Whose links open ``found``: its requester's, and (to read it) the requesters of requests merged into
-    it, who hear its news."""
+    it, and into those, who all hear its news (the notifier follows the same chain)."""
     people = {found["request"]["requester"]["email"]}
-    if not own_only:
-        people |= {entry["data"]["requester"]["email"] for entry in found["timeline"]
-                   if entry["type"] == MERGED and entry["data"].get("into") == found["id"]}
+    seen, frontier = {found["id"]}, [] if own_only else [found]
+    while frontier:
+        current = frontier.pop()
+        for entry in current["timeline"]:
+            if entry["type"] != MERGED or entry["data"].get("into") != current["id"]:
+                continue
+            people.add(entry["data"]["requester"]["email"])
+            merged_id = entry["data"]["request_id"]
+            if merged_id not in seen and len(seen) < _CHAIN:
+                seen.add(merged_id)
+                merged = await store.get(merged_id)
+                if merged is not None:
+                    frontier.append(merged)
     return {email_hash(email) for email in people}
 
 
-def link_refusal(link: RequestLink, request_id: str, found: dict[str, Any] | None, *,
-                 withdraw: bool = False) -> Problem | None:
+async def link_refusal(store: RequestStore, link: RequestLink, request_id: str, found: dict[str, Any] | None, *,
+                       withdraw: bool = False) -> Problem | None:
     """Why a valid link does not open this request (or, with ``withdraw``, may not withdraw it); None when
     it does. Only the request's own requester withdraws it."""
     if link.request_id != request_id:
         return Problem(403, "This link is for another request; it opens only the request it was sent about.")
     if found is None:
         return Problem(404, f"No request {request_id}.")
-    if link.requester not in _followers(found, own_only=withdraw):
+    if link.requester not in await _followers(store, found, own_only=withdraw):
         return Problem(403, "This link was made for another requester.")
     return None
 
@@ -85,7 +98,7 @@ async def followed(store: RequestStore, link: RequestLink, request_id: str, *,
     """The request a link opens, as its requester may read it: of the other requests its timeline lists,
     none is named, and nobody's contact details appear."""
     found = await store.get(request_id)
-    refusal = link_refusal(link, request_id, found, withdraw=withdraw)
+    refusal = await link_refusal(store, link, request_id, found, withdraw=withdraw)
     if refusal is not None:
         raise refusal
     assert found is not None
@@ -94,7 +107,9 @@ async def followed(store: RequestStore, link: RequestLink, request_id: str, *,
     found["timeline"] = [redacted_merge(entry, own) if entry["type"] == MERGED
                          else redacted(entry, own, lambda address: email_hash(address) == link.requester)
                          for entry in found["timeline"]]
-    if email_hash(found["request"]["requester"]["email"]) != link.requester:
+    asker = email_hash(found["request"]["requester"]["email"]) == link.requester
+    found["link_may_withdraw"] = asker  # only the request's own requester withdraws it through a link
+    if not asker:
         # The requester of a request merged into this one: the survivor's requester appears in the request and
         # in its events (submitted, classified, every card event), each time as a name, team and type only.
         found["request"] = _without_contact(found["request"])

@@ -57,7 +57,8 @@
                    attrs: { datetime: entry.time } }),
       " ", el("span", { text: entry.summary }),
     ])));
-    byId("withdraw-box").hidden = FINAL.includes(request.status);
+    // Through a link, only the request's own requester may withdraw it (not one whose request was merged in).
+    byId("withdraw-box").hidden = FINAL.includes(request.status) || request.link_may_withdraw === false;
   }
 
   let refresh = null;
