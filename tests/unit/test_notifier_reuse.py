@@ -97,3 +97,12 @@ def test_a_chain_of_merges_ends_in_the_last_survivors_audience_whatever_order_th
             Asks.fold(merge, {}, audiences, merged_into)
         assert set(audiences["c"]) == {DAVE.email, AISHA.email}, order
         assert vp["email"] not in audiences["c"]
+
+
+def test_one_who_follows_a_merged_request_is_told_of_its_merge_as_a_follower_not_as_its_requester() -> None:
+    # VP's r-1 went into Dave's r-2; now r-2 goes into Aisha's r-3. VP follows r-2: it is not VP's request.
+    merged = _merged("r-2", "r-3", DAVE, AISHA)
+    drafts = COMPOSER.drafts(event(merged), merged, Known(joined=(VP.model_dump(),)))
+    text = {d.recipient: d.text for d in drafts if d.audience == "requester"}
+    assert f'your request "{merged.title}"' in text[DAVE.email]
+    assert "your request" not in text[VP.email] and "the request you follow" in text[VP.email]
