@@ -7,6 +7,7 @@ import json
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,8 @@ async def test_poison_message_is_retried_then_dead_lettered_and_can_be_replayed(
         dead = await eventually(letters)
         assert {d["topic"] for d in dead} == {topics.requests}
         assert all("ValidationError" in str(d["error"]) for d in dead)
+        # Not an envelope: set aside at once; an envelope whose data does not fit: tried handler_max_attempts times.
+        assert sorted(d["attempts"] for d in dead) == [1, 3]
         await tap.wait_for(lambda es: any(e.subject == "r-good" for e in es))
         assert b"not json at all" in [value for _, value in tap.unparsed]
 
@@ -75,6 +78,7 @@ async def test_failing_handler_is_retried_with_backoff_before_dead_lettering(
         await redis.hset(f"classifier:okrs:{settings.pinned_quarter or _quarter()}",
                          mapping={"latest": 1, "v1": "{broken"})
         await redis.aclose()
+        published = datetime.now(UTC)
         await publish(settings.kafka_bootstrap, topics, submitted("r-fails"))
 
         async def letters() -> list[dict[str, object]]:
@@ -83,6 +87,9 @@ async def test_failing_handler_is_retried_with_backoff_before_dead_lettering(
 
         dead = await eventually(letters)
         assert dead[0]["attempts"] == 3
+        # Two waits between the three attempts, 0.1 s then 0.2 s: even jittered, more than 0.15 s in all.
+        waited = datetime.fromisoformat(str(dead[0]["dead_lettered_at"])) - published
+        assert waited.total_seconds() >= 0.15, waited
 
 
 def _quarter() -> str:
