@@ -1,6 +1,8 @@
 """A run of board changes planned once (``CapacityService.apply_run``), on a real Redis: it lands where
 handling them one at a time would, announces each new request once, and a redelivered run (or a run that
-mixes old and new events) decides only what is new."""
+mixes old and new events) decides only what is new. What the service publishes is recorded (``Sent``), not
+put on a broker: these tests are about its planning and its outcomes in Redis; on real Kafka, every request of
+a steady stream decided and told exactly once is ``tests/e2e/test_pipeline_volume.py``."""
 
 from __future__ import annotations
 
