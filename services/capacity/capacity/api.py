@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from capacity import views
-from capacity.board import Action, Refused, decide_tradeoff, move
+from capacity.board import Action, Refused, decide_tradeoff, decided_already, move
 from capacity.domain import Ledger, policy_to
 from capacity.planning import INTERNAL_LANES, Plan, Policy
 from capacity.service import CapacityService
@@ -191,9 +191,7 @@ def capacity_router(service: CapacityService, titles: TitleStore, access: Access
         the same tool (its answer was lost) answers as the first time, with ``Idempotent-Replayed: true``."""
         note = (body.note or "").strip() or None
         ledger, _ = await service.current()
-        made, asked = ledger.tradeoffs.get(tradeoff_id), ("paused", body.pause) if body.pause else ("deferred", None)
-        if made is not None and (made.status, made.paused_request_id, made.decided_by, made.note) == (
-                *asked, caller.tool, note):
+        if decided_already(ledger, tradeoff_id, body.pause, caller.tool, note):
             response.headers["Idempotent-Replayed"] = "true"
             return await tradeoff(tradeoff_id)
         await apply_board(lambda ledger, current: decide_tradeoff(ledger, current, tradeoff_id, body.pause,

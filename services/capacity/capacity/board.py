@@ -25,7 +25,7 @@ from shared.events import (
     lane_words,
 )
 
-__all__ = ["Action", "Refused", "decide_tradeoff", "move", "wip_refusal"]
+__all__ = ["Action", "Refused", "decide_tradeoff", "decided_already", "move", "wip_refusal"]
 
 Action = Literal["start", "done", "pause"]
 
@@ -96,6 +96,14 @@ def move(ledger: Ledger, plan: Plan, request_id: str, action: Action, by: str) -
     if action == "done":
         return [RequestDone(**common)]
     return [_paused(card, plan, ledger, by, "Paused by the team; it goes back to the head of the backlog.")]
+
+
+def decided_already(ledger: Ledger, tradeoff_id: str, pause: str | None, by: str, note: str | None) -> bool:
+    """Whether this very decision (the same choice and note, by the same tool) was made already: asked again
+    because its answer was lost, it is answered as the first time, not refused."""
+    made = ledger.tradeoffs.get(tradeoff_id)
+    asked = ("paused", pause) if pause else ("deferred", None)
+    return made is not None and (made.status, made.paused_request_id, made.decided_by, made.note) == (*asked, by, note)
 
 
 def decide_tradeoff(ledger: Ledger, plan: Plan, tradeoff_id: str, pause: str | None, by: str,
