@@ -35,7 +35,8 @@ from opentelemetry.trace import Link
 from pydantic import ValidationError
 
 from shared.envelope import CloudEvent
-from shared.messaging import TRANSIENT, EventConsumer, Record
+from shared.faults import TRANSIENT
+from shared.messaging import EventConsumer, Record
 from shared.observability.tracing import continued, extract, traceparent
 
 __all__ = ["BatchConsumer", "BatchHandler", "origin_of", "trace_of"]

@@ -22,34 +22,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aiokafka import ConsumerRecord
-from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from pydantic import ValidationError
-from redis._parsers.base import BaseParser
-from redis.exceptions import (
-    BusyLoadingError,
-    ExecAbortError,
-    LockError,
-    MasterDownError,
-    NoPermissionError,
-    OutOfMemoryError,
-    ReadOnlyError,
-    ResponseError,
-    TryAgainError,
-)
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.dead_letters import DeadLetters
 from shared.envelope import CloudEvent
+from shared.faults import TRANSIENT
 from shared.observability.logs import log_context
 from shared.observability.metrics import ConsumerMetrics
 from shared.topics import Topics, record_key
 
-__all__ = ["EventConsumer", "EventPublisher", "Handler", "Publisher", "Record", "RedisPersistenceError",
-           "TRANSIENT"]
+__all__ = ["EventConsumer", "EventPublisher", "Handler", "Publisher", "Record"]
 
 log = logging.getLogger(__name__)
 
@@ -73,25 +58,6 @@ class Record:
         parent = headers.get("traceparent")
         return cls(raw.topic, raw.partition, raw.offset, raw.key, raw.value or b"",
                    parent.decode() if parent is not None else None)
-
-
-class RedisPersistenceError(ResponseError):
-    """Redis refuses writes because it cannot write its append-only file or snapshot to disk (``MISCONF``)."""
-
-
-# redis-py raises MISCONF as a plain ResponseError, the class a bug's error (WRONGTYPE, a bad argument) has
-# too, and offers no public way to name another reply prefix: its parser's table is the one place to.
-BaseParser.EXCEPTION_CLASSES.setdefault("MISCONF", RedisPersistenceError)
-
-# Faults of the infrastructure, not of the message: retried until they pass. A Redis at its memory
-# limit (noeviction), turned read-only (a replica), unable to persist (a full disk) or refusing a command
-# by its ACL refuses until an operator acts; the events wait for it, uncommitted, rather than filling the
-# dead-letter list, and an HTTP call meanwhile answers 503.
-TRANSIENT: tuple[type[Exception], ...] = (
-    RedisConnectionError, RedisTimeoutError, LockError, OutOfMemoryError, ReadOnlyError, BusyLoadingError,
-    TryAgainError, MasterDownError, ExecAbortError, RedisPersistenceError, NoPermissionError, KafkaError,
-    asyncio.TimeoutError, ConnectionError,
-)
 
 
 class Publisher(Protocol):

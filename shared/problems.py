@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.messaging import TRANSIENT
+from shared.faults import TRANSIENT
 
 __all__ = ["BodySizeLimit", "Problem", "install_problem_handlers", "problem_response"]
 

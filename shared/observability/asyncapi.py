@@ -17,6 +17,7 @@ left out (see ``LEFT_OUT``).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -206,5 +207,5 @@ def asyncapi_router(server: str, prefix: str) -> APIRouter:
     return router
 
 
-if __name__ == "__main__":
-    print(json.dumps(document(), indent=2))
+if __name__ == "__main__":  # make asyncapi: the document on stdout
+    sys.stdout.write(json.dumps(document(), indent=2) + "\n")

@@ -12,8 +12,9 @@ from redis.asyncio import Redis
 
 from intake.app import create_app
 from intake.config import IntakeSettings
+from intake.merge_claims import MERGE_PUBLISHED
 from intake.rebuild import rebuild
-from intake.store import MERGE_PUBLISHED, RequestStore
+from intake.store import RequestStore
 from shared.topics import Topics
 from tests.support import AUTH, CRM_KEY, TEAM_KEY, EventTap, auth, eventually, request_body, running
 
@@ -161,10 +162,10 @@ async def test_the_same_merge_asked_again_before_its_event_is_read_back_is_repla
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     store = RequestStore(redis)
     try:
-        assert await store.claim_merge("x", "a") is None  # the first ask: claimed, its event being published
-        assert "under way" in str(await store.claim_merge("x", "a"))  # asked again meanwhile: not yet known
-        await store.keep_merge("x")  # published
-        assert await store.claim_merge("x", "a") == MERGE_PUBLISHED  # asked again: the first answer, no publish
-        assert "already" in str(await store.claim_merge("x", "b"))  # another merge of it: refused
+        assert await store.merges.claim("x", "a") is None  # the first ask: claimed, its event being published
+        assert "under way" in str(await store.merges.claim("x", "a"))  # asked again meanwhile: not yet known
+        await store.merges.keep("x")  # published
+        assert await store.merges.claim("x", "a") == MERGE_PUBLISHED  # asked again: the first answer, no publish
+        assert "already" in str(await store.merges.claim("x", "b"))  # another merge of it: refused
     finally:
         await redis.aclose()

@@ -47,7 +47,7 @@ async def test_a_merge_cut_short_before_its_event_blocks_another_merge_only_for_
             asked, survivor, other = [(await client.post("/v1/requests", json=request_body(title=t))).json()["id"]
                                       for t in ("Customer logos", "Brand marks", "Webinar deck")]
             # A merge of ``asked`` into ``survivor`` claimed it, and intake stopped before publishing.
-            assert await RequestStore(redis).claim_merge(asked, survivor, hold_ms=300) is None
+            assert await RequestStore(redis).merges.claim(asked, survivor, hold_ms=300) is None
             blocked = await client.post(f"/v1/requests/{asked}/merge", json={"into": other})
             assert blocked.status_code == 409
 

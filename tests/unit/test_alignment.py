@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from classifier import alignment
-from classifier.alignment import NARROW_AUDIENCE, Aligner, Alignment, AlignmentConfig, Objective
-from classifier.terms import phrases_in
+from classifier.alignment import Aligner, Alignment, AlignmentConfig, Objective
+from classifier.terms import NARROW_AUDIENCE, phrases_in
 
 
 @pytest.fixture

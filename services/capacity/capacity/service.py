@@ -17,7 +17,8 @@ from capacity.planning import Plan, cycle_start, place_new, plan
 from capacity.store import LedgerStore
 from shared.envelope import CloudEvent, derived_id, envelope
 from shared.events import EventData
-from shared.messaging import TRANSIENT, Publisher
+from shared.faults import TRANSIENT
+from shared.messaging import Publisher
 from shared.outbox import Outcomes
 
 log = logging.getLogger(__name__)

@@ -21,26 +21,12 @@ from typing import Any, Literal
 import bm25s  # type: ignore[import-untyped]
 from bm25s.stopwords import STOPWORDS_EN_PLUS  # type: ignore[import-untyped]
 
-from classifier.terms import Analyzer, phrases_in
+from classifier.terms import NARROW_AUDIENCE, REQUEST_PHRASING, Analyzer, phrases_in
 
-__all__ = ["NARROW_AUDIENCE", "Aligner", "Alignment", "AlignmentConfig", "ClaimVerdict", "Objective"]
+__all__ = ["Aligner", "Alignment", "AlignmentConfig", "ClaimVerdict", "Objective"]
 
 # The same vocabulary as shared.events.ClaimVerdict; this module stays free of the contract's imports.
 ClaimVerdict = Literal["confirmed", "contradicted", "unknown_objective", "not_claimed"]
-
-# Words that describe the asking rather than the work; every request to marketing says "marketing".
-# fmt: off
-REQUEST_PHRASING = frozenset({
-    "need", "needs", "want", "wants", "like", "would", "could", "please", "can", "get", "make",
-    "let", "us", "also", "new", "use", "using", "via", "per", "marketing",
-})
-# Words that say a request is for one account or an internal audience rather than a market.
-NARROW_AUDIENCE = frozenset({
-    "custom", "customised", "customized", "personalised", "personalized", "tailored", "bespoke",
-    "co-branded", "their logo", "their branding", "my biggest", "one account", "single account",
-    "internal", "board", "investor", "investors", "leadership team",
-})
-# fmt: on
 
 
 @dataclass(frozen=True)

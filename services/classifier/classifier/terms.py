@@ -1,4 +1,5 @@
-"""Text to the terms the aligner scores: lower-case words, stopwords out, Snowball stems, adjacent pairs."""
+"""Text to the terms the aligner scores: lower-case words, stopwords out, Snowball stems, adjacent pairs; and the
+vocabularies of how requests are worded (the asking itself, a narrow audience)."""
 
 import re
 from dataclasses import dataclass
@@ -6,7 +7,21 @@ from itertools import pairwise
 
 import Stemmer  # type: ignore[import-not-found]
 
-__all__ = ["Analyzer", "Term", "phrases_in"]
+__all__ = ["NARROW_AUDIENCE", "REQUEST_PHRASING", "Analyzer", "Term", "phrases_in"]
+
+# Words that describe the asking rather than the work; every request to marketing says "marketing".
+# fmt: off
+REQUEST_PHRASING = frozenset({
+    "need", "needs", "want", "wants", "like", "would", "could", "please", "can", "get", "make",
+    "let", "us", "also", "new", "use", "using", "via", "per", "marketing",
+})
+# Words that say a request is for one account or an internal audience rather than a market.
+NARROW_AUDIENCE = frozenset({
+    "custom", "customised", "customized", "personalised", "personalized", "tailored", "bespoke",
+    "co-branded", "their logo", "their branding", "my biggest", "one account", "single account",
+    "internal", "board", "investor", "investors", "leadership team",
+})
+# fmt: on
 
 _CLAUSE = re.compile(r"[.;:!?()\[\]\"\u201c\u201d]+(?:\s|$)|[,\u2013\u2014]\s")  # 2013/2014: en/em dash
 _THOUSANDS = re.compile(r"(\d),(\d{3})\b")

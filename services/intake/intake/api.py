@@ -12,16 +12,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from intake.domain import can_withdraw, listed_requests, redacted, request_id_for
 from intake.links import LINK_ACTOR, LINK_RESPONSES, follow_url, followed, key_or_link
+from intake.merge_claims import MERGE_PUBLISHED
 from intake.merges import MERGED, merge_refusal, merged_from, merged_into, redacted_merge
-from intake.store import MERGE_PUBLISHED, RequestStore
+from intake.store import RequestStore
 from shared.access import TEAM_ROLES, Caller, Role
 from shared.auth import AUTH_RESPONSES, Access
 from shared.envelope import derived_id, envelope
 from shared.events import Lane, RequestDetails, Requester, RequestMerged, RequestSubmitted, RequestWithdrawn
+from shared.faults import TRANSIENT
 from shared.idempotency import IdempotencyKeys, StoredAnswer, fingerprint
 from shared.lifecycle import Status
 from shared.links import LinkSigner, RequestLink
-from shared.messaging import TRANSIENT, EventPublisher
+from shared.messaging import EventPublisher
 from shared.problems import Problem
 
 
@@ -193,7 +195,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                   "links": {"self": f"/v1/requests/{request_id}", "into": f"/v1/requests/{into['id']}"}}
         if merged_into(found) == into["id"]:
             return JSONResponse(answer, status_code=202, headers={"Idempotent-Replayed": "true"})
-        refused = await store.claim_merge(request_id, into["id"])
+        refused = await store.merges.claim(request_id, into["id"])
         if refused == MERGE_PUBLISHED:  # asked again before intake read its own event back: nothing to publish
             return JSONResponse(answer, status_code=202, headers={"Idempotent-Replayed": "true"})
         if refused is not None:
@@ -210,7 +212,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
             await _release_merge(store, request_id)
             raise _unavailable("The event log") from exc
         with contextlib.suppress(*TRANSIENT):  # else the claim lapses, by when the timeline tells the merge
-            await store.keep_merge(request_id)
+            await store.merges.keep(request_id)
         return JSONResponse(answer, status_code=202)
 
     return router
@@ -218,7 +220,7 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
 
 async def _release_merge(store: RequestStore, request_id: str) -> None:
     with contextlib.suppress(*TRANSIENT):
-        await store.release_merge(request_id)
+        await store.merges.release(request_id)
 
 
 def _accepted(request_id: str, follow: str | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Intake's Redis state: requests, their timelines and status, and a time index."""
+"""Intake's Redis state: requests, their timelines and status, and a time index (merge claims: ``merges``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from intake.domain import TimelineEntry, current_status
+from intake.merge_claims import MergeClaims
 from shared.events import RequestSubmitted
 from shared.lifecycle import STATUS_AFTER
 
@@ -25,27 +26,6 @@ def _request_key(request_id: str) -> str:
 
 def _timeline_key(request_id: str) -> str:
     return f"intake:timeline:{request_id}"
-
-
-def _merge_key(request_id: str) -> str:
-    return f"intake:merging:{request_id}"
-
-
-# Atomic, so two merges racing (of one request, or of two requests into each other) cannot both claim.
-# The same merge claimed already: published (its claim kept), or still under way.
-_CLAIM = """
-local held = redis.call('GET', KEYS[1])
-if held then
-  if held ~= ARGV[1] then return held end
-  if redis.call('PTTL', KEYS[1]) == -1 then return 'same:published' end
-  return 'same:pending'
-end
-local onward = redis.call('GET', KEYS[2])
-if onward then return 'into:' .. onward end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return false
-"""
-MERGE_PUBLISHED = "published"  # what ``claim_merge`` answers for the same merge, already on the log
 
 
 # The status is stale from the moment a status change is on the timeline until it is written: a handler cut
@@ -105,6 +85,7 @@ def _queue_append(pipe: Pipeline, request_id: str, entry: TimelineEntry) -> None
 class RequestStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self.merges = MergeClaims(redis)
 
     async def save_submitted(self, event_id: str, event_time: datetime, event: RequestSubmitted) -> None:
         """Idempotent, and never changes a request that exists: the POST and the consumed event both call it.
@@ -167,32 +148,6 @@ class RequestStore:
                             event_id: json.dumps(entry.as_dict()) for event_id, entry in request.timeline.items()})
                         pipe.hset(key, "status", current_status(request.timeline.values()))
                 await pipe.execute()
-
-    async def claim_merge(self, request_id: str, into: str, hold_ms: int = 60_000) -> str | None:
-        """Claim the merge of ``request_id`` into ``into``; None when claimed, ``MERGE_PUBLISHED`` when this very
-        merge is on the log already (its timeline entry still to come), else why not. Refused while
-        another merge of the same request holds its claim, or while ``into`` is being merged itself (two
-        requests merged into each other at once would leave neither open). A claim lapses after ``hold_ms``
-        unless ``keep_merge`` keeps it, so a merge cut short before its event was published blocks nothing."""
-        held = cast(str | None, await self._redis.eval(
-            _CLAIM, 2, _merge_key(request_id), _merge_key(into), into, hold_ms))
-        if held is None:
-            return None
-        if held == "same:published":
-            return MERGE_PUBLISHED
-        if held == "same:pending":
-            return f"The merge of {request_id} into {into} is under way; ask again in a moment."
-        if held.startswith("into:"):
-            return f"Request {into} is being merged into {held.removeprefix('into:')}; it cannot take a merge."
-        return f"Request {request_id} is being merged into {held} already."
-
-    async def keep_merge(self, request_id: str) -> None:
-        """A published merge keeps its claim: the event is on the log, its timeline entry may come later."""
-        await self._redis.persist(_merge_key(request_id))
-
-    async def release_merge(self, request_id: str) -> None:
-        """A merge that could not be published gives its claim back."""
-        await self._redis.delete(_merge_key(request_id))
 
     async def posted_by(self, request_ids: set[str]) -> dict[str, str | None]:
         """The tool that posted each request (None for one intake does not know)."""

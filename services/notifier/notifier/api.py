@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from notifier.store import NotificationLog
 from notifier.webhooks.deliveries import DeliveryLog, Status
 from notifier.webhooks.subscriptions import SubscriptionStore
-from shared.messaging import TRANSIENT
+from shared.faults import TRANSIENT
 from shared.problems import Problem
 
 __all__ = ["GUARD_RESPONSES", "Responses", "deliveries_router", "notifications_router"]

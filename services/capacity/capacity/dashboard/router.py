@@ -31,7 +31,7 @@ from capacity.dashboard.snapshot import dashboard, lane_colours
 from capacity.service import CapacityService
 from capacity.store import TitleStore
 from shared.access import Caller
-from shared.messaging import TRANSIENT
+from shared.faults import TRANSIENT
 from shared.problems import Problem
 from shared.runtime import stopping
 

@@ -24,7 +24,7 @@ from opentelemetry import trace
 
 from notifier.sending.schedule import Claim, Schedule
 from shared.cancelling import stop_if_cancelled
-from shared.messaging import TRANSIENT
+from shared.faults import TRANSIENT
 from shared.observability.tracing import continued
 
 __all__ = ["Dispatcher", "Job"]

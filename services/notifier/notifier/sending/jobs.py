@@ -35,7 +35,8 @@ from notifier.store import NotificationLog
 from notifier.threads import SUPERSEDED
 from shared.envelope import CloudEvent, envelope
 from shared.events import NotificationSent
-from shared.messaging import TRANSIENT, EventPublisher
+from shared.faults import TRANSIENT
+from shared.messaging import EventPublisher
 from shared.outbox import Outcomes
 
 __all__ = ["KEPT_BACK", "NotificationJob", "RetryPolicy", "iso_time", "on_the_log", "reason", "recorded"]

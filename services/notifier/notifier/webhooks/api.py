@@ -24,8 +24,8 @@ from notifier.webhooks.subscriptions import Subscription, SubscriptionStore, che
 from notifier.webhooks.targets import UnsafeTarget, resolve
 from shared.envelope import derived_id
 from shared.events import EVENT_TYPES
+from shared.faults import TRANSIENT
 from shared.idempotency import IdempotencyKeys, StoredAnswer, fingerprint
-from shared.messaging import TRANSIENT
 from shared.problems import Problem
 
 __all__ = ["SubscriptionCreate", "subscriptions_router"]
