@@ -192,6 +192,15 @@ async def settled(check: Callable[[], Any], timeout: float = 120) -> Any:
     return await eventually(steady, timeout=timeout)
 
 
+async def emptied(redis_url: str) -> None:
+    """Empty a service's Redis database, so that what a rebuild then restores can have come from the log alone."""
+    client = Redis.from_url(redis_url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
 async def records_of(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
     """Every record on a one-partition topic, raw: (key, value)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **admin_options())

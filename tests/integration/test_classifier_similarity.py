@@ -19,7 +19,7 @@ from shared.events import Requester, RequestMerged, RequestWithdrawn
 from shared.infra import connect_redis
 from shared.topics import Topics
 from tests.builders import okr_set, submitted
-from tests.support import AUTH, CRM_KEY, EventTap, auth, event, eventually, publish, request_body, running
+from tests.support import AUTH, CRM_KEY, EventTap, auth, emptied, event, eventually, publish, request_body, running
 
 pytestmark = pytest.mark.integration
 
@@ -130,6 +130,7 @@ async def test_dry_run_names_similar_requests_in_a_sentence_and_hides_other_tool
         assert lookalike["similar"] == []
         before = (await client.post("/v1/classify", json=draft)).json()["similar"]
     # A rebuild from the log restores the open requests and their vectors: the dry run answers the same.
+    await emptied(settings.redis_url)
     await rebuild(settings)
     redis = connect_redis(settings.redis_url)
     try:

@@ -16,7 +16,7 @@ from intake.merge_claims import MERGE_PUBLISHED
 from intake.rebuild import rebuild
 from intake.store import RequestStore
 from shared.topics import Topics
-from tests.support import AUTH, CRM_KEY, TEAM_KEY, EventTap, auth, eventually, request_body, running
+from tests.support import AUTH, CRM_KEY, TEAM_KEY, EventTap, auth, emptied, eventually, request_body, running
 
 pytestmark = pytest.mark.integration
 
@@ -150,7 +150,8 @@ async def test_a_rebuild_keeps_both_statuses_and_what_was_merged_into_the_surviv
 
         await eventually(closed)
         before = [(await client.get(f"/v1/requests/{r}")).json() for r in (merged_id, survivor_id)]
-    await rebuild(settings)  # intake stopped; its Redis rebuilt from the log
+    await emptied(settings.redis_url)
+    await rebuild(settings)  # intake stopped; its Redis rebuilt from the log alone
     async with running(create_app(settings)) as client:
         after = [(await client.get(f"/v1/requests/{r}")).json() for r in (merged_id, survivor_id)]
     assert after == before

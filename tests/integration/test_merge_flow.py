@@ -23,7 +23,19 @@ from shared.envelope import CloudEvent
 from shared.topics import Topics
 from tests.builders import POLICY, classified
 from tests.receivers import MailSink
-from tests.support import AUTH, CRM_KEY, TEAM_KEY, EventTap, auth, eventually, publish, request_body, running, settled
+from tests.support import (
+    AUTH,
+    CRM_KEY,
+    TEAM_KEY,
+    EventTap,
+    auth,
+    emptied,
+    eventually,
+    publish,
+    request_body,
+    running,
+    settled,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -116,7 +128,8 @@ async def test_a_merge_end_to_end(settings_for: Callable[..., Any]) -> None:
             assert _to(sink, "has started") == sorted([AISHA["email"], DAVE["email"]])
             assert len([e for e in tap.events if e.type == "request.merged"]) == 2  # the one event, and our replay
 
-        await rebuild_capacity(capacity_settings)  # from the log into emptied keys
+        await emptied(capacity_settings.redis_url)
+        await rebuild_capacity(capacity_settings)  # from the log alone
         async with running(create_capacity(capacity_settings)) as capacity:
             assert await _card(capacity, merged) is None
             kept = await _card(capacity, survivor)
@@ -150,6 +163,7 @@ async def test_a_board_linked_by_a_classification_survives_capacitys_rebuild(set
         crm_view = await capacity.get("/v1/board", headers=auth(CRM_KEY))
         [mine] = [c for column in crm_view.json()["columns"].values() for c in column]
         assert mine["request_id"] == "r-b" and mine["linked"] == []  # the other tool's card is not named
+    await emptied(settings.redis_url)
     await rebuild_capacity(settings)
     async with running(create_capacity(settings)) as capacity:
         after = await _card(capacity, "r-b")

@@ -21,7 +21,7 @@ from shared.topics import Topics
 from tests.builders import backlogged
 from tests.notifier_samples import AISHA, DAVE, reuse
 from tests.receivers import MailSink
-from tests.support import details, event, eventually, publish, running, settled
+from tests.support import details, emptied, event, eventually, publish, running, settled
 
 pytestmark = pytest.mark.integration
 
@@ -115,7 +115,8 @@ async def test_a_merged_requester_follows_the_survivor_and_hears_nothing_more_of
         assert sorted(started) == sorted([AISHA.email, DAVE.email])
         assert told == 7  # nothing about the merged request after the merge
 
-        await rebuild(settings)  # the notifier stopped; its Redis rebuilt from the log
+        await emptied(settings.redis_url)
+        await rebuild(settings)  # the notifier stopped; its Redis rebuilt from the log alone
         async with running(create_app(settings)):
             await publish(settings.kafka_bootstrap, topics, event(RequestDone(request_id="r-40", by="team", **card)))
             await settled(lambda: _count(sink))

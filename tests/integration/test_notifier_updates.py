@@ -22,7 +22,7 @@ from shared.topics import Topics
 from tests.integration.test_notifier_guards import kept_back_once_counted
 from tests.notifier_samples import DAVE, HEAT_SHIELD, backlogged, samples
 from tests.receivers import MailSink
-from tests.support import event, eventually, publish, running
+from tests.support import emptied, event, eventually, publish, running
 
 pytestmark = pytest.mark.integration
 
@@ -126,7 +126,8 @@ async def test_a_rebuilt_notifier_still_holds_the_next_update_of_a_thread(
             first = event(backlogged("r-1", position=4))
             await publish(settings.kafka_bootstrap, topics, first)
             await eventually(settled(client, "r-1", {first.id: "sent"}))
-        await rebuild(settings)  # the notifier stopped; its Redis rebuilt from the log
+        await emptied(settings.redis_url)
+        await rebuild(settings)  # the notifier stopped; its Redis rebuilt from the log alone
         async with running(create_app(settings)) as client:
             await eventually(settled(client, "r-1", {first.id: "sent"}))
             later = event(backlogged("r-1", position=7))
