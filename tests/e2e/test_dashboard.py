@@ -154,6 +154,34 @@ async def test_a_refused_move_shows_the_reason(services: dict[str, ServiceProces
     await page.close()
 
 
+async def test_a_key_that_may_not_read_the_board_is_asked_for_again_with_the_reason_and_not_retried(
+        services: dict[str, ServiceProcess], browser: Browser, page_errors: PageErrors) -> None:
+    page_errors.expect("the server responded with a status of 403")
+    async with httpx.AsyncClient(timeout=10) as http:  # a public form's key: it may only submit requests
+        made = await http.post(f"{services['intake'].url}/v1/keys", headers=AUTH, json={
+            "tool": "public-form", "role": "requester_tool", "lanes": ["customer"], "submit_only": True})
+        assert made.status_code == 201, made.text
+
+        async def known_to_capacity() -> bool:  # from the keys topic: refused (403), no longer unknown (401)
+            me = await http.get(f"{services['capacity'].url}/v1/me", headers=auth(made.json()["key"]))
+            return me.status_code == 403
+
+        await eventually(known_to_capacity)
+    page = await browser.new_page(viewport={"width": 1600, "height": 1000})
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if r.url.endswith("/v1/dashboard/stream") else None)
+    await page.goto(f"{services['capacity'].url}/dashboard")
+    await page.fill("#key-input", made.json()["key"])
+    await page.click("#key-form button[type=submit]")
+    await expect(page.locator("#key-error")).to_contain_text("only submits requests", timeout=15_000)
+    await expect(page.locator("#key-form")).to_be_visible()
+    await expect(page.locator("#dashboard")).to_be_hidden()
+    await asyncio.sleep(3.5)  # past the first two retries (1 s, then 2 s) a refused key would have had
+    assert len(streams) == 1, streams
+    assert await page.evaluate("localStorage.getItem('capacity-dashboard-key')") is None  # not kept for next time
+    await page.close()
+
+
 async def test_an_open_dashboard_does_not_hold_up_a_shutdown(services: dict[str, ServiceProcess]) -> None:
     capacity = services["capacity"]
     async with httpx.AsyncClient(timeout=10) as http, \

@@ -15,14 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, expect
+from playwright.async_api import Browser, Page, Route, ViewportSize, expect
 
 from tests.builders import okr_set
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.page_errors import PageErrors
 from tests.e2e.stack import ServiceProcess
 from tests.receivers import MailSink
-from tests.support import API_KEY, AUTH, HEAT_SHIELD_KEY, eventually, request_body
+from tests.support import API_KEY, AUTH, HEAT_SHIELD_KEY, auth, eventually, request_body
 
 pytestmark = pytest.mark.e2e
 
@@ -161,6 +161,44 @@ async def test_a_heat_shield_pauses_committed_work_and_the_board_and_its_request
     assert NOTE in " ".join(notice.text.split())
 
 
+async def test_a_decision_refused_because_another_was_recorded_first_shows_the_trade_off_as_it_is_now(
+        services: dict[str, ServiceProcess], browser: Browser, page_errors: PageErrors) -> None:
+    page_errors.expect("/decision: Failed to load resource: the server responded with a status of 409")
+    capacity, intake = services["capacity"].url, services["intake"].url
+    async with httpx.AsyncClient(timeout=10, headers=AUTH) as http:
+        urgent = await submit(http, intake, "pages-press", title="Press statement for the analyst call",
+                              description="A statement for the analyst call.", work_type="other",
+                              requester={**REPORT_OWNER, "id": "u-9", "name": "Tom Reyes",
+                                         "email": "tom.reyes@example.com"},
+                              size="S", expedite=True, justification="The analyst call moved to tomorrow.")
+
+        async def asked() -> dict[str, Any] | None:
+            items = (await http.get(f"{capacity}/v1/tradeoffs")).json()["items"]
+            return next((t for t in items if t["request_id"] == urgent and t["status"] == "open"), None)
+
+        tradeoff = await eventually(asked, timeout=60)
+    page = await signed_in(browser, f"{capacity}/pages/tradeoffs?id={tradeoff['tradeoff_id']}", HEAT_SHIELD_KEY)
+    card = page.locator(".tradeoff.focused")
+    await expect(card).to_contain_text("The analyst call moved to tomorrow.", timeout=15_000)
+
+    async def another_heat_shield_defers_it_first(route: Route) -> None:
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await http.post(f"{capacity}/v1/tradeoffs/{tradeoff['tradeoff_id']}/decision",
+                                     headers=auth(HEAT_SHIELD_KEY), json={"defer": True})
+            assert answer.status_code == 200, answer.text
+        await route.continue_()
+
+    await page.route("**/v1/tradeoffs/*/decision", another_heat_shield_defers_it_first)
+    await card.locator("input[value^='pause:']").first.check()
+    await card.locator("button[type=submit]").click()
+    await expect(page.locator("#message")).to_contain_text("already deferred", timeout=15_000)
+    # The page reloaded: the trade-off is no longer offered, and the decision that stands is listed.
+    await expect(page.locator(".tradeoff", has_text="Press statement for the analyst call")).to_have_count(0)
+    decided = page.locator("#decided tbody tr", has_text="Press statement for the analyst call")
+    await expect(decided).to_contain_text("Deferred to the backlog")
+    await page.close()
+
+
 def without_onboarding() -> dict[str, Any]:
     """The next version: the onboarding objective (O2) is dropped; O3 and O4 move up a rank."""
     body = okr_set(4, quarter=QUARTER)
@@ -174,6 +212,7 @@ async def test_ops_previews_then_publishes_an_okr_set_from_a_file(
         services: dict[str, ServiceProcess], browser: Browser, shots: Path, tmp_path: Path,
         page_errors: PageErrors) -> None:
     page_errors.expect("/v1/okrs/preview: Failed to load resource: the server responded with a status of 422")
+    page_errors.expect(f"/v1/okrs/{QUARTER}: Failed to load resource: the server responded with a status of 503")
     classifier, intake = services["classifier"].url, services["intake"].url
     async with httpx.AsyncClient(timeout=10, headers=AUTH) as http:
         assert (await http.put(f"{classifier}/v1/okrs/{QUARTER}", json=okr_set(3))).status_code == 200
@@ -220,6 +259,23 @@ async def test_ops_previews_then_publishes_an_okr_set_from_a_file(
     await assert_accessible(page, "OKRs (preview)")
     await page.screenshot(path=str(shots / "okrs.png"))
 
+    # The first publish meets a moment's outage: its reason is shown and Publish may be pressed again.
+    refused: list[str] = []
+
+    async def unavailable_once(route: Route) -> None:
+        if route.request.method != "PUT" or refused:
+            await route.continue_()
+            return
+        refused.append(route.request.url)
+        await route.fulfill(status=503, content_type="application/problem+json", json={
+            "type": "about:blank", "title": "Service Unavailable", "status": 503,
+            "detail": "The OKR store cannot be reached; try again shortly."})
+
+    await page.route(f"**/v1/okrs/{QUARTER}", unavailable_once)
+    await tab_to(page, "#publish")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#message")).to_contain_text("cannot be reached", timeout=15_000)
+    await expect(page.locator("#publish")).to_be_enabled()
     await tab_to(page, "#publish")
     await page.keyboard.press("Enter")
     await expect(page.locator("#message")).to_contain_text(f"Version 2 of {QUARTER} is published", timeout=15_000)
@@ -236,6 +292,7 @@ async def test_ops_previews_then_publishes_an_okr_set_from_a_file(
 async def test_ops_previews_then_saves_a_policy_and_the_history_says_who(
         services: dict[str, ServiceProcess], browser: Browser, shots: Path, page_errors: PageErrors) -> None:
     page_errors.expect("/v1/policy/preview: Failed to load resource: the server responded with a status of 422")
+    page_errors.expect("/v1/policy: Failed to load resource: the server responded with a status of 503")
     capacity, intake = services["capacity"].url, services["intake"].url
     async with httpx.AsyncClient(timeout=10, headers=AUTH) as http:
         pages = [await submit(http, intake, f"pages-sales-{i}", title=f"Landing page for account {i}",
@@ -287,6 +344,23 @@ async def test_ops_previews_then_saves_a_policy_and_the_history_says_who(
     async with httpx.AsyncClient(timeout=10, headers=AUTH) as http:
         assert (await http.get(f"{capacity}/v1/policy")).json() == before  # the preview saved nothing
 
+    # The first save meets a moment's outage: its reason is shown and Save may be pressed again.
+    refused: list[str] = []
+
+    async def unavailable_once(route: Route) -> None:
+        if route.request.method != "PUT" or refused:
+            await route.continue_()
+            return
+        refused.append(route.request.url)
+        await route.fulfill(status=503, content_type="application/problem+json", json={
+            "type": "about:blank", "title": "Service Unavailable", "status": 503,
+            "detail": "The policy store cannot be reached; try again shortly."})
+
+    await page.route("**/v1/policy", unavailable_once)
+    await tab_to(page, "#save")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#message")).to_contain_text("cannot be reached", timeout=15_000)
+    await expect(page.locator("#save")).to_be_enabled()
     await tab_to(page, "#save")
     await page.keyboard.press("Enter")
     await expect(page.locator("#message")).to_contain_text(f"Policy version {before['version'] + 1} is saved",
