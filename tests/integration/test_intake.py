@@ -85,6 +85,8 @@ BAD_INPUT: dict[str, tuple[dict[str, Any] | bytes | list[bytes], int]] = {
     "wrong type": (request_body(size=5), 422),
     "unknown lane": (request_body(requester={**request_body()["requester"], "type": "ceo"}), 422),
     "not json": (b"{title: oops", 422),
+    "a due date of year 1": (request_body(due_date="0001-01-01"), 422),  # a client's "no date"
+    "a due date past 2200": (request_body(due_date="9999-12-31"), 422),
     "oversized": (request_body(description="x" * 9000), 413),
     # Sent in chunks, with no Content-Length: found too large while read (it was a 400).
     "oversized, chunked": ([json.dumps(request_body(description="x" * 9000)).encode()[i:i + 1000]

@@ -296,6 +296,13 @@ def test_overdue_large_work_is_no_longer_reported_as_a_collision() -> None:
     assert collisions(items, planned(items), policy()) == []
 
 
+def test_a_due_date_in_the_first_days_of_the_calendar_is_overdue_work_not_a_crash() -> None:
+    # With fortnights the cycle holding 1 January of year 1 would start before date.min.
+    items = launch_week(date(1, 1, 1), date(1, 1, 1))
+    fortnights = Policy(cycle_days=14)
+    assert collisions(items, planned(items, fortnights), fortnights) == []
+
+
 def test_committed_launch_still_collides_with_an_event_that_cannot_fit_beside_it() -> None:
     items = launch_week(state="committed")
     [found] = collisions(items, planned(items), policy())

@@ -2,7 +2,7 @@
 
 import contextlib
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from aiokafka.errors import KafkaError
@@ -26,6 +26,8 @@ from shared.links import LinkSigner, RequestLink
 from shared.messaging import EventPublisher
 from shared.problems import Problem
 
+DUE_EARLIEST, DUE_LATEST = date(2000, 1, 1), date(2200, 12, 31)
+
 
 class RequestCreate(RequestDetails):
     """The body of ``POST /v1/requests``; unknown fields are refused."""
@@ -37,6 +39,16 @@ class RequestCreate(RequestDetails):
     def _expedite_is_justified(cls, value: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("expedite") and not (value and value.strip()):
             raise ValueError("an expedited request (expedite: true) needs a justification: why it cannot wait")
+        return value
+
+
+    @field_validator("due_date")
+    @classmethod
+    def _due_within_the_calendar(cls, value: date | None) -> date | None:
+        # A client's "no date" sent as its calendar's first day (0001-01-01) is not a date to plan by; the
+        # same range as the flow import's.
+        if value is not None and not DUE_EARLIEST <= value <= DUE_LATEST:
+            raise ValueError(f"a due date is between {DUE_EARLIEST} and {DUE_LATEST}; leave it out if there is none")
         return value
 
 

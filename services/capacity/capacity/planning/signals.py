@@ -43,10 +43,11 @@ def collisions(items: Iterable[Item], result: Plan, policy: Policy) -> list[Coll
     current = result.current_cycle
     groups: dict[date, list[Item]] = {}
     for item in items:
-        if item.state != "done" and item.points >= policy.large_points and item.due_date is not None:
-            due = cycle_start(item.due_date, policy)
-            if due >= current:
-                groups.setdefault(due, []).append(item)
+        # A due date before the current cycle is compared as a date first: the start of a cycle in the
+        # first days of year 1 (a date read from the log) lies before date.min.
+        if (item.state != "done" and item.points >= policy.large_points and item.due_date is not None
+                and item.due_date >= current):
+            groups.setdefault(cycle_start(item.due_date, policy), []).append(item)
     found = []
     for cycle, group in sorted(groups.items()):
         teams = tuple(sorted({item.team for item in group}))
