@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -7,7 +8,7 @@ from capacity.decisions import decide
 from capacity.domain import Card, Ledger, status_of
 from capacity.events import fold
 from capacity.planning import Item, Policy, plan
-from shared.events import EventData, RequestPaused, TradeoffRequired
+from shared.events import ConflictDetected, EventData, RequestPaused, TradeoffRequired
 from tests.builders import about_card, classification, withdrawn
 
 TODAY = date(2026, 11, 25)
@@ -199,3 +200,21 @@ def test_waiting_for_a_full_cycle_says_so_and_blames_no_lane_share() -> None:
     [waiting] = [e for e in decided(ledger, new="site") if e["request_id"] == "site"]
     assert "sales share" not in str(waiting["reason"])
     assert "This cycle's 20 points are committed (20 taken; it needs 4 to start)." in str(waiting["reason"])
+
+
+def test_a_collision_is_announced_once_though_its_requests_change_places_in_the_queue() -> None:
+    due = TODAY + timedelta(weeks=6)
+    summit, roadshow = card("summit", "sales", 16, minutes=10), card("roadshow", "sales", 16)
+    aligned = replace(summit, item=replace(summit.item, team="sales-emea", objective_id="O1", objective_rank=1,
+                                           due_date=due))
+    older = replace(roadshow, item=replace(roadshow.item, team="sales-na", due_date=due))
+    ledger = ledger_of(aligned, older)
+    first = [e for e in decisions(ledger) if isinstance(e, ConflictDetected)]
+    assert [e.request_id for e in first] == ["summit", "roadshow"]  # the aligned one first
+    for event in first:
+        fold(ledger, event)
+    # Four weeks on, the older one has waited past the ageing bound and goes first; the collision is the same.
+    later = TODAY + timedelta(weeks=4)
+    again = decide(ledger, plan(ledger.items(), ledger.policy, later), new=None, heat_shield="shield@example.com")
+    assert [e for e in again if isinstance(e, ConflictDetected)] == []
+

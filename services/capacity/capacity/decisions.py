@@ -134,8 +134,11 @@ def _tradeoff(ledger: Ledger, plan: Plan, card: Card, heat_shield: str) -> list[
 def _collisions(ledger: Ledger, plan: Plan) -> list[EventData]:
     events: list[EventData] = []
     for found in collisions(ledger.live_items(), plan, ledger.policy):
-        conflict_id = derived_id("conflict", found.cycle.isoformat(), *found.request_ids)
-        if conflict_id in ledger.conflicts:
+        # One collision is its cycle and its requests, whatever their order in the queue (which ageing, an OKR
+        # rollover or a pause may change). Ids once derived in queue order are still recognised.
+        conflict_id = derived_id("conflict", found.cycle.isoformat(), *sorted(found.request_ids))
+        if conflict_id in ledger.conflicts or derived_id(
+                "conflict", found.cycle.isoformat(), *found.request_ids) in ledger.conflicts:
             continue
         cards = [ledger.cards[r] for r in found.request_ids]
         cycle = cycle_label(found.cycle, ledger.policy)
