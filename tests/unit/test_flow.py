@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -197,6 +198,22 @@ def test_a_paused_cards_announcement_tells_nobody_so_it_is_no_date_people_were_t
     assert history.passages["p"].told_p85 is None
     fold_event(history, ledger, announced.model_copy(update={"paused": False}), MONDAY)
     assert history.passages["p"].told_p85 is not None
+
+
+def test_paused_work_is_told_no_slip_and_its_forecast_starts_no_sooner_than_its_pause_allows() -> None:
+    history = History(finished("sales", 30, every=2.0))
+    back = date(2026, 12, 14)  # the pause said it may be committed again from this cycle
+    paused = card("p", "sales", state="paused")
+    ledger = board(Card(replace(paused.item, not_before=back), paused.title, paused.requester, paused.colour),
+                   *(card(f"s{i}", "sales", minutes=i + 1) for i in range(11)))
+    history.record("request.backlogged", "p", MONDAY - timedelta(days=14), lane="sales", points=3,
+                   submitted_at=T0, told_at=(MONDAY - timedelta(days=14)).date().isoformat())
+    found = outlook(history, ledger, plan(ledger.items(), ledger.policy, MONDAY.date()), day_of(MONDAY),
+                    Settings(trials=2_000), {})
+    forecast = found["p"].start_forecast()
+    assert forecast is not None and forecast.method == "monte_carlo"
+    assert back <= forecast.likely <= forecast.p85 <= forecast.p95
+    assert [e.request_id for e in slipped(ledger, history, found, set())] == []  # type: ignore[attr-defined]
 
 
 def test_work_in_progress_past_its_lane_sle_is_flagged_once() -> None:

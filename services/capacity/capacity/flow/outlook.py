@@ -138,5 +138,15 @@ def outlook(history: History, ledger: Ledger, plan: Plan, now: float, settings: 
             found[request_id] = ItemForecast(request_id, lane, 0, "monte_carlo", model.finished, None, finish)
         for position, (request_id, start, finish) in enumerate(
                 zip(waiting, _to_dates(starts), finishes[len(going):], strict=True), start=1):
-            found[request_id] = ItemForecast(request_id, lane, position, "monte_carlo", model.finished, start, finish)
+            soonest = ledger.cards[request_id].item.not_before
+            found[request_id] = ItemForecast(request_id, lane, position, "monte_carlo", model.finished,
+                                             _no_sooner(start, soonest), _no_sooner(finish, soonest))
     return found
+
+
+def _no_sooner(moments: tuple[date, date, date] | None, soonest: date | None) -> tuple[date, date, date] | None:
+    """A paused card starts no sooner than the cycle its pause names, whatever its lane's pace."""
+    if moments is None or soonest is None:
+        return moments
+    likely, p85, p95 = moments
+    return max(likely, soonest), max(p85, soonest), max(p95, soonest)

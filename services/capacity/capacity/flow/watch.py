@@ -30,8 +30,9 @@ def _requester(card: Card) -> Requester:
 
 def slipped(ledger: Ledger, history: History, found: Outlook, told_now: set[str]) -> list[EventData]:
     """A request waiting its turn in the backlog whose 85% start date moved out by more than a cycle since
-    people were last told (its backlog notice or its last slip); ``told_now`` are told already. Committed
-    work is left out: its requester was told the cycle, and the notice says the request waits its turn."""
+    people were last told (its backlog notice or its last slip); ``told_now`` are told already. Only work
+    waiting in the backlog: committed work's requester was told the cycle, and a paused card's hears next
+    when it is committed again (the notice says the request waits its turn)."""
     cycle = timedelta(days=ledger.policy.cycle_days)
     events: list[EventData] = []
     for request_id, forecast in sorted(found.items()):
@@ -39,7 +40,7 @@ def slipped(ledger: Ledger, history: History, found: Outlook, told_now: set[str]
             continue
         passage = history.passages.get(request_id)
         card = ledger.cards.get(request_id)
-        if card is None or card.item.state == "committed" or passage is None or passage.told_p85 is None:
+        if card is None or card.item.state != "open" or passage is None or passage.told_p85 is None:
             continue
         previous = to_datetime(passage.told_p85).date()
         start = forecast.start_forecast()
