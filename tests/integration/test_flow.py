@@ -16,8 +16,11 @@ from redis.asyncio import Redis
 from capacity.app import create_app
 from capacity.config import CapacitySettings
 from capacity.flow.history import Passage
+from capacity.flow.service import FlowService, flow_settings
 from capacity.flow.store import PASSAGES, FlowStore
 from capacity.rebuild import rebuild
+from capacity.service import CapacityService
+from capacity.store import LedgerStore
 from shared.envelope import CloudEvent
 from shared.topics import Topics
 from tests.builders import POLICY, classified
@@ -145,6 +148,38 @@ async def test_work_in_progress_older_than_its_lane_sle_is_flagged_once(board: B
     assert "hot" in {row["request_id"] for row in (await board.get("/v1/flow"))["work_in_progress"]}
     await asyncio.sleep(3)  # three more periodic checks
     assert len(risks()) == 1
+
+
+async def test_two_instances_checking_at_once_flag_work_past_its_sle_once(
+        settings_for: Callable[..., CapacitySettings]) -> None:
+    settings = settings_for(CapacitySettings, flow_check_s=3600.0, flow_trials=2_000)  # the checks run by hand
+    app = create_app(settings)
+    async with running(app) as client, \
+            EventTap(settings.kafka_bootstrap, Topics(settings.topic_prefix).decisions) as tap:
+        board = Board(settings, client, tap)
+        assert (await client.put("/v1/policy", json=POLICY, headers=AUTH)).status_code == 200
+        await import_past(board, past("sales", 12, days_ago=3, every=1, cycle_time=0.00005))  # an SLE of seconds
+        await board.send(sales("hot", 0))
+        assert (await client.post("/v1/work/hot/start", headers=AUTH)).status_code == 200
+        await asyncio.sleep(6)  # older than its lane's SLE now
+        runtime = app.state.runtime
+
+        def instance() -> tuple[CapacityService, FlowService]:  # as create_app makes them: caches of their own
+            flow = FlowService(FlowStore(runtime.redis), flow_settings(settings))
+            return CapacityService(LedgerStore(runtime.redis), runtime.outcomes, runtime.publisher,
+                                   source="/capacity", heat_shield=settings.heat_shield_email, flow=flow), flow
+
+        (first, first_flow), (second, second_flow) = instance(), instance()
+        await first_flow.store.history()  # the first has read the history before the second's check
+
+        async def after_the_other_instance(change: Any, **kwargs: Any) -> Any:
+            await second_flow.check(second.apply)  # it held the planning lock first, and flagged the work
+            return await first.apply(change, **kwargs)
+
+        await first_flow.check(after_the_other_instance)
+        await tap.wait_for(lambda events: any(e.type == "request.sle_at_risk" for e in events), 30)
+        await asyncio.sleep(2)
+        assert [e.subject for e in tap.events if e.type == "request.sle_at_risk"] == ["hot"]
 
 
 async def test_a_requester_tool_reads_the_figures_but_only_its_own_requests_rows(board: Board) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
 from redis.asyncio.client import Pipeline
@@ -23,7 +24,9 @@ from shared.outbox import Outcomes
 
 log = logging.getLogger(__name__)
 
-Change = Callable[[Ledger, Plan], Sequence[EventData]]
+# A change reads the ledger and plan under the planning lock; one that must read more of the store there
+# (the flow check reads the history) is a coroutine.
+Change = Callable[[Ledger, Plan], Sequence[EventData] | Awaitable[Sequence[EventData]]]
 
 
 class CapacityService:
@@ -110,7 +113,8 @@ class CapacityService:
                 if new is not None and new not in ledger.cards:
                     placed.append(new)
                 known = ledger.live_items() if len(steps) == 1 else None
-                for data in change(ledger, before):
+                changed = change(ledger, before)
+                for data in await changed if inspect.isawaitable(changed) else changed:
                     fold(ledger, data)
                     made.append(data)
             news = [new for new in placed if new in ledger.cards]

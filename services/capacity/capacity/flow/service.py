@@ -136,10 +136,11 @@ class FlowService:
 
     async def check(self, apply: Apply) -> Sequence[CloudEvent]:
         """Look at every lane: slipped forecasts and work past its SLE (run periodically)."""
-        history = await self.store.history()
         moment = self._now()
 
-        def change(ledger: Ledger, plan: Plan) -> list[EventData]:
+        async def change(ledger: Ledger, plan: Plan) -> list[EventData]:
+            # Read under the planning lock: what another instance flagged meanwhile is not flagged again.
+            history = await self.store.history()
             return self._watch(ledger, history, self.outlook(history, ledger, plan), set(), None)
 
         # A cause of its own each time: what was announced is kept in the history, so nothing repeats.
