@@ -3,14 +3,16 @@
 A subscription names a URL, the event types it wants (``"*"`` for all) and optionally its secret
 (``whsec_`` + base64); without one, a secret is made and shown in the answer to the POST only.
 A change is on the log (its secret sealed) before the answer, or, while Kafka is away, with the
-journal's relay once it is back.
+journal's relay once it is back. A POST whose subscription was made but whose answer was never kept
+(the process stopped, or Redis failed, in between) is answered again on a retry with its key; a secret
+the notifier made, shown in that lost answer only, is replaced.
 """
 
 import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -25,7 +27,7 @@ from notifier.webhooks.targets import UnsafeTarget, resolve
 from shared.envelope import derived_id
 from shared.events import EVENT_TYPES
 from shared.faults import TRANSIENT
-from shared.idempotency import IdempotencyKeys, StoredAnswer, fingerprint
+from shared.idempotency import DONE_TTL_S, IdempotencyKeys, StoredAnswer, fingerprint
 from shared.problems import Problem
 
 __all__ = ["SubscriptionCreate", "subscriptions_router"]
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 # What releases the Idempotency-Key, so the caller may try again with it.
 _NOT_DONE: tuple[type[Exception], ...] = (Problem, *TRANSIENT)
+_IDEMPOTENCY_DRAFT = "https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/"
 
 
 class SubscriptionCreate(BaseModel):
@@ -59,6 +62,36 @@ async def _announced(store: SubscriptionStore, deliveries: DeliveryLog, subscrip
         log.warning("subscription %s: its change reaches the log with the relay: %r", subscription_id, exc)
 
 
+def _answer_kept(created_at: str) -> bool:
+    """Whether the answer to the POST that made the subscription would still be kept (48 hours): if it
+    would and is not, it never was, and nobody saw its secret. Later, it may have been seen and expired."""
+    try:
+        made = datetime.fromisoformat(created_at)
+    except ValueError:
+        return False
+    return datetime.now(UTC) - made < timedelta(seconds=DONE_TTL_S)
+
+
+async def _unanswered(store: SubscriptionStore, made: Subscription, supplied: str | None) -> tuple[Subscription, bool]:
+    """The subscription a POST with this key made but never answered, for the same body, and whether the
+    answer is the one that was lost. A secret the notifier made was in that answer only: nobody holds it,
+    so it is replaced, and the answer carries the new one."""
+    existing = await store.get(made.id)
+    if existing is None or not _answer_kept(existing.created_at):
+        raise Problem(409, f"Subscription {made.id} was made with this Idempotency-Key before.")
+    if (existing.url, existing.event_types) != (made.url, made.event_types) or supplied not in (None, existing.secret):
+        raise Problem(422, f"This Idempotency-Key was already used for subscription {existing.id}, with a "
+                           "different body; use a new key for a new subscription.",
+                      type_=_IDEMPOTENCY_DRAFT, subscription_id=existing.id)
+    if supplied is not None:
+        return existing, True
+    renewed = await store.replace_secret(existing.id, new_secret())
+    if renewed is None:  # deleted meanwhile
+        raise Problem(409, f"Subscription {made.id} was made with this Idempotency-Key before.")
+    log.warning("subscription %s: the answer to its POST was lost; its secret is replaced", made.id)
+    return renewed, False
+
+
 def subscriptions_router(store: SubscriptionStore, deliveries: DeliveryLog, keys: IdempotencyKeys, *,
                          allow_private: bool, read: Callable[..., Any], manage: Callable[..., Any],
                          max_page_size: int, guard_responses: Responses = GUARD_RESPONSES) -> APIRouter:
@@ -82,7 +115,8 @@ def subscriptions_router(store: SubscriptionStore, deliveries: DeliveryLog, keys
 
     @router.post("", status_code=201, responses={
         400: {"description": "The Idempotency-Key is not 1 to 255 characters."},
-        409: {"description": "A POST with this Idempotency-Key is still in flight, or was made before."},
+        409: {"description": "A POST with this Idempotency-Key is still in flight, or made its subscription "
+                             "more than 48 hours ago."},
         422: {"description": "Not valid: unknown event types, a private or unresolvable URL, a bad secret, "
                              "or an Idempotency-Key used with another body."}})
     async def subscribe(body: SubscriptionCreate, http: Request, caller: Manager,
@@ -98,8 +132,9 @@ def subscriptions_router(store: SubscriptionStore, deliveries: DeliveryLog, keys
                 id=derived_id("subscription", who, idempotency_key) if idempotency_key else str(uuid.uuid4()),
                 url=body.url, event_types=sorted(set(body.event_types)), secret=body.secret or new_secret(),
                 created_at=datetime.now(UTC).isoformat(), created_by=who)
+            replayed = False
             if not await store.create(subscription):
-                raise Problem(409, f"Subscription {subscription.id} was made with this Idempotency-Key before.")
+                subscription, replayed = await _unanswered(store, subscription, body.secret)
         except _NOT_DONE:
             if idempotency_key is not None:
                 with contextlib.suppress(*TRANSIENT):
@@ -110,8 +145,15 @@ def subscriptions_router(store: SubscriptionStore, deliveries: DeliveryLog, keys
                   "links": {"self": f"/v1/subscriptions/{subscription.id}",
                             "deliveries": f"/v1/deliveries?subscription_id={subscription.id}"}}
         if idempotency_key is not None:
-            await keys.complete(who, idempotency_key, body_hash, StoredAnswer(201, answer))
-        return JSONResponse(answer, status_code=201, headers={"Location": answer["links"]["self"]})
+            try:
+                await keys.complete(who, idempotency_key, body_hash, StoredAnswer(201, answer))
+            except TRANSIENT as exc:
+                # The subscription is made and this answer has its secret: a 503 would lose both. A retry
+                # with the key (if this answer is lost too) gets the subscription from _unanswered.
+                log.warning("subscription %s: its answer is not kept for the Idempotency-Key: %r",
+                            subscription.id, exc)
+        headers = {"Location": answer["links"]["self"], **({"Idempotent-Replayed": "true"} if replayed else {})}
+        return JSONResponse(answer, status_code=201, headers=headers)
 
     @router.get("", dependencies=[Depends(read)])
     async def list_subscriptions(limit: Annotated[int, Query(ge=1, le=max_page_size)] = 20,

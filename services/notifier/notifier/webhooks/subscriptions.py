@@ -49,6 +49,14 @@ redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
 redis.call('SADD', KEYS[6], 'subscription:' .. ARGV[1])
 return 1
 """
+# Replace only the record as it was read (ARGV[3]): a change meanwhile (a 410 disabling it) is not undone.
+_REPLACE_IF_UNCHANGED = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
+redis.call('SADD', KEYS[6], 'subscription:' .. ARGV[1])
+return 1
+"""
 _DELETE = """
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -145,6 +153,18 @@ class SubscriptionStore:
         replaced = await self._redis.eval(_REPLACE_IF_PRESENT, len(_KEYS), *_KEYS, subscription_id,
                                           json.dumps(asdict(disabled)))
         return disabled if replaced else None
+
+    async def replace_secret(self, subscription_id: str, secret: str) -> Subscription | None:
+        """Sign with ``secret`` from now on; on the log (sealed) like any change, so a rebuild keeps it. None
+        when the subscription is gone."""
+        while True:
+            raw = await self._redis.hget(_RECORDS, subscription_id)
+            if raw is None:
+                return None
+            renewed = replace(Subscription(**json.loads(raw)), secret=secret)
+            if await self._redis.eval(_REPLACE_IF_UNCHANGED, len(_KEYS), *_KEYS, subscription_id,
+                                      json.dumps(asdict(renewed)), raw):
+                return renewed
 
     async def matching(self, event_types: Iterable[str]) -> dict[str, list[Subscription]]:
         """For each of ``event_types``, the active subscriptions that want events of it (one read)."""
