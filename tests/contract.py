@@ -41,9 +41,13 @@ def violations(value: bytes, headers: dict[str, str] | None = None) -> list[str]
 
 
 def record_violations(prefix: str, topic: str, value: bytes, headers: dict[str, str] | None = None) -> list[str]:
-    """``violations``, and whether the record's topic is a channel that carries its type."""
-    found = violations(value, headers)
+    """``violations``, and whether the record's topic is a channel that carries its type. A type the channel
+    declares internal (``x-internal-types``: a service's own, which every consumer skips) has no message in
+    the contract: only its Kafka headers are checked."""
     channel = next((c for c in document(prefix=prefix)["channels"].values() if c["address"] == topic), None)
+    if channel is not None and json.loads(value).get("type") in channel.get("x-internal-types", {}):
+        return [] if headers is None else [f"headers: {e}" for e in _validator("KafkaHeaders").iter_errors(headers)]
+    found = violations(value, headers)
     if channel is None:
         return [*found, f"{topic} is no channel of the AsyncAPI document"]
     name = str(json.loads(value).get("dataschema", "")).rsplit("/", 1)[-1]

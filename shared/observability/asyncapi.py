@@ -44,6 +44,9 @@ _REF = "#/components/schemas/{model}"
 INTERNAL_TYPES: dict[str, str] = {
     "capacity.flow_history_imported": "Internal: past finished work ops imported (POST /v1/flow/import), on the "
                                       "log so that capacity's rebuild keeps it. Not part of the contract; skip it.",
+    "capacity.cycle_held": "Internal: what a cycle has held so far (points per card, the policy in force), on "
+                           "the log so that capacity's shares report keeps past cycles through a rebuild. Not "
+                           "part of the contract; skip it.",
 }
 CHANNELS: dict[str, str] = {
     "requests": "Requests as they enter through the one door, and withdrawals.",

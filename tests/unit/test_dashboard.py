@@ -194,6 +194,19 @@ def test_the_chart_stacks_customer_work_at_the_foot_and_draws_the_reserve_dashed
     assert {"40%", "20%", "customer reserve 50%", "W47"} <= {s.text for s in chart.shapes if isinstance(s, Text)}
 
 
+def test_the_reserve_line_steps_where_the_reserve_changed_and_the_csv_gives_each_cycle_its_own() -> None:
+    before = {**cycle("2026-W46", {"customer": 10}), "customer_reserve": 0.5, "lane_caps": {"sales": 0.2}}
+    after = {**cycle("2026-W47", {"customer": 8}), "customer_reserve": 0.3, "lane_caps": {"sales": 0.4}}
+    chart = shares_chart(report(before, after), COLOURS)
+    dashed = [s for s in chart.shapes if isinstance(s, Line) and s.dashed and s.y1 == s.y2 and s.x2 - s.x1 > 30]
+    assert len({round(s.y1) for s in dashed}) == 2  # one level per reserve, not one line at today's
+    assert "customer reserve, now 30%" in {s.text for s in chart.shapes if isinstance(s, Text)}
+    rows = list(csv.DictReader(io.StringIO(shares_csv(report(before, after), Policy()))))
+    targets = {(r["cycle"], r["key"]): r["policy_share"] for r in rows if r["key"] in ("customer", "sales")}
+    assert targets == {("2026-W46", "customer"): "0.5", ("2026-W46", "sales"): "0.2",
+                       ("2026-W47", "customer"): "0.3", ("2026-W47", "sales"): "0.4"}
+
+
 def test_an_empty_report_draws_its_axes_and_says_there_is_nothing_yet() -> None:
     chart = shares_chart(report(), COLOURS)
     svg = to_svg(chart)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
 
+from capacity.cycles import CYCLE_HELD
 from capacity.flow.imports import IMPORTED
 from shared.envelope import CONTRACT_ID, envelope
 from shared.events import EVENT_TYPES, RequestSubmitted
@@ -108,6 +109,6 @@ async def test_a_post_to_a_secret_url_leaves_only_its_origin_in_logs_and_spans()
     assert "SECRET" not in stream.getvalue()
 
 
-def test_the_internal_type_capacity_writes_on_its_public_decisions_topic_is_declared_internal() -> None:
-    assert IMPORTED in document()["channels"]["decisions"]["x-internal-types"]
-    assert IMPORTED not in EVENT_TYPES  # not part of the contract
+def test_the_internal_types_capacity_writes_on_its_public_decisions_topic_are_declared_internal() -> None:
+    assert {IMPORTED, CYCLE_HELD} <= set(document()["channels"]["decisions"]["x-internal-types"])
+    assert not {IMPORTED, CYCLE_HELD} & set(EVENT_TYPES)  # not part of the contract

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from capacity.cycles import CycleHeld
 from capacity.overlaps import Overlaps
 from capacity.planning import FIXED_STATES, Item, Policy, Slot, State
 from shared.lifecycle import Status
@@ -104,6 +105,7 @@ class Ledger:
     policy_authors: dict[int, str] = field(default_factory=dict)  # who published each policy version
     dirty: set[str] = field(default_factory=set)
     overlaps: Overlaps = field(default_factory=Overlaps)  # similar requests, and merges
+    cycles: dict[date, CycleHeld] = field(default_factory=dict)  # each cycle's record, by its first day
     # The ledger this one was copied from, as Redis holds it: the store writes only what differs from it
     # (None: write everything). Saving clears it, so copies never chain.
     base: Ledger | None = field(default=None, repr=False, compare=False)
@@ -124,8 +126,8 @@ class Ledger:
         """A copy to fold into; cards, trade-offs and policies are frozen, so the containers suffice."""
         return Ledger(self.policy, dict(self.cards), dict(self.announced), dict(self.tradeoffs),
                       dict(self.alerts), set(self.conflicts), set(self.closed), dict(self.policy_history),
-                      dict(self.policy_authors), set(), self.overlaps.copy(), base=self,
-                      live=set(self.live_ids()))
+                      dict(self.policy_authors), set(), self.overlaps.copy(), dict(self.cycles),
+                      base=self, live=set(self.live_ids()))
 
     def items(self) -> list[Item]:
         return [card.item for card in self.cards.values()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from capacity.cycles import CYCLE_HELD, CycleHeld
 from capacity.domain import Card, Ledger, Tradeoff, policy_from
 from capacity.flow.imports import IMPORTED, FlowHistoryImported
 from capacity.planning import Item, Policy, points_for
@@ -30,7 +31,7 @@ from shared.events import (
 
 __all__ = ["fold", "read"]
 
-_MODELS: dict[str, type[EventData]] = {**EVENT_TYPES, IMPORTED: FlowHistoryImported}
+_MODELS: dict[str, type[EventData]] = {**EVENT_TYPES, IMPORTED: FlowHistoryImported, CYCLE_HELD: CycleHeld}
 
 
 def read(event: CloudEvent) -> EventData | None:
@@ -87,6 +88,8 @@ def fold(ledger: Ledger, event: EventData) -> None:
             ledger.alerts[event.alert_id] = event.model_dump(mode="json")
         case ConflictDetected():
             ledger.conflicts.add(event.conflict_id)
+        case CycleHeld():
+            ledger.cycles[event.cycle_start] = event
         case PolicyUpdated():
             ledger.policy = policy_from(event.policy)
             ledger.policy_history[ledger.policy.version] = event.policy

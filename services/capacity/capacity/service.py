@@ -10,6 +10,7 @@ from datetime import date
 
 from redis.asyncio.client import Pipeline
 
+from capacity.cycles import held_now
 from capacity.decisions import decide
 from capacity.domain import Ledger
 from capacity.events import fold, read
@@ -129,6 +130,9 @@ class CapacityService:
                 decided = await self.flow.decide(ledger, after, decided)
             for data in decided:
                 fold(ledger, data)
+            for data in held_now(ledger, after):  # last, so the decisions before keep their ids
+                fold(ledger, data)
+                decided.append(data)
             told = [*made, *decided]
             produced = [envelope(data, source=self._source,
                                  event_id=derived_id(cause, str(i), data.event_type, data.subject()))

@@ -13,6 +13,7 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.lock import Lock
 from redis.typing import EncodableT, FieldT
 
+from capacity.cycles import CycleHeld
 from capacity.domain import Card, Ledger, Tradeoff, policy_from, policy_to
 from capacity.objectives import SetKey, Titles
 from capacity.overlaps import Link, Overlaps
@@ -23,6 +24,7 @@ POLICY, POLICIES, BYPASSES = "capacity:policy", "capacity:policies", "capacity:b
 VERSION = "capacity:ledger-version"
 SIMILAR, MERGED = "capacity:similar", "capacity:merged"  # request → similar requests; merged → survivor
 AUTHORS = "capacity:policy-authors"  # policy version → the tool that published it
+CYCLES = "capacity:cycles"  # each cycle's record (capacity.cycles), by its first day
 LOCK = "capacity:plan-lock"
 # A rebuild wipes every capacity key but LOCK (it holds it) and VERSION, which only ever grows, so no
 # instance mistakes a rebuilt ledger for its copy.
@@ -56,7 +58,9 @@ class LedgerStore:
             pipe.get(POLICY)
             pipe.hgetall(SIMILAR)
             pipe.hgetall(MERGED)
-            cards, announced, tradeoffs, alerts, conflicts, closed, policy, similar, merged = await pipe.execute()
+            pipe.hgetall(CYCLES)
+            (cards, announced, tradeoffs, alerts, conflicts, closed, policy, similar, merged,
+             cycles) = await pipe.execute()
         ledger = Ledger(
             cards={k: Card.from_json(json.loads(v)) for k, v in cards.items()},
             announced={k: date.fromisoformat(v) for k, v in announced.items()},
@@ -64,7 +68,8 @@ class LedgerStore:
                        for k, v in tradeoffs.items()},
             alerts={k: json.loads(v) for k, v in alerts.items()},
             conflicts=set(conflicts), closed=set(closed),
-            overlaps=Overlaps({k: tuple(Link(**x) for x in json.loads(v)) for k, v in similar.items()}, merged))
+            overlaps=Overlaps({k: tuple(Link(**x) for x in json.loads(v)) for k, v in similar.items()}, merged),
+            cycles={date.fromisoformat(k): CycleHeld.model_validate_json(v) for k, v in cycles.items()})
         if policy:
             ledger.policy = policy_from(json.loads(policy))
         return ledger
@@ -109,6 +114,9 @@ class LedgerStore:
         if authors:
             pipe.hset(AUTHORS, mapping=authors)
         _save_overlaps(pipe, ledger.overlaps)
+        for start, cycle in ledger.cycles.items():
+            if base is None or base.cycles.get(start) is not cycle:
+                pipe.hset(CYCLES, start.isoformat(), cycle.model_dump_json())
         pipe.incr(VERSION)
         ledger.dirty.clear()
         ledger.base = None

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
 
+from capacity.cycles import CycleHeld
 from capacity.decisions import load_shares
 from capacity.domain import ACTIVE, Card, Ledger, Tradeoff, status_of
 from capacity.objectives import NO_TITLES, Titles
@@ -182,36 +183,48 @@ def report_range(start: date | None, end: date | None, cycle_days: int, today: d
 def shares_report(ledger: Ledger, start: date | None, end: date | None,
                   policies: dict[int, dict[str, Any]], titles: Titles = NO_TITLES,
                   plan: Plan | None = None) -> dict[str, Any]:
-    """Committed points and shares per lane and per objective (with its title), for each cycle in the range.
+    """Points and shares per lane and per objective (with its title), for each cycle in the range, each
+    cycle under the policy in force then (``capacity_points``, ``customer_reserve``, ``lane_caps``).
 
-    With the current ``plan``, work spanning cycles counts in each cycle its part, as ``capacity`` does.
+    The current cycle and those before it are read from their records (``capacity.cycles``), later ones from
+    the current ``plan``. A past cycle with no record (before capacity kept them) counts what the board still
+    shows of it: finished work in the cycle it was committed to.
     Raises ``OutOfRange`` for a range ``report_range`` refuses."""
     policy = ledger.policy
     first, last = report_range(start, end, policy.cycle_days, date.today())
-    cycles: dict[date, dict[str, dict[str, int]]] = {}
-    counted: dict[date, list[Card]] = {}
-    for found in ledger.cards.values():
-        item = found.item
+    found: dict[date, list[tuple[Card | None, str, str | None, int]]] = {}  # cycle → (card, lane, objective, points)
+    governed: dict[date, CycleHeld] = {}
+    for cycle_start, kept in ledger.cycles.items():
+        if first <= cycle_start <= last:
+            governed[cycle_start] = kept
+            found[cycle_start] = [(ledger.cards.get(h.request_id), h.lane, h.objective_id, h.points)
+                                  for h in kept.held]
+    for card in ledger.cards.values():
+        item = card.item
         if item.committed_cycle is None or (item.state not in ACTIVE and item.state != "done"):
             continue
-        for cycle, points in _points_by_cycle(found, plan):
-            if not first <= cycle <= last:
-                continue
-            row = cycles.setdefault(cycle, {"lanes": {}, "objectives": {}})
-            counted.setdefault(cycle, []).append(found)
-            row["lanes"][item.lane] = row["lanes"].get(item.lane, 0) + points
-            objective = item.objective_id or "none"
-            row["objectives"][objective] = row["objectives"].get(objective, 0) + points
+        for cycle, points in _points_by_cycle(card, plan):
+            if first <= cycle <= last and cycle not in governed:
+                found.setdefault(cycle, []).append((card, item.lane, item.objective_id, points))
     rows = []
-    for start_day in sorted(cycles):
-        row, named = cycles[start_day], titles.by_objective(counted[start_day])
+    for start_day in sorted(found):
+        record = governed.get(start_day)
+        capacity = record.capacity_points if record else policy.capacity_points
+        lanes: dict[str, int] = {}
+        objectives: dict[str, int] = {}
+        for _, lane, objective, points in found[start_day]:
+            lanes[lane] = lanes.get(lane, 0) + points
+            objectives[objective or "none"] = objectives.get(objective or "none", 0) + points
+        named = titles.by_objective([card for card, *_ in found[start_day] if card is not None])
         rows.append({
             "cycle": cycle_label(start_day, policy), "cycle_start": start_day.isoformat(),
-            "capacity_points": policy.capacity_points,
-            "lanes": {k: {"points": v, "share": round(v / policy.capacity_points, 4)}
-                      for k, v in sorted(row["lanes"].items())},
-            "objectives": {k: {"points": v, "share": round(v / policy.capacity_points, 4), "title": named.get(k)}
-                           for k, v in sorted(row["objectives"].items())},
+            "capacity_points": capacity,
+            "customer_reserve": record.customer_reserve if record else policy.customer_reserve,
+            "lane_caps": dict(record.lane_caps if record else policy.lane_caps),
+            "policy_version": record.policy_version if record else policy.version,
+            "lanes": {k: {"points": v, "share": round(v / capacity, 4)} for k, v in sorted(lanes.items())},
+            "objectives": {k: {"points": v, "share": round(v / capacity, 4), "title": named.get(k)}
+                           for k, v in sorted(objectives.items())},
         })
     return {"from": first.isoformat(), "to": last.isoformat(), "customer_reserve": policy.customer_reserve,
             "cycles": rows, "policy_versions": sorted(policies)}

@@ -149,8 +149,15 @@ def shares_chart(report: Mapping[str, Any], colours: Mapping[str, str], *, width
         shapes.append(Text(x + bar / 2, top + plot_h + 26, label, 16, INK, "middle"))
     shapes.append(Text(left + plot_w / 2, height - 12, "cycle", 15, MUTED, "middle"))
     shapes.append(Line(left, top + plot_h, left + plot_w, top + plot_h, INK, 2))
-    shapes.append(Line(left, y_of(reserve), left + plot_w, y_of(reserve), INK, 3, dashed=True))
-    label = f"customer reserve {reserve:.0%}"
+    # The reserve in force in each cycle: one line while it held, a step where ops changed it.
+    reserves = [float(row.get("customer_reserve", reserve)) for row in cycles] or [reserve]
+    for i, held in enumerate(reserves):
+        x0, x1 = left + slot * i, left + slot * (i + 1) if len(cycles) else left + plot_w
+        shapes.append(Line(x0, y_of(held), x1, y_of(held), INK, 3, dashed=True))
+        if i and held != reserves[i - 1]:
+            shapes.append(Line(x0, y_of(reserves[i - 1]), x0, y_of(held), INK, 3, dashed=True))
+    reserve = reserves[-1]
+    label = f"customer reserve {reserve:.0%}" if len(set(reserves)) == 1 else f"customer reserve, now {reserve:.0%}"
     shapes.append(Rect(left + plot_w - 8 - len(label) * 10, y_of(reserve) - 28, len(label) * 10 + 8, 22, PAPER))
     shapes.append(Text(left + plot_w - 4, y_of(reserve) - 11, label, 16, INK, "end", True))
     legend_x, legend_y = left + plot_w + 28, top + 8

@@ -24,8 +24,8 @@ def _as_text(value: str) -> str:
 
 def shares_csv(report: Mapping[str, Any], policy: Policy) -> str:
     """Every lane of the policy appears in every cycle (0 points when it had none), so the rows pivot
-    cleanly; ``policy_share`` is the customer reserve or the lane's cap, empty for objectives; ``title``
-    is the objective's, empty for lanes and for objectives whose title is not known."""
+    cleanly; ``policy_share`` is the customer reserve or the lane's cap in force in that cycle, empty for
+    objectives; ``title`` is the objective's, empty for lanes and for objectives whose title is not known."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -36,7 +36,8 @@ def shares_csv(report: Mapping[str, Any], policy: Policy) -> str:
         lanes = [*known, *sorted(set(row["lanes"]) - set(known))]
         for lane in lanes:
             found = row["lanes"].get(lane, {"points": 0, "share": 0.0})
-            target = report["customer_reserve"] if lane == CUSTOMER else policy.lane_caps.get(lane)
+            target = (row.get("customer_reserve", report["customer_reserve"]) if lane == CUSTOMER
+                      else row.get("lane_caps", policy.lane_caps).get(lane))
             writer.writerow((*common, "lane", lane, found["points"], found["share"],
                              "" if target is None else target, "reserve" if lane == CUSTOMER else "cap", ""))
         for objective, found in row["objectives"].items():
