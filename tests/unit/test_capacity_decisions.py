@@ -4,11 +4,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from capacity.board import Refused, move
-from capacity.decisions import decide
+from capacity.decisions import decide, settled
 from capacity.domain import Card, Ledger, status_of
 from capacity.events import fold
-from capacity.planning import Item, Policy, plan
-from shared.events import ConflictDetected, EventData, RequestPaused, TradeoffRequired
+from capacity.planning import Item, Plan, Policy, plan
+from shared.events import (
+    ConflictDetected,
+    EventData,
+    RequestBacklogged,
+    RequestPaused,
+    RequestScheduled,
+    TradeoffRequired,
+)
 from tests.builders import about_card, classification, withdrawn
 
 TODAY = date(2026, 11, 25)
@@ -217,4 +224,26 @@ def test_a_collision_is_announced_once_though_its_requests_change_places_in_the_
     later = TODAY + timedelta(weeks=4)
     again = decide(ledger, plan(ledger.items(), ledger.policy, later), new=None, heat_shield="shield@example.com")
     assert [e for e in again if isinstance(e, ConflictDetected)] == []
+
+
+def test_waiting_work_hears_the_start_the_next_planning_keeps_when_the_same_plan_commits_other_work() -> None:
+    # The executive deck is committed by this plan; its later cycles' points then come before the objective
+    # work's at every planning after (committed work first), so the date told must already count them.
+    objective = card("microsite", "business_unit", 5)
+    ledger = ledger_of(card("sales-kit", "sales", 8, state="committed"),
+                       card("flyer", "business_unit", 3, state="committed"),
+                       replace(objective, item=replace(objective.item, objective_id="O1", objective_rank=1)),
+                       card("deck", "executive", 8, minutes=1))
+
+    def replan(folded: Ledger) -> Plan:
+        return plan(folded.items(), folded.policy, TODAY)
+
+    told, planned = settled(ledger, replan(ledger), replan, new=["microsite", "deck"],
+                            heat_shield="shield@example.com")
+    assert [e.request_id for e in told if isinstance(e, RequestScheduled)] == ["deck"]
+    for event in told:
+        fold(ledger, event)
+    [waiting] = [e for e in told if isinstance(e, RequestBacklogged)]
+    assert waiting.expected_start == replan(ledger).slots["microsite"].start == planned.slots["microsite"].start
+    assert [e for e in decisions(ledger) if isinstance(e, RequestBacklogged)] == []  # nothing moved since
 

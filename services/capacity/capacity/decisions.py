@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date
 
 from capacity.domain import ACTIVE, Card, Ledger, status_of
+from capacity.events import fold
 from capacity.planning import Plan, Slot, cycle_label, internal_allowance, lane_budgets, limits_of
 from capacity.planning.signals import collisions, share_alerts
 from shared.envelope import derived_id
@@ -21,7 +22,7 @@ from shared.events import (
     lane_words,
 )
 
-__all__ = ["committed_now", "decide", "load_shares", "scheduled"]
+__all__ = ["committed_now", "decide", "load_shares", "scheduled", "settled"]
 
 def load_shares(plan: Plan, capacity_points: int) -> dict[str, float]:
     """Share of the current cycle's capacity planned for each lane."""
@@ -55,6 +56,28 @@ def decide(ledger: Ledger, plan: Plan, *, new: str | Collection[str] | None, hea
     events.extend(_collisions(ledger, plan))
     events.extend(_alerts(ledger, plan))
     return events
+
+
+def settled(ledger: Ledger, plan: Plan, replan: Callable[[Ledger], Plan], *, new: str | Collection[str] | None,
+            heat_shield: str) -> tuple[list[EventData], Plan]:
+    """``decide``, and while that commits work, the same again on a plan made with that work committed.
+
+    The planner places committed work first, whatever its priority, and waiting work in priority order: work
+    this plan commits takes its later cycles after waiting work ranked before it, and would take them before it
+    at the next planning. Announced from the first plan, a waiting request's date moved at the next planning
+    with nothing new. The commitments are folded into ``ledger``; the decisions and the plan they were made on
+    are returned (the commitments first)."""
+    made: list[EventData] = []
+    for _ in range(len(plan.slots) + 1):  # each round commits at least one more request
+        found = decide(ledger, plan, new=new, heat_shield=heat_shield)
+        commits = [data for data in found if isinstance(data, RequestScheduled)]
+        if not commits:
+            break
+        for data in commits:
+            fold(ledger, data)
+        made.extend(commits)
+        plan = replan(ledger)
+    return [*made, *found], plan
 
 
 def _requester(card: Card) -> Requester:

@@ -11,7 +11,7 @@ from datetime import date
 from redis.asyncio.client import Pipeline
 
 from capacity.cycles import held_now
-from capacity.decisions import decide
+from capacity.decisions import settled
 from capacity.domain import Ledger
 from capacity.events import fold, read
 from capacity.flow.service import FlowService
@@ -125,7 +125,7 @@ class CapacityService:
             else:
                 after = plan(ledger.live_items(), ledger.policy, self._today())
             announce = [new for _, new in steps if new is not None]
-            decided = decide(ledger, after, new=announce, heat_shield=self._heat_shield)
+            decided, after = settled(ledger, after, self._replan, new=announce, heat_shield=self._heat_shield)
             if self.flow is not None:
                 decided = await self.flow.decide(ledger, after, decided)
             for data in decided:
@@ -149,6 +149,9 @@ class CapacityService:
             ledger, after = saved[0]
             self._cached = (await self.store.version(), ledger, after)
         return produced
+
+    def _replan(self, ledger: Ledger) -> Plan:
+        return plan(ledger.live_items(), ledger.policy, self._today())
 
     async def new_cycle(self) -> Sequence[CloudEvent]:
         """Replan once per cycle, so work whose cycle has come is committed without waiting for news."""
