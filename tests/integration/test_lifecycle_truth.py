@@ -4,6 +4,7 @@ never rewrites a request, and only the own requester's details for a requester t
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from capacity.config import CapacitySettings
 from intake.app import create_app as create_intake
 from intake.config import IntakeSettings
 from shared.envelope import derived_id
-from shared.events import CommittedItem, ConflictDetected, Requester
+from shared.events import CommittedItem, ConflictDetected, ForecastSlipped, Requester, StartForecast
 from shared.topics import Topics
 from tests.builders import POLICY, classified
 from tests.support import (
@@ -105,6 +106,37 @@ async def test_the_timeline_carries_each_events_data(settings_for: Callable[...,
         assert classification["data"]["lane"] == "sales" and "objective_id" in classification["data"]
         submitted = waiting["timeline"][0]
         assert submitted["data"]["request"]["title"] == "Account page 2"
+
+
+async def test_a_forecast_slip_is_on_the_timeline_with_its_new_range_and_changes_no_status(
+        settings_for: Callable[..., Any]) -> None:
+    intake_settings = settings_for(IntakeSettings)
+    capacity_settings = settings_for(CapacitySettings)
+    topics = Topics(intake_settings.topic_prefix)
+    async with running(create_intake(intake_settings)) as intake, \
+            running(create_capacity(capacity_settings)) as capacity:
+        assert (await capacity.put("/v1/policy", json=POLICY)).status_code == 200
+        first, second = [(await intake.post("/v1/requests", json=request_body(title=f"Account page {n}"),
+                                            headers=AUTH)).json()["id"] for n in (1, 2)]
+        await publish(intake_settings.kafka_bootstrap, topics, classified(first, size="M"),
+                      classified(second, size="M", submitted_at=datetime.now(UTC) + timedelta(seconds=1)))
+        waiting = await _status(intake, second, "backlogged")
+        told = next(e for e in waiting["timeline"] if e["type"] == "request.backlogged")["data"]
+        later = date.fromisoformat(told["expected_start"]) + timedelta(weeks=3)
+        slip = ForecastSlipped(request_id=second, title=told["title"], requester=Requester(**told["requester"]),
+                               lane="sales", previous_p85=date.fromisoformat(told["expected_start"]),
+                               start_forecast=StartForecast(likely=later, p85=later, p95=later + timedelta(weeks=1),
+                                                            method="monte_carlo", history_items=30))
+        await publish(intake_settings.kafka_bootstrap, topics, event(slip))
+
+        async def slipped() -> dict[str, Any] | None:
+            found: dict[str, Any] = (await intake.get(f"/v1/requests/{second}")).json()
+            return found if any(e["type"] == "request.forecast_slipped" for e in found["timeline"]) else None
+
+        found = await eventually(slipped)
+        entry = next(e for e in found["timeline"] if e["type"] == "request.forecast_slipped")
+        assert entry["data"]["start_forecast"]["p85"] == later.isoformat() and later.isoformat() in entry["summary"]
+        assert found["status"] == "backlogged"
 
 
 async def test_a_requester_tool_reads_no_other_persons_contact_details(settings_for: Callable[..., Any]) -> None:

@@ -12,6 +12,7 @@ from shared.events import (
     BypassRefused,
     ConflictDetected,
     EventData,
+    ForecastSlipped,
     NotificationSent,
     RequestBacklogged,
     RequestClassified,
@@ -22,6 +23,7 @@ from shared.events import (
     RequestStarted,
     RequestSubmitted,
     RequestWithdrawn,
+    SleAtRisk,
     TradeoffDecided,
     TradeoffRequired,
 )
@@ -157,6 +159,12 @@ def summarize(told: EventData) -> str:
             return f"Trade-off decided by {told.decided_by}: {told.decision}."
         case ConflictDetected():
             return "Collides with other large work in the same cycle."
+        case ForecastSlipped():
+            return (f"Expected start moved out: 85% likely by {told.start_forecast.p85.isoformat()} "
+                    f"(was {told.previous_p85.isoformat()}).")
+        case SleAtRisk():
+            return (f"In progress {told.age_days:.0f} days, longer than {told.sle_percentile}% of its lane's work "
+                    f"takes ({told.sle_days:.0f} days).")
         case BypassRefused():
             return "An attempt to start it outside the backlog was refused."
         case NotificationSent(status="not_sent"):

@@ -16,6 +16,7 @@ TIMELINE_TYPES = (
     "request.classified", "request.backlogged", "request.scheduled", "request.started",
     "request.paused", "request.done", "request.withdrawn", "request.tradeoff_required", "request.tradeoff_decided",
     "request.conflict_detected", "request.bypass_refused", "notification.sent",
+    "request.forecast_slipped", "request.sle_at_risk",  # no status of their own: the dates people were told
 )
 
 

@@ -18,9 +18,10 @@
   const headers = () => (token ? { "X-Request-Link": token } : {});
   const latest = (request, type) => request.timeline.filter((entry) => entry.type === type).at(-1);
 
-  function startText(backlogged) {
+  // The range last told: the backlog notice's, or a later "start moved out" notice's.
+  function startText(backlogged, slipped) {
     const data = backlogged.data;
-    const forecast = data.start_forecast;
+    const forecast = slipped ? slipped.data.start_forecast : data.start_forecast;
     if (forecast && (forecast.p85 !== forecast.likely || forecast.p95 !== forecast.likely)) {
       return `Most likely the week of ${dateText(forecast.likely)}; by ${dateText(forecast.p85)} at 85% `
         + `and ${dateText(forecast.p95)} at 95% likelihood (cycle ${data.expected_start_cycle} by the plan).`;
@@ -43,7 +44,9 @@
     const waiting = ["backlogged", "paused"].includes(request.status);
     const backlogged = waiting ? latest(request, "request.backlogged") : null;
     row("position", backlogged ? `Number ${backlogged.data.position}` : "");
-    row("start", backlogged ? startText(backlogged) : "");
+    const slipped = backlogged ? latest(request, "request.forecast_slipped") : null;
+    const moved = slipped && new Date(slipped.time) > new Date(backlogged.time) ? slipped : null;
+    row("start", backlogged ? startText(backlogged, moved) : "");
     const scheduled = request.status === "committed" ? latest(request, "request.scheduled") : null;
     row("cycle", scheduled ? `Cycle ${scheduled.data.cycle}, from ${dateText(scheduled.data.cycle_start)}` : "");
     const classified = latest(request, "request.classified");
