@@ -142,6 +142,33 @@ async def test_intake_answers_503_while_kafka_is_down_and_loses_nothing(
         assert retried.json()["id"] in {e.subject for e in distinct.values()}
 
 
+async def test_a_merge_the_log_did_not_confirm_keeps_its_claim_so_the_reverse_merge_is_refused(
+        own_broker: NativeKafka, redis_url: str, topic_prefix: str) -> None:
+    settings = IntakeSettings(kafka_bootstrap=own_broker.bootstrap, redis_url=redis_url,
+                              topic_prefix=topic_prefix, api_keys=API_KEYS, publish_timeout_ms=2000)
+    async with running(create_intake(settings)) as client:
+        first, second = [(await client.post("/v1/requests", json=request_body(title=f"Account page {n}"),
+                                            headers=AUTH)).json()["id"] for n in (1, 2)]
+
+        async def both_read_back() -> bool:
+            return bool([(await client.get(f"/v1/requests/{r}")).status_code for r in (first, second)] == [200, 200])
+
+        await eventually(both_read_back)
+        own_broker.stop()
+        merge = await client.post(f"/v1/requests/{first}/merge", json={"into": second}, headers=AUTH)
+        # Its send may land once the broker is back: the other way round must not be published meanwhile.
+        reverse = await client.post(f"/v1/requests/{second}/merge", json={"into": first}, headers=AUTH)
+        own_broker.start()
+        assert merge.status_code == 503 and "may still take effect" in merge.json()["detail"]
+        assert reverse.status_code == 409, reverse.text
+
+        async def merged() -> bool:
+            return bool((await client.get(f"/v1/requests/{first}")).json()["status"] == "merged")
+
+        await eventually(merged, timeout=60)
+        assert (await client.get(f"/v1/requests/{second}")).json()["status"] == "submitted"
+
+
 async def test_restarted_redis_keeps_accepted_requests(
         tmp_path: Path, settings_for: Callable[..., IntakeSettings]) -> None:
     redis = NativeRedis(tmp_path / "redis")

@@ -77,6 +77,13 @@ def _unavailable(what: str) -> Problem:
                    headers={"Retry-After": "5"})
 
 
+def _unconfirmed(what: str) -> Problem:
+    """A send the broker did not acknowledge in time: the producer goes on retrying it, so it may still land."""
+    return Problem(503, f"The event log did not confirm {what} in time; it may still take effect. Retry with the "
+                        "same call (and the same Idempotency-Key): it answers with the same outcome, never a "
+                        "second one.", headers={"Retry-After": "5"})
+
+
 def requests_router(store: RequestStore, publisher: EventPublisher, keys: IdempotencyKeys,
                     access: Access, max_page_size: int, source: str,
                     signer: LinkSigner | None = None) -> APIRouter:
@@ -129,8 +136,9 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                 await _release(keys, caller, idempotency_key)
             if not isinstance(exc, TRANSIENT):
                 raise
-            raise _unavailable("The event log" if isinstance(exc, KafkaError | TimeoutError)
-                               else "The request store") from exc
+            if isinstance(exc, TimeoutError):
+                raise _unconfirmed("the request") from exc
+            raise _unavailable("The event log" if isinstance(exc, KafkaError) else "The request store") from exc
         # Accepted: the event is on Kafka. If Redis fails now, intake's consumer writes the same
         # record from the event, and a retry with the same key finds the same request id.
         answer = _accepted(request_id, follow_url(signer, request_id, body.requester.email))
@@ -187,6 +195,8 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
                          event_id=derived_id(request_id, withdrawn.event_type))
         try:
             await publisher.publish(event)
+        except TimeoutError as exc:
+            raise _unconfirmed("the withdrawal") from exc
         except TRANSIENT as exc:
             raise _unavailable("The event log") from exc
         return {"id": request_id, "status": "withdrawn",
@@ -220,6 +230,10 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
         try:
             await publisher.publish(envelope(merged, source=source,
                                              event_id=derived_id(request_id, merged.event_type)))
+        except TimeoutError as exc:
+            # The send may still land: the claim stays (it lapses within a minute), so no other merge of
+            # this request, nor the reverse one, is published meanwhile.
+            raise _unconfirmed("the merge") from exc
         except TRANSIENT as exc:
             await _release_merge(store, request_id)
             raise _unavailable("The event log") from exc
