@@ -7,7 +7,8 @@ from capacity.board import Refused, move
 from capacity.decisions import decide, settled
 from capacity.domain import Card, Ledger, status_of
 from capacity.events import fold
-from capacity.planning import Item, Plan, Policy, plan
+from capacity.planning import Item, Plan, Policy, cycle_start, plan
+from shared.envelope import derived_id
 from shared.events import (
     ConflictDetected,
     EventData,
@@ -222,6 +223,10 @@ def test_a_collision_is_announced_once_though_its_requests_change_places_in_the_
         fold(ledger, event)
     # Four weeks on, the older one has waited past the ageing bound and goes first; the collision is the same.
     later = TODAY + timedelta(weeks=4)
+    again = decide(ledger, plan(ledger.items(), ledger.policy, later), new=None, heat_shield="shield@example.com")
+    assert [e for e in again if isinstance(e, ConflictDetected)] == []
+    # Announced before collisions had one id whatever the order: its id followed the queue order of then.
+    ledger.conflicts = {derived_id("conflict", cycle_start(due, ledger.policy).isoformat(), "summit", "roadshow")}
     again = decide(ledger, plan(ledger.items(), ledger.policy, later), new=None, heat_shield="shield@example.com")
     assert [e for e in again if isinstance(e, ConflictDetected)] == []
 

@@ -213,6 +213,8 @@ def test_paused_work_is_told_no_slip_and_its_forecast_starts_no_sooner_than_its_
     forecast = found["p"].start_forecast()
     assert forecast is not None and forecast.method == "monte_carlo"
     assert back <= forecast.likely <= forecast.p85 <= forecast.p95
+    done = found["p"].done
+    assert done is not None and all(d >= s for d, s in zip(done, found["p"].start or (), strict=True))
     assert [e.request_id for e in slipped(ledger, history, found, set())] == []  # type: ignore[attr-defined]
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from capacity.planning import Plan
+from capacity.planning import Plan, lane_budgets
 from shared.events import EventData
 
 if TYPE_CHECKING:
@@ -57,11 +57,25 @@ class CycleHeld(EventData):
         return f"cycle:{self.cycle_start.isoformat()}"
 
 
+def _finished_in(ledger: Ledger, current: date) -> dict[str, Held]:
+    """A cycle's first record starts with the work already finished in it (committed to it, and done): a ledger
+    from before records were kept, or a first planning late in the cycle. Each at most its lane's share."""
+    budgets = lane_budgets(ledger.policy)
+    return {card.request_id: Held(request_id=card.request_id, lane=card.item.lane,
+                                  objective_id=card.item.objective_id,
+                                  points=min(card.item.points, budgets.get(card.item.lane, card.item.points)))
+            for card in ledger.cards.values()
+            if card.item.state == "done" and card.item.committed_cycle == current and card.item.points > 0}
+
+
 def held_now(ledger: Ledger, plan: Plan) -> list[EventData]:
     """The current cycle's record with what ``plan`` gives each committed card in it, when that changes it."""
     current, policy = plan.current_cycle, ledger.policy
     before = ledger.cycles.get(current)
-    held = {h.request_id: h for h in (before.held if before else []) if h.request_id in ledger.cards}
+    if before is None:
+        held = _finished_in(ledger, current)
+    else:
+        held = {h.request_id: h for h in before.held if h.request_id in ledger.cards}
     for request_id, slot in plan.slots.items():
         if not slot.committed or request_id not in ledger.cards:
             continue

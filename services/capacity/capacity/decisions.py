@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Collection
 from datetime import date
 
 from capacity.domain import ACTIVE, Card, Ledger, status_of
 from capacity.events import fold
-from capacity.planning import Plan, Slot, cycle_label, internal_allowance, lane_budgets, limits_of
+from capacity.planning import Plan, Slot, cycle_label, internal_allowance, lane_budgets, limits_of, priority
 from capacity.planning.signals import collisions, share_alerts
 from shared.envelope import derived_id
 from shared.events import (
@@ -71,13 +72,24 @@ def settled(ledger: Ledger, plan: Plan, replan: Callable[[Ledger], Plan], *, new
     for _ in range(len(plan.slots) + 1):  # each round commits at least one more request
         found = decide(ledger, plan, new=new, heat_shield=heat_shield)
         commits = [data for data in found if isinstance(data, RequestScheduled)]
-        if not commits:
+        if not _overtaken(ledger, plan, commits):
             break
         for data in commits:
             fold(ledger, data)
         made.extend(commits)
         plan = replan(ledger)
     return [*made, *found], plan
+
+
+def _overtaken(ledger: Ledger, plan: Plan, commits: list[RequestScheduled]) -> bool:
+    """Whether work waiting in the backlog ranks before work this plan commits, which the next planning places
+    first. The backlog is in priority order, so its head decides (work beyond the horizon, listed last, has no
+    place to lose)."""
+    if not commits or not plan.backlog:
+        return False
+    current, policy = plan.current_cycle, ledger.policy
+    head = priority(ledger.cards[plan.backlog[0]].item, current, policy)
+    return any(head < priority(ledger.cards[c.request_id].item, current, policy) for c in commits)
 
 
 def _requester(card: Card) -> Requester:
@@ -158,10 +170,12 @@ def _collisions(ledger: Ledger, plan: Plan) -> list[EventData]:
     events: list[EventData] = []
     for found in collisions(ledger.live_items(), plan, ledger.policy):
         # One collision is its cycle and its requests, whatever their order in the queue (which ageing, an OKR
-        # rollover or a pause may change). Ids once derived in queue order are still recognised.
+        # rollover or a pause may change).
         conflict_id = derived_id("conflict", found.cycle.isoformat(), *sorted(found.request_ids))
-        if conflict_id in ledger.conflicts or derived_id(
-                "conflict", found.cycle.isoformat(), *found.request_ids) in ledger.conflicts:
+        if conflict_id in ledger.conflicts:
+            continue
+        if _announced_in_queue_order(ledger, found.cycle, found.request_ids):
+            ledger.conflicts.add(conflict_id)  # known by its new id from now on: no search next time
             continue
         cards = [ledger.cards[r] for r in found.request_ids]
         cycle = cycle_label(found.cycle, ledger.policy)
@@ -176,6 +190,15 @@ def _collisions(ledger: Ledger, plan: Plan) -> list[EventData]:
                 request_id=card.request_id, conflict_id=conflict_id, cycle=cycle, requests=listed,
                 stakeholders=[_requester(c) for c in cards], observation=observation))
     return events
+
+
+def _announced_in_queue_order(ledger: Ledger, cycle: date, request_ids: tuple[str, ...]) -> bool:
+    """Whether the collision was announced under an id of this version's forerunner, which followed the queue
+    order of then (any order of its requests). Up to six requests (720 orders); a larger one is announced again."""
+    if len(request_ids) > 6:
+        return False
+    return any(derived_id("conflict", cycle.isoformat(), *order) in ledger.conflicts
+               for order in itertools.permutations(request_ids))
 
 
 def _alerts(ledger: Ledger, plan: Plan) -> list[EventData]:

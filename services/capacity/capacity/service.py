@@ -127,7 +127,7 @@ class CapacityService:
             announce = [new for _, new in steps if new is not None]
             decided, after = settled(ledger, after, self._replan, new=announce, heat_shield=self._heat_shield)
             if self.flow is not None:
-                decided = await self.flow.decide(ledger, after, decided)
+                decided = await self.flow.decide(ledger, after, decided, made)
             for data in decided:
                 fold(ledger, data)
             for data in held_now(ledger, after):  # last, so the decisions before keep their ids

@@ -138,15 +138,23 @@ def outlook(history: History, ledger: Ledger, plan: Plan, now: float, settings: 
             found[request_id] = ItemForecast(request_id, lane, 0, "monte_carlo", model.finished, None, finish)
         for position, (request_id, start, finish) in enumerate(
                 zip(waiting, _to_dates(starts), finishes[len(going):], strict=True), start=1):
-            soonest = ledger.cards[request_id].item.not_before
             found[request_id] = ItemForecast(request_id, lane, position, "monte_carlo", model.finished,
-                                             _no_sooner(start, soonest), _no_sooner(finish, soonest))
+                                             *_no_sooner(start, finish, ledger.cards[request_id].item.not_before))
     return found
 
 
-def _no_sooner(moments: tuple[date, date, date] | None, soonest: date | None) -> tuple[date, date, date] | None:
-    """A paused card starts no sooner than the cycle its pause names, whatever its lane's pace."""
-    if moments is None or soonest is None:
-        return moments
-    likely, p85, p95 = moments
-    return max(likely, soonest), max(p85, soonest), max(p95, soonest)
+Moments = tuple[date, date, date]
+
+
+def _no_sooner(start: Moments | None, finish: Moments | None, soonest: date | None
+               ) -> tuple[Moments | None, Moments | None]:
+    """A paused card starts no sooner than the cycle its pause names, whatever its lane's pace; its finish
+    moves by as much as its start did."""
+    if soonest is None:
+        return start, finish
+    if start is None:
+        return None, None if finish is None else (max(finish[0], soonest), max(finish[1], soonest),
+                                                   max(finish[2], soonest))
+    moved = tuple(max(d, soonest) - d for d in start)
+    later = (start[0] + moved[0], start[1] + moved[1], start[2] + moved[2])
+    return later, None if finish is None else (finish[0] + moved[0], finish[1] + moved[1], finish[2] + moved[2])

@@ -105,9 +105,10 @@ class FlowService:
             self._sle = (key, sle_days(history, self.now(), self.settings.window_days))
         return self._sle[1]
 
-    async def decide(self, ledger: Ledger, plan: Plan, decided: Sequence[EventData]) -> list[EventData]:
+    async def decide(self, ledger: Ledger, plan: Plan, decided: Sequence[EventData],
+                     made: Sequence[EventData] = ()) -> list[EventData]:
         """``decided`` with ranges on its backlog announcements, then the slips and SLE breaches in the
-        lanes this change touched."""
+        lanes this change touched, but those the change ``made`` itself (the periodic check's)."""
         history = await self.store.history()
         touched = {ledger.cards[rid].item.lane for rid in ledger.dirty if rid in ledger.cards}
         touched |= {str(lane) for d in decided if (lane := getattr(d, "lane", None)) is not None}
@@ -115,7 +116,10 @@ class FlowService:
             return list(decided)
         found = self.outlook(history, ledger, plan, touched)
         told = {d.request_id for d in decided if isinstance(d, (RequestBacklogged, RequestScheduled))}
-        return [*dress(decided, found), *self._watch(ledger, history, found, told, touched)]
+        flagged = {(d.event_type, d.subject()) for d in made}
+        watched = [e for e in self._watch(ledger, history, found, told, touched)
+                   if (e.event_type, e.subject()) not in flagged]
+        return [*dress(decided, found), *watched]
 
     def _watch(self, ledger: Ledger, history: History, found: Outlook, told: set[str],
                lanes: set[str] | None) -> list[EventData]:
