@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -180,6 +180,31 @@ async def test_two_instances_checking_at_once_flag_work_past_its_sle_once(
         await tap.wait_for(lambda events: any(e.type == "request.sle_at_risk" for e in events), 30)
         await asyncio.sleep(2)
         assert [e.subject for e in tap.events if e.type == "request.sle_at_risk"] == ["hot"]
+
+
+async def test_work_past_its_sle_is_flagged_once_when_the_check_also_commits_work_in_its_lane(
+        settings_for: Callable[..., CapacitySettings]) -> None:
+    settings = settings_for(CapacitySettings, flow_check_s=3600.0, cycle_check_s=3600.0,  # checks run by hand
+                            flow_trials=2_000)
+    app = create_app(settings)
+    async with running(app) as client, \
+            EventTap(settings.kafka_bootstrap, Topics(settings.topic_prefix).decisions) as tap:
+        board = Board(settings, client, tap)
+        assert (await client.put("/v1/policy", json=POLICY, headers=AUTH)).status_code == 200
+        await import_past(board, past("sales", 12, days_ago=3, every=1, cycle_time=0.00005))  # an SLE of seconds
+        await board.send(classified("hot", lane="sales", size="S"), classified("later", lane="sales", size="S"))
+        assert (await client.post("/v1/work/later/pause", headers=AUTH)).status_code == 200  # back next cycle
+        assert (await client.post("/v1/work/hot/start", headers=AUTH)).status_code == 200
+        await asyncio.sleep(6)  # "hot" is older than its lane's SLE now
+        runtime = app.state.runtime
+        flow = FlowService(FlowStore(runtime.redis), flow_settings(settings))
+        next_week = date.today() + timedelta(days=7)
+        service = CapacityService(LedgerStore(runtime.redis), runtime.outcomes, runtime.publisher,
+                                  source="/capacity", heat_shield=settings.heat_shield_email, flow=flow,
+                                  today=lambda: next_week)
+        made = await flow.check(service.apply)  # a new cycle for it: "later" is committed again, in sales
+        assert "later" in {e.subject for e in made if e.type == "request.scheduled"}
+        assert [e.subject for e in made if e.type == "request.sle_at_risk"] == ["hot"]
 
 
 async def test_a_requester_tool_reads_the_figures_but_only_its_own_requests_rows(board: Board) -> None:
