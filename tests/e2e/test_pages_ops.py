@@ -88,11 +88,44 @@ async def fits_a_laptop(page: Page) -> None:
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+async def refused_once(page: Page, url: str, button: str) -> None:
+    """Press ``button`` while the service answers its PUT to ``url`` with a 503 once: the reason is shown, and
+    the button is there to press again."""
+    refused: list[str] = []
+
+    async def unavailable_once(route: Route) -> None:
+        if route.request.method != "PUT" or refused:
+            await route.continue_()
+            return
+        refused.append(route.request.url)
+        await route.fulfill(status=503, content_type="application/problem+json", json={
+            "type": "about:blank", "title": "Service Unavailable", "status": 503,
+            "detail": "The store cannot be reached; try again shortly."})
+
+    await page.route(url, unavailable_once)
+    await tab_to(page, button)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#message")).to_contain_text("cannot be reached", timeout=15_000)
+    await expect(page.locator(button)).to_be_enabled()
+
+
 async def submit(http: httpx.AsyncClient, intake: str, key: str, **body: Any) -> str:
     answer = await http.post(f"{intake}/v1/requests", json=request_body(**body),
                              headers={**AUTH, "Idempotency-Key": key})
     assert answer.status_code == 202, answer.text
     return str(answer.json()["id"])
+
+
+async def asked_to_trade(http: httpx.AsyncClient, capacity: str, intake: str, key: str,
+                         **body: Any) -> tuple[str, dict[str, Any]]:
+    """An urgent small request that does not fit, and the open trade-off it brings."""
+    urgent = await submit(http, intake, key, size="S", expedite=True, **body)
+
+    async def asked() -> dict[str, Any] | None:
+        items = (await http.get(f"{capacity}/v1/tradeoffs")).json()["items"]
+        return next((t for t in items if t["request_id"] == urgent and t["status"] == "open"), None)
+
+    return urgent, await eventually(asked, timeout=60)
 
 
 async def test_a_heat_shield_pauses_committed_work_and_the_board_and_its_requester_follow(
@@ -109,17 +142,11 @@ async def test_a_heat_shield_pauses_committed_work_and_the_board_and_its_request
             return report in {c["request_id"] for c in board["columns"]["committed"]}
 
         await eventually(committed, timeout=60)
-        urgent = await submit(http, intake, "pages-slides", title="Board slides for Friday",
-                              description="Slides for the board meeting.", work_type="deck",
-                              requester={**REPORT_OWNER, "id": "u-8", "name": "Maria Okafor",
-                                         "email": "maria.okafor@example.com"},
-                              size="S", expedite=True, justification="The board moved its meeting to Friday.")
-
-        async def asked() -> dict[str, Any] | None:
-            items = (await http.get(f"{capacity}/v1/tradeoffs")).json()["items"]
-            return next((t for t in items if t["request_id"] == urgent and t["status"] == "open"), None)
-
-        tradeoff = await eventually(asked, timeout=60)
+        urgent, tradeoff = await asked_to_trade(
+            http, capacity, intake, "pages-slides", title="Board slides for Friday",
+            description="Slides for the board meeting.", work_type="deck",
+            requester={**REPORT_OWNER, "id": "u-8", "name": "Maria Okafor", "email": "maria.okafor@example.com"},
+            justification="The board moved its meeting to Friday.")
 
     # The trade-off email's link: the page opens on that trade-off, focused.
     page = await signed_in(browser, f"{capacity}/pages/tradeoffs?id={tradeoff['tradeoff_id']}", HEAT_SHIELD_KEY)
@@ -166,17 +193,11 @@ async def test_a_decision_refused_because_another_was_recorded_first_shows_the_t
     page_errors.expect("/decision: Failed to load resource: the server responded with a status of 409")
     capacity, intake = services["capacity"].url, services["intake"].url
     async with httpx.AsyncClient(timeout=10, headers=AUTH) as http:
-        urgent = await submit(http, intake, "pages-press", title="Press statement for the analyst call",
-                              description="A statement for the analyst call.", work_type="other",
-                              requester={**REPORT_OWNER, "id": "u-9", "name": "Tom Reyes",
-                                         "email": "tom.reyes@example.com"},
-                              size="S", expedite=True, justification="The analyst call moved to tomorrow.")
-
-        async def asked() -> dict[str, Any] | None:
-            items = (await http.get(f"{capacity}/v1/tradeoffs")).json()["items"]
-            return next((t for t in items if t["request_id"] == urgent and t["status"] == "open"), None)
-
-        tradeoff = await eventually(asked, timeout=60)
+        _, tradeoff = await asked_to_trade(
+            http, capacity, intake, "pages-press", title="Press statement for the analyst call",
+            description="A statement for the analyst call.", work_type="other",
+            requester={**REPORT_OWNER, "id": "u-9", "name": "Tom Reyes", "email": "tom.reyes@example.com"},
+            justification="The analyst call moved to tomorrow.")
     page = await signed_in(browser, f"{capacity}/pages/tradeoffs?id={tradeoff['tradeoff_id']}", HEAT_SHIELD_KEY)
     card = page.locator(".tradeoff.focused")
     await expect(card).to_contain_text("The analyst call moved to tomorrow.", timeout=15_000)
@@ -260,22 +281,7 @@ async def test_ops_previews_then_publishes_an_okr_set_from_a_file(
     await page.screenshot(path=str(shots / "okrs.png"))
 
     # The first publish meets a moment's outage: its reason is shown and Publish may be pressed again.
-    refused: list[str] = []
-
-    async def unavailable_once(route: Route) -> None:
-        if route.request.method != "PUT" or refused:
-            await route.continue_()
-            return
-        refused.append(route.request.url)
-        await route.fulfill(status=503, content_type="application/problem+json", json={
-            "type": "about:blank", "title": "Service Unavailable", "status": 503,
-            "detail": "The OKR store cannot be reached; try again shortly."})
-
-    await page.route(f"**/v1/okrs/{QUARTER}", unavailable_once)
-    await tab_to(page, "#publish")
-    await page.keyboard.press("Enter")
-    await expect(page.locator("#message")).to_contain_text("cannot be reached", timeout=15_000)
-    await expect(page.locator("#publish")).to_be_enabled()
+    await refused_once(page, f"**/v1/okrs/{QUARTER}", "#publish")
     await tab_to(page, "#publish")
     await page.keyboard.press("Enter")
     await expect(page.locator("#message")).to_contain_text(f"Version 2 of {QUARTER} is published", timeout=15_000)
@@ -345,22 +351,7 @@ async def test_ops_previews_then_saves_a_policy_and_the_history_says_who(
         assert (await http.get(f"{capacity}/v1/policy")).json() == before  # the preview saved nothing
 
     # The first save meets a moment's outage: its reason is shown and Save may be pressed again.
-    refused: list[str] = []
-
-    async def unavailable_once(route: Route) -> None:
-        if route.request.method != "PUT" or refused:
-            await route.continue_()
-            return
-        refused.append(route.request.url)
-        await route.fulfill(status=503, content_type="application/problem+json", json={
-            "type": "about:blank", "title": "Service Unavailable", "status": 503,
-            "detail": "The policy store cannot be reached; try again shortly."})
-
-    await page.route("**/v1/policy", unavailable_once)
-    await tab_to(page, "#save")
-    await page.keyboard.press("Enter")
-    await expect(page.locator("#message")).to_contain_text("cannot be reached", timeout=15_000)
-    await expect(page.locator("#save")).to_be_enabled()
+    await refused_once(page, "**/v1/policy", "#save")
     await tab_to(page, "#save")
     await page.keyboard.press("Enter")
     await expect(page.locator("#message")).to_contain_text(f"Policy version {before['version'] + 1} is saved",

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from capacity.app import create_app
@@ -150,26 +152,36 @@ async def test_work_in_progress_older_than_its_lane_sle_is_flagged_once(board: B
     assert len(risks()) == 1
 
 
-async def test_two_instances_checking_at_once_flag_work_past_its_sle_once(
-        settings_for: Callable[..., CapacitySettings]) -> None:
-    settings = settings_for(CapacitySettings, flow_check_s=3600.0, flow_trials=2_000)  # the checks run by hand
+@asynccontextmanager
+async def checked_by_hand(settings_for: Callable[..., CapacitySettings]) -> AsyncIterator[tuple[FastAPI, Board]]:
+    """Capacity whose periodic checks wait an hour (the test runs them), with the sales lane's SLE in seconds."""
+    settings = settings_for(CapacitySettings, flow_check_s=3600.0, cycle_check_s=3600.0, flow_trials=2_000)
     app = create_app(settings)
     async with running(app) as client, \
             EventTap(settings.kafka_bootstrap, Topics(settings.topic_prefix).decisions) as tap:
         board = Board(settings, client, tap)
         assert (await client.put("/v1/policy", json=POLICY, headers=AUTH)).status_code == 200
-        await import_past(board, past("sales", 12, days_ago=3, every=1, cycle_time=0.00005))  # an SLE of seconds
+        await import_past(board, past("sales", 12, days_ago=3, every=1, cycle_time=0.00005))
+        yield app, board
+
+
+def instance(app: FastAPI, settings: CapacitySettings,
+             today: date | None = None) -> tuple[CapacityService, FlowService]:
+    """Another capacity instance beside ``app``'s, as create_app makes one: caches of its own."""
+    runtime = app.state.runtime
+    flow = FlowService(FlowStore(runtime.redis), flow_settings(settings))
+    return CapacityService(LedgerStore(runtime.redis), runtime.outcomes, runtime.publisher, source="/capacity",
+                           heat_shield=settings.heat_shield_email, flow=flow,
+                           today=(lambda: today) if today else date.today), flow
+
+
+async def test_two_instances_checking_at_once_flag_work_past_its_sle_once(
+        settings_for: Callable[..., CapacitySettings]) -> None:
+    async with checked_by_hand(settings_for) as (app, board):
         await board.send(sales("hot", 0))
-        assert (await client.post("/v1/work/hot/start", headers=AUTH)).status_code == 200
+        assert (await board.client.post("/v1/work/hot/start", headers=AUTH)).status_code == 200
         await asyncio.sleep(6)  # older than its lane's SLE now
-        runtime = app.state.runtime
-
-        def instance() -> tuple[CapacityService, FlowService]:  # as create_app makes them: caches of their own
-            flow = FlowService(FlowStore(runtime.redis), flow_settings(settings))
-            return CapacityService(LedgerStore(runtime.redis), runtime.outcomes, runtime.publisher,
-                                   source="/capacity", heat_shield=settings.heat_shield_email, flow=flow), flow
-
-        (first, first_flow), (second, second_flow) = instance(), instance()
+        (first, first_flow), (second, second_flow) = instance(app, board.settings), instance(app, board.settings)
         await first_flow.store.history()  # the first has read the history before the second's check
 
         async def after_the_other_instance(change: Any, **kwargs: Any) -> Any:
@@ -177,31 +189,19 @@ async def test_two_instances_checking_at_once_flag_work_past_its_sle_once(
             return await first.apply(change, **kwargs)
 
         await first_flow.check(after_the_other_instance)
-        await tap.wait_for(lambda events: any(e.type == "request.sle_at_risk" for e in events), 30)
+        await board.tap.wait_for(lambda events: any(e.type == "request.sle_at_risk" for e in events), 30)
         await asyncio.sleep(2)
-        assert [e.subject for e in tap.events if e.type == "request.sle_at_risk"] == ["hot"]
+        assert [e.subject for e in board.tap.events if e.type == "request.sle_at_risk"] == ["hot"]
 
 
 async def test_work_past_its_sle_is_flagged_once_when_the_check_also_commits_work_in_its_lane(
         settings_for: Callable[..., CapacitySettings]) -> None:
-    settings = settings_for(CapacitySettings, flow_check_s=3600.0, cycle_check_s=3600.0,  # checks run by hand
-                            flow_trials=2_000)
-    app = create_app(settings)
-    async with running(app) as client, \
-            EventTap(settings.kafka_bootstrap, Topics(settings.topic_prefix).decisions) as tap:
-        board = Board(settings, client, tap)
-        assert (await client.put("/v1/policy", json=POLICY, headers=AUTH)).status_code == 200
-        await import_past(board, past("sales", 12, days_ago=3, every=1, cycle_time=0.00005))  # an SLE of seconds
+    async with checked_by_hand(settings_for) as (app, board):
         await board.send(classified("hot", lane="sales", size="S"), classified("later", lane="sales", size="S"))
-        assert (await client.post("/v1/work/later/pause", headers=AUTH)).status_code == 200  # back next cycle
-        assert (await client.post("/v1/work/hot/start", headers=AUTH)).status_code == 200
+        assert (await board.client.post("/v1/work/later/pause", headers=AUTH)).status_code == 200  # back next cycle
+        assert (await board.client.post("/v1/work/hot/start", headers=AUTH)).status_code == 200
         await asyncio.sleep(6)  # "hot" is older than its lane's SLE now
-        runtime = app.state.runtime
-        flow = FlowService(FlowStore(runtime.redis), flow_settings(settings))
-        next_week = date.today() + timedelta(days=7)
-        service = CapacityService(LedgerStore(runtime.redis), runtime.outcomes, runtime.publisher,
-                                  source="/capacity", heat_shield=settings.heat_shield_email, flow=flow,
-                                  today=lambda: next_week)
+        service, flow = instance(app, board.settings, today=date.today() + timedelta(days=7))
         made = await flow.check(service.apply)  # a new cycle for it: "later" is committed again, in sales
         assert "later" in {e.subject for e in made if e.type == "request.scheduled"}
         assert [e.subject for e in made if e.type == "request.sle_at_risk"] == ["hot"]

@@ -3,7 +3,8 @@ never rewrites a request, and only the own requester's details for a requester t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -83,19 +84,26 @@ async def test_paused_work_reads_paused_in_intake_and_on_the_board(
         assert [r["id"] for r in listed] == [request_id]
 
 
-async def test_the_timeline_carries_each_events_data(settings_for: Callable[..., Any]) -> None:
+@asynccontextmanager
+async def two_account_pages(settings_for: Callable[..., Any]) -> AsyncIterator[tuple[Any, str, Topics, str, str]]:
+    """Intake and capacity (the test policy), and two sales requests submitted: the intake client, the
+    broker, the topics and the two request ids."""
     intake_settings = settings_for(IntakeSettings)
     capacity_settings = settings_for(CapacitySettings)
-    topics = Topics(intake_settings.topic_prefix)
     async with running(create_intake(intake_settings)) as intake, \
             running(create_capacity(capacity_settings)) as capacity:
         assert (await capacity.put("/v1/policy", json=POLICY)).status_code == 200
         first, second = [(await intake.post("/v1/requests", json=request_body(title=f"Account page {n}"),
                                             headers=AUTH)).json()["id"] for n in (1, 2)]
+        yield intake, intake_settings.kafka_bootstrap, Topics(intake_settings.topic_prefix), first, second
+
+
+async def test_the_timeline_carries_each_events_data(settings_for: Callable[..., Any]) -> None:
+    async with two_account_pages(settings_for) as (intake, bootstrap, topics, first, second):
         # Sales may use 4 points a cycle: the first M (3 points) is committed, the second waits.
-        await publish(intake_settings.kafka_bootstrap, topics, classified(first, size="M"))
+        await publish(bootstrap, topics, classified(first, size="M"))
         committed = await _status(intake, first, "committed")
-        await publish(intake_settings.kafka_bootstrap, topics, classified(second, size="M"))
+        await publish(bootstrap, topics, classified(second, size="M"))
         waiting = await _status(intake, second, "backlogged")
         scheduled = next(e for e in committed["timeline"] if e["type"] == "request.scheduled")
         assert scheduled["data"]["cycle"] and scheduled["data"]["points"] == 3
@@ -110,15 +118,8 @@ async def test_the_timeline_carries_each_events_data(settings_for: Callable[...,
 
 async def test_a_forecast_slip_is_on_the_timeline_with_its_new_range_and_changes_no_status(
         settings_for: Callable[..., Any]) -> None:
-    intake_settings = settings_for(IntakeSettings)
-    capacity_settings = settings_for(CapacitySettings)
-    topics = Topics(intake_settings.topic_prefix)
-    async with running(create_intake(intake_settings)) as intake, \
-            running(create_capacity(capacity_settings)) as capacity:
-        assert (await capacity.put("/v1/policy", json=POLICY)).status_code == 200
-        first, second = [(await intake.post("/v1/requests", json=request_body(title=f"Account page {n}"),
-                                            headers=AUTH)).json()["id"] for n in (1, 2)]
-        await publish(intake_settings.kafka_bootstrap, topics, classified(first, size="M"),
+    async with two_account_pages(settings_for) as (intake, bootstrap, topics, first, second):
+        await publish(bootstrap, topics, classified(first, size="M"),
                       classified(second, size="M", submitted_at=datetime.now(UTC) + timedelta(seconds=1)))
         waiting = await _status(intake, second, "backlogged")
         told = next(e for e in waiting["timeline"] if e["type"] == "request.backlogged")["data"]
@@ -127,7 +128,7 @@ async def test_a_forecast_slip_is_on_the_timeline_with_its_new_range_and_changes
                                lane="sales", previous_p85=date.fromisoformat(told["expected_start"]),
                                start_forecast=StartForecast(likely=later, p85=later, p95=later + timedelta(weeks=1),
                                                             method="monte_carlo", history_items=30))
-        await publish(intake_settings.kafka_bootstrap, topics, event(slip))
+        await publish(bootstrap, topics, event(slip))
 
         async def slipped() -> dict[str, Any] | None:
             found: dict[str, Any] = (await intake.get(f"/v1/requests/{second}")).json()
