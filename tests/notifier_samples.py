@@ -72,8 +72,9 @@ def samples() -> dict[str, EventData]:
             question="\"Board slides\" is marked urgent but does not fit cycle 2026-W48: the executive share is "
                      "committed. Here is everything committed this cycle (8 points) — what would you like us to "
                      "pause?"),
-        TradeoffDecided(request_id="r-30", tradeoff_id="t-1", decision="pause", paused_request_id="r-11",
-                        decided_by="heat-shield", policy_version=3),
+        TradeoffDecided(request_id="r-30", tradeoff_id="t-1", decision="defer", decided_by="heat-shield",
+                        policy_version=3, note="The board meets next week; the quarterly report goes first.",
+                        title="Board slides", requester=VP),
         ConflictDetected(request_id="r-20", conflict_id="c-1", cycle="2026-W50", requests=[summit, launch],
                          stakeholders=[DAVE, AISHA],
                          observation="Enterprise Sales and Atlas Product each need large work by cycle 2026-W50: "

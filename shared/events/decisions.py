@@ -114,6 +114,10 @@ class TradeoffDecided(_RequestEvent):
     policy_version: int
     # What the decider wrote with it (the trade-offs page asks for one); None when nothing was written.
     note: str | None = Field(default=None, max_length=1_000)
+    # The urgent request's title and requester, who asked the question too and is told a deferral.
+    # None on decisions from before they carried them.
+    title: str | None = None
+    requester: Requester | None = None
 
 
 class RequestDone(_CardEvent):

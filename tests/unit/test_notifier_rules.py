@@ -48,9 +48,14 @@ def test_a_tradeoff_question_goes_to_the_heat_shield_first_then_the_requester_an
         ("heat_shield", HEAT_SHIELD), ("requester", "vp@example.com"), ("ops", "ops@example.com")]
 
 
-def test_every_tradeoff_decision_reaches_ops_and_the_heat_shield() -> None:
-    notices = notices_for(data("request.tradeoff_decided"), TEAM)
-    assert {(n.audience, n.recipient) for n in notices} == {("heat_shield", HEAT_SHIELD), ("ops", "ops@example.com")}
+def test_every_tradeoff_decision_reaches_ops_and_the_heat_shield_and_a_deferral_its_requester() -> None:
+    deferred = data("request.tradeoff_decided")
+    assert {(n.audience, n.recipient) for n in notices_for(deferred, TEAM)} == {
+        ("requester", "vp@example.com"), ("heat_shield", HEAT_SHIELD), ("ops", "ops@example.com")}
+    paused = deferred.model_copy(update={"decision": "pause", "paused_request_id": "r-11"})
+    # A pause commits the urgent request: its requester hears that instead.
+    assert {(n.audience, n.recipient) for n in notices_for(paused, TEAM)} == {
+        ("heat_shield", HEAT_SHIELD), ("ops", "ops@example.com")}
 
 
 def test_a_collision_reaches_every_stakeholder_and_ops_once_for_the_whole_collision() -> None:

@@ -121,7 +121,8 @@ def decide_tradeoff(ledger: Ledger, plan: Plan, tradeoff_id: str, pause: str | N
                            f"({expedite.item.state if expedite else 'withdrawn'}).")
     decided = TradeoffDecided(request_id=tradeoff.request_id, tradeoff_id=tradeoff_id,
                               decision="pause" if pause else "defer", paused_request_id=pause,
-                              decided_by=by, policy_version=ledger.policy.version, note=note)
+                              decided_by=by, policy_version=ledger.policy.version, note=note,
+                              title=expedite.title, requester=Requester.model_validate(expedite.requester))
     if pause is None:
         return [decided]
     target = ledger.cards.get(pause)

@@ -118,7 +118,9 @@ def notices_for(event: EventData, team: Team) -> list[Notice]:
                      for address in event.addressed_to]
             return [*asked, Notice("ops", team.ops)]
         case TradeoffDecided():
-            return [Notice("heat_shield", team.heat_shield), Notice("ops", team.ops)]
+            # Its requester was asked too: a deferral is news to them (a pause brings its commitment instead).
+            told = [_requester(event.requester)] if event.decision == "defer" and event.requester else []
+            return [*told, Notice("heat_shield", team.heat_shield), Notice("ops", team.ops)]
         case ConflictDetected():
             conflict = event.conflict_id
             people = [Notice("stakeholders", s.email, s.name, about=conflict) for s in event.stakeholders]
