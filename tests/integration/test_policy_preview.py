@@ -188,7 +188,9 @@ async def test_a_tradeoff_shows_the_ask_and_the_committed_work_and_keeps_the_dec
     assert (decided.json()["status"], decided.json()["note"], decided.json()["decided_by"]) == (
         "paused", note, "heat-shield")
     await tap.wait_for(lambda es: any(e.type == "request.tradeoff_decided" for e in es))
-    assert tap.of_type("request.tradeoff_decided")[0].data["note"] == note
+    [told] = tap.of_type("request.tradeoff_decided")
+    assert told.data["note"] == note
+    assert (told.data["title"], told.data["requester"]) == (question.data["title"], question.data["requester"])
     [paused] = [e for e in tap.of_type("request.paused") if e.subject == "exec-report"]
     assert paused.data["reason"].endswith(f"heat-shield wrote: {note}")
     [listed] = (await get(client, "/v1/tradeoffs"))["items"]
