@@ -18,6 +18,7 @@ from capacity.overlaps import card_links
 from capacity.planning import Plan, cycle_label, lane_budgets
 from capacity.planning.order import start_of
 from capacity.planning.signals import collisions as found_collisions
+from shared.days import FIRST_DAY, LAST_DAY
 from shared.lifecycle import BOARD_COLUMN
 
 COLUMNS = ("backlog", "committed", "in_progress", "paused", "done")
@@ -154,7 +155,6 @@ def _points_by_cycle(card: Card, plan: Plan | None) -> list[tuple[date, int]]:
     return [(item.committed_cycle, before)] * (before > 0) + ahead
 
 
-EARLIEST, LATEST = date(2000, 1, 1), date(2200, 12, 31)  # the days a shares report may name
 MAX_REPORT_CYCLES = 520  # ten years of weekly cycles
 
 
@@ -165,11 +165,11 @@ class OutOfRange(ValueError):
 def report_range(start: date | None, end: date | None, cycle_days: int, today: date) -> tuple[date, date]:
     """The first and last cycle starts of a shares report: by default the last 12 cycles to today.
 
-    Refused (``OutOfRange``): a day before ``EARLIEST`` or after ``LATEST``, ``from`` after ``to``, or a
-    span of more than ``MAX_REPORT_CYCLES`` cycles."""
+    Refused (``OutOfRange``): a day before ``FIRST_DAY`` or after ``LAST_DAY`` (``shared.days``), ``from``
+    after ``to``, or a span of more than ``MAX_REPORT_CYCLES`` cycles."""
     for name, day in (("from", start), ("to", end)):
-        if day is not None and not EARLIEST <= day <= LATEST:
-            raise OutOfRange(f"'{name}' must be between {EARLIEST} and {LATEST}; it is {day}.")
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise OutOfRange(f"'{name}' must be between {FIRST_DAY} and {LAST_DAY}; it is {day}.")
     first = start_of(start or today - timedelta(days=cycle_days * 12), cycle_days)
     last = start_of(end or today, cycle_days)
     if first > last:

@@ -5,11 +5,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from shared.days import FIRST_DAY, LAST_DAY
 from shared.events import RequestDetails
 
-__all__ = ["DUE_EARLIEST", "DUE_LATEST", "MergeBody", "RequestAccepted", "RequestCreate", "WithdrawBody"]
-
-DUE_EARLIEST, DUE_LATEST = date(2000, 1, 1), date(2200, 12, 31)
+__all__ = ["MergeBody", "RequestAccepted", "RequestCreate", "WithdrawBody"]
 
 
 class RequestCreate(RequestDetails):
@@ -29,8 +28,8 @@ class RequestCreate(RequestDetails):
     def _due_within_the_calendar(cls, value: date | None) -> date | None:
         # A client's "no date" sent as its calendar's first day (0001-01-01) is not a date to plan by; the
         # same range as the flow import's.
-        if value is not None and not DUE_EARLIEST <= value <= DUE_LATEST:
-            raise ValueError(f"a due date is between {DUE_EARLIEST} and {DUE_LATEST}; leave it out if there is none")
+        if value is not None and not FIRST_DAY <= value <= LAST_DAY:
+            raise ValueError(f"a due date is between {FIRST_DAY} and {LAST_DAY}; leave it out if there is none")
         return value
 
 

@@ -31,6 +31,7 @@ from capacity.dashboard.snapshot import dashboard, lane_colours
 from capacity.service import CapacityService
 from capacity.store import TitleStore
 from shared.access import Caller
+from shared.days import FIRST_DAY, LAST_DAY
 from shared.faults import TRANSIENT
 from shared.problems import Problem
 from shared.runtime import stopping
@@ -50,8 +51,8 @@ READ: dict[int | str, dict[str, Any]] = {
     429: {"description": "Too many calls with this key."},
     503: {"description": "Redis is unreachable."},
 }
-QUERIED = {**READ, 422: {"description": "A query parameter is not valid (dates are YYYY-MM-DD, from 2000-01-01 "
-                                        "to 2200-12-31, at most 520 cycles)."}}
+QUERIED = {**READ, 422: {"description": f"A query parameter is not valid (dates are YYYY-MM-DD, from {FIRST_DAY} "
+                                        f"to {LAST_DAY}, at most {views.MAX_REPORT_CYCLES} cycles)."}}
 From = Annotated[date | None, Query(alias="from", description="First day of the range (default: 12 cycles ago).")]
 To = Annotated[date | None, Query(description="Last day of the range (default: today).")]
 Width = Annotated[int, Query(ge=480, le=2400, description="Width of the chart in pixels (CSS pixels for SVG).")]

@@ -7,21 +7,18 @@ events by type and ignore it (live and in their rebuilds), and no notice or webh
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from capacity.flow.history import History, Passage, day_of
+from shared.days import FIRST_DAY, FIRST_MOMENT, LAST_DAY, LAST_MOMENT
 from shared.events import EventData, Lane
 
 __all__ = ["IMPORTED", "FlowHistoryImported", "PastItem", "fold_import"]
 
 IMPORTED = "capacity.flow_history_imported"
 MAX_ITEMS = 200  # one import fits in a request body (64 KiB by default) and a Kafka record
-# The times an item may give: every day of them can be drawn, exported and counted (a year 9999 in one
-# offset is past the last day a date can hold in UTC).
-EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 class PastItem(BaseModel):
@@ -40,8 +37,8 @@ class PastItem(BaseModel):
     def in_order(self) -> PastItem:
         if not self.submitted_at <= self.started_at <= self.done_at:
             raise ValueError("submitted_at ≤ started_at ≤ done_at, please")
-        if not (self.submitted_at >= EARLIEST and self.done_at <= LATEST):
-            raise ValueError(f"times from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}, please")
+        if not (self.submitted_at >= FIRST_MOMENT and self.done_at <= LAST_MOMENT):
+            raise ValueError(f"times from {FIRST_DAY} to {LAST_DAY}, please")
         return self
 
 
