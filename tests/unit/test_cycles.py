@@ -1,8 +1,9 @@
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 from capacity.cycles import CycleHeld, held_now
 from capacity.domain import Card, Ledger
-from capacity.planning import Item, Policy, plan
+from capacity.planning import Item, Policy, invariant_violations, plan
 
 W48 = date(2026, 11, 23)
 
@@ -24,3 +25,24 @@ def test_a_cycles_first_record_counts_the_work_already_finished_in_it_at_most_it
     assert {h.request_id: h.points for h in record.held} == {"launch-kit": 4, "banner": 2}  # sales: 4 a cycle
     ledger.cycles[W48] = record
     assert held_now(ledger, plan(ledger.live_items(), ledger.policy, W48)) == []  # nothing changed since
+
+
+def test_committed_work_spread_over_cycles_plans_only_what_it_has_left_so_its_end_and_whats_behind_it_hold() -> None:
+    # A 12-point sales card committed in W48 takes sales' 4 points a cycle: W48, W49, W50. The 4-point sales
+    # request behind it waits for W51, and must keep hearing W51 as the weeks pass, not a week later each week.
+    ledger = Ledger(policy=Policy())
+    ledger.put(card("launch-kit", "sales", 12, "in_progress"))
+    waiting = card("one-pager", "sales", 4, "open")
+    ledger.put(replace(waiting, item=replace(waiting.item, committed_cycle=None)))
+    for week in range(3):
+        today = W48 + timedelta(weeks=week)
+        planned = plan(ledger.live_items(), ledger.policy, today)
+        assert [p for _, p in planned.slots["launch-kit"].points_by_cycle] == [4] * (3 - week)
+        assert planned.slots["one-pager"].start == W48 + timedelta(weeks=3)
+        for record in held_now(ledger, planned):
+            assert isinstance(record, CycleHeld)
+            ledger.cycles[record.cycle_start] = record
+    # Its points used and still not done (the estimate was short): it holds a point a cycle until it is.
+    late = plan(ledger.live_items(), ledger.policy, W48 + timedelta(weeks=3))
+    assert late.slots["launch-kit"].points_by_cycle == ((W48 + timedelta(weeks=3), 1),)
+    assert invariant_violations(ledger.live_items(), late, ledger.policy) == []

@@ -59,6 +59,7 @@ class Card:
 
     def to_json(self) -> dict[str, Any]:
         item = asdict(self.item)
+        del item["held"]  # derived from the cycles' records for each planning, never stored
         item["submitted_at"] = self.item.submitted_at.isoformat()
         for key in DATES:
             item[key] = item[key].isoformat() if item[key] else None
@@ -130,7 +131,8 @@ class Ledger:
                       base=self, live=set(self.live_ids()))
 
     def items(self) -> list[Item]:
-        return [card.item for card in self.cards.values()]
+        """Every card's item, as planning reads it (``planned``)."""
+        return [self.planned(card.item) for card in self.cards.values()]
 
     def live_ids(self) -> set[str]:
         if self.live is None:
@@ -139,7 +141,19 @@ class Ledger:
 
     def live_items(self) -> list[Item]:
         """The items planning reads: every card not done (the planner places only those)."""
-        return [self.cards[rid].item for rid in self.live_ids()]
+        return [self.planned(self.cards[rid].item) for rid in self.live_ids()]
+
+    def planned(self, item: Item) -> Item:
+        """``item`` with the points it held in each cycle since its commitment, when it is committed or in
+        progress: the planner places only what it has left (``planning.points_left``), read from the cycles'
+        records (``capacity.cycles``) from its commitment on. One comparison per record for each of the few
+        cards committed (WIP limits bound them), so a plan's cost grows by a record a cycle, not with requests."""
+        if item.state not in FIXED_STATES or item.committed_cycle is None or not self.cycles:
+            return item
+        since = item.committed_cycle
+        held = tuple((start, h.points) for start, record in self.cycles.items() if start >= since
+                     for h in record.held if h.request_id == item.request_id)
+        return replace(item, held=held) if held else item
 
     def move(self, request_id: str, **changes: Any) -> None:
         card = self.cards[request_id]

@@ -18,10 +18,11 @@ from capacity.planning.model import (
     lane_budgets,
     limits_of,
     points_for,
+    points_left,
     priority,
 )
 from capacity.planning.planner import invariant_violations, place_new, plan
 
 __all__ = ["CUSTOMER", "FIXED_STATES", "INTERNAL_LANES", "Item", "Plan", "Policy", "Slot", "State", "cycle_label",
            "cycle_start", "internal_allowance", "invariant_violations", "lane_budgets", "limits_of", "place_new",
-           "plan", "points_for", "priority"]
+           "plan", "points_for", "points_left", "priority"]

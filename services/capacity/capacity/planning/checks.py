@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from capacity.planning.ledger import Limits
+from capacity.planning.model import points_left
 from capacity.planning.order import label
 from shared.events import lane_words
 
@@ -84,7 +85,7 @@ def _backlog(result: Plan) -> list[str]:
 
 def _slot(item: Item, result: Plan, facts: Facts) -> list[str]:
     slot, limits, rid = result.slots[item.request_id], facts.limits, item.request_id
-    points, entries = max(item.points, 0), slot.points_by_cycle
+    points, entries = points_left(item, facts.current), slot.points_by_cycle
     cycles = [cycle for cycle, _ in entries]
     if cycles != sorted(set(cycles)) or (entries and cycles[0] != slot.start):
         return [f"{rid}: its cycles are out of order or do not begin at its start"]

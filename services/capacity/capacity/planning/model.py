@@ -13,7 +13,7 @@ from capacity.planning.order import cycle_index, label, order_key, start_of
 from shared.lanes import LANES
 
 __all__ = ["CUSTOMER", "FIXED_STATES", "INTERNAL_LANES", "Item", "Plan", "Policy", "Slot", "State", "cycle_label",
-           "cycle_start", "internal_allowance", "lane_budgets", "limits_of", "points_for", "priority"]
+           "cycle_start", "internal_allowance", "lane_budgets", "limits_of", "points_for", "points_left", "priority"]
 
 CUSTOMER = "customer"
 INTERNAL_LANES = tuple(lane for lane in LANES if lane != CUSTOMER)
@@ -54,6 +54,9 @@ class Item:
     committed_cycle: date | None = None  # start of the cycle it was committed to
     head_of_backlog: bool = False  # set when paused: it goes back to the head
     not_before: date | None = None  # set when paused: the cycle it may start again, at the soonest
+    # Committed work: the points it held in each cycle since its commitment (``capacity.cycles``). Not stored
+    # with the card: the ledger attaches it for planning (``Ledger.live_items``).
+    held: tuple[tuple[date, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,16 @@ def priority(item: Item, current_cycle: date, policy: Policy) -> tuple[object, .
     within each, then by request id. Naive ``submitted_at`` values are taken as UTC.
     """
     return order_key(item, cycle_index(current_cycle, policy.cycle_days), policy)
+
+
+def points_left(item: Item, current: date) -> int:
+    """The points work still needs from the cycle starting ``current`` on: committed work has used what it held
+    in the cycles before; work still not done once its points are used holds one point a cycle until it is
+    (its estimate was short, and the team is still on it)."""
+    points = max(item.points, 0)
+    if not item.held or item.state not in _FIXED:
+        return points
+    return max(points - sum(p for cycle, p in item.held if cycle < current), min(points, 1))
 
 
 def internal_allowance(policy: Policy) -> int:

@@ -20,6 +20,7 @@ from capacity.planning.model import (
     Slot,
     cycle_start,
     limits_of,
+    points_left,
 )
 from capacity.planning.order import Dates, cycle_index, order_key
 
@@ -32,9 +33,10 @@ def plan(items: Iterable[Item], policy: Policy, today: date) -> Plan:
 
     An item's full share is min(its points, its lane's budget), for the customer lane min(its points,
     the reserve). Committed and in-progress items are placed first, in ``priority`` order, whatever
-    cycle they were committed to: each takes what the current cycle has left, and at least its full
-    share even beyond that (a trade-off can force it; ``share_alerts`` reports it), then the rest in
-    the following cycles as they allow. Open and paused items follow in ``priority`` order: each
+    cycle they were committed to, with the points they have left (``points_left``: what they held in
+    earlier cycles is used): each takes what the current cycle has left, and at least its full share
+    even beyond that (a trade-off can force it; ``share_alerts`` reports it), then the rest in the
+    following cycles as they allow. Open and paused items follow in ``priority`` order: each
     starts in the earliest cycle of the horizon (the current cycle and the ``horizon_cycles - 1``
     after it) that gives it its full share, so big work never starts with a sliver, then takes what
     each cycle leaves until all its points are placed; WIP limits do not hold commitment back (they
@@ -56,7 +58,7 @@ def plan(items: Iterable[Item], policy: Policy, today: date) -> Plan:
     backlog: list[str] = []
     for item in fixed:
         slots[item.request_id] = Slot(item.request_id, current, True, None,
-                                      dates.entries(ledger.hold(item.lane, max(item.points, 0))))
+                                      dates.entries(ledger.hold(item.lane, points_left(item, current))))
         _add_load(load, item.lane, slots[item.request_id])
     beyond: list[str] = []  # what does not fit within the horizon: listed last, expected after it
     for item in waiting:
