@@ -124,6 +124,18 @@ async def test_a_requester_tool_sees_only_the_cards_its_tool_posted_and_counts_t
             text = json.dumps(await stack.read(path, key))
             assert not [other for other in others if other in text], (key, path, "another tool's request id")
 
+    # Intake's timelines too: the paused page's reason does not name the urgent video, and the video's decision
+    # does not name the page it paused.
+    async def told(request_id: str, event_type: str, key: str) -> str | None:
+        found = (await stack.intake.get(f"/v1/requests/{request_id}", headers=auth(key))).json()
+        return json.dumps(found) if any(e["type"] == event_type for e in found["timeline"]) else None
+
+    paused = await eventually(lambda: told(ids["page-a"], "request.paused", CRM_KEY))
+    assert "to make room for urgent work" in paused
+    assert not [word for word in FORM_PRIVATE if word in paused] and ids["video"] not in paused
+    decision = await eventually(lambda: told(ids["video"], "request.tradeoff_decided", FORM_KEY))
+    assert not [word for word in CRM_PRIVATE if word in decision] and ids["page-a"] not in decision
+
     for key in (API_KEY, TEAM_KEY):  # ops and the team see every card, names and all
         text = json.dumps(await stack.read("/v1/dashboard", key))
         assert all(word in text for word in ("Mia Chen", "Dave Morrison", "Atlas launch video"))

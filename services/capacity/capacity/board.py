@@ -129,7 +129,9 @@ def decide_tradeoff(ledger: Ledger, plan: Plan, tradeoff_id: str, pause: str | N
     if target is None or target.item.state not in ACTIVE:
         raise Refused(422, f"{pause} is not committed this cycle; pause one of: "
                            f"{', '.join(tradeoff.candidates) or 'nothing is committed'}.")
-    reason = (f"Paused by {by} to make room for \"{expedite.title}\" (trade-off {tradeoff_id}, "
+    # The urgent request is not named: the paused card's requester tool reads this reason on its timeline, and
+    # sees only the requests it posted (the heat shield and ops see both on the trade-off).
+    reason = (f"Paused by {by} to make room for urgent work (trade-off {tradeoff_id}, "
               f"policy version {ledger.policy.version})." + (f" {by} wrote: {note}" if note else ""))
     return [_paused(target, plan, ledger, by, reason, tradeoff_id),
             scheduled(expedite, plan.current_cycle, ledger, tradeoff_id), decided]

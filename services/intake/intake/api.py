@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from intake.bodies import MergeBody, RequestAccepted, RequestCreate, WithdrawBody
-from intake.domain import can_withdraw, listed_requests, redacted, request_id_for
+from intake.domain import can_withdraw, listed_requests, names_others, redacted, request_id_for
 from intake.links import LINK_ACTOR, LINK_RESPONSES, follow_url, followed, key_or_link
 from intake.merge_claims import MERGE_PUBLISHED
 from intake.merges import MERGED, merge_refusal, merged_from, merged_into, redacted_merge
@@ -116,8 +116,9 @@ def requests_router(store: RequestStore, publisher: EventPublisher, keys: Idempo
             own = {rid for rid, by in (await store.posted_by(listed)).items() if by == reader.tool} | {request_id}
             found["merged_from"] = [rid for rid in merged_from(found) if rid in own]
             requester = found["request"]["requester"]["email"]
+            untold = {entry["event_id"] for entry in found["timeline"] if names_others(entry, own)}
             found["timeline"] = [redacted_merge(entry, own) if entry["type"] == MERGED
-                                 else redacted(entry, own, requester.__eq__) for entry in found["timeline"]]
+                                 else redacted(entry, own, requester.__eq__, untold) for entry in found["timeline"]]
             return found
         found["merged_from"] = merged_from(found)
         return found

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -85,17 +86,37 @@ def listed_requests(entry: dict[str, Any]) -> set[str]:
     """The requests a timeline entry lists besides its own (a collision's, a trade-off's committed work, the
     classification's similar requests)."""
     data = entry.get("data") or {}
-    return {item["request_id"] for listed in ("requests", "committed", "similar") for item in data.get(listed) or []}
+    listed = {item["request_id"] for listed in ("requests", "committed", "similar") for item in data.get(listed) or []}
+    if data.get("paused_request_id"):  # a trade-off decision names the card it paused
+        listed.add(data["paused_request_id"])
+    return listed
 
 
-def redacted(entry: dict[str, Any], own: set[str],
-             reader: Callable[[str], bool] | None = None) -> dict[str, Any]:
+# A pause for a trade-off named the urgent request in its reason before capacity stopped doing so; such
+# events stay on the log and come back in a rebuild.
+_NAMED_URGENT = re.compile(r'to make room for ".*" \(trade-off ', re.DOTALL)
+
+
+def names_others(entry: dict[str, Any], own: set[str]) -> bool:
+    """Whether a timeline entry names a request the reader's tool did not post (``own``), or someone to
+    contact: a notice it caused is then told, not shown, to that tool (``redacted``'s ``untold``)."""
+    data = entry.get("data") or {}
+    if entry.get("type") == "request.merged":
+        return not {data.get("request_id"), data.get("into")} <= own
+    return (bool(listed_requests(entry) - own) or bool(data.get("addressed_to"))
+            or bool(_NAMED_URGENT.search(str(data.get("reason") or ""))))
+
+
+def redacted(entry: dict[str, Any], own: set[str], reader: Callable[[str], bool] | None = None,
+             untold: Collection[str] = ()) -> dict[str, Any]:
     """A timeline entry as a requester tool may read it: of the other requests it lists, only those its tool
     posted (``own``) are shown, the rest counted, as on capacity's views; nobody's contact details appear.
 
     A collision names every stakeholder, a trade-off the heat-shield manager, and notices go to ops and
     the heat shield too: a requester tool learns how many others are involved and that they were told.
-    ``reader`` says which requester addresses are the reader's own; notices to others are told, not shown.
+    ``reader`` says which requester addresses are the reader's own; notices to others are told, not shown,
+    and so are the reader's own notices about the events in ``untold`` (``names_others``): their text names
+    what the event's data hides, such as the work a trade-off weighs or the request a merge joined.
     """
     data = dict(entry.get("data") or {})
     summary = entry.get("summary", "")
@@ -112,6 +133,10 @@ def redacted(entry: dict[str, Any], own: set[str],
         data.pop("observation", None)  # it names every team involved
     if "addressed_to" in data:
         data["addressed_to"] = []
+    if data.get("paused_request_id") not in (None, *own):
+        data["paused_request_id"] = None
+    if entry.get("type") == "request.paused" and data.get("reason"):
+        data["reason"] = _NAMED_URGENT.sub("to make room for urgent work (trade-off ", data["reason"])
     audience = data.get("audience")
     # A request's requester notices also go to those who joined it by a merge: each reader sees only its own.
     someone_else = audience == "requester" and reader is not None and not reader(str(data.get("recipient")))
@@ -120,6 +145,10 @@ def redacted(entry: dict[str, Any], own: set[str],
         data = {k: v for k, v in data.items() if k not in ("recipient", "text", "email_subject", "detail")}
         data["recipient"] = who
         summary = f"Told {who}." if data.get("status") == "sent" else f"Not told {who}."
+    elif entry.get("type") == "notification.sent" and data.get("about_event_id") in untold:
+        data = {k: v for k, v in data.items() if k not in ("text", "email_subject", "detail")}
+        summary = (f"{'Told' if data.get('status') == 'sent' else 'Not told'} its requester; the notice names "
+                   "work or people this tool does not see, so its text is not shown here.")
     return {**entry, "summary": summary, "data": data}
 
 
