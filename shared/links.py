@@ -49,7 +49,10 @@ def email_hash(email: str) -> str:
 
 class LinkSigner:
     def __init__(self, secret: str, ttl_s: float) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt=_SALT)
+        # Signed with SHA-256; a link signed before with itsdangerous' default (SHA-1) is still read until it
+        # expires, so nobody's link stops working when this changes.
+        self._serializer = URLSafeTimedSerializer(secret, salt=_SALT, signer_kwargs={"digest_method": hashlib.sha256},
+                                                  fallback_signers=[{"digest_method": hashlib.sha1}])
         self._ttl_s = ttl_s
 
     def token(self, request_id: str, email: str) -> str:

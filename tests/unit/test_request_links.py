@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from itsdangerous import URLSafeTimedSerializer
 
 from notifier.domain import DEFAULT_CHANNELS, Team
 from notifier.messages import Composer, Links
@@ -31,6 +33,15 @@ def test_a_token_names_its_request_and_the_requesters_email_hash_only() -> None:
     link = LinkSigner(SECRET, ttl_s=60).read(token)
     assert (link.request_id, link.requester) == ("r-1", email_hash("dave@example.com"))
     assert "dave" not in token.lower()
+
+
+def test_a_token_is_signed_with_hmac_sha256_and_one_signed_before_with_sha1_is_still_read() -> None:
+    token = LinkSigner(SECRET, ttl_s=60).token("r-1", "dave@example.com")
+    signature = token.rsplit(".", 1)[1]
+    assert len(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))) == 32  # SHA-256's size
+    before = URLSafeTimedSerializer(SECRET, salt="governance.request-link.v1").dumps(
+        {"r": "r-1", "h": email_hash("dave@example.com")})  # itsdangerous' default: SHA-1
+    assert LinkSigner(SECRET, ttl_s=60).read(str(before)).request_id == "r-1"
 
 
 def test_a_changed_token_or_another_secret_is_refused_as_not_valid() -> None:
