@@ -18,6 +18,11 @@ fi
 
 # axe-core, which the browser tests inject into each page (npm; installed into node_modules/).
 if [ ! -f node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "bootstrap: installing npm with apt-get..." >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  fi
   if command -v npm >/dev/null; then
     npm install --no-audit --no-fund --silent >/dev/null
   else
