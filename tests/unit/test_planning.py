@@ -202,6 +202,22 @@ def test_work_that_does_not_fit_within_the_horizon_waits_beyond_it_with_no_point
     assert result.slots["page-3"] == Slot("page-3", W51, False, 3, ())
 
 
+def test_work_too_big_for_the_horizon_even_alone_starts_with_its_full_share_and_runs_past_it() -> None:
+    # Sales gets 4 points a week: over a 3-week horizon 12. A 14-point ask would otherwise never be placed, its
+    # expected start always one horizon away; it starts when it gets its 4 and takes 4, 4, 4 and 2.
+    result = planned([work("rollout", points=14)], policy(horizon_cycles=3))
+    assert result.slots["rollout"] == Slot("rollout", W48, True, None, ((W48, 4), (W49, 4), (W50, 4), (W51, 2)))
+    # Behind sales work that holds this week, it starts next week; work that fits waits behind it in order.
+    queued = [work("page", points=4), work("rollout", points=14, minutes=1), work("flyer", points=4, minutes=2)]
+    result = planned(queued, policy(horizon_cycles=3))
+    assert result.slots["rollout"].points_by_cycle == ((W49, 4), (W50, 4), (W51, 4), (W51 + timedelta(weeks=1), 2))
+    assert result.slots["flyer"] == Slot("flyer", W51, False, 2, ())  # expected after the horizon
+    # Placing it as the newest arrival gives the same plan as planning everything again.
+    first = plan(queued[:1], policy(horizon_cycles=3), TODAY)
+    assert place_new(first, queued[:1], queued[1], policy(horizon_cycles=3), TODAY) == plan(
+        queued[:2], policy(horizon_cycles=3), TODAY)
+
+
 # WIP limits gate starting work, not commitment
 
 
@@ -365,8 +381,10 @@ def test_paused_work_waits_out_the_cycle_it_was_paused_in_then_comes_first() -> 
 
 
 def test_work_that_does_not_fit_within_the_horizon_is_listed_last() -> None:
-    policy = Policy(horizon_cycles=2)  # sales may take 4 points a cycle: 9 never fits in two cycles
-    items = [work("big", points=9), work("b", points=4, minutes=1), work("c", points=4, minutes=2)]
+    # Sales may take 4 points a cycle. With this week's 4 held, 8 points need weeks 49 and 50: past a
+    # two-week horizon, while 4 fit in week 49.
+    policy = Policy(horizon_cycles=2)
+    items = [committed("held", "sales", 4), work("big", points=8), work("c", points=4, minutes=2)]
     result = plan(items, policy, TODAY)
     assert result.backlog == ("c", "big")
     assert (result.slots["c"].position, result.slots["c"].start) == (1, W49)

@@ -215,8 +215,10 @@ def placements(result: Plan) -> dict[str, tuple[object, ...]]:
 class Restated:
     """The placement rules said plainly, with none of the planner's shortcuts: the oracle for ``plan``.
 
-    Every start from the earliest on is tried until one places all the points within the horizon.
-    WIP limits play no part: they gate starting work, not commitment.
+    Every start from the earliest on is tried until one places all the points within the horizon; work
+    with more points than its lane's most in a cycle times the horizon starts at the first start giving it
+    its full share and runs on past the horizon. WIP limits play no part: they gate starting work, not
+    commitment.
     """
 
     def __init__(self, rules: Policy) -> None:
@@ -251,11 +253,22 @@ class Restated:
                 return self.book(lane, [(start, 0)])
             if self.room(start, lane) < self.need(lane, points) or self.need(lane, points) == 0:
                 continue
+            if self.most(lane) > 0 and points > self.most(lane) * horizon:  # too big for the horizon alone
+                return self.hold_from(start, lane, points)
             takes = [(c, self.room(c, lane)) for c in range(start, horizon) if self.room(c, lane)]
             if sum(p for _, p in takes) >= points:
                 cut = [(c, min(p, points - sum(q for _, q in takes[:n]))) for n, (c, p) in enumerate(takes)]
                 return self.book(lane, [(c, p) for c, p in cut if p > 0])
         return []
+
+    def hold_from(self, start: int, lane: str, points: int) -> list[tuple[int, int]]:
+        takes: list[tuple[int, int]] = []
+        cycle = start
+        while sum(p for _, p in takes) < points:
+            if self.room(cycle, lane):
+                takes.append((cycle, min(self.room(cycle, lane), points - sum(p for _, p in takes))))
+            cycle += 1
+        return self.book(lane, takes)
 
     def book(self, lane: str, takes: list[tuple[int, int]]) -> list[tuple[int, int]]:
         for cycle, points in takes:

@@ -100,7 +100,7 @@ def _slot(item: Item, result: Plan, facts: Facts) -> list[str]:
             return [f"{rid} has no points placed but is not marked as beyond the horizon"]
         return []
     problems = []
-    if placed != points or cycles[-1] >= facts.beyond:
+    if placed != points or (cycles[-1] >= facts.beyond and not limits.oversize(item.lane, points)):
         problems.append(f"{rid}: {placed} of its {points} points placed within the horizon")
     if slot.committed != (slot.start == facts.current):
         problems.append(f"{rid}: committed is {slot.committed} but it starts in {facts.label(slot.start)}")

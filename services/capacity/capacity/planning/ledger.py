@@ -52,6 +52,13 @@ class Limits:
             share = self.capacity - self.allowance
         return min(points, share)
 
+    def oversize(self, lane: str, points: int) -> bool:
+        """Work the lane could not hold within the horizon even alone: more points than the most it gets in a
+        cycle, over every cycle of the horizon. It starts once it gets its full share and runs past the
+        horizon (``Ledger.place``); otherwise it would wait forever, its expected start one horizon away."""
+        most = self.effective(lane)
+        return most > 0 and points > most * self.horizon
+
 
 class _Lane:
     """One lane's limits, what it uses per cycle, and what the ledger has learnt about its room."""
@@ -111,8 +118,14 @@ class Ledger:
 
     def place(self, lane: str, points: int, not_before: int = 0) -> Takes | None:
         """Place waiting work at its earliest possible start (cycle ``not_before`` at the soonest), or None
-        when it does not fit within the horizon."""
+        when it does not fit within the horizon. Work too big for the horizon even alone (``Limits.oversize``)
+        starts in the first cycle of the horizon that gives it its full share, and runs past the horizon."""
         state = self._lane(lane)
+        if self.limits.oversize(lane, points):
+            takes = self._run_past(state, points, max(not_before, 0))
+            if takes is not None:
+                self._apply(state, takes)
+            return takes
         if points >= state.misfit:
             return None  # what did not fit still does not, nor anything bigger
         first = max(not_before, 0)
@@ -148,8 +161,29 @@ class Ledger:
             cycle += 1
         return None if left > 0 else takes
 
+    def _run_past(self, state: _Lane, points: int, first: int) -> Takes | None:
+        need, horizon, room = min(points, state.share), self.limits.horizon, state.room
+        start = first
+        while start < horizon and room(start) < need:
+            start += 1
+        if start >= horizon:
+            return None
+        takes: Takes = []
+        left, cycle = points, start
+        while left > 0:  # ends: past every earlier placement a cycle has room effective > 0
+            if cycle >= len(self.total):
+                self._grow(cycle + 1)
+            free = room(cycle)
+            if free:
+                takes.append((cycle, free if free < left else left))
+                left -= takes[-1][1]
+            cycle += 1
+        return takes
+
     def restore(self, lane: str, takes: Takes) -> None:
-        """Book points that an earlier placement took."""
+        """Book points that an earlier placement took (past the horizon too: work too big for it)."""
+        if takes and takes[-1][0] >= len(self.total):
+            self._grow(takes[-1][0] + 1)
         self._apply(self._lane(lane), takes)
 
     def _apply(self, state: _Lane, takes: Takes) -> None:

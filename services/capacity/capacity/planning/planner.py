@@ -40,9 +40,11 @@ def plan(items: Iterable[Item], policy: Policy, today: date) -> Plan:
     starts in the earliest cycle of the horizon (the current cycle and the ``horizon_cycles - 1``
     after it) that gives it its full share, so big work never starts with a sliver, then takes what
     each cycle leaves until all its points are placed; WIP limits do not hold commitment back (they
-    gate starting work). One that cannot be placed in full within the horizon gets the first
-    cycle after it as ``start`` and an empty ``points_by_cycle``; every other slot has at least one
-    entry (zero-point work: one entry of 0).
+    gate starting work). Work bigger than its lane could hold within the horizon even alone starts
+    in the first cycle of the horizon that gives it its full share and runs past the horizon. One
+    that cannot be placed in full within the horizon otherwise gets the first cycle after it as
+    ``start`` and an empty ``points_by_cycle``; every other slot has at least one entry (zero-point
+    work: one entry of 0).
     """
     current = cycle_start(today, policy)
     now, dates = cycle_index(current, policy.cycle_days), Dates(current, policy.cycle_days, policy.horizon_cycles)
@@ -104,7 +106,7 @@ def place_new(result: Plan, items: Iterable[Item], new: Item, policy: Policy, to
     ledger, dates = Ledger(limits_of(policy)), Dates(current, policy.cycle_days, policy.horizon_cycles)
     for day, row in result.load.items():
         cycle = dates.index(day)
-        if 0 <= cycle < ledger.limits.horizon:
+        if cycle >= 0:
             for lane, points in row.items():
                 ledger.restore(lane, [(cycle, points)])
     backlog = list(result.backlog)
