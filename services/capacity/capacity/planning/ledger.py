@@ -120,17 +120,14 @@ class Ledger:
         """Place waiting work at its earliest possible start (cycle ``not_before`` at the soonest), or None
         when it does not fit within the horizon. Work too big for the horizon even alone (``Limits.oversize``)
         starts in the first cycle of the horizon that gives it its full share, and runs past the horizon."""
-        state = self._lane(lane)
+        state, first = self._lane(lane), max(not_before, 0)
+        takes: Takes | None
         if self.limits.oversize(lane, points):
-            takes = self._run_past(state, points, max(not_before, 0))
-            if takes is not None:
-                self._apply(state, takes)
-            return takes
-        if points >= state.misfit:
+            takes = self._run_past(state, points, first)
+        elif points >= state.misfit:
             return None  # what did not fit still does not, nor anything bigger
-        first = max(not_before, 0)
-        if points <= 0:
-            takes: Takes | None = [(first, 0)] if first < self.limits.horizon else None
+        elif points <= 0:
+            takes = [(first, 0)] if first < self.limits.horizon else None
         else:
             takes = self._fit(state, points, first)
             if takes is None and not_before == 0:
