@@ -61,6 +61,9 @@ class RequestBacklogged(_CardEvent):
     paused: bool = False
     # The start as a range (issue: flow metrics and forecasts); None on events from before it existed.
     start_forecast: StartForecast | None = None
+    # No room for it within the plan's horizon: ``expected_start`` is the first cycle after the horizon, the
+    # soonest it could start; it is told again once it gets a place, not each cycle as the horizon moves on.
+    beyond_horizon: bool = False
 
 
 class CommittedItem(_Frozen):

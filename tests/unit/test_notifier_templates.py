@@ -51,6 +51,13 @@ def test_not_right_now_comes_with_position_expected_start_reason_and_objective()
                            "expected to start in 2026-W49")
 
 
+def test_work_with_no_place_within_the_horizon_is_told_not_before_rather_than_a_date_that_moves() -> None:
+    [draft] = COMPOSER.drafts(event(backlogged(position=9).model_copy(update={"beyond_horizon": True})))
+    assert "no place in them yet" in draft.text and "cannot start before cycle 2026-W49" in draft.text
+    assert "should start" not in draft.text and "when it gets a place in the plan" in draft.text
+    assert draft.title.endswith("number 9 in the backlog, not before 2026-W49")
+
+
 def test_a_decision_from_before_decisions_carried_the_title_names_the_objective_by_its_id() -> None:
     [draft] = COMPOSER.drafts(event(backlogged(objective_id="O2")))
     assert "Objective it ladders up to: O2\n" in draft.text

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Collection
 from datetime import date
 
-from capacity.domain import ACTIVE, Card, Ledger, status_of
+from capacity.domain import ACTIVE, BEYOND_HORIZON, Card, Ledger, status_of
 from capacity.events import fold
 from capacity.planning import Plan, Slot, cycle_label, internal_allowance, lane_budgets, limits_of, priority
 from capacity.planning.signals import collisions, share_alerts
@@ -49,7 +49,7 @@ def decide(ledger: Ledger, plan: Plan, *, new: str | Collection[str] | None, hea
             continue
         if slot.committed:
             events.append(scheduled(card, plan.current_cycle, ledger))
-        elif slot.request_id in fresh or ledger.announced.get(slot.request_id) != slot.start:
+        elif slot.request_id in fresh or ledger.announced.get(slot.request_id) != told_start(slot):
             events.append(_backlogged(card, slot, plan, ledger))
     for request_id in news:
         if request_id in plan.slots:
@@ -92,6 +92,12 @@ def _overtaken(ledger: Ledger, plan: Plan, commits: list[RequestScheduled]) -> b
     return any(head < priority(ledger.cards[c.request_id].item, current, policy) for c in commits)
 
 
+def told_start(slot: Slot) -> date:
+    """The start a backlog notice tells: its date, or for work with no room within the horizon that it waits
+    beyond it (``BEYOND_HORIZON``), which does not change as the horizon moves on."""
+    return slot.start if slot.points_by_cycle else BEYOND_HORIZON
+
+
 def _requester(card: Card) -> Requester:
     return Requester.model_validate(card.requester)
 
@@ -108,7 +114,8 @@ def _backlogged(card: Card, slot: Slot, plan: Plan, ledger: Ledger) -> RequestBa
         request_id=card.request_id, title=card.title, requester=_requester(card), lane=card.item.lane,
         objective_id=card.item.objective_id, objective_title=card.objective_title, position=slot.position or 1,
         expected_start_cycle=cycle_label(slot.start, ledger.policy), expected_start=slot.start,
-        points=card.item.points, reason=reason(card, plan, ledger), paused=status_of(card.item, slot) == "paused")
+        points=card.item.points, reason=reason(card, plan, ledger), paused=status_of(card.item, slot) == "paused",
+        beyond_horizon=not slot.points_by_cycle)
 
 
 def reason(card: Card, plan: Plan, ledger: Ledger) -> str:

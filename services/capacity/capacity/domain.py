@@ -20,6 +20,9 @@ from shared.lifecycle import Status
 __all__ = ["Card", "Ledger", "Tradeoff", "policy_from", "policy_to", "status_of"]
 
 ACTIVE: frozenset[State] = FIXED_STATES
+# What ``Ledger.announced`` keeps for a request told it waits beyond the horizon: no date, since that one
+# moves with every cycle while nothing changes for the request.
+BEYOND_HORIZON = date.max
 WAITING: frozenset[State] = frozenset({"open", "paused"})
 DATES = ("due_date", "committed_cycle", "not_before")
 _STATUS: dict[State, Status] = {"committed": "committed", "in_progress": "in_progress", "paused": "paused",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from capacity.cycles import CYCLE_HELD, CycleHeld
-from capacity.domain import Card, Ledger, Tradeoff, policy_from
+from capacity.domain import BEYOND_HORIZON, Card, Ledger, Tradeoff, policy_from
 from capacity.flow.imports import IMPORTED, FlowHistoryImported
 from capacity.planning import Item, Policy, points_for
 from shared.envelope import CloudEvent
@@ -63,7 +63,7 @@ def fold(ledger: Ledger, event: EventData) -> None:
             if event.tradeoff_id is None:
                 ledger.close_tradeoffs_of(request_id)
         case RequestBacklogged() if known:
-            ledger.announced[request_id] = event.expected_start
+            ledger.announced[request_id] = BEYOND_HORIZON if event.beyond_horizon else event.expected_start
             ledger.dirty.add(request_id)
         case RequestStarted() if known:
             ledger.move(request_id, state="in_progress")

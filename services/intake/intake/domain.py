@@ -167,6 +167,9 @@ def summarize(told: EventData) -> str:
         case RequestBacklogged(paused=True):
             return (f"Paused: back at position {told.position} in the backlog, "
                     f"expected to resume in {told.expected_start_cycle}.")
+        case RequestBacklogged(beyond_horizon=True):
+            return (f"Not right now: position {told.position} in the backlog, with no place yet in the weeks "
+                    f"planned; not before {told.expected_start_cycle}.")
         case RequestBacklogged():
             return (f"Not right now: position {told.position} in the backlog, "
                     f"expected to start in {told.expected_start_cycle}.")

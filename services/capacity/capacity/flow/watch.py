@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from capacity.domain import Card, Ledger
+from capacity.domain import BEYOND_HORIZON, Card, Ledger
 from capacity.flow.history import History, to_datetime
 from capacity.flow.outlook import Outlook
 from shared.events import EventData, ForecastSlipped, RequestBacklogged, Requester, SleAtRisk
@@ -18,7 +18,10 @@ def dress(decided: Sequence[EventData], found: Outlook) -> list[EventData]:
     """The decisions, each backlog announcement carrying its request's start range."""
     dressed: list[EventData] = []
     for data in decided:
-        forecast = found.get(data.request_id) if isinstance(data, RequestBacklogged) else None
+        # Work beyond the horizon has no start the plan can give: a range from the lane's pace would say
+        # otherwise, so it carries none.
+        told = data if isinstance(data, RequestBacklogged) and not data.beyond_horizon else None
+        forecast = found.get(told.request_id) if told is not None else None
         start = forecast.start_forecast() if forecast is not None else None
         dressed.append(data.model_copy(update={"start_forecast": start}) if start is not None else data)
     return dressed
@@ -40,7 +43,8 @@ def slipped(ledger: Ledger, history: History, found: Outlook, told_now: set[str]
             continue
         passage = history.passages.get(request_id)
         card = ledger.cards.get(request_id)
-        if card is None or card.item.state != "open" or passage is None or passage.told_p85 is None:
+        if (card is None or card.item.state != "open" or passage is None or passage.told_p85 is None
+                or ledger.announced.get(request_id) == BEYOND_HORIZON):  # told it waits beyond the horizon
             continue
         previous = to_datetime(passage.told_p85).date()
         start = forecast.start_forecast()

@@ -21,6 +21,10 @@
   // The range last told: the backlog notice's, or a later "start moved out" notice's.
   function startText(backlogged, slipped) {
     const data = backlogged.data;
+    if (data.beyond_horizon) {
+      return `No place yet in the weeks planned: not before cycle ${data.expected_start_cycle}, `
+        + `the week of ${dateText(data.expected_start)}.`;
+    }
     const forecast = slipped ? slipped.data.start_forecast : data.start_forecast;
     if (forecast && (forecast.p85 !== forecast.likely || forecast.p95 !== forecast.likely)) {
       return `Most likely the week of ${dateText(forecast.likely)}; by ${dateText(forecast.p85)} at 85% `
