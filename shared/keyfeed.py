@@ -3,6 +3,9 @@
 The topic is compacted and has one partition, keyed by key id. Each instance
 reads it from the beginning without a consumer group (it needs every record,
 not a share of them), catches up before the service reports ready, then follows.
+A failed read is logged and tried again with backoff, never the end of following:
+an instance that stopped following would go on accepting revoked keys. Until a
+read succeeds again, ``following`` is False and the service's ``/readyz`` says so.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class KeyFeed:
         self._partition = TopicPartition(topic, 0)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._failing = False
 
     async def start(self) -> None:
         """Read every key event there is, then follow the topic in the background."""
@@ -52,9 +56,22 @@ class KeyFeed:
         if self._consumer is not None:
             await self._consumer.stop()
 
-    async def _follow(self) -> None:
+    def following(self) -> bool:
+        """Whether the registry follows the topic: started, and its last read succeeded."""
+        return self._task is not None and not self._task.done() and not self._failing
+
+    async def _follow(self, backoff_s: float = 1.0, most_s: float = 30.0) -> None:
+        delay = backoff_s
         while True:
-            await self._read(timeout_ms=1000)
+            try:
+                await self._read(timeout_ms=1000)
+            except Exception:  # any failure of a read: log it, wait, read again (see the module's docstring)
+                self._failing = True
+                log.exception("reading the keys topic failed; trying again in %.0f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, most_s)
+            else:
+                self._failing, delay = False, backoff_s
             stop_if_cancelled()
 
     async def _read(self, timeout_ms: int) -> None:

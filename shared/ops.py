@@ -16,13 +16,20 @@ from shared.problems import Problem
 __all__ = ["ops_router"]
 
 
-def ops_router(redis: Redis, broker: KafkaBroker, dead_letters: DeadLetters, access: Access) -> APIRouter:
+def ops_router(redis: Redis, broker: KafkaBroker, dead_letters: DeadLetters, access: Access,
+               keys_followed: Callable[[], bool] = lambda: True) -> APIRouter:
+    """``keys_followed``: whether the service still follows the keys topic (``KeyFeed.following``)."""
     router = APIRouter()
     Anyone = Annotated[Caller, Depends(access.allow())]
     Ops = Annotated[Caller, Depends(access.allow(Role.OPS))]
+
+    async def keys() -> bool:
+        return keys_followed()
+
     checks: dict[str, Callable[[], Any]] = {
         "redis": lambda: redis.ping(),
         "kafka": lambda: broker.ping(timeout=2.0),
+        "keys": keys,
     }
 
     @router.get("/healthz", tags=["ops"])
@@ -38,7 +45,7 @@ def ops_router(redis: Redis, broker: KafkaBroker, dead_letters: DeadLetters, acc
             except Exception:  # any failure of a dependency means "not ready", reported below
                 results[name] = False
         if not all(results.values()):
-            down = ", ".join(n for n, ok in results.items() if not ok)
+            down = ", ".join("the keys topic" if n == "keys" else n for n, ok in results.items() if not ok)
             raise Problem(503, f"Not ready: {down} unreachable.", headers={"Retry-After": "5"},
                           checks=results)
         return {"status": "ready", "service": dead_letters.service, "checks": results}

@@ -216,7 +216,8 @@ def web_app(runtime: Runtime, routers: list[APIRouter], *, title: str, descripti
     app.add_middleware(AccessLog, metrics=runtime.metrics)
     runtime.tracing.instrument_app(app)
     app.state.runtime = runtime
-    app.include_router(ops_router(runtime.redis, runtime.broker, runtime.dead_letters, runtime.access))
+    app.include_router(ops_router(runtime.redis, runtime.broker, runtime.dead_letters, runtime.access,
+                                  runtime.keyfeed.following))
     app.include_router(metrics_router(runtime.metrics))
     app.include_router(asyncapi_router(runtime.settings.kafka_bootstrap, runtime.settings.topic_prefix))
     for router in routers:
