@@ -136,6 +136,8 @@ BAD_POLICIES: dict[str, tuple[dict[str, Any], str]] = {
     "not a number": ({**POLICY, "capacity_points": "lots"}, "body.capacity_points"),
     "an unknown setting": ({**POLICY, "budget": 3}, "body.budget"),
     "a lane without a cap": ({**POLICY, "lane_caps": {"sales": 0.2}}, "body"),
+    "a cap worth less than a point": ({**POLICY, "capacity_points": 9}, "body"),  # legal's 10% of 9: 0 points
+    "a reserve leaving internal lanes nothing": ({**POLICY, "capacity_points": 1, "customer_reserve": 0.5}, "body"),
 }
 
 

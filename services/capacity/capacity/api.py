@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from capacity import views
 from capacity.board import Action, Refused, decide_tradeoff, decided_already, move
 from capacity.domain import Ledger, policy_to
-from capacity.planning import INTERNAL_LANES, Plan, Policy
+from capacity.planning import INTERNAL_LANES, Plan, Policy, share_floor
 from capacity.service import CapacityService
 from capacity.store import TitleStore
 from shared.access import TEAM_ROLES, Caller, Role
@@ -58,6 +58,19 @@ class PolicyUpdate(BaseModel):
         if any(not 0 <= v <= MAX_WIP for v in self.wip_limits.values()) \
                 or any(not 1 <= v <= MAX_POINTS for v in self.size_points.values()):
             raise ValueError(f"WIP limits must be 0 to {MAX_WIP}, and points per size 1 to {MAX_POINTS}")
+        # Budgets are whole points, rounded down: a share that rounds to none would publish a lane that never
+        # gets anything. 0 closes a lane on purpose; a positive share must be worth a point.
+        allowance = share_floor(1 - self.customer_reserve, self.capacity_points)
+        if self.customer_reserve < 1 and allowance == 0 and any(self.lane_caps.values()):
+            raise ValueError(f"a customer reserve of {self.customer_reserve:.0%} of {self.capacity_points} points "
+                             "leaves internal lanes less than a point a cycle: lower the reserve, raise the "
+                             "capacity, or reserve it all (1.0)")
+        worthless = [f"{lane} ({cap:.0%})" for lane, cap in self.lane_caps.items()
+                     if cap > 0 and share_floor(cap, self.capacity_points) == 0]
+        if worthless:
+            raise ValueError(f"of {self.capacity_points} points a cycle, {', '.join(worthless)} is less than a "
+                             "point, so that lane would get nothing: raise the cap or the capacity, or set the "
+                             "cap to 0 to close the lane")
         return self
 
 
