@@ -202,6 +202,14 @@ def test_work_that_does_not_fit_within_the_horizon_waits_beyond_it_with_no_point
     assert result.slots["page-3"] == Slot("page-3", W51, False, 3, ())
 
 
+def test_committed_work_in_a_lane_closed_since_holds_a_point_a_cycle_and_customer_work_the_rest() -> None:
+    closed = policy(lane_caps={**Policy().lane_caps, "business_unit": 0.0})
+    for rules in (closed, policy(customer_reserve=1.0)):
+        result = planned([committed("microsite", "business_unit", 40), work("webinar", "customer", points=19)], rules)
+        assert result.slots["microsite"].points_by_cycle == ((W48, 1),)
+        assert result.slots["webinar"].points_by_cycle == ((W48, 19),)  # not pushed out by 40 forced points
+
+
 def test_work_too_big_for_the_horizon_even_alone_starts_with_its_full_share_and_runs_past_it() -> None:
     # Sales gets 4 points a week: over a 3-week horizon 12. A 14-point ask would otherwise never be placed, its
     # expected start always one horizon away; it starts when it gets its 4 and takes 4, 4, 4 and 2.

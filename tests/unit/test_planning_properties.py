@@ -238,7 +238,9 @@ class Restated:
                 for rid, takes in placed.items()}
 
     def hold(self, lane: str, points: int) -> list[tuple[int, int]]:
-        now = min(points, max(self.need(lane, points), self.room(0, lane))) if self.most(lane) > 0 else points
+        if self.most(lane) <= 0:  # a lane that can get nothing: a point a cycle by force
+            return self.book(lane, [(0, min(points, 1))])
+        now = min(points, max(self.need(lane, points), self.room(0, lane)))
         takes, cycle = [(0, now)], 1
         while sum(p for _, p in takes) < points:
             if self.room(cycle, lane):

@@ -91,7 +91,9 @@ def _slot(item: Item, result: Plan, facts: Facts) -> list[str]:
         return [f"{rid}: its cycles are out of order or do not begin at its start"]
     placed = sum(p for _, p in entries)
     if item.state in _FIXED:
-        now = limits.need(item.lane, points) if limits.effective(item.lane) > 0 else points
+        if limits.effective(item.lane) <= 0:  # a closed lane: a point a cycle by force
+            points = min(points, 1)
+        now = limits.need(item.lane, points)
         if not slot.committed or slot.start != facts.current or placed != points or entries[0][1] < now:
             return [f"{rid} is {item.state} but does not hold at least {now} of its {points} points now"]
         return []

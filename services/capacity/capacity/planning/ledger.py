@@ -99,10 +99,16 @@ class Ledger:
     def hold(self, lane: str, points: int) -> Takes:
         """Place committed work: now what is left or its full share, by force if need be; the rest later.
 
-        All of it now when the lane can get nothing in a cycle; the rest may run past the horizon.
+        The rest may run past the horizon. In a lane that can get nothing in a cycle (ops closed it, or
+        reserved every point for customer work, after it was committed), a point a cycle, by force, until it
+        is done or paused: its commitment stands, and the closed lane's share stays closed for the rest.
         """
         state = self._lane(lane)
-        now = min(points, max(state.share, state.room(0))) if state.effective > 0 else points
+        if state.effective <= 0:
+            takes = [(0, min(points, 1))]
+            self._apply(state, takes)
+            return takes
+        now = min(points, max(state.share, state.room(0)))
         takes = [(0, now)]
         left, cycle = points - now, 1
         while left > 0:  # ends: past every earlier placement a cycle has room effective > 0
