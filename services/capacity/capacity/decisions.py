@@ -9,7 +9,7 @@ from datetime import date
 from capacity.domain import ACTIVE, BEYOND_HORIZON, Card, Ledger, status_of
 from capacity.events import fold
 from capacity.planning import Plan, Slot, cycle_label, internal_allowance, lane_budgets, limits_of, priority
-from capacity.planning.signals import collisions, share_alerts
+from capacity.planning.signals import Alert, collisions, share_alerts
 from shared.envelope import derived_id
 from shared.events import (
     CapacityAlert,
@@ -208,13 +208,17 @@ def _announced_in_queue_order(ledger: Ledger, cycle: date, request_ids: tuple[st
                for order in itertools.permutations(request_ids))
 
 
+def alert_id(alert: Alert) -> str:
+    """An alert's id: its kind, lane and cycle, so it is raised once a cycle however often the plan shows it."""
+    return derived_id("alert", alert.kind, alert.lane or "", alert.cycle.isoformat())
+
+
 def _alerts(ledger: Ledger, plan: Plan) -> list[EventData]:
     events: list[EventData] = []
     for alert in share_alerts(ledger.live_items(), plan, ledger.policy):
-        alert_id = derived_id("alert", alert.kind, alert.lane or "", alert.cycle.isoformat())
-        if alert_id in ledger.alerts:
+        if (found := alert_id(alert)) in ledger.alerts:
             continue
         events.append(CapacityAlert(
-            alert_id=alert_id, cycle=cycle_label(alert.cycle, ledger.policy), kind=alert.kind,
+            alert_id=found, cycle=cycle_label(alert.cycle, ledger.policy), kind=alert.kind,
             observation=alert.observation, shares=dict(alert.shares), lane=alert.lane))
     return events

@@ -11,13 +11,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from capacity.cycles import CycleHeld
-from capacity.decisions import load_shares
+from capacity.decisions import alert_id, load_shares
 from capacity.domain import ACTIVE, Card, Ledger, Tradeoff, status_of
 from capacity.objectives import NO_TITLES, Titles
 from capacity.overlaps import card_links
 from capacity.planning import Plan, cycle_label, lane_budgets
 from capacity.planning.order import start_of
 from capacity.planning.signals import collisions as found_collisions
+from capacity.planning.signals import share_alerts
 from shared.days import FIRST_DAY, LAST_DAY
 from shared.lifecycle import BOARD_COLUMN
 
@@ -103,9 +104,17 @@ def capacity(ledger: Ledger, plan: Plan, only: str | None = None) -> dict[str, A
         "customer_share": load_shares(plan, policy.capacity_points).get("customer", 0.0),
         "customer_reserve": policy.customer_reserve,
         "wip": wip(ledger), "backlog_depth": len(plan.backlog),
-        "alerts": [a for a in ledger.alerts.values() if a["cycle"] == cycle],
+        "alerts": active_alerts(ledger, plan),
         "open_tradeoffs": tradeoffs(ledger, only, open_only=True),
     }
+
+
+def active_alerts(ledger: Ledger, plan: Plan) -> list[dict[str, Any]]:
+    """The alerts raised this cycle that the plan still shows, as it shows them now: one a policy change or a
+    finished card has resolved since is no longer active (it stays on the log, as raised)."""
+    now = {alert_id(alert): alert for alert in share_alerts(ledger.live_items(), plan, ledger.policy)}
+    return [{**raised, "observation": now[found].observation, "shares": dict(now[found].shares)}
+            for found, raised in ledger.alerts.items() if found in now]
 
 
 def tradeoff_shown(ledger: Ledger, found: Tradeoff, only: str | None) -> bool:
