@@ -14,6 +14,7 @@ same security headers and only the files named here may be served.
 from __future__ import annotations
 
 import html as markup
+from collections.abc import Callable
 from importlib import resources
 
 from fastapi import APIRouter
@@ -47,11 +48,13 @@ def _filled(text: str, values: dict[str, str]) -> str:
 
 
 def pages_router(package: str, pages: dict[str, str], *, connect: tuple[str, ...] = (),
-                 values: dict[str, str] | None = None) -> APIRouter:
+                 values: dict[str, str] | None = None,
+                 values_now: Callable[[], dict[str, str]] | None = None) -> APIRouter:
     """``pages`` maps a page's name to its HTML file in ``<package>/static/``; its assets are every
     other ``.js``, ``.css`` and ``.svg`` file there. ``connect`` lists other origins the pages call.
     ``values`` fill the pages' ``{{name}}`` placeholders (HTML-escaped), e.g. another service's address
-    in a data attribute."""
+    in a data attribute; ``values_now`` fills the rest on each answer, for values that can change while
+    the service runs."""
     router = APIRouter(include_in_schema=False)
     headers = {**PAGE_HEADERS, "Content-Security-Policy": _policy(connect)}
     html = {name: _filled(_read(package, f"static/{file}"), values or {}) for name, file in pages.items()}
@@ -66,7 +69,7 @@ def pages_router(package: str, pages: dict[str, str], *, connect: tuple[str, ...
     async def page(name: str) -> HTMLResponse:
         if name not in html:
             raise Problem(404, f"There is no page {name!r}.")
-        return HTMLResponse(html[name], headers=headers)
+        return HTMLResponse(_filled(html[name], values_now()) if values_now else html[name], headers=headers)
 
     @router.get("/favicon.ico")
     async def favicon() -> Response:
