@@ -69,9 +69,9 @@ def samples() -> dict[str, EventData]:
         TradeoffRequired(
             request_id="r-30", title="Board slides", requester=VP, lane="executive", tradeoff_id="t-1",
             cycle="2026-W48", committed=committed(), addressed_to=[HEAT_SHIELD, VP.email],
-            question="\"Board slides\" is marked urgent but does not fit cycle 2026-W48: the executive share is "
-                     "committed. Here is everything committed this cycle (8 points) — what would you like us to "
-                     "pause?"),
+            question="\"Board slides\" is marked urgent but does not fit cycle 2026-W48. The executive share of "
+                     "this cycle (3 of 20 points) is already committed. Here is everything committed this cycle "
+                     "(8 points) — what would you like us to pause?"),
         TradeoffDecided(request_id="r-30", tradeoff_id="t-1", decision="defer", decided_by="heat-shield",
                         policy_version=3, note="The board meets next week; the quarterly report goes first.",
                         title="Board slides", requester=VP),

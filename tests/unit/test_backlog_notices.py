@@ -2,13 +2,14 @@
 told once that it waits beyond it: the first cycle after the horizon moves on with every cycle while nothing
 changes for the request, so it is told again only once it gets a place. Pure: the decisions on a ledger."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from capacity.decisions import decide
 from capacity.domain import Card, Ledger
 from capacity.events import fold
 from capacity.planning import Item, Policy, plan
-from shared.events import RequestBacklogged, RequestScheduled
+from shared.events import RequestBacklogged, RequestScheduled, TradeoffRequired
 
 W48 = date(2026, 11, 23)
 
@@ -48,3 +49,27 @@ def test_work_beyond_the_horizon_is_told_so_once_and_again_when_it_gets_a_place(
     # brochure behind it now waits beyond the horizon, and is told that
     assert [(n.request_id, type(n).__name__, getattr(n, "beyond_horizon", None)) for n in told(ledger, 1)] == [
         ("rollout", "RequestScheduled", None), ("brochure", "RequestBacklogged", True)]
+
+
+def urgent(request_id: str, lane: str, points: int) -> Card:
+    found = card(request_id, points, "open")
+    item = replace(found.item, lane=lane, expedite=True)
+    return replace(found, item=item, justification="The board meets on Friday")
+
+
+def test_a_trade_off_question_says_why_there_is_no_room_and_offers_nothing_when_nothing_is_committed() -> None:
+    ledger = Ledger(policy=Policy())
+    ledger.put(replace(card("exec-report", 3, "committed"), item=replace(card("exec-report", 3, "committed").item,
+                                                                       lane="executive")))
+    ledger.put(urgent("board-slides", "executive", 2))
+    made = decide(ledger, plan(ledger.live_items(), ledger.policy, W48), new="board-slides", heat_shield="s@x.com")
+    [question] = [d for d in made if isinstance(d, TradeoffRequired)]
+    assert "The executive share of this cycle (3 of 20 points) is already committed." in question.question
+    assert question.question.endswith("what would you like us to pause?")
+
+    closed = Ledger(policy=Policy(lane_caps={**Policy().lane_caps, "legal": 0.0}))  # legal closed by ops
+    closed.put(urgent("contract-review", "legal", 1))
+    made = decide(closed, plan(closed.live_items(), closed.policy, W48), new="contract-review", heat_shield="s@x.com")
+    [question] = [d for d in made if isinstance(d, TradeoffRequired)]
+    assert question.committed == [] and "The legal share of a cycle is 0 of 20 points" in question.question
+    assert "nothing to pause" in question.question and "what would you like us to pause" not in question.question

@@ -120,10 +120,7 @@ def _backlogged(card: Card, slot: Slot, plan: Plan, ledger: Ledger) -> RequestBa
 
 def reason(card: Card, plan: Plan, ledger: Ledger) -> str:
     """Why it waits: the lane's share, or the order of objective work."""
-    item, policy = card.item, ledger.policy
-    budget = lane_budgets(policy).get(item.lane, policy.capacity_points)
-    used = plan.load.get(plan.current_cycle, {}).get(item.lane, 0)
-    lane = lane_words(item.lane)
+    item = card.item
     parts = []
     if item.head_of_backlog:
         parts.append("It was paused, so it is back at the head of the backlog.")
@@ -133,20 +130,32 @@ def reason(card: Card, plan: Plan, ledger: Ledger) -> str:
     else:
         parts.append("It does not ladder up to one of this quarter's published objectives, so it is "
                      "accepted and queued after the objective work.")
+    return " ".join([*parts, *filter(None, [_no_room(card, plan, ledger)])])
+
+
+def _no_room(card: Card, plan: Plan, ledger: Ledger) -> str | None:
+    """Why the current cycle has no room for it, in numbers; None when it has (work ranked before it waits)."""
+    item, policy = card.item, ledger.policy
+    budget = lane_budgets(policy).get(item.lane, policy.capacity_points)
     load = plan.load.get(plan.current_cycle, {})
+    used = load.get(item.lane, 0)
     internal = sum(points for name, points in load.items() if name != "customer")
     allowance = internal_allowance(policy)
-    first = limits_of(policy).need(item.lane, max(item.points, 0))  # what it must get in a cycle to start there
+    limits = limits_of(policy)
+    first = limits.need(item.lane, max(item.points, 0))  # what it must get in a cycle to start there
+    if limits.effective(item.lane) <= 0:
+        return (f"The {lane_words(item.lane)} share of a cycle is 0 of {policy.capacity_points} points: the "
+                "policy gives that lane none.")
     if item.lane != "customer" and used + first > budget:
-        parts.append(f"The {lane} share of this cycle ({budget} of {policy.capacity_points} points) is "
-                     "already committed.")
-    elif item.lane != "customer" and internal + first > allowance:
-        parts.append(f"Internal requests already use the {allowance} points of this cycle that are not "
-                     f"reserved for customer work ({policy.customer_reserve:.0%}).")
-    elif sum(load.values()) + first > policy.capacity_points:
-        parts.append(f"This cycle's {policy.capacity_points} points are committed ({sum(load.values())} "
-                     f"taken; it needs {first} to start).")
-    return " ".join(parts)
+        return (f"The {lane_words(item.lane)} share of this cycle ({budget} of {policy.capacity_points} points) "
+                "is already committed.")
+    if item.lane != "customer" and internal + first > allowance:
+        return (f"Internal requests already use the {allowance} points of this cycle that are not "
+                f"reserved for customer work ({policy.customer_reserve:.0%}).")
+    if sum(load.values()) + first > policy.capacity_points:
+        return (f"This cycle's {policy.capacity_points} points are committed ({sum(load.values())} "
+                f"taken; it needs {first} to start).")
+    return None
 
 
 def _tradeoff(ledger: Ledger, plan: Plan, card: Card, heat_shield: str) -> list[EventData]:
@@ -163,14 +172,16 @@ def _tradeoff(ledger: Ledger, plan: Plan, card: Card, heat_shield: str) -> list[
     committed = [CommittedItem(request_id=c.request_id, title=c.title, lane=c.item.lane, points=c.item.points)
                  for c in (ledger.cards[r] for r in holding)]
     cycle = cycle_label(plan.current_cycle, ledger.policy)
+    why = _no_room(card, plan, ledger) or "Work ranked before it takes the room there is."
+    ask = (f"Here is everything committed this cycle ({sum(c.points for c in committed)} points) — what would "
+           "you like us to pause?" if committed else
+           "Nothing is committed this cycle, so there is nothing to pause: it waits its turn unless the policy "
+           "changes.")
     return [TradeoffRequired(
         request_id=card.request_id, title=card.title, requester=_requester(card), lane=card.item.lane,
         tradeoff_id=tradeoff_id, cycle=cycle, committed=committed,
         addressed_to=[heat_shield, card.requester["email"]],  # the heat-shield manager first
-        question=(f"\"{card.title}\" is marked urgent but does not fit cycle {cycle}: the "
-                  f"{lane_words(card.item.lane)} share is committed. Here is everything "
-                  f"committed this cycle ({sum(c.points for c in committed)} points) — what would you like us "
-                  "to pause?"))]
+        question=f"\"{card.title}\" is marked urgent but does not fit cycle {cycle}. {why} {ask}")]
 
 
 def _collisions(ledger: Ledger, plan: Plan) -> list[EventData]:
