@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from capacity.cycles import CycleHeld, held_now
 from capacity.domain import Card, Ledger
 from capacity.planning import Item, Policy, invariant_violations, plan
+from capacity.planning.signals import collisions
 
 W48 = date(2026, 11, 23)
 
@@ -46,3 +47,20 @@ def test_committed_work_spread_over_cycles_plans_only_what_it_has_left_so_its_en
     late = plan(ledger.live_items(), ledger.policy, W48 + timedelta(weeks=3))
     assert late.slots["launch-kit"].points_by_cycle == ((W48 + timedelta(weeks=3), 1),)
     assert invariant_violations(ledger.live_items(), late, ledger.policy) == []
+
+
+def test_work_under_way_collides_by_the_points_it_has_left_not_its_whole_estimate() -> None:
+    # A 12-point sales launch (4 a week from W48, due 2027-W01) and a 5-point customer page from another team,
+    # due the same week: the plan finishes both weeks before. Read a week later, the launch has 8 points left.
+    ledger = Ledger(policy=Policy())
+    launch = card("launch-kit", "sales", 12, "in_progress")
+    ledger.put(replace(launch, item=replace(launch.item, due_date=date(2027, 1, 4))))
+    page = card("pricing-page", "customer", 5, "open")
+    ledger.put(replace(page, item=replace(page.item, committed_cycle=None, due_date=date(2027, 1, 4))))
+    for week in range(2):
+        today = W48 + timedelta(weeks=week)
+        planned = plan(ledger.live_items(), ledger.policy, today)
+        assert collisions(ledger.live_items(), planned, ledger.policy) == []
+        for record in held_now(ledger, planned):
+            assert isinstance(record, CycleHeld)
+            ledger.cycles[record.cycle_start] = record

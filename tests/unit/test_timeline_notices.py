@@ -51,6 +51,16 @@ def test_a_trade_off_decision_names_the_paused_card_only_to_the_tool_that_posted
     assert redacted(decided, {"video", "crm-page"})["data"]["paused_request_id"] == "crm-page"
 
 
+def test_an_older_pause_reason_loses_only_the_title_whatever_the_note_says() -> None:
+    paused = {"event_id": "e-paused", "type": "request.paused", "summary": "",
+              "data": {"request_id": "crm-page", "tradeoff_id": "t-1",
+                       "reason": 'Paused by heat-shield to make room for "Atlas video" (trade-off t-1, policy version '
+                                 '3). heat-shield wrote: see "Q1 review" (trade-off notes in the wiki)'}}
+    assert redacted(paused, {"crm-page"})["data"]["reason"] == (
+        'Paused by heat-shield to make room for urgent work (trade-off t-1, policy version 3). heat-shield wrote: '
+        'see "Q1 review" (trade-off notes in the wiki)')
+
+
 def test_an_older_pause_reason_is_read_without_the_urgent_requests_title() -> None:
     paused = {"event_id": "e-paused", "type": "request.paused", "summary": "",
               "data": {"request_id": "crm-page", "tradeoff_id": "t-1",

@@ -94,7 +94,7 @@ def listed_requests(entry: dict[str, Any]) -> set[str]:
 
 # A pause for a trade-off named the urgent request in its reason before capacity stopped doing so; such
 # events stay on the log and come back in a rebuild.
-_NAMED_URGENT = re.compile(r'to make room for ".*" \(trade-off ', re.DOTALL)
+_NAMED_URGENT = re.compile(r'to make room for ".*?" \((?=trade-off [^ ,]+, policy version )', re.DOTALL)
 
 
 def names_others(entry: dict[str, Any], own: set[str]) -> bool:
@@ -136,7 +136,7 @@ def redacted(entry: dict[str, Any], own: set[str], reader: Callable[[str], bool]
     if data.get("paused_request_id") not in (None, *own):
         data["paused_request_id"] = None
     if entry.get("type") == "request.paused" and data.get("reason"):
-        data["reason"] = _NAMED_URGENT.sub("to make room for urgent work (trade-off ", data["reason"])
+        data["reason"] = _NAMED_URGENT.sub("to make room for urgent work (", data["reason"])
     audience = data.get("audience")
     # A request's requester notices also go to those who joined it by a merge: each reader sees only its own.
     someone_else = audience == "requester" and reader is not None and not reader(str(data.get("recipient")))

@@ -8,7 +8,17 @@ from datetime import date
 from typing import Literal
 
 from capacity.planning.checks import crowding
-from capacity.planning.model import CUSTOMER, INTERNAL_LANES, Item, Plan, Policy, cycle_start, limits_of, priority
+from capacity.planning.model import (
+    CUSTOMER,
+    INTERNAL_LANES,
+    Item,
+    Plan,
+    Policy,
+    cycle_start,
+    limits_of,
+    points_left,
+    priority,
+)
 
 __all__ = ["Alert", "Collision", "collisions", "share_alerts"]
 
@@ -36,8 +46,9 @@ def collisions(items: Iterable[Item], result: Plan, policy: Policy) -> list[Coll
 
     Items not done of at least ``large_points`` with a due date in the current cycle or later (committed
     work counts: a launch already under way still collides with an event that cannot fit beside it),
-    grouped by the cycle of their due date. ``points_needed`` is their points together;
-    ``points_available`` what the plan places for them by the end of that cycle. By cycle; request ids
+    grouped by the cycle of their due date. ``points_needed`` is the points they have left together (what
+    committed work held in earlier cycles is done: ``points_left``); ``points_available`` what the plan
+    places for them by the end of that cycle. By cycle; request ids
     in priority order, teams alphabetical.
     """
     current = result.current_cycle
@@ -51,7 +62,7 @@ def collisions(items: Iterable[Item], result: Plan, policy: Policy) -> list[Coll
     found = []
     for cycle, group in sorted(groups.items()):
         teams = tuple(sorted({item.team for item in group}))
-        needed = sum(item.points for item in group)
+        needed = sum(points_left(item, current) for item in group)
         available = sum(points for item in group if item.request_id in result.slots
                         for when, points in result.slots[item.request_id].points_by_cycle if when <= cycle)
         if len(teams) >= 2 and available < needed:
