@@ -64,3 +64,24 @@ def test_work_under_way_collides_by_the_points_it_has_left_not_its_whole_estimat
         for record in held_now(ledger, planned):
             assert isinstance(record, CycleHeld)
             ledger.cycles[record.cycle_start] = record
+
+
+def test_work_pushed_back_within_its_cycle_has_used_what_the_cycles_last_planning_gave_it() -> None:
+    # The webinar gets all 20 points of W48; then objective work committed later takes 10 of them, moving 10 of
+    # the webinar's to W49. W48 held 20 of its points at most, but used 10: W49 still owes it 10.
+    ledger = Ledger(policy=Policy())
+    ledger.put(card("webinar", "customer", 20, "committed"))
+    for record in held_now(ledger, plan(ledger.live_items(), ledger.policy, W48)):
+        assert isinstance(record, CycleHeld)
+        ledger.cycles[record.cycle_start] = record
+    outage = card("outage-report", "customer", 10, "committed")
+    ledger.put(replace(outage, item=replace(outage.item, objective_id="O1", objective_rank=1, score=0.9)))
+    planned = plan(ledger.live_items(), ledger.policy, W48)
+    assert planned.slots["webinar"].points_by_cycle == ((W48, 10), (W48 + timedelta(weeks=1), 10))
+    for record in held_now(ledger, planned):
+        assert isinstance(record, CycleHeld)
+        ledger.cycles[record.cycle_start] = record
+    assert {h.request_id: (h.points, h.last) for h in ledger.cycles[W48].held} == {
+        "webinar": (20, 10), "outage-report": (10, 10)}  # the report keeps the most; planning reads the last
+    next_week = plan(ledger.live_items(), ledger.policy, W48 + timedelta(weeks=1))
+    assert next_week.slots["webinar"].points_by_cycle == ((W48 + timedelta(weeks=1), 10),)

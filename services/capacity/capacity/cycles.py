@@ -8,7 +8,8 @@ Each planning that changes what the current cycle holds announces the cycle's wh
 ``capacity.cycle_held``, on capacity's decisions topic: an internal event the other services ignore, so a
 rebuild folds every cycle's record back from the log. A record keeps the most each card held in the cycle:
 work finished, paused or re-planned later in the cycle still counts in it; a withdrawn or merged request
-does not, as its points went back to the cycle. Pure: no I/O.
+does not, as its points went back to the cycle. It also keeps what the cycle's latest planning gave each card
+(``last``): the work done in it, which planning counts as used once the cycle is over. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -37,7 +38,13 @@ class Held(BaseModel):
     request_id: str
     lane: str
     objective_id: str | None = None
-    points: int = Field(ge=0)
+    points: int = Field(ge=0)  # the most it held in the cycle: what the cycle's share went to
+    # What the cycle's latest planning gave it: the work done in the cycle, which the planner no longer places
+    # (``Ledger.planned``). None on records from before it was kept: ``points`` stands in.
+    last: int | None = Field(default=None, ge=0)
+
+    def used(self) -> int:
+        return self.points if self.last is None else self.last
 
 
 class CycleHeld(EventData):
@@ -81,11 +88,13 @@ def held_now(ledger: Ledger, plan: Plan) -> list[EventData]:
             continue
         item = ledger.cards[request_id].item
         known = held.get(request_id)
-        most = max(sum(p for cycle, p in slot.points_by_cycle if cycle == current), known.points if known else 0)
-        if most and (known is None or (known.points, known.lane, known.objective_id) != (most, item.lane,
-                                                                                         item.objective_id)):
-            held[request_id] = Held(request_id=request_id, lane=item.lane, objective_id=item.objective_id,
-                                    points=most)
+        now = sum(p for cycle, p in slot.points_by_cycle if cycle == current)
+        if known is None and not now:
+            continue
+        entry = Held(request_id=request_id, lane=item.lane, objective_id=item.objective_id,
+                     points=max(now, known.points if known else 0), last=now)
+        if entry != known:
+            held[request_id] = entry
     record = CycleHeld(cycle_start=current, cycle_days=policy.cycle_days, policy_version=policy.version,
                        capacity_points=policy.capacity_points, customer_reserve=policy.customer_reserve,
                        lane_caps=dict(policy.lane_caps), held=sorted(held.values(), key=lambda h: h.request_id))

@@ -154,7 +154,7 @@ class Ledger:
         if item.state not in FIXED_STATES or item.committed_cycle is None or not self.cycles:
             return item
         since = item.committed_cycle
-        held = tuple((start, h.points) for start, record in self.cycles.items() if start >= since
+        held = tuple((start, h.used()) for start, record in self.cycles.items() if start >= since
                      for h in record.held if h.request_id == item.request_id)
         return replace(item, held=held) if held else item
 
