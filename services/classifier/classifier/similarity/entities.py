@@ -51,7 +51,7 @@ LANGUAGES = frozenset(_LANGUAGE_WORDS.split())
 GENERIC = (frozenset(_GENERIC_WORDS.split()) | LANGUAGES | frozenset(MONTHS)
            | frozenset(w for e in EVENT_WORDS for w in e.split()))
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9&'\u2019.-]*[A-Za-z0-9]|[A-Za-z]")
-_SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
+_NEXT = re.compile(r"\s*(\S)")  # the first character after some whitespace
 _VERSION = re.compile(r"\b(?:v|version\s+|release\s+)(\d+(?:\.\d+)*)\b|\b(\d+\.\d+(?:\.\d+)?)\b", re.IGNORECASE)
 _QUARTER = re.compile(r"\b(q[1-4])\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(20[2-3]\d)\b")
@@ -102,13 +102,53 @@ def _vocabulary() -> frozenset[str]:
     return frozenset(w for w in words if w.isalpha() and not w.startswith("##"))
 
 
-def _starts_sentence(before: str) -> bool:
-    return not before.strip() or bool(_SENTENCE_END.search(before))
+class _Sentences:
+    """Where the sentences of a text start: a word at ``i`` starts one when only whitespace comes before it, or
+    a sentence's end (``.!?:;`` or a line break) and then only whitespace.
+
+    Worked out in one pass, so each question costs nothing: asked of the text before each word, the text's
+    length in steps each time, a request's description of a few kilobytes took minutes (its words times the
+    times each is named again, times its length), holding the classifier's event loop."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._starts = starts = bytearray(len(text) + 1)
+        ended = True
+        for i, char in enumerate(text):
+            starts[i] = ended
+            if char in ".!?:;\n":
+                ended = True
+            elif not char.isspace():
+                ended = False
+        starts[len(text)] = ended
+        self._again: dict[str, bool] = {}
+
+    def starts(self, i: int) -> bool:
+        return bool(self._starts[i])
+
+    def named_again(self, word: str) -> bool:
+        """``word`` is capitalised inside a sentence somewhere in the text: a name, not a heading's first word."""
+        found = self._again.get(word)
+        if found is None:
+            found = self._again[word] = self._inside(word)
+        return found
+
+    def _inside(self, word: str) -> bool:
+        # As ``\bword\b`` would find it, with ``str.find``: a search per name word, over the whole text.
+        text, end = self.text, len(word)
+        at = text.find(word)
+        while at >= 0:
+            if not self._starts[at] and _edge(text, at) and _edge(text, at + end):
+                return True
+            at = text.find(word, at + 1)
+        return False
 
 
-def _named_again(word: str, whole: str) -> bool:
-    """``word`` is capitalised inside a sentence somewhere in the request: a name, not a heading's first word."""
-    return any(not _starts_sentence(whole[:m.start()]) for m in re.finditer(rf"\b{re.escape(word)}\b", whole))
+def _edge(text: str, i: int) -> bool:
+    """A word boundary (regex ``\b``) at ``i``: a word character on one side only."""
+    before = i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_")
+    after = i < len(text) and (text[i].isalnum() or text[i] == "_")
+    return before != after
 
 
 # Words that end a firm's name: a place before one names the firm, not the place ("Kilimanjaro Freight",
@@ -133,7 +173,7 @@ def _firm_heads(text: str) -> set[str]:
     return {plain(m.group(1)).lower() for m in _FIRM.finditer(text)}
 
 
-def _names(text: str, whole: str, firms: set[str]) -> tuple[set[str], set[str], set[tuple[str, str]]]:
+def _names(text: str, whole: _Sentences, firms: set[str]) -> tuple[set[str], set[str], set[tuple[str, str]]]:
     """Capitalised words that are not common words, places, months or generic marketing terms; the first
     word of each run of them ("zambezi" of "Zambezi Power", "avocet" of "Avocet Health"); and each run's first
     two words ("quarry", "edge" of "Quarry Edge")."""
@@ -144,6 +184,7 @@ def _names(text: str, whole: str, firms: set[str]) -> tuple[set[str], set[str], 
     titled = _title_cased(text)
     run_end = -1  # where the last name word ended, while a run of them goes on
     opener: tuple[str, int] | None = None  # a sentence's capitalised first word not known as a name, and its end
+    sentences = _Sentences(text)
     for match in _WORD.finditer(text):
         word = re.split("['\u2019]", match.group())[0].strip(".-")
         lower = word.lower()
@@ -154,17 +195,17 @@ def _names(text: str, whole: str, firms: set[str]) -> tuple[set[str], set[str], 
         rare = lower not in _vocabulary()
         if word.isupper() or lower in firms:
             named = True  # an acronym (NPS, ESG), or a firm's first word
-        elif _starts_sentence(text[:match.start()]):
-            following = text[match.end():].lstrip()
+        elif sentences.starts(match.start()):
+            following = _NEXT.match(text, match.end())
             # A heading's first word is a name when the request capitalises it again inside a sentence
             # (a product that is also a common word: "Beacon webinar in April"), or when it is no common
             # word and another capitalised word follows ("Polar Summit").
-            named = _named_again(word, whole) or (rare and following[:1].isupper())
+            named = whole.named_again(word) or (rare and following is not None and following.group(1).isupper())
         else:
             named = rare or not titled
         if not named:
             run_end = -1
-            opener = (lower, match.end()) if _starts_sentence(text[:match.start()]) else None
+            opener = (lower, match.end()) if sentences.starts(match.start()) else None
             continue
         names.add(lower)
         if opener and not text[opener[1]:match.start()].strip() and lower in FIRM_WORDS:
@@ -185,6 +226,23 @@ def _names(text: str, whole: str, firms: set[str]) -> tuple[set[str], set[str], 
 
 
 _RUN = re.compile(r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)+")  # two or more capitalised words
+_LONG_RUN = re.compile(r"\S{200,}")
+_NUMBERED = re.compile(r"(\S+)\s+(\d{1,2})\b(?![.,]\d)")  # a word, then a whole number of one or two digits
+
+
+def _releases(lower: str, names: frozenset[str]) -> set[str]:
+    """A name and a whole number is a release too: "Orbit 5" (and the same as "Orbit 5.0"). One pass over the
+    numbers, each with the word before it and that word's tails from a word boundary on ("x.orbit" names
+    "orbit"), rather than a search of the text per name."""
+    found = set()
+    for match in _NUMBERED.finditer(lower):
+        token = match.group(1)
+        if any(token[i:] in names for i in range(len(token))
+               if i == 0 or not (token[i - 1].isalnum() or token[i - 1] == "_")):
+            found.add(match.group(2))
+    return found
+
+
 def _days(text: str) -> frozenset[str]:
     """Dates with a day: "10 March", "March 10th", "2027-03-10"."""
     found = {(MONTHS[m.group(2).lower()[:3]], int(m.group(1))) for m in _DAY_MONTH.finditer(text)}
@@ -194,26 +252,28 @@ def _days(text: str) -> frozenset[str]:
 
 
 def extract(title: str, description: str) -> Entities:
-    """The entities a request's title and description name."""
+    """The entities a request's title and description name. Runs of 200 or more characters without a space are
+    read as a space: no word or name is that long, and rules that try each start inside such a run (a run of
+    capitalised words, a name before a number) would take the run's length squared, seconds for a few kB."""
+    title, description = _LONG_RUN.sub(" ", title), _LONG_RUN.sub(" ", description)
     text = f"{title}.\n{description}"
     lower = text.lower()
     words = re.findall(r"[a-z]+", lower)
     months = {MONTHS[w] for w in words if w in MONTHS and w != "may"}
     # "may" is a month only as "May" inside a sentence.
-    months |= {5 for m in re.finditer(r"\bMay\b", text) if not _starts_sentence(text[:m.start()])}
+    sentences = _Sentences(text)
+    months |= {5 for m in re.finditer(r"\bMay\b", text) if not sentences.starts(m.start())}
     months |= {m for w in words if w in SEASONS for m in SEASONS[w]}
     quarters = frozenset(q.lower() for q in _QUARTER.findall(text))
     months |= {3 * (int(q[1]) - 1) + i for q in quarters for i in (1, 2, 3)}
     events = {e.replace("-", "") for e in EVENT_WORDS if re.search(rf"\b{e}s?\b", lower)}
     versions = {next(g for g in m.groups() if g) for m in _VERSION.finditer(text)}
     firms = _firm_heads(text)
-    title_names, heads, lines = _names(title, text, firms)
+    title_names, heads, lines = _names(title, sentences, firms)
     key_names = frozenset(title_names)
-    told_names = frozenset(_names(description, text, firms)[0])
+    told_names = frozenset(_names(description, sentences, firms)[0])
     names = key_names | told_names
-    # A name and a whole number is a release too: "Orbit 5" (and the same as "Orbit 5.0").
-    versions |= {m.group(1) for name in names
-                 for m in re.finditer(rf"\b{re.escape(name)}\s+(\d{{1,2}})\b(?![.,]\d)", lower)}
+    versions |= _releases(lower, names)
     return Entities(names=names, key_names=key_names, key_heads=frozenset(heads), key_lines=frozenset(lines),
                     told_names=told_names,
                     firms=frozenset(firms - GENERIC), events=frozenset(events),

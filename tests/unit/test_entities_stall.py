@@ -1,0 +1,38 @@
+"""A request's description, however it is written, cannot stall the classifier: entity extraction runs on its
+event loop, for a dry run of the public form and for every submission. Descriptions of 10,000 characters (the
+most intake takes) shaped to make rules that re-read the text per word go quadratic or cubic took from 5 s to
+over three minutes each; each must now be read in well under the bound here, which is a guard against a stall,
+not a speed target (those are in ``bench/``)."""
+
+import time
+
+import pytest
+
+from classifier.similarity.detector import profile
+from classifier.similarity.entities import extract
+from tests.support import details
+
+CRAFTED = {
+    "one name opening every sentence": "Zorblax. " * 1111,
+    "a new name opening every sentence": " ".join(f"Qx{i}." for i in range(2000)),
+    "one word without a space": "A" * 10_000,
+    "long words before numbers": ("A" * 199 + " 5 ") * 49,
+}
+BOUND_S = 3.0
+
+
+@pytest.mark.parametrize("shape", list(CRAFTED))
+def test_a_crafted_description_is_read_in_bounded_time(shape: str) -> None:
+    profile("warm", details(), None)  # the tokenizer's vocabulary loads once per process
+    started = time.perf_counter()
+    found = profile("r", details(title="Zorblax webinar page", description=CRAFTED[shape][:10_000]), None)
+    assert time.perf_counter() - started < BOUND_S
+    assert found.request_id == "r" and found.title_words
+
+
+def test_names_are_told_from_sentence_openers_as_before() -> None:
+    # A heading's first word is a name when the text capitalises it again inside a sentence; a line break ends a
+    # sentence; a common word opening one is not a name.
+    found = extract("Beacon webinar in April", "Please book it.\nBeacon is our product; the Beacon team hosts.")
+    assert "beacon" in found.names and "please" not in found.names
+    assert extract("Orbit launch", "The Orbit 5 page.").versions == frozenset({"5"})
