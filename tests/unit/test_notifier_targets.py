@@ -31,7 +31,7 @@ async def test_urls_that_resolve_to_private_addresses_are_refused(url: str) -> N
 
 
 @pytest.mark.parametrize("url", ["ftp://93.184.215.14/x", "file:///etc/passwd", "http://user:pw@93.184.215.14/",
-                                 "not a url", "http:///nohost"])
+                                 "not a url", "http:///nohost", "https://93.184.215.14:0/hook"])
 async def test_only_plain_http_and_https_urls_with_a_host_are_accepted(url: str) -> None:
     with pytest.raises(UnsafeTarget):
         await resolve(url, allow_private=True)

@@ -171,6 +171,8 @@ class DeliveryLog:
                         failures=int(raw.get("failures") or 0))
 
     async def get(self, delivery_id: str, *, with_event: bool = True) -> dict[str, Any] | None:
+        if ":" in delivery_id:  # no delivery's id has one; "<id>:attempts" would read the attempts list's key
+            return None
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(_record(delivery_id))
             pipe.lrange(_attempts(delivery_id), 0, -1)

@@ -54,7 +54,7 @@ def _parse(url: str) -> tuple[httpx.URL, str, int]:
     try:
         parsed = httpx.URL(url)
         host = parsed.raw_host.decode("ascii")
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        port = parsed.port if parsed.port is not None else (443 if parsed.scheme == "https" else 80)  # 0 is no port
     except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
         raise UnsafeTarget(f"{url!r} is not a valid URL: {exc}") from exc
     if parsed.scheme not in ("http", "https") or not host:
