@@ -87,6 +87,12 @@ BAD_INPUT: dict[str, tuple[dict[str, Any] | bytes | list[bytes], int]] = {
     "not json": (b"{title: oops", 422),
     "a due date of year 1": (request_body(due_date="0001-01-01"), 422),  # a client's "no date"
     "a due date past 2200": (request_body(due_date="9999-12-31"), 422),
+    "two addresses in one": (request_body(requester={**request_body()["requester"], "email": "a,b@example.com"}), 422),
+    "a control character in the address": (
+        request_body(requester={**request_body()["requester"], "email": "dave\u0000@example.com"}), 422),
+    "a title of control characters": (request_body(title="\u0000\u0000\u0000"), 422),
+    "a name of invisible characters": (
+        request_body(requester={**request_body()["requester"], "name": "\u200b\u200b"}), 422),
     "oversized": (request_body(description="x" * 9000), 413),
     # Sent in chunks, with no Content-Length: found too large while read (it was a 400).
     "oversized, chunked": ([json.dumps(request_body(description="x" * 9000)).encode()[i:i + 1000]
