@@ -132,6 +132,8 @@ async def test_the_classifier_answers_the_form_page_across_origins(
         assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
         elsewhere = await client.options("/v1/classify", headers={**asking, "Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in elsewhere.headers
+        assert elsewhere.status_code == 400 and elsewhere.headers["content-type"] == "application/problem+json"
+        assert "Disallowed CORS origin" in elsewhere.json()["detail"]
         form = {"Authorization": f"Bearer {PUBLIC_FORM_KEY}", "Origin": PAGE_ORIGIN}
         body = {k: v for k, v in request_body().items() if k != "size"}
         dry = await client.post("/v1/classify", json=body, headers=form)

@@ -16,6 +16,8 @@ from datetime import date
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import Headers
+from starlette.responses import Response
 
 from classifier import handlers
 from classifier.alignment import AlignmentConfig
@@ -28,11 +30,26 @@ from classifier.similarity.lookup import Similarity
 from classifier.similarity.scoring import Weights
 from classifier.store import OkrStore, OpenRequests
 from shared.pages import pages_router
+from shared.problems import problem_response
 from shared.runtime import build_runtime, subscribe, web_app
 
 log = logging.getLogger(__name__)
 
 NAME = "classifier"
+
+
+class ProblemCORS(CORSMiddleware):
+    """Starlette's CORS middleware, with a refused preflight answered as problem+json like every other error
+    (it answers before the app's problem handlers, in plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        answer = super().preflight_response(request_headers)
+        if answer.status_code < 400:
+            return answer
+        refused = bytes(answer.body).decode()  # e.g. "Disallowed CORS origin, method"
+        headers = {k: v for k, v in answer.headers.items() if k.lower().startswith("access-control-")}
+        return problem_response(answer.status_code, f"{refused}: this origin, method or header may not call the "
+                                                     "classifier from a page.", headers=headers)
 
 
 def create_app(settings: ClassifierSettings) -> FastAPI:
@@ -71,6 +88,6 @@ def create_app(settings: ClassifierSettings) -> FastAPI:
                   description="Which published priority does a request ladder up to?",
                   periodic=[(settings.rollover_check_s, roll_over)], startup=[load_model])
     if settings.cors_origins:  # intake's request form asks for the objectives and the dry run from its page
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+        app.add_middleware(ProblemCORS, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"], max_age=600)
     return app
