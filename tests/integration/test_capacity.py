@@ -133,9 +133,9 @@ async def test_expedite_asks_what_to_pause_and_the_decision_swaps_them(board: Bo
     assert "what would you like us to pause?" in question.data["question"]
     tradeoff_id = question.data["tradeoff_id"]
 
-    wrong = await board.client.post(f"/v1/tradeoffs/{tradeoff_id}/decision", json={"pause": "nothing"},
-                                    headers=AUTH)
-    assert wrong.status_code == 422
+    for wrong_choice in ({"pause": "nothing"}, {"pause": ""}, {"pause": "exec-report", "defer": True}, {}):
+        wrong = await board.client.post(f"/v1/tradeoffs/{tradeoff_id}/decision", json=wrong_choice, headers=AUTH)
+        assert wrong.status_code == 422, wrong_choice
     decided = await board.client.post(f"/v1/tradeoffs/{tradeoff_id}/decision", json={"pause": "exec-report"},
                                       headers=AUTH)
     assert decided.status_code == 200

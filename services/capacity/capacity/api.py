@@ -76,7 +76,7 @@ class PolicyUpdate(BaseModel):
 
 class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    pause: str | None = None
+    pause: str | None = Field(default=None, min_length=1, max_length=200)
     defer: bool = False
     note: str | None = Field(default=None, max_length=1_000, description="Why, in the decider's words.")
 
