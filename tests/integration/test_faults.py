@@ -308,3 +308,32 @@ async def test_a_degraded_redis_answers_503_and_consumers_wait_without_losing_ev
     finally:
         await admin.aclose()
         redis.stop()
+
+
+async def test_a_redis_busy_with_a_long_script_answers_503_not_500(tmp_path: Path,
+                                                                  settings_for: Callable[..., Any]) -> None:
+    """A script running past Redis' busy threshold makes it answer every other command ``BUSY`` until it ends:
+    a fault of the server, answered 503 with Retry-After like an unreachable Redis (a plain ResponseError was a
+    500). On a Redis of its own: a busy one would stall every other test's."""
+    redis = NativeRedis(tmp_path / "redis")
+    redis.start()
+    admin = Redis.from_url(f"{redis.base}/1")
+    try:
+        await admin.config_set("busy-reply-threshold", "50")
+        async with running(create_intake(settings_for(IntakeSettings, redis_url=f"{redis.base}/1"))) as client:
+            spinner = Redis.from_url(f"{redis.base}/1")
+            spinning = asyncio.create_task(spinner.eval("while true do end", 0))
+            await asyncio.sleep(0.3)
+            try:
+                answer = await client.get("/v1/requests/r-1", headers=AUTH)
+                assert answer.status_code == 503, answer.text
+                assert answer.headers["content-type"] == "application/problem+json"
+                assert int(answer.headers["Retry-After"]) > 0
+            finally:
+                await admin.script_kill()
+                await asyncio.gather(spinning, return_exceptions=True)
+                await spinner.aclose()
+            assert (await client.get("/v1/requests/r-1", headers=AUTH)).status_code == 404  # itself again
+    finally:
+        await admin.aclose()
+        redis.stop()
