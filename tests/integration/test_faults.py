@@ -322,7 +322,7 @@ async def test_a_redis_busy_with_a_long_script_answers_503_not_500(tmp_path: Pat
         await admin.config_set("busy-reply-threshold", "50")
         async with running(create_intake(settings_for(IntakeSettings, redis_url=f"{redis.base}/1"))) as client:
             spinner = Redis.from_url(f"{redis.base}/1")
-            spinning = asyncio.create_task(spinner.eval("while true do end", 0))
+            spinning = asyncio.ensure_future(spinner.eval("while true do end", 0))
             await asyncio.sleep(0.3)
             try:
                 answer = await client.get("/v1/requests/r-1", headers=AUTH)
