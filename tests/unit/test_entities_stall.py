@@ -36,3 +36,19 @@ def test_names_are_told_from_sentence_openers_as_before() -> None:
     found = extract("Beacon webinar in April", "Please book it.\nBeacon is our product; the Beacon team hosts.")
     assert "beacon" in found.names and "please" not in found.names
     assert extract("Orbit launch", "The Orbit 5 page.").versions == frozenset({"5"})
+
+
+def test_text_running_on_without_spaces_still_names_its_entities() -> None:
+    # Japanese runs on without spaces: a 200-character run is still read for names and places.
+    run = ("アクメ社の新製品Zyntrixのローンチに向けて、2027年5月までにランディングページとメールを作成してください。"
+           "対象はLisbonの顧客です。") * 3
+    found = extract("Landing page for Zyntrix launch", run)
+    assert "zyntrix" in found.told_names and found.places and found.places[0][0] == "lisbon"
+    # A long link ends its sentence with its full stop: the next sentence's first word opens a sentence.
+    link = "https://contoso.sharepoint.com/sites/marketing/Shared%20Documents/" + "a" * 150 + "/deck.pptx."
+    assert "beacon" not in extract("Beacon webinar", f"Slides are at {link} Beacon needs a refresh.").key_names
+
+
+def test_a_name_inside_a_longer_one_is_found_as_a_pattern_would_find_it() -> None:
+    # "Go-Go" inside "Go-Go-Go": the first match opens the sentence; the overlapping one is not a match.
+    assert extract("Go-Go event", "Go-Go-Go dance night.").names == frozenset()

@@ -134,12 +134,16 @@ class _Sentences:
         return found
 
     def _inside(self, word: str) -> bool:
-        # As ``\bword\b`` would find it, with ``str.find``: a search per name word, over the whole text.
+        # As ``re.finditer(rf"\b{word}\b")`` would find it, with ``str.find``: matches do not overlap, so after
+        # one the search goes on past it; after a mere substring, from the next character.
         text, end = self.text, len(word)
         at = text.find(word)
         while at >= 0:
-            if not self._starts[at] and _edge(text, at) and _edge(text, at + end):
-                return True
+            if _edge(text, at) and _edge(text, at + end):
+                if not self._starts[at]:
+                    return True
+                at = text.find(word, at + max(end, 1))
+                continue
             at = text.find(word, at + 1)
         return False
 
@@ -252,11 +256,12 @@ def _days(text: str) -> frozenset[str]:
 
 
 def extract(title: str, description: str) -> Entities:
-    """The entities a request's title and description name. Runs of 200 or more characters without a space are
-    read as a space: no word or name is that long, and rules that try each start inside such a run (a run of
-    capitalised words, a name before a number) would take the run's length squared, seconds for a few kB."""
-    title, description = _LONG_RUN.sub(" ", title), _LONG_RUN.sub(" ", description)
+    """The entities a request's title and description name. The rules that try each start inside a run of
+    characters without a space (a run of capitalised words, a firm's name, a name before a number) read runs of
+    200 or more as a space: they would take the run's length squared, seconds for a few kB. The others read the
+    text whole: Japanese or Thai runs on without spaces, and a long link ends its sentence with its full stop."""
     text = f"{title}.\n{description}"
+    guarded = _LONG_RUN.sub(" ", text)
     lower = text.lower()
     words = re.findall(r"[a-z]+", lower)
     months = {MONTHS[w] for w in words if w in MONTHS and w != "may"}
@@ -268,16 +273,16 @@ def extract(title: str, description: str) -> Entities:
     months |= {3 * (int(q[1]) - 1) + i for q in quarters for i in (1, 2, 3)}
     events = {e.replace("-", "") for e in EVENT_WORDS if re.search(rf"\b{e}s?\b", lower)}
     versions = {next(g for g in m.groups() if g) for m in _VERSION.finditer(text)}
-    firms = _firm_heads(text)
+    firms = _firm_heads(guarded)
     title_names, heads, lines = _names(title, sentences, firms)
     key_names = frozenset(title_names)
     told_names = frozenset(_names(description, sentences, firms)[0])
     names = key_names | told_names
-    versions |= _releases(lower, names)
+    versions |= _releases(guarded.lower(), names)
     return Entities(names=names, key_names=key_names, key_heads=frozenset(heads), key_lines=frozenset(lines),
                     told_names=told_names,
                     firms=frozenset(firms - GENERIC), events=frozenset(events),
-                    initials=frozenset("".join(w[0] for w in run.split()).lower() for run in _RUN.findall(text)),
+                    initials=frozenset("".join(w[0] for w in run.split()).lower() for run in _RUN.findall(guarded)),
                     months=frozenset(months),
                     quarters=quarters, years=frozenset(_YEAR.findall(text)), places=places_in(text, firms),
                     versions=frozenset(re.sub(r"(\.0)+$", "", v) for v in versions), days=_days(text),
