@@ -27,17 +27,22 @@ NAME = "intake"
 log = logging.getLogger(__name__)
 
 
-def publishable(form_key: str, registry: KeyRegistry) -> str:
-    """The form's key, as the request form's public page may carry it: a submit-only requester tool's key
-    that is not revoked. ``INTAKE_API_KEYS`` is checked at start (``IntakeSettings``); a key made with
-    ``POST /v1/keys`` is known only from the keys topic, so it is checked on each page. Any other key is left
-    out (the form then asks the person for one), and the mistake is logged: a key that reads or does more
-    must never be handed to whoever opens the page."""
+def publishable(form_key: str, registry: KeyRegistry, told: set[str] | None = None) -> str:
+    """The form's key, as the request form's public page may carry it: one intake knows (from
+    ``INTAKE_API_KEYS``, checked at start by ``IntakeSettings``, or from the keys topic, read in full before
+    intake is ready) as a submit-only requester tool's key that is not revoked. Any other key is left out (the
+    form then asks the person for one): a key intake does not know may be another service's ops key, and a key
+    that reads or does more must never be handed to whoever opens the page. Each mistake is logged once
+    (``told`` keeps which were)."""
     record = registry.find(form_key) if form_key else None
-    if record is None or (record.role is Role.REQUESTER_TOOL and record.submit_only and record.revoked_at is None):
-        return form_key  # unknown: it grants nothing, and the form's first post says so
-    log.error("INTAKE_FORM_KEY is %s's %s key (%s): the request form's page leaves it out, and asks for a key",
-              record.tool, record.role.value, "revoked" if record.revoked_at else "not submit-only")
+    if record is not None and record.role is Role.REQUESTER_TOOL and record.submit_only and record.revoked_at is None:
+        return form_key
+    why = ("not a key intake knows" if record is None else "revoked" if record.revoked_at
+           else f"{record.tool}'s {record.role.value} key, not submit-only")
+    if form_key and (told is None or why not in told):
+        log.error("INTAKE_FORM_KEY is %s: the request form's page leaves it out, and asks for a key", why)
+        if told is not None:
+            told.add(why)
     return ""
 
 
@@ -53,8 +58,9 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     keys = keys_router(runtime.access, runtime.publisher, source=f"/{NAME}")
     classifier = settings.classifier_public_url.rstrip("/")
     form_key = settings.form_key.get_secret_value() if settings.form_key else ""
+    told: set[str] = set()
     pages = pages_router(NAME, {"request": "request.html", "mine": "mine.html"}, connect=(classifier,),
                          values={"classifier": classifier},
-                         values_now=lambda: {"form_key": publishable(form_key, runtime.access.registry)})
+                         values_now=lambda: {"form_key": publishable(form_key, runtime.access.registry, told)})
     return web_app(runtime, [router, keys, pages], title="intake",
                    description="Every request to the marketing team enters here.")

@@ -18,7 +18,9 @@ __all__ = ["MergeBody", "RequestAccepted", "RequestCreate", "WithdrawBody"]
 # pattern, which stays as it was so that events already on the log still read.
 _ADDRESS = re.compile(r'^[^@\s,;:<>()\[\]"\\\x00-\x1f\x7f]+@[^@\s,;:<>()\[\]"\\\x00-\x1f\x7f]+'
                       r'\.[^@\s,;:<>()\[\]"\\\x00-\x1f\x7f]+$')
-_LINE_BREAKS = frozenset("\t\n\r")
+# Tabs and line breaks, including the soft return of text pasted from slides (\x0b), the page break of text
+# copied from a PDF (\x0c) and the next-line of Latin-1 text (\x85).
+_LINE_BREAKS = frozenset("\t\n\r\x0b\x0c\x85")
 
 
 def _plain(value: str, what: str, *, lines: bool = False) -> str:
