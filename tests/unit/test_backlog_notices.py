@@ -73,3 +73,10 @@ def test_a_trade_off_question_says_why_there_is_no_room_and_offers_nothing_when_
     [question] = [d for d in made if isinstance(d, TradeoffRequired)]
     assert question.committed == [] and "The legal share of a cycle is 0 of 20 points" in question.question
     assert "nothing to pause" in question.question and "what would you like us to pause" not in question.question
+
+    reserved = Ledger(policy=Policy(customer_reserve=1.0))  # every point reserved for customer work
+    reserved.put(urgent("contract-review", "legal", 1))
+    made = decide(reserved, plan(reserved.live_items(), reserved.policy, W48), new="contract-review",
+                  heat_shield="s@x.com")
+    [question] = [d for d in made if isinstance(d, TradeoffRequired)]
+    assert "The customer reserve (100%) leaves internal requests no points of a cycle." in question.question

@@ -143,6 +143,9 @@ def _no_room(card: Card, plan: Plan, ledger: Ledger) -> str | None:
     allowance = internal_allowance(policy)
     limits = limits_of(policy)
     first = limits.need(item.lane, max(item.points, 0))  # what it must get in a cycle to start there
+    if item.lane != "customer" and allowance <= 0:
+        return (f"The customer reserve ({policy.customer_reserve:.0%}) leaves internal requests no points of a "
+                "cycle.")
     if limits.effective(item.lane) <= 0:
         return (f"The {lane_words(item.lane)} share of a cycle is 0 of {policy.capacity_points} points: the "
                 "policy gives that lane none.")
