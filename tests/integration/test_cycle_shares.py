@@ -15,8 +15,8 @@ from capacity.domain import Ledger, policy_to
 from capacity.events import fold, read
 from capacity.planning import Plan
 from capacity.service import CapacityService
+from capacity.shares import shares_report
 from capacity.store import LedgerStore
-from capacity.views import shares_report
 from shared.events import EventData, PolicyUpdated, RequestDone
 from shared.infra import connect_redis
 from shared.outbox import Outcomes

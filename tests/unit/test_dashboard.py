@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from capacity import views
+from capacity import shares, views
 from capacity.dashboard.charts import PALETTE, Line, Rect, Text, hex_of, ink, shares_chart, to_png, to_svg
 from capacity.dashboard.exports import CSV_COLUMNS, shares_csv
 from capacity.dashboard.snapshot import dashboard
@@ -157,7 +157,7 @@ def test_the_shares_report_names_each_cycles_objectives_as_its_cards_do() -> Non
     for c in (aligned(card("webinar", "customer", 5, state="committed"), "O2", version=2),
               aligned(card("launch", "business_unit", 3, state="committed"), "O1", quarter="2027-Q1")):
         ledger.put(c)
-    [row] = views.shares_report(ledger, date(2026, 11, 1), TODAY, {}, TITLES)["cycles"]
+    [row] = shares.shares_report(ledger, date(2026, 11, 1), TODAY, {}, TITLES)["cycles"]
     assert row["objectives"] == {"O1": {"points": 3, "share": 0.15, "title": "Grow self-serve revenue"},
                                  "O2": {"points": 5, "share": 0.25, "title": "Customers reach value in 60 days"}}
 
@@ -166,13 +166,13 @@ def test_work_spanning_cycles_counts_its_part_in_each_cycle_as_this_cycles_panel
     ledger = Ledger(policy=Policy())
     ledger.put(card("launch", "business_unit", 8, state="committed"))  # twice the lane's 4 points a cycle
     current = plan(ledger.items(), ledger.policy, TODAY)
-    rows = views.shares_report(ledger, date(2026, 11, 1), date(2026, 12, 31), {}, plan=current)["cycles"]
+    rows = shares.shares_report(ledger, date(2026, 11, 1), date(2026, 12, 31), {}, plan=current)["cycles"]
     spread = {row["cycle"]: row["lanes"]["business_unit"]["points"] for row in rows}
     this_cycle = views.capacity(ledger, current)["lanes"]["business_unit"]["committed_points"]
     assert spread[rows[0]["cycle"]] == this_cycle == 4
     assert sum(spread.values()) == 8 and len(spread) == 2
     # Without the plan (as before), all of it landed in the cycle it was committed to.
-    [whole] = views.shares_report(ledger, date(2026, 11, 1), date(2026, 12, 31), {})["cycles"]
+    [whole] = shares.shares_report(ledger, date(2026, 11, 1), date(2026, 12, 31), {})["cycles"]
     assert whole["lanes"]["business_unit"]["points"] == 8
 
 
@@ -284,6 +284,6 @@ def test_a_shares_report_range_out_of_bounds_is_refused_not_overflowed() -> None
     ledger = Ledger(policy=Policy(cycle_days=28))
     for start, end in ((date(1, 1, 1), None), (None, date(9999, 12, 31)), (date(1999, 12, 31), TODAY),
                        (date(2026, 11, 1), date(2026, 1, 1)), (date(2000, 1, 1), date(2200, 12, 31))):
-        with pytest.raises(views.OutOfRange):
-            views.shares_report(ledger, start, end, {})
-    assert views.report_range(date(2000, 1, 1), date(2009, 6, 30), 7, TODAY)[0] == date(1999, 12, 27)
+        with pytest.raises(shares.OutOfRange):
+            shares.shares_report(ledger, start, end, {})
+    assert shares.report_range(date(2000, 1, 1), date(2009, 6, 30), 7, TODAY)[0] == date(1999, 12, 27)

@@ -12,6 +12,7 @@ from capacity.board import Action, Refused, decide_tradeoff, decided_already, mo
 from capacity.domain import Ledger, policy_to
 from capacity.planning import INTERNAL_LANES, Plan, Policy, share_floor
 from capacity.service import CapacityService
+from capacity.shares import OutOfRange, shares_report
 from capacity.store import TitleStore
 from shared.access import TEAM_ROLES, Caller, Role
 from shared.auth import AUTH_RESPONSES, Access
@@ -131,8 +132,8 @@ def capacity_router(service: CapacityService, titles: TitleStore, access: Access
                      to: date | None = None) -> dict[str, Any]:
         ledger, plan = await service.current()
         try:
-            return views.shares_report(ledger, from_, to, await service.store.policies(), await titles.load(), plan)
-        except views.OutOfRange as exc:
+            return shares_report(ledger, from_, to, await service.store.policies(), await titles.load(), plan)
+        except OutOfRange as exc:
             raise Problem(422, str(exc), type_="/problems/report-range") from exc
 
     @router.get("/bypass-attempts", responses=AUTH_RESPONSES)

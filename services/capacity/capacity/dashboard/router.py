@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from capacity import views
+from capacity import shares
 from capacity.dashboard.charts import Chart, shares_chart, to_png, to_svg
 from capacity.dashboard.exports import shares_csv
 from capacity.dashboard.snapshot import dashboard, lane_colours
@@ -52,7 +52,7 @@ READ: dict[int | str, dict[str, Any]] = {
     503: {"description": "Redis is unreachable."},
 }
 QUERIED = {**READ, 422: {"description": f"A query parameter is not valid (dates are YYYY-MM-DD, from {FIRST_DAY} "
-                                        f"to {LAST_DAY}, at most {views.MAX_REPORT_CYCLES} cycles)."}}
+                                        f"to {LAST_DAY}, at most {shares.MAX_REPORT_CYCLES} cycles)."}}
 From = Annotated[date | None, Query(alias="from", description="First day of the range (default: 12 cycles ago).")]
 To = Annotated[date | None, Query(description="Last day of the range (default: today).")]
 Width = Annotated[int, Query(ge=480, le=2400, description="Width of the chart in pixels (CSS pixels for SVG).")]
@@ -78,8 +78,8 @@ def dashboard_router(service: CapacityService, titles: TitleStore, reader: Calla
     async def report(start: date | None, end: date | None) -> dict[str, Any]:
         ledger, plan = await service.current()
         try:
-            return views.shares_report(ledger, start, end, await service.store.policies(), await titles.load(), plan)
-        except views.OutOfRange as exc:
+            return shares.shares_report(ledger, start, end, await service.store.policies(), await titles.load(), plan)
+        except shares.OutOfRange as exc:
             raise Problem(422, str(exc), type_="/problems/report-range") from exc
 
     async def versions() -> tuple[int, int]:
@@ -89,7 +89,7 @@ def dashboard_router(service: CapacityService, titles: TitleStore, reader: Calla
         version = await service.store.version()
         ledger, plan = await service.current()
         known = await titles.load()
-        history = views.shares_report(ledger, None, None, await service.store.policies(), known, plan)
+        history = shares.shares_report(ledger, None, None, await service.store.policies(), known, plan)
         return dashboard(ledger, plan, version=version, history=history, generated_at=datetime.now(UTC),
                          titles=known, only=caller.only_posted_by)
 

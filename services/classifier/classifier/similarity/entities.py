@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from classifier.similarity.places import PLACE_WORDS, places_in, plain
+from classifier.similarity.sentences import Sentences
 
 __all__ = ["Entities", "extract"]
 
@@ -102,59 +103,6 @@ def _vocabulary() -> frozenset[str]:
     return frozenset(w for w in words if w.isalpha() and not w.startswith("##"))
 
 
-class _Sentences:
-    """Where the sentences of a text start: a word at ``i`` starts one when only whitespace comes before it, or
-    a sentence's end (``.!?:;`` or a line break) and then only whitespace.
-
-    Worked out in one pass, so each question costs nothing: asked of the text before each word, the text's
-    length in steps each time, a request's description of a few kilobytes took minutes (its words times the
-    times each is named again, times its length), holding the classifier's event loop."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._starts = starts = bytearray(len(text) + 1)
-        ended = True
-        for i, char in enumerate(text):
-            starts[i] = ended
-            if char in ".!?:;\n":
-                ended = True
-            elif not char.isspace():
-                ended = False
-        starts[len(text)] = ended
-        self._again: dict[str, bool] = {}
-
-    def starts(self, i: int) -> bool:
-        return bool(self._starts[i])
-
-    def named_again(self, word: str) -> bool:
-        """``word`` is capitalised inside a sentence somewhere in the text: a name, not a heading's first word."""
-        found = self._again.get(word)
-        if found is None:
-            found = self._again[word] = self._inside(word)
-        return found
-
-    def _inside(self, word: str) -> bool:
-        # As ``re.finditer(rf"\b{word}\b")`` would find it, with ``str.find``: matches do not overlap, so after
-        # one the search goes on past it; after a mere substring, from the next character.
-        text, end = self.text, len(word)
-        at = text.find(word)
-        while at >= 0:
-            if _edge(text, at) and _edge(text, at + end):
-                if not self._starts[at]:
-                    return True
-                at = text.find(word, at + max(end, 1))
-                continue
-            at = text.find(word, at + 1)
-        return False
-
-
-def _edge(text: str, i: int) -> bool:
-    """A word boundary (regex ``\b``) at ``i``: a word character on one side only."""
-    before = i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_")
-    after = i < len(text) and (text[i].isalnum() or text[i] == "_")
-    return before != after
-
-
 # Words that end a firm's name: a place before one names the firm, not the place ("Kilimanjaro Freight",
 # "Ontario Teachers", "Zambezi Power").
 _FIRM_WORDS = """
@@ -177,7 +125,7 @@ def _firm_heads(text: str) -> set[str]:
     return {plain(m.group(1)).lower() for m in _FIRM.finditer(text)}
 
 
-def _names(text: str, whole: _Sentences, firms: set[str]) -> tuple[set[str], set[str], set[tuple[str, str]]]:
+def _names(text: str, whole: Sentences, firms: set[str]) -> tuple[set[str], set[str], set[tuple[str, str]]]:
     """Capitalised words that are not common words, places, months or generic marketing terms; the first
     word of each run of them ("zambezi" of "Zambezi Power", "avocet" of "Avocet Health"); and each run's first
     two words ("quarry", "edge" of "Quarry Edge")."""
@@ -188,7 +136,7 @@ def _names(text: str, whole: _Sentences, firms: set[str]) -> tuple[set[str], set
     titled = _title_cased(text)
     run_end = -1  # where the last name word ended, while a run of them goes on
     opener: tuple[str, int] | None = None  # a sentence's capitalised first word not known as a name, and its end
-    sentences = _Sentences(text)
+    sentences = Sentences(text)
     for match in _WORD.finditer(text):
         word = re.split("['\u2019]", match.group())[0].strip(".-")
         lower = word.lower()
@@ -266,7 +214,7 @@ def extract(title: str, description: str) -> Entities:
     words = re.findall(r"[a-z]+", lower)
     months = {MONTHS[w] for w in words if w in MONTHS and w != "may"}
     # "may" is a month only as "May" inside a sentence.
-    sentences = _Sentences(text)
+    sentences = Sentences(text)
     months |= {5 for m in re.finditer(r"\bMay\b", text) if not sentences.starts(m.start())}
     months |= {m for w in words if w in SEASONS for m in SEASONS[w]}
     quarters = frozenset(q.lower() for q in _QUARTER.findall(text))

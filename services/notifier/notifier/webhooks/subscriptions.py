@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from notifier.domain import subscribed
 from notifier.journal import UNPUBLISHED, Journal, SubscriptionRecorded
+from notifier.webhooks.scripts import AT_LEAST
 from notifier.webhooks.sealed import Sealer
 
 __all__ = ["Subscription", "SubscriptionStore", "check_secret", "masked", "new_secret"]
@@ -63,11 +64,6 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
 redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
 redis.call('SADD', KEYS[6], 'subscription:' .. ARGV[1])
-return 1
-"""
-# A sequence that never goes back: set it to ARGV[1] unless it is past that already.
-_AT_LEAST = """
-if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
 """
 _KEYS = (_RECORDS, _ORDER, _SEQ, _REVISIONS, _DELETED, UNPUBLISHED)
@@ -219,5 +215,5 @@ class SubscriptionStore:
                     disabled_reason=recorded.disabled_reason)
                 pipe.hset(_RECORDS, restored.id, json.dumps(asdict(restored)))
                 pipe.zadd(_ORDER, {restored.id: recorded.position})
-                pipe.eval(_AT_LEAST, 1, _SEQ, recorded.position)
+                pipe.eval(AT_LEAST, 1, _SEQ, recorded.position)
             await pipe.execute()
